@@ -1,0 +1,100 @@
+"""The deal file format, declared once.
+
+`deal_spec(model)` is the only description of a deal file: it validates deal
+files, produces the published JSON Schema and the reference page. The
+vocabularies and the number of stages come from the stage model.
+"""
+
+from __future__ import annotations
+
+from .schema import Boolean, Choice, Date, Field, Integer, ListOf, MapOf, Number, Pattern, Record, Spec, Text
+from .stage_model import StageModel
+
+ID_PATTERN = r"[a-z0-9][a-z0-9-]*"
+SCHEMA_ID = "https://dealbook.invalid/deal.schema.json"
+
+
+def deal_spec(model: StageModel) -> Record:
+    stages = len(model.stages)
+    ev = model.evaluation
+    score = Integer(ev.scale_min, ev.scale_max)
+    return Record(name="deal", fields={
+        "title": Field(Text(), True, "The opportunity."),
+        "account": Field(Text(), True, "The customer."),
+        "owner": Field(Text(), True, "The rep responsible for the deal."),
+        "stage": Field(Integer(1, stages), True, "The stage the deal is in now."),
+        "status": Field(Choice(model.keys("status")), True, "Whether the deal is still open, or how it ended."),
+        "amount": Field(Number(0), True, "Expected contract value."),
+        "currency": Field(Pattern(regex="[A-Z]{3}", what="an ISO 4217 currency code", example=model.currency),
+                          False, f"Currency of the amount; {model.currency} when left out."),
+        "expected_close": Field(Date(), True, "When the contract is expected to be signed."),
+        "lost_reason": Field(Text(), False, "Why a lost or abandoned deal ended."),
+        "summary": Field(Text(), False, "Background, in Markdown."),
+        "probability": Field(Number(0, 1), False, "Win probability from 0 to 1; overrides the stage's default."),
+        "grade": Field(Choice(model.grades), False, "Account grade; overrides the computed grade."),
+        "qualification": Field(Record(name="scores", fields={
+            f.key: Field(score, False, f"{f.name}: {f.question}") for f in ev.factors
+        }), False, f"Opportunity evaluation: each factor scored {ev.scale_min}–{ev.scale_max}; leave out unknown ones."),
+        "stakeholders": Field(ListOf(Record(name="stakeholder", fields={
+            "name": Field(Text(), True, "The person's name."),
+            "title": Field(Text(), False, "Job title."),
+            "role": Field(Choice(model.keys("roles")), False, "Role in the purchase."),
+            "influence": Field(Choice(model.keys("influence")), False, "Weight in the decision."),
+            "stance": Field(Choice(model.keys("stance")), False, "Attitude towards us."),
+            "last_contact": Field(Date(), False, "Date we last spoke."),
+            "notes": Field(Text(), False, "Anything worth knowing."),
+        })), False, "The customer's people."),
+        "exits": Field(MapOf(Integer(1, stages), Record(name="exit", fields={
+            "date": Field(Date(), False, "When the exit criterion was met."),
+            "evidence": Field(Text(), False, "What shows it was met."),
+        })), False, "Proof that a stage's exit criterion was met, by stage number."),
+        "next_steps": Field(ListOf(Record(name="next step", fields={
+            "action": Field(Text(), True, "What is to be done."),
+            "owner": Field(Text(), False, "Who does it."),
+            "due": Field(Date(), False, "By when."),
+            "done": Field(Boolean(), False, "Whether it is done."),
+        })), False, "What happens next."),
+        "competitors": Field(ListOf(Record(name="competitor", fields={
+            "name": Field(Text(), True, "The competitor."),
+            "strengths": Field(Text(), False, "Where they are stronger."),
+            "weaknesses": Field(Text(), False, "Where they are weaker."),
+        })), False, "Who else is bidding."),
+        "negotiation": Field(Record(name="negotiation", fields={
+            "terms": Field(ListOf(Record(name="term", fields={
+                "topic": Field(Choice(model.keys("topics")), True, "What the term is about."),
+                "opening": Field(Text(), False, "Our opening position."),
+                "target": Field(Text(), False, "What we aim for."),
+                "walk_away": Field(Text(), False, "The point past which we walk away."),
+                "customer_position": Field(Text(), False, "What the customer asks for."),
+                "concessions": Field(Text(), False, "What we can give, and for what."),
+            })), False, "One entry per negotiated term."),
+        }), False, "Preparation for the commercial negotiation."),
+    })
+
+
+def json_schema(model: StageModel) -> dict:
+    """The JSON Schema of a deal file, for editors and other tools."""
+    schema = deal_spec(model).json_schema()
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": SCHEMA_ID,
+        "title": "Dealbook deal file",
+        "description": "One deal per file in deals/<id>.yml. Generated by `dealbook schema`; do not edit.",
+        **schema,
+    }
+
+
+def reference_rows(spec: Spec, prefix: str = "") -> list[tuple[str, str, bool, str]]:
+    """(key, type, required, meaning) for every field, nested ones included, for the reference page."""
+    rows: list[tuple[str, str, bool, str]] = []
+    if isinstance(spec, Record):
+        for key, f in spec.fields.items():
+            inner = f.spec.item if isinstance(f.spec, ListOf) else f.spec.value if isinstance(f.spec, MapOf) else f.spec
+            name = prefix + key + ("[]" if isinstance(f.spec, ListOf) else ".N" if isinstance(f.spec, MapOf) else "")
+            kind = f.spec.describe() if not isinstance(inner, Record) else (
+                f"list of {inner.name}s" if isinstance(f.spec, ListOf) else
+                f"stage number → {inner.name}" if isinstance(f.spec, MapOf) else inner.name)
+            rows.append((name, kind, f.required, f.description))
+            if isinstance(inner, Record):
+                rows.extend(reference_rows(inner, name + "."))
+    return rows

@@ -1,0 +1,167 @@
+"""Load deal files: read, validate, and turn them into `Deal` objects."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from .deal_format import ID_PATTERN, deal_spec
+from .problems import Problems
+from .schema import Checker, Record
+from .stage_model import StageModel
+from .yaml_source import read_yaml
+
+DEAL_SUFFIXES = (".yml", ".yaml")
+
+
+@dataclass(frozen=True)
+class Stakeholder:
+    name: str
+    title: str = ""
+    role: str = ""
+    influence: str = ""
+    stance: str = ""
+    last_contact: date | None = None
+    notes: str = ""
+
+
+@dataclass(frozen=True)
+class Exit:
+    date: date | None = None
+    evidence: str = ""
+
+
+@dataclass(frozen=True)
+class NextStep:
+    action: str
+    owner: str = ""
+    due: date | None = None
+    done: bool = False
+
+
+@dataclass(frozen=True)
+class Competitor:
+    name: str
+    strengths: str = ""
+    weaknesses: str = ""
+
+
+@dataclass(frozen=True)
+class NegotiationTerm:
+    topic: str
+    opening: str = ""
+    target: str = ""
+    walk_away: str = ""
+    customer_position: str = ""
+    concessions: str = ""
+
+
+@dataclass
+class Deal:
+    id: str
+    path: str  # as shown to people, relative to the project
+    title: str
+    account: str
+    owner: str
+    stage: int
+    status: str
+    amount: float
+    currency: str
+    expected_close: date
+    lost_reason: str = ""
+    summary: str = ""
+    probability: float | None = None
+    grade: str | None = None
+    qualification: dict[str, int] = field(default_factory=dict)
+    stakeholders: list[Stakeholder] = field(default_factory=list)
+    exits: dict[int, Exit] = field(default_factory=dict)
+    next_steps: list[NextStep] = field(default_factory=list)
+    competitors: list[Competitor] = field(default_factory=list)
+    negotiation: list[NegotiationTerm] = field(default_factory=list)
+    marks: dict[str, tuple[int, int]] = field(default_factory=dict, repr=False)
+
+    def mark(self, where: str) -> tuple[int, int]:
+        """Line and column of a field, or of the nearest enclosing one that was given."""
+        while where:
+            if where in self.marks:
+                return self.marks[where]
+            where = where.rsplit(".", 1)[0] if "." in where else re.sub(r"\[\d+\]$", "", where) \
+                if where.endswith("]") else ""
+        return (1, 1)
+
+
+def suggested_id(stem: str) -> str:
+    cleaned = re.sub(r"[^a-z0-9]+", "-", stem.lower()).strip("-")
+    return cleaned or "my-deal"
+
+
+def deal_files(deals_dir: Path) -> list[Path]:
+    return sorted(p for p in deals_dir.iterdir() if p.suffix in DEAL_SUFFIXES and p.is_file()) \
+        if deals_dir.is_dir() else []
+
+
+class DealLoader:
+    """Reads deal files against one stage model; the spec is built once and reused."""
+
+    def __init__(self, model: StageModel, root: Path | None = None):
+        self.model = model
+        self.root = root
+        self.spec: Record = deal_spec(model)
+
+    def shown(self, path: Path) -> str:
+        if self.root is not None:
+            try:
+                return path.resolve().relative_to(self.root.resolve()).as_posix()
+            except ValueError:
+                pass
+        return str(path)
+
+    def load(self, path: Path, problems: Problems) -> Deal | None:
+        shown = self.shown(path)
+        stem = path.stem
+        if not re.fullmatch(ID_PATTERN, stem):
+            problems.error(shown, 1, 1, "", f"bad file name: the deal id '{stem}' may only use a-z, 0-9 and '-'",
+                           f"rename the file to {suggested_id(stem)}{path.suffix}")
+            return None
+        node = read_yaml(path, shown, problems)
+        if node is None:
+            return None
+        c = Checker(shown, problems)
+        raw = self.spec.check(node, "", c)
+        if c.failed or raw is None:
+            return None
+        return self._build(stem, shown, raw, c.marks)
+
+    def _build(self, deal_id: str, shown: str, raw: dict, marks: dict) -> Deal:
+        return Deal(
+            id=deal_id, path=shown, title=raw["title"], account=raw["account"], owner=raw["owner"],
+            stage=raw["stage"], status=raw["status"], amount=raw["amount"],
+            currency=raw.get("currency", self.model.currency), expected_close=raw["expected_close"],
+            lost_reason=raw.get("lost_reason", ""), summary=raw.get("summary", ""),
+            probability=raw.get("probability"), grade=raw.get("grade"),
+            qualification=dict(raw.get("qualification", {})),
+            stakeholders=[Stakeholder(**s) for s in raw.get("stakeholders", [])],
+            exits={n: Exit(**e) for n, e in raw.get("exits", {}).items()},
+            next_steps=[NextStep(**s) for s in raw.get("next_steps", [])],
+            competitors=[Competitor(**s) for s in raw.get("competitors", [])],
+            negotiation=[NegotiationTerm(**t) for t in raw.get("negotiation", {}).get("terms", [])],
+            marks=marks,
+        )
+
+    def load_all(self, paths: list[Path], problems: Problems) -> list[Deal]:
+        """Load every file; two files with the same id are an error."""
+        deals: list[Deal] = []
+        first: dict[str, str] = {}
+        for path in paths:
+            deal = self.load(path, problems)
+            if deal is None:
+                continue
+            if deal.id in first:
+                problems.error(deal.path, 1, 1, "", f"deal id '{deal.id}' is also used by {first[deal.id]}",
+                               "rename one of the files; ids must be unique")
+                continue
+            first[deal.id] = deal.path
+            deals.append(deal)
+        return deals

@@ -1,0 +1,133 @@
+"""The computed pipeline: every deal with its results and warnings, computed once.
+
+Pages, `/deals.json` and the workbooks all read from a `Pipeline`; nothing
+downstream computes a score, grade, probability or weighted amount again.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from .deals import Deal, DealLoader, deal_files
+from .problems import Problem, Problems
+from .scoring import Result, evaluate
+from .stage_model import Stage, StageModel
+from .warnings import deal_warnings
+
+
+@dataclass
+class DealView:
+    deal: Deal
+    result: Result
+    warnings: list[Problem]
+    stage: Stage
+
+    @property
+    def id(self) -> str:
+        return self.deal.id
+
+    @property
+    def url(self) -> str:
+        return f"deals/{self.deal.id}/"
+
+    @property
+    def is_open(self) -> bool:
+        return self.deal.status == "open"
+
+    @property
+    def next_step(self):
+        """The first step not yet done, the earliest due first."""
+        todo = [s for s in self.deal.next_steps if not s.done]
+        dated = sorted((s for s in todo if s.due), key=lambda s: s.due)
+        return (dated or todo or [None])[0]
+
+    def overdue_steps(self, as_of: date):
+        return [s for s in self.deal.next_steps if not s.done and s.due and s.due < as_of]
+
+    def as_json(self) -> dict:
+        d, r = self.deal, self.result
+        return {
+            "id": d.id, "title": d.title, "account": d.account, "owner": d.owner,
+            "stage": d.stage, "stage_name": self.stage.name, "status": d.status,
+            "amount": d.amount, "currency": d.currency, "expected_close": d.expected_close.isoformat(),
+            "probability": r.probability, "weighted_amount": r.weighted_amount, "score": r.score,
+            "passed": r.passed, "grade": r.grade, "next_exit_criterion": self.stage.exit_criterion,
+            "warnings": [f"{w.field}: {w.message}" if w.field else w.message for w in self.warnings],
+            "url": self.url,
+        }
+
+
+@dataclass
+class Pipeline:
+    model: StageModel
+    as_of: date
+    deals: list[DealView]
+    problems: Problems = field(default_factory=Problems)
+
+    def by_stage(self, number: int) -> list[DealView]:
+        return [v for v in self.deals if v.deal.stage == number and v.is_open]
+
+    @property
+    def open_deals(self) -> list[DealView]:
+        return [v for v in self.deals if v.is_open]
+
+    def currencies(self) -> list[str]:
+        return sorted({v.deal.currency for v in self.deals})
+
+    def stage_totals(self) -> dict[str, list[dict]]:
+        """Per currency, per stage: count, amount and weighted amount of open deals."""
+        out: dict[str, list[dict]] = {}
+        for currency in sorted({v.deal.currency for v in self.open_deals}):
+            rows = []
+            for stage in self.model.stages:
+                views = [v for v in self.by_stage(stage.number) if v.deal.currency == currency]
+                rows.append({"stage": stage, "count": len(views),
+                             "amount": sum(v.deal.amount for v in views),
+                             "weighted": sum(v.result.weighted_amount for v in views)})
+            out[currency] = rows
+        return out
+
+    def by_grade(self) -> dict[str, list[DealView]]:
+        groups: dict[str, list[DealView]] = {g: [] for g in self.model.grades}
+        for v in self.open_deals:
+            groups.setdefault(v.result.grade, []).append(v)
+        return groups
+
+    def closing_by_month(self) -> list[tuple[str, str, int, float, float]]:
+        """(month, currency, count, amount, weighted) for open deals, by expected close."""
+        sums: dict[tuple[str, str], list] = defaultdict(lambda: [0, 0.0, 0.0])
+        for v in self.open_deals:
+            key = (v.deal.expected_close.strftime("%Y-%m"), v.deal.currency)
+            sums[key][0] += 1
+            sums[key][1] += v.deal.amount
+            sums[key][2] += v.result.weighted_amount
+        return [(m, c, *sums[(m, c)]) for m, c in sorted(sums)]
+
+    def as_json(self) -> list[dict]:
+        return [v.as_json() for v in self.deals]
+
+
+def compute(deals: list[Deal], model: StageModel, as_of: date, problems: Problems | None = None) -> Pipeline:
+    views = []
+    for deal in deals:
+        result = evaluate(status=deal.status, stage=deal.stage, amount=deal.amount,
+                          expected_close=deal.expected_close, scores=deal.qualification,
+                          probability=deal.probability, grade=deal.grade, model=model, as_of=as_of)
+        views.append(DealView(deal, result, deal_warnings(deal, result, model, as_of), model.stage(deal.stage)))
+    views.sort(key=lambda v: (-v.deal.stage if v.is_open else 0, v.deal.id))
+    pipeline = Pipeline(model, as_of, views, problems if problems is not None else Problems())
+    for view in views:
+        pipeline.problems.extend(view.warnings)
+    return pipeline
+
+
+def load_pipeline(root: Path, deals_dir: Path, model: StageModel, as_of: date,
+                  paths: list[Path] | None = None) -> Pipeline:
+    """Read every deal (or the given files) and compute the pipeline; problems are collected, not raised."""
+    problems = Problems()
+    loader = DealLoader(model, root)
+    deals = loader.load_all(paths if paths is not None else deal_files(deals_dir), problems)
+    return compute(deals, model, as_of, problems)

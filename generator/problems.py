@@ -1,0 +1,71 @@
+"""Problems found in deal files and the stage model, and how they are printed."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from typing import Iterable, Literal
+
+Severity = Literal["error", "warning"]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with one file, at one place in it."""
+
+    path: str
+    line: int
+    col: int
+    severity: Severity
+    field: str
+    message: str
+    hint: str = ""
+
+    def __str__(self) -> str:
+        field = f"{self.field}: " if self.field else ""
+        hint = f" ({self.hint})" if self.hint else ""
+        return f"{self.path}:{self.line}:{self.col}: {self.severity}: {field}{self.message}{hint}"
+
+    def as_github(self) -> str:
+        # GitHub annotations end at a newline and treat '%' specially.
+        text = f"{self.field}: {self.message}" if self.field else self.message
+        if self.hint:
+            text += f" ({self.hint})"
+        text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+        return f"::{self.severity} file={self.path},line={self.line},col={self.col}::{text}"
+
+    def promoted(self) -> Problem:
+        """The same problem as an error (for --strict)."""
+        return Problem(self.path, self.line, self.col, "error", self.field, self.message, self.hint)
+
+
+class Problems(list):
+    """Problems collected while reading files, in the order they were found."""
+
+    def error(self, path: str, line: int, col: int, field: str, message: str, hint: str = "") -> None:
+        self.append(Problem(path, line, col, "error", field, message, hint))
+
+    def warning(self, path: str, line: int, col: int, field: str, message: str, hint: str = "") -> None:
+        self.append(Problem(path, line, col, "warning", field, message, hint))
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self if p.severity == "warning"]
+
+
+def sort_key(problem: Problem) -> tuple:
+    return (problem.path, problem.line, problem.col)
+
+
+def format_problems(problems: Iterable[Problem], style: str = "text") -> str:
+    """Render problems as text lines, GitHub annotations or JSON."""
+    problems = sorted(problems, key=sort_key)
+    if style == "json":
+        return json.dumps([asdict(p) for p in problems], ensure_ascii=False, indent=2)
+    if style == "github":
+        return "\n".join(p.as_github() for p in problems)
+    return "\n".join(str(p) for p in problems)

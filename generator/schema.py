@@ -1,0 +1,370 @@
+"""A small declarative schema that checks YAML nodes and describes itself.
+
+One schema object answers three questions from the same declaration: is this
+node valid (with a line, a column and a hint when not), what JSON Schema
+describes it (for editors), and how to explain it to a person (for the
+reference page). That is what keeps the deal format defined once.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import yaml
+from yaml.constructor import SafeConstructor
+
+from .problems import Problems
+from .yaml_source import CORE, REFUSED, position
+
+_constructor = SafeConstructor()
+
+KIND_NAMES = {
+    CORE + "str": "text", CORE + "int": "a whole number", CORE + "float": "a number",
+    CORE + "bool": "true/false", CORE + "null": "nothing", CORE + "timestamp": "a date",
+    CORE + "seq": "a list", CORE + "map": "a mapping of keys to values",
+}
+
+
+class Checker:
+    """Where problems and the positions of checked values are collected for one file."""
+
+    def __init__(self, path: str, problems: Problems):
+        self.path = path
+        self.problems = problems
+        self.marks: dict[str, tuple[int, int]] = {}
+        self.failed = False
+
+    def error(self, node: yaml.Node, where: str, message: str, hint: str = "") -> None:
+        self.failed = True
+        if node.tag == REFUSED:  # the reader has already said why
+            return
+        line, col = position(node)
+        self.problems.error(self.path, line, col, where, message, hint)
+        self.failed = True
+
+
+def _kind(node: yaml.Node) -> str:
+    return KIND_NAMES.get(node.tag, "a value")
+
+
+def _shown(node: yaml.Node) -> str:
+    if isinstance(node, yaml.ScalarNode):
+        text = node.value if len(node.value) <= 40 else node.value[:37] + "…"
+        return repr(text)
+    return ""
+
+
+def suggest(word: str, options: list[str]) -> str:
+    match = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
+    return f"did you mean '{match[0]}'?" if match else ""
+
+
+def join_options(options: list[str], limit: int = 8) -> str:
+    shown = ", ".join(options[:limit])
+    return shown + (", …" if len(options) > limit else "")
+
+
+class Spec:
+    """Base class: `check` returns the Python value, or None after recording an error."""
+
+    def check(self, node: yaml.Node, where: str, c: Checker) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def json_schema(self) -> dict:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def describe(self) -> str:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _scalar(self, node: yaml.Node, where: str, c: Checker, tags: tuple[str, ...], wanted: str,
+                hint: str = "") -> bool:
+        if isinstance(node, yaml.ScalarNode) and node.tag in tuple(CORE + t for t in tags):
+            return True
+        if not hint and isinstance(node, yaml.ScalarNode) and "str" in tags:
+            hint = "put the value in quotes to make it text"
+        c.error(node, where, f"expected {wanted}, got {_kind(node)} {_shown(node)}".rstrip(), hint)
+        return False
+
+
+@dataclass
+class Text(Spec):
+    example: str = "some text"
+
+    def check(self, node, where, c):
+        if self._scalar(node, where, c, ("str",), "text"):
+            return node.value
+        return None
+
+    def json_schema(self):
+        return {"type": "string"}
+
+    def describe(self):
+        return "text"
+
+
+@dataclass
+class Pattern(Text):
+    regex: str = ".*"
+    what: str = "text"
+
+    def check(self, node, where, c):
+        value = super().check(node, where, c)
+        if value is not None and not re.fullmatch(self.regex, value):
+            c.error(node, where, f"{value!r} is not {self.what}", f"for example {self.example!r}")
+            return None
+        return value
+
+    def json_schema(self):
+        return {"type": "string", "pattern": f"^(?:{self.regex})$"}
+
+    def describe(self):
+        return f"{self.what}, e.g. `{self.example}`"
+
+
+@dataclass
+class Integer(Spec):
+    minimum: int | None = None
+    maximum: int | None = None
+
+    def _range(self) -> str:
+        return f"from {self.minimum} to {self.maximum}" if self.maximum is not None else f"≥ {self.minimum}"
+
+    def check(self, node, where, c):
+        if not self._scalar(node, where, c, ("int",), f"a whole number {self._range()}"):
+            return None
+        value = _constructor.construct_yaml_int(node)
+        if (self.minimum is not None and value < self.minimum) or (self.maximum is not None and value > self.maximum):
+            c.error(node, where, f"{value} is out of range", f"use a whole number {self._range()}")
+            return None
+        return value
+
+    def json_schema(self):
+        out: dict[str, Any] = {"type": "integer"}
+        if self.minimum is not None:
+            out["minimum"] = self.minimum
+        if self.maximum is not None:
+            out["maximum"] = self.maximum
+        return out
+
+    def describe(self):
+        return f"whole number {self._range()}"
+
+
+@dataclass
+class Number(Integer):
+    minimum: float | None = None
+    maximum: float | None = None
+
+    def check(self, node, where, c):
+        if not self._scalar(node, where, c, ("int", "float"), f"a number {self._range()}"):
+            return None
+        if node.tag == CORE + "int":
+            value: float = _constructor.construct_yaml_int(node)
+        else:
+            value = _constructor.construct_yaml_float(node)
+            if value != value or value in (float("inf"), float("-inf")):
+                c.error(node, where, f"{node.value!r} is not a usable number", f"use a number {self._range()}")
+                return None
+        if (self.minimum is not None and value < self.minimum) or (self.maximum is not None and value > self.maximum):
+            c.error(node, where, f"{node.value} is out of range", f"use a number {self._range()}")
+            return None
+        return value
+
+    def json_schema(self):
+        out = super().json_schema()
+        out["type"] = "number"
+        return out
+
+    def describe(self):
+        return f"number {self._range()}"
+
+
+DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+@dataclass
+class Date(Spec):
+    def check(self, node, where, c):
+        if not self._scalar(node, where, c, ("timestamp", "str"), "a date YYYY-MM-DD",
+                            hint="write the date as YYYY-MM-DD, e.g. 2027-03-31"):
+            return None
+        text = node.value.strip()
+        if not DATE_RE.fullmatch(text):
+            c.error(node, where, f"{text!r} is not a date in the form YYYY-MM-DD", "e.g. 2027-03-31")
+            return None
+        try:
+            return date.fromisoformat(text)
+        except ValueError:
+            c.error(node, where, f"{text} is not a real date", "check the day and the month")
+            return None
+
+    def json_schema(self):
+        return {"type": "string", "format": "date", "pattern": r"^\d{4}-\d{2}-\d{2}$"}
+
+    def describe(self):
+        return "date `YYYY-MM-DD`"
+
+
+@dataclass
+class Boolean(Spec):
+    def check(self, node, where, c):
+        if self._scalar(node, where, c, ("bool",), "true or false", hint="write true or false"):
+            return _constructor.construct_yaml_bool(node)
+        return None
+
+    def json_schema(self):
+        return {"type": "boolean"}
+
+    def describe(self):
+        return "`true` or `false`"
+
+
+@dataclass
+class Choice(Spec):
+    options: list[str] = field(default_factory=list)
+
+    def check(self, node, where, c):
+        if not isinstance(node, yaml.ScalarNode) or node.tag in (CORE + "seq", CORE + "map", CORE + "null"):
+            c.error(node, where, f"expected one of {join_options(self.options)}, got {_kind(node)}")
+            return None
+        if node.value in self.options:
+            return node.value
+        lower = [o for o in self.options if o.lower() == node.value.lower()]
+        hint = (f"values are case-sensitive: write '{lower[0]}'" if lower else
+                suggest(node.value, self.options) or "choose one of the values listed")
+        c.error(node, where, f"{node.value!r} is not one of {join_options(self.options)}", hint)
+        return None
+
+    def json_schema(self):
+        return {"type": "string", "enum": list(self.options)}
+
+    def describe(self):
+        return "one of " + ", ".join(f"`{o}`" for o in self.options)
+
+
+@dataclass
+class ListOf(Spec):
+    item: Spec = field(default_factory=Text)
+
+    def check(self, node, where, c):
+        if not isinstance(node, yaml.SequenceNode):
+            c.error(node, where, f"expected a list, got {_kind(node)}", "start each item with '- '")
+            return None
+        out = []
+        for index, item in enumerate(node.value, start=1):
+            value = self.item.check(item, f"{where}[{index}]", c)
+            c.marks[f"{where}[{index}]"] = position(item)
+            if value is not None:
+                out.append(value)
+        return out
+
+    def json_schema(self):
+        return {"type": "array", "items": self.item.json_schema()}
+
+    def describe(self):
+        return f"list of {self.item.describe()}"
+
+
+def _is_duplicate(key_node: yaml.Node, prefix: str, first_line: dict[str, int], c: Checker) -> bool:
+    """Report a key given twice in one mapping; PyYAML would silently keep the last."""
+    if not isinstance(key_node, yaml.ScalarNode):
+        return False
+    line = position(key_node)[0]
+    if key_node.value in first_line:
+        c.error(key_node, prefix + key_node.value, f"duplicate key (first given on line {first_line[key_node.value]})",
+                "keep one of them; YAML would silently use only the last")
+        return True
+    first_line[key_node.value] = line
+    return False
+
+
+@dataclass
+class Field:
+    spec: Spec
+    required: bool = False
+    description: str = ""
+
+
+@dataclass
+class Record(Spec):
+    fields: dict[str, Field] = field(default_factory=dict)
+    name: str = "record"
+
+    def check(self, node, where, c):
+        if not isinstance(node, yaml.MappingNode):
+            c.error(node, where or "(file)", f"expected {KIND_NAMES[CORE + 'map']}, got {_kind(node)}",
+                    "write one 'key: value' per line")
+            return None
+        prefix = f"{where}." if where else ""
+        out: dict[str, Any] = {}
+        first_line: dict[str, int] = {}
+        for key_node, value_node in node.value:
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
+            if _is_duplicate(key_node, prefix, first_line, c):
+                continue
+            spec = self.fields.get(key) if isinstance(key, str) else None
+            if spec is None:
+                hint = suggest(str(key), list(self.fields)) or f"allowed keys: {join_options(list(self.fields), 20)}"
+                c.error(key_node, f"{prefix}{key}", "unknown key", hint)
+                continue
+            c.marks[prefix + key] = position(key_node)
+            if value_node.tag == CORE + "null" and not spec.required:
+                continue  # an empty optional field is the same as a missing one
+            value = spec.spec.check(value_node, prefix + key, c)
+            if value is not None:
+                out[key] = value
+        given = {k.value for k, _ in node.value if isinstance(k, yaml.ScalarNode)}
+        for key, spec in self.fields.items():
+            if spec.required and key not in given:
+                c.error(node, f"{prefix}{key}", "required field is missing", f"add '{key}: …'")
+        return out
+
+    def json_schema(self):
+        return {
+            "type": "object",
+            "properties": {k: {**f.spec.json_schema(), **({"description": f.description} if f.description else {})}
+                           for k, f in self.fields.items()},
+            "required": [k for k, f in self.fields.items() if f.required],
+            "additionalProperties": False,
+        }
+
+    def describe(self):
+        return self.name
+
+
+@dataclass
+class MapOf(Spec):
+    """A mapping whose keys are whole numbers in a range (e.g. stage numbers)."""
+
+    key: Integer = field(default_factory=Integer)
+    value: Spec = field(default_factory=Text)
+
+    def check(self, node, where, c):
+        if not isinstance(node, yaml.MappingNode):
+            c.error(node, where, f"expected {KIND_NAMES[CORE + 'map']}, got {_kind(node)}")
+            return None
+        out = {}
+        first_line: dict[str, int] = {}
+        for key_node, value_node in node.value:
+            if _is_duplicate(key_node, f"{where}.", first_line, c):
+                continue
+            number = self.key.check(key_node, f"{where}.{getattr(key_node, 'value', '?')}", c)
+            if number is None or number in out:
+                continue
+            c.marks[f"{where}.{number}"] = position(key_node)
+            value = self.value.check(value_node, f"{where}.{number}", c)
+            if value is not None:
+                out[number] = value
+        return out
+
+    def json_schema(self):
+        keys = "|".join(str(n) for n in range(self.key.minimum, self.key.maximum + 1))
+        return {"type": "object", "patternProperties": {f"^({keys})$": self.value.json_schema()},
+                "additionalProperties": False}
+
+    def describe(self):
+        return f"mapping of {self.key.describe()} → {self.value.describe()}"

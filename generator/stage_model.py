@@ -1,0 +1,258 @@
+"""The stage model: stages, evaluation model, grade rule and vocabularies.
+
+`playbook/playbook.yml` is the single source of truth. This module reads it
+with the same checks as a deal file (so a broken model gets `file:line:col`
+errors, never a traceback) and turns it into immutable objects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .problems import Problems
+from .schema import Checker, Choice, Field, Integer, ListOf, Number, Pattern, Record, Text
+from .yaml_source import read_yaml
+
+VOCABULARIES = ("roles", "influence", "stance", "status", "topics")
+TOOLS = ("evaluation", "grading", "stakeholders", "negotiation")
+
+
+class StageModelError(Exception):
+    """The stage model cannot be used; `problems` says why."""
+
+    def __init__(self, problems: Problems):
+        super().__init__("\n".join(str(p) for p in problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class Stage:
+    number: int
+    key: str
+    name: str
+    name_zh: str
+    customer_step: str
+    goal: str
+    activities: tuple[str, ...]
+    exit_criterion: str
+    probability: float
+    stale_days: int
+    tools: tuple[str, ...]
+    pitfalls: tuple[str, ...]
+
+    @property
+    def page(self) -> str:
+        """Path of the stage's page inside the docs directory."""
+        return f"stages/{self.number}-{self.key}.md"
+
+
+@dataclass(frozen=True)
+class Factor:
+    key: str
+    name: str
+    name_zh: str
+    weight: float
+    question: str
+    group: str
+
+
+@dataclass(frozen=True)
+class FactorGroup:
+    key: str
+    name: str
+    name_zh: str
+    factors: tuple[Factor, ...]
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    scale_min: int
+    scale_max: int
+    pass_mark: float
+    weak_below: int
+    strong_from: int
+    groups: tuple[FactorGroup, ...]
+
+    @property
+    def factors(self) -> tuple[Factor, ...]:
+        return tuple(f for g in self.groups for f in g.factors)
+
+    @property
+    def total_weight(self) -> float:
+        return sum(f.weight for f in self.factors)
+
+
+@dataclass(frozen=True)
+class GradeRule:
+    grade: str
+    meaning: str
+    action: str
+    max_days_to_close: int | None
+    min_likelihood: float | None
+
+
+@dataclass(frozen=True)
+class Term:
+    key: str
+    label: str
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class StageModel:
+    path: str
+    version: int
+    currency: str
+    stages: tuple[Stage, ...]
+    evaluation: Evaluation
+    grading: tuple[GradeRule, ...]
+    vocabularies: dict[str, tuple[Term, ...]]
+
+    def stage(self, number: int) -> Stage:
+        return self.stages[number - 1]
+
+    def keys(self, vocabulary: str) -> list[str]:
+        return [t.key for t in self.vocabularies[vocabulary]]
+
+    def label(self, vocabulary: str, key: str) -> str:
+        for term in self.vocabularies[vocabulary]:
+            if term.key == key:
+                return term.label
+        return key
+
+    @property
+    def grades(self) -> list[str]:
+        return [r.grade for r in self.grading]
+
+    def grade_rule(self, grade: str) -> GradeRule:
+        return next(r for r in self.grading if r.grade == grade)
+
+
+def _text(description: str = "", required: bool = True) -> Field:
+    return Field(Text(), required, description)
+
+
+def _texts(required: bool = True) -> Field:
+    return Field(ListOf(Text()), required)
+
+
+_TERM = Record({"key": Field(Pattern(regex=r"[a-z][a-z0-9-]*", what="a lower-case key", example="decision-maker"), True),
+                "label": _text(), "description": _text(required=False)}, name="term")
+
+MODEL_SPEC = Record(name="stage model", fields={
+    "version": Field(Integer(1, 1), True),
+    "currency": Field(Pattern(regex="[A-Z]{3}", what="an ISO 4217 currency code", example="CNY"), True),
+    "stages": Field(ListOf(Record(name="stage", fields={
+        "number": Field(Integer(1, 99), True),
+        "key": Field(Pattern(regex=r"[a-z][a-z0-9-]*", what="a lower-case key", example="signing"), True),
+        "name": _text(), "name_zh": _text(), "customer_step": _text(), "goal": _text(),
+        "activities": _texts(), "exit_criterion": _text(),
+        "probability": Field(Number(0, 1), True),
+        "stale_days": Field(Integer(1, 3650), True),
+        "tools": Field(ListOf(Choice(list(TOOLS))), False),
+        "pitfalls": _texts(required=False),
+    })), True),
+    "evaluation": Field(Record(name="evaluation", fields={
+        "scale_min": Field(Integer(0, 10), True),
+        "scale_max": Field(Integer(1, 10), True),
+        "pass_mark": Field(Number(0, 100), True),
+        "weak_below": Field(Integer(0, 10), True),
+        "strong_from": Field(Integer(0, 10), True),
+        "groups": Field(ListOf(Record(name="factor group", fields={
+            "key": _text(), "name": _text(), "name_zh": _text(),
+            "factors": Field(ListOf(Record(name="factor", fields={
+                "key": Field(Pattern(regex=r"[a-z][a-z0-9_]*", what="a lower-case key", example="funding"), True),
+                "name": _text(), "name_zh": _text(), "weight": Field(Number(0.001, 1000), True),
+                "question": _text(),
+            })), True),
+        })), True),
+    }), True),
+    "grading": Field(Record(name="grading", fields={
+        "rules": Field(ListOf(Record(name="grade rule", fields={
+            "grade": Field(Pattern(regex="[A-Z]", what="a capital letter", example="A"), True),
+            "meaning": _text(), "action": _text(),
+            "max_days_to_close": Field(Integer(-100000, 100000)),
+            "min_likelihood": Field(Number(0, 100)),
+        })), True),
+    }), True),
+    "vocabularies": Field(Record(name="vocabularies", fields={v: Field(ListOf(_TERM), True) for v in VOCABULARIES}),
+                          True),
+})
+
+# Keys the rest of Dealbook relies on by name; the labels and the order are free.
+REQUIRED_TERMS = {"status": ("open", "won", "lost", "abandoned"), "roles": ("decision-maker",)}
+
+
+def load_stage_model(path: Path, shown_as: str | None = None) -> StageModel:
+    """Read and check the stage model; raise StageModelError listing every problem."""
+    shown = shown_as or str(path)
+    problems = Problems()
+    node = read_yaml(path, shown, problems)
+    if node is None:
+        raise StageModelError(problems)
+    c = Checker(shown, problems)
+    raw = MODEL_SPEC.check(node, "", c)
+    if c.failed or raw is None:
+        raise StageModelError(problems)
+    model = _build(raw, shown)
+    _check_meaning(model, c)
+    if problems.errors:
+        raise StageModelError(problems)
+    return model
+
+
+def _build(raw: dict, shown: str) -> StageModel:
+    stages = tuple(
+        Stage(s["number"], s["key"], s["name"], s["name_zh"], s["customer_step"], s["goal"],
+              tuple(s["activities"]), s["exit_criterion"], float(s["probability"]), s["stale_days"],
+              tuple(s.get("tools", ())), tuple(s.get("pitfalls", ())))
+        for s in raw["stages"])
+    ev = raw["evaluation"]
+    groups = tuple(
+        FactorGroup(g["key"], g["name"], g["name_zh"],
+                    tuple(Factor(f["key"], f["name"], f["name_zh"], float(f["weight"]), f["question"], g["key"])
+                          for f in g["factors"]))
+        for g in ev["groups"])
+    evaluation = Evaluation(ev["scale_min"], ev["scale_max"], float(ev["pass_mark"]), ev["weak_below"],
+                            ev["strong_from"], groups)
+    grading = tuple(GradeRule(r["grade"], r["meaning"], r["action"], r.get("max_days_to_close"),
+                              r.get("min_likelihood")) for r in raw["grading"]["rules"])
+    vocabularies = {name: tuple(Term(t["key"], t["label"], t.get("description", "")) for t in terms)
+                    for name, terms in raw["vocabularies"].items()}
+    return StageModel(shown, raw["version"], raw["currency"], stages, evaluation, grading, vocabularies)
+
+
+def _check_meaning(model: StageModel, c: Checker) -> None:
+    """Rules between fields that a per-field schema cannot express."""
+
+    def error(where: str, message: str, hint: str = "") -> None:
+        line, col = c.marks.get(where, (1, 1))
+        c.problems.error(c.path, line, col, where, message, hint)
+
+    for index, stage in enumerate(model.stages, start=1):
+        if stage.number != index:
+            error(f"stages[{index}].number", f"stage {index} is numbered {stage.number}",
+                  "number the stages 1, 2, 3, … in order")
+        if index > 1 and stage.probability < model.stages[index - 2].probability:
+            error(f"stages[{index}].probability", f"{stage.probability} is lower than the stage before it",
+                  "win probabilities must rise with the stage")
+    if len(model.stages) < 2:
+        error("stages", "the model needs at least two stages")
+    keys = [f.key for f in model.evaluation.factors]
+    for key in {k for k in keys if keys.count(k) > 1}:
+        error("evaluation.groups", f"factor '{key}' is defined twice")
+    ev = model.evaluation
+    if ev.scale_min >= ev.scale_max:
+        error("evaluation.scale_max", "scale_max must be greater than scale_min")
+    rules = model.grading
+    if rules and (rules[-1].max_days_to_close is not None or rules[-1].min_likelihood is not None):
+        error(f"grading.rules[{len(rules)}]", "the last grade rule must have no conditions",
+              "it catches every deal no other rule takes")
+    grades = [r.grade for r in rules]
+    for grade in {g for g in grades if grades.count(g) > 1}:
+        error("grading.rules", f"grade '{grade}' is given twice")
+    for vocabulary, needed in REQUIRED_TERMS.items():
+        for key in needed:
+            if key not in model.keys(vocabulary):
+                error(f"vocabularies.{vocabulary}", f"'{key}' is missing", "Dealbook relies on this key")
