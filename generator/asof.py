@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 
 def as_of_date(environ: dict[str, str] | None = None) -> date:
@@ -12,7 +12,7 @@ def as_of_date(environ: dict[str, str] | None = None) -> date:
     epoch = env.get("SOURCE_DATE_EPOCH", "").strip()
     if epoch:
         try:
-            return datetime.fromtimestamp(int(epoch), tz=timezone.utc).date()
+            return datetime.fromtimestamp(int(epoch), tz=UTC).date()
         except (ValueError, OverflowError, OSError):
             raise ValueError(f"SOURCE_DATE_EPOCH={epoch!r} is not a number of seconds since 1970") from None
-    return datetime.now(tz=timezone.utc).date()
+    return datetime.now(tz=UTC).date()

@@ -1,0 +1,45 @@
+# Two commands do all set-up: `make site` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+TESTSTAMP := $(VENV)/.installed-test
+N ?= 1000
+
+.PHONY: site test serve check bench lint schema clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(TESTSTAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $(STAMP) $@
+
+site: $(STAMP)   ## build the site into site/
+	$(BIN)/dealbook build
+
+serve: $(STAMP)  ## live preview on http://127.0.0.1:8000
+	$(BIN)/dealbook serve --livereload
+
+check: $(STAMP)  ## validate every deal file and the stage model
+	$(BIN)/dealbook check
+
+test: $(TESTSTAMP)  ## run the test suite
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(TESTSTAMP)
+	$(BIN)/ruff check generator tests bench
+
+bench: $(TESTSTAMP)  ## benchmark against plain mkdocs; N=10000 for the large run
+	$(BIN)/python -m bench.run --deals $(N)
+
+schema: $(STAMP)  ## refresh the committed JSON Schema
+	$(BIN)/dealbook schema > deals/deal.schema.json
+
+clean:
+	rm -rf site .cache

@@ -1,0 +1,131 @@
+"""The `dealbook` command: check, schema, new, build, serve."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+import click
+
+from .asof import as_of_date
+from .deal_format import ID_PATTERN, json_schema
+from .deals import DEAL_SUFFIXES, suggested_id
+from .problems import format_problems
+from .project import DEFAULT_DEALS, DEFAULT_MODEL, read_project
+from .stage_model import StageModelError, load_stage_model
+from .templates_text import skeleton
+
+
+class UsageError(click.UsageError):
+    exit_code = 2
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="dealbook")
+def main() -> None:
+    """Dealbook: the key-account sales playbook and the team's deals."""
+
+
+def _as_of() -> object:
+    try:
+        return as_of_date()
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--format", "style", type=click.Choice(["text", "json", "github"]), default="text",
+              help="text (editor-clickable lines), json, or github (Actions annotations).")
+@click.option("--strict", is_flag=True, help="Treat warnings as errors.")
+@click.option("--model", "model_path", type=click.Path(path_type=Path), default=DEFAULT_MODEL, show_default=True,
+              help="The stage model file.")
+@click.option("--deals", "deals_dir", type=click.Path(path_type=Path), default=DEFAULT_DEALS, show_default=True,
+              help="The folder of deal files.")
+def check(paths: tuple[Path, ...], style: str, strict: bool, model_path: Path, deals_dir: Path) -> None:
+    """Validate deal files (default: every deal in deals/) and the stage model.
+
+    Exits 0 when there is no error, 1 when there is any, 2 on wrong usage.
+    """
+    if not model_path.is_file():
+        raise UsageError(f"{model_path}: stage model not found (run from the project folder, or pass --model)")
+    files: list[Path] | None = None
+    if paths:
+        files = []
+        for path in paths:
+            if path.is_dir():
+                files.extend(sorted(p for p in path.iterdir() if p.suffix in DEAL_SUFFIXES))
+            elif path.is_file():
+                files.append(path)
+            else:
+                raise UsageError(f"{path}: no such file or folder")
+    elif not deals_dir.is_dir():
+        raise UsageError(f"{deals_dir}: no such folder (pass deal files, or --deals)")
+    _model, pipeline, problems = read_project(Path.cwd(), model_path, deals_dir, _as_of(), files)
+    if strict:
+        problems = [p.promoted() for p in problems]
+    text = format_problems(problems, style)
+    if text:
+        click.echo(text)
+    errors = sum(p.severity == "error" for p in problems)
+    warnings = len(problems) - errors
+    if style == "text":
+        checked = len(pipeline.deals) if pipeline else 0
+        click.echo(f"{checked} deal(s) checked: {errors} error(s), {warnings} warning(s)", err=True)
+    sys.exit(1 if errors else 0)
+
+
+def _load_model(model_path: Path):
+    try:
+        return load_stage_model(model_path, str(model_path))
+    except StageModelError as exc:
+        click.echo(format_problems(exc.problems), err=True)
+        sys.exit(1)
+    except FileNotFoundError:
+        raise UsageError(f"{model_path}: stage model not found") from None
+
+
+@main.command()
+@click.option("--model", "model_path", type=click.Path(path_type=Path), default=DEFAULT_MODEL, show_default=True)
+def schema(model_path: Path) -> None:
+    """Print the JSON Schema of a deal file."""
+    click.echo(json.dumps(json_schema(_load_model(model_path)), ensure_ascii=False, indent=2))
+
+
+@main.command()
+@click.argument("deal_id")
+@click.option("--deals", "deals_dir", type=click.Path(path_type=Path), default=DEFAULT_DEALS, show_default=True)
+@click.option("--model", "model_path", type=click.Path(path_type=Path), default=DEFAULT_MODEL, show_default=True)
+def new(deal_id: str, deals_dir: Path, model_path: Path) -> None:
+    """Write a commented skeleton deal to deals/<DEAL_ID>.yml."""
+    if not re.fullmatch(ID_PATTERN, deal_id):
+        raise UsageError(f"'{deal_id}' is not a valid deal id: use a-z, 0-9 and '-', e.g. {suggested_id(deal_id)}")
+    model = _load_model(model_path)
+    target = deals_dir / f"{deal_id}.yml"
+    if target.exists() or (deals_dir / f"{deal_id}.yaml").exists():
+        raise UsageError(f"{target}: a deal with this id already exists; nothing was changed")
+    deals_dir.mkdir(parents=True, exist_ok=True)
+    target.write_text(skeleton(model, _as_of()), encoding="utf-8")
+    click.echo(f"wrote {target}: fill it in, then run `dealbook check {target}`")
+
+
+def _mkdocs(args: list[str]) -> None:
+    from mkdocs.__main__ import cli as mkdocs_cli
+
+    mkdocs_cli.main(args=args, prog_name="dealbook", standalone_mode=True)
+
+
+@main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.pass_context
+def build(ctx: click.Context) -> None:
+    """Build the site into site/ (wraps `mkdocs build`; extra options are passed on)."""
+    _mkdocs(["build", *ctx.args])
+
+
+@main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.pass_context
+def serve(ctx: click.Context) -> None:
+    """Live preview; saving a deal reloads the page (wraps `mkdocs serve`)."""
+    _mkdocs(["serve", *ctx.args])

@@ -1,0 +1,123 @@
+"""The mkdocs plugin: a thin layer that wires the plain modules into a build."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from pathlib import Path
+
+from mkdocs.config import base
+from mkdocs.config import config_options as c
+from mkdocs.config.defaults import MkDocsConfig
+from mkdocs.exceptions import PluginError
+from mkdocs.plugins import BasePlugin
+from mkdocs.structure.files import File, Files
+from mkdocs.structure.pages import Page
+
+from .asof import as_of_date
+from .deal_format import json_schema
+from .pipeline import Pipeline
+from .problems import format_problems
+from .project import read_project, shown_path
+from .render import Renderer
+
+log = logging.getLogger("mkdocs.plugins.dealbook")
+
+
+def _keep_jieba_cache_in(cache_dir: Path) -> None:
+    # The search plugin segments Chinese with jieba, which caches its
+    # dictionary in /tmp by default; the build may only write to site/ and .cache/.
+    try:
+        import jieba
+    except ImportError:
+        return
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    jieba.dt.tmp_dir = str(cache_dir)
+
+
+class DealbookConfig(base.Config):
+    enabled = c.Type(bool, default=True)
+    deals_dir = c.Dir(exists=True, default="deals")
+    stage_model = c.File(exists=True, default="playbook/playbook.yml")
+    workbooks = c.Type(bool, default=True)
+    edit_branch = c.Type(str, default="main")
+    cache_dir = c.Type(str, default=".cache")
+
+
+class DealbookPlugin(BasePlugin[DealbookConfig]):
+    def __init__(self) -> None:
+        self.pipeline: Pipeline | None = None
+        self.renderer: Renderer | None = None
+        self.generated: set[str] = set()
+
+    def on_config(self, config: MkDocsConfig) -> MkDocsConfig | None:
+        if not self.config.enabled:
+            return None
+        self.root = Path(config.config_file_path).parent if config.config_file_path else Path.cwd()
+        self.model_path = Path(self.config.stage_model)
+        self.deals_dir = Path(self.config.deals_dir)
+        _keep_jieba_cache_in(self.root / self.config.cache_dir)
+        try:
+            self.as_of = as_of_date()
+        except ValueError as exc:
+            raise PluginError(str(exc)) from None
+        return None
+
+    def on_files(self, files: Files, /, *, config: MkDocsConfig) -> Files | None:
+        if not self.config.enabled:
+            return None
+        started = time.perf_counter()
+        model, pipeline, problems = read_project(self.root, self.model_path, self.deals_dir, self.as_of)
+        if problems.errors:
+            raise PluginError(f"{len(problems.errors)} problem(s) in the deal files or the stage model:\n"
+                              + format_problems(problems.errors)
+                              + "\nRun `dealbook check` for the full list, warnings included.")
+        assert model is not None and pipeline is not None
+        self.pipeline = pipeline
+        language = config.theme.get("language", "en") or "en"
+        self.renderer = Renderer(model, language, config.use_directory_urls, config.repo_url or "",
+                                 self.config.edit_branch, self.config.workbooks)
+        model_src = shown_path(self.model_path, Path(config.docs_dir))
+        existing = files.get_file_from_path(model_src)
+        if existing is not None:  # the stage model is data, not a page to publish
+            files.remove(existing)
+
+        pages: dict[str, str | bytes] = {
+            "deals/index.md": self.renderer.pipeline_page(pipeline),
+            "reference/deal-file.md": self.renderer.reference_page(),
+            "deals.json": json.dumps(pipeline.as_json(), ensure_ascii=False, indent=1),
+            "schema/deal.schema.json": json.dumps(json_schema(model), ensure_ascii=False, indent=2),
+        }
+        for stage in model.stages:
+            pages[stage.page] = self.renderer.stage_page(stage.number, pipeline)
+        for view in pipeline.deals:
+            pages[f"deals/{view.id}.md"] = self.renderer.deal_page(view, pipeline)
+        written, reused = self._add_workbooks(pages, pipeline, config)
+        self.generated = set(pages)
+        for src, content in pages.items():
+            if files.get_file_from_path(src) is not None:
+                raise PluginError(f"{src}: a hand-written file has the path of a generated one; rename it")
+            files.append(File.generated(config, src, content=content))
+        log.info("dealbook: %d deals read, %d pages written, %d workbooks written, %d reused, %.2f s "
+                 "(as of %s, %d warnings)", len(pipeline.deals), sum(s.endswith(".md") for s in pages),
+                 written, reused, time.perf_counter() - started, self.as_of, len(pipeline.problems.warnings))
+        return files
+
+    def _add_workbooks(self, pages: dict, pipeline: Pipeline, config: MkDocsConfig) -> tuple[int, int]:
+        return 0, 0  # filled in by the workbook module
+
+    def on_page_markdown(self, markdown: str, /, *, page: Page, config: MkDocsConfig, files: Files) -> str | None:
+        if not self.config.enabled or self.renderer is None or page.file.src_uri in self.generated:
+            return None
+        # Hand-written playbook pages take their numbers from the stage model.
+        try:
+            return self.renderer.render_playbook_page(markdown, page.file.src_uri)
+        except Exception as exc:  # a template mistake in a page: say where, not a traceback
+            raise PluginError(f"{page.file.src_uri}: cannot render the page's stage-model macros: {exc}") from None
+
+    def on_serve(self, server, /, *, config: MkDocsConfig, builder):
+        if self.config.enabled:
+            server.watch(str(self.deals_dir))
+            server.watch(str(self.model_path))
+        return server

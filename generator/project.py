@@ -1,0 +1,34 @@
+"""Reading a whole project: the stage model, the deals, and the as-of date.
+
+Shared by the command line and the mkdocs plugin so both check exactly the same way.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from .pipeline import Pipeline, load_pipeline
+from .problems import Problems
+from .stage_model import StageModel, StageModelError, load_stage_model
+
+DEFAULT_MODEL = Path("playbook/playbook.yml")
+DEFAULT_DEALS = Path("deals")
+
+
+def shown_path(path: Path, root: Path) -> str:
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def read_project(root: Path, model_path: Path, deals_dir: Path, as_of: date,
+                 paths: list[Path] | None = None) -> tuple[StageModel | None, Pipeline | None, Problems]:
+    """Everything `dealbook check` and the build need; problems are returned, never raised."""
+    try:
+        model = load_stage_model(model_path, shown_path(model_path, root))
+    except StageModelError as exc:
+        return None, None, exc.problems
+    pipeline = load_pipeline(root, deals_dir, model, as_of, paths)
+    return model, pipeline, pipeline.problems
