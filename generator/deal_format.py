@@ -34,7 +34,8 @@ def deal_spec(model: StageModel) -> Record:
         "grade": Field(Choice(model.grades), False, "Account grade; overrides the computed grade."),
         "qualification": Field(Record(name="scores", fields={
             f.key: Field(score, False, f"{f.name}: {f.question}") for f in ev.factors
-        }), False, f"Opportunity evaluation: each factor scored {ev.scale_min}–{ev.scale_max}; leave out unknown ones."),
+        }), False, f"Opportunity evaluation: each factor scored {ev.scale_min}–{ev.scale_max}; "
+                   "leave out unknown ones."),
         "stakeholders": Field(ListOf(Record(name="stakeholder", fields={
             "name": Field(Text(), True, "The person's name."),
             "title": Field(Text(), False, "Job title."),

@@ -95,8 +95,9 @@ def passed_formula(score: str, model: StageModel, yes: str, no: str) -> str:
 
 
 def probability_formula(status: str, stage: str, override: str, stage_probabilities: str) -> str:
-    closed = ",".join(f'IF({status}="{k}",{v:g}' for k, v in CLOSED_PROBABILITY.items())
-    return f'{closed},IF({override}<>"",{override},INDEX({stage_probabilities},{stage})){")" * len(CLOSED_PROBABILITY)})'
+    closed = "".join(f'IF({status}="{k}",{v:g},' for k, v in CLOSED_PROBABILITY.items())
+    default = f'IF({override}<>"",{override},INDEX({stage_probabilities},{stage}))'
+    return closed + default + ")" * len(CLOSED_PROBABILITY)
 
 
 def likelihood_formula(score: str, probability: str) -> str:

@@ -137,7 +137,8 @@ def _texts(required: bool = True) -> Field:
     return Field(ListOf(Text()), required)
 
 
-_TERM = Record({"key": Field(Pattern(regex=r"[a-z][a-z0-9-]*", what="a lower-case key", example="decision-maker"), True),
+_KEY = Pattern(regex=r"[a-z][a-z0-9-]*", what="a lower-case key", example="decision-maker")
+_TERM = Record({"key": Field(_KEY, True),
                 "label": _text(), "description": _text(required=False)}, name="term")
 
 MODEL_SPEC = Record(name="stage model", fields={
