@@ -1,0 +1,89 @@
+"""Shared fixtures: real projects in tmp_path, built with the real mkdocs."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+AS_OF_EPOCH = "1795737600"  # 2026-11-27 00:00 UTC: tests see one fixed as-of date
+REQUIRE_TOOLS = os.environ.get("DEALBOOK_REQUIRE_TOOLS") == "1" or os.environ.get("CI") == "true"
+
+
+def need(tool_present: bool, what: str) -> None:
+    """Skip when a system tool is missing on a developer machine; fail in CI, where it must be there."""
+    if tool_present:
+        return
+    if REQUIRE_TOOLS:
+        pytest.fail(f"{what} is required here (DEALBOOK_REQUIRE_TOOLS/CI is set) but is not installed")
+    pytest.skip(f"{what} is not installed")
+
+
+@dataclass
+class Project:
+    root: Path
+
+    @property
+    def site(self) -> Path:
+        return self.root / "site"
+
+    @property
+    def deals(self) -> Path:
+        return self.root / "deals"
+
+    @property
+    def model(self) -> Path:
+        return self.root / "playbook" / "playbook.yml"
+
+    def write_deal(self, name: str, text: str) -> Path:
+        path = self.deals / name
+        path.write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
+        return path
+
+    def build(self, strict: bool = False) -> None:
+        """Build in-process with the real mkdocs; raises mkdocs' exceptions."""
+        from mkdocs.commands.build import build
+        from mkdocs.config import load_config
+
+        config = load_config(str(self.root / "mkdocs.yml"), strict=strict)
+        build(config)
+
+    def page(self, url: str) -> str:
+        return (self.site / url / "index.html").read_text(encoding="utf-8")
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Project:
+    """A copy of the project's site sources with an empty deals/ folder."""
+    root = tmp_path / "project"
+    root.mkdir()
+    shutil.copy(ROOT / "mkdocs.yml", root / "mkdocs.yml")
+    shutil.copytree(ROOT / "playbook", root / "playbook")
+    (root / "deals").mkdir()
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", AS_OF_EPOCH)
+    monkeypatch.chdir(root)
+    return Project(root)
+
+
+@pytest.fixture
+def sample_project(project: Project) -> Project:
+    """The project with the sample deals shipped in deals/."""
+    for path in (ROOT / "deals").iterdir():
+        shutil.copy(path, project.deals / path.name)
+    return project
+
+
+MINIMAL_DEAL = """\
+title: Minimal deal
+account: Example Co
+owner: Test Rep
+stage: 2
+status: open
+amount: 1000
+expected_close: 2027-01-31
+"""
