@@ -302,14 +302,18 @@ class Record(Spec):
         prefix = f"{where}." if where else ""
         out: dict[str, Any] = {}
         first_line: dict[str, int] = {}
+        misspelt: set[str] = set()
         for key_node, value_node in node.value:
             key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
             if _is_duplicate(key_node, prefix, first_line, c):
                 continue
             spec = self.fields.get(key) if isinstance(key, str) else None
             if spec is None:
-                hint = suggest(str(key), list(self.fields)) or f"allowed keys: {join_options(list(self.fields), 20)}"
+                close = suggest(str(key), list(self.fields))
+                hint = close or f"allowed keys: {join_options(list(self.fields), 20)}"
                 c.error(key_node, f"{prefix}{key}", "unknown key", hint)
+                if close:
+                    misspelt.add(close.split("'")[1])
                 continue
             c.marks[prefix + key] = position(key_node)
             if value_node.tag == CORE + "null" and not spec.required:
@@ -319,7 +323,7 @@ class Record(Spec):
                 out[key] = value
         given = {k.value for k, _ in node.value if isinstance(k, yaml.ScalarNode)}
         for key, spec in self.fields.items():
-            if spec.required and key not in given:
+            if spec.required and key not in given and key not in misspelt:  # a typo says it better
                 c.error(node, f"{prefix}{key}", "required field is missing", f"add '{key}: …'")
         return out
 

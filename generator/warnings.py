@@ -21,8 +21,7 @@ def deal_warnings(deal: Deal, result: Result, model: StageModel, as_of: date) ->
         line, col = deal.mark(where)
         out.append(Problem(deal.path, line, col, "warning", where, message, hint))
 
-    last_passed = model.stages[-1].number if deal.status == "won" else deal.stage - 1
-    for number in range(1, last_passed + 1):
+    for number in range(1, deal.stage):
         if number not in deal.exits:
             stage = model.stage(number)
             warn("exits" if deal.exits else "stage",

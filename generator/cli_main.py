@@ -1,0 +1,8 @@
+"""`python -m generator.cli_main`: the dealbook command without the console script."""
+
+from __future__ import annotations
+
+from .cli import main
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,181 @@
+"""`dealbook check` as a rep runs it: a corpus of bad files, one per mistake."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import AS_OF_EPOCH, ROOT
+
+BASE = """\
+title: ERP rollout
+account: Example Co
+owner: Test Rep
+stage: 2
+status: open
+amount: 1000
+expected_close: 2027-01-31
+stakeholders:
+  - name: Ann
+    role: decision-maker
+exits:
+  1: {date: 2026-10-01, evidence: Meeting booked}
+"""
+
+
+def run_check(cwd: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "SOURCE_DATE_EPOCH": AS_OF_EPOCH}
+    return subprocess.run([sys.executable, "-m", "generator.cli_main", "check", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=60)
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    (tmp_path / "playbook").mkdir()
+    (tmp_path / "playbook" / "playbook.yml").write_bytes((ROOT / "playbook" / "playbook.yml").read_bytes())
+    (tmp_path / "deals").mkdir()
+    return tmp_path
+
+
+# (case, file name, content, expected "line:col", expected words in the message)
+BAD = [
+    ("yaml syntax", "a.yml", BASE + 'summary: "never closed\n', "14:1", "YAML syntax error"),
+    ("tab indent", "a.yml", BASE + "competitors:\n\t- name: X\n", "14:1", "YAML syntax error"),
+    ("duplicate key", "a.yml", BASE + "stage: 3\n", "13:1", "stage: duplicate key (first given on line 4)"),
+    ("nested duplicate", "a.yml", BASE.replace("    role: decision-maker\n",
+                                                "    role: decision-maker\n    role: user\n"),
+     "11:5", "stakeholders[1].role: duplicate key (first given on line 10)"),
+    ("unknown key", "a.yml", BASE.replace("stage: 2", "stge: 2"), "4:1", "stge: unknown key (did you mean 'stage'?)"),
+    ("missing field", "a.yml", BASE.replace("owner: Test Rep\n", ""), "1:1", "owner: required field is missing"),
+    ("wrong type", "a.yml", BASE.replace("amount: 1000", "amount: lots"), "6:9", "amount: expected a number"),
+    ("text as number", "a.yml", BASE.replace("title: ERP rollout", "title: 2027"), "1:8",
+     "title: expected text, got a whole number '2027' (put the value in quotes to make it text)"),
+    ("no such date", "a.yml", BASE.replace("2027-01-31", "2027-02-30"), "7:17", "2027-02-30 is not a real date"),
+    ("stage 9", "a.yml", BASE.replace("stage: 2", "stage: 9"), "4:8", "stage: 9 is out of range"),
+    ("score 11", "a.yml", BASE + "qualification: {funding: 11}\n", "13:26", "qualification.funding: 11 is out of range"),
+    ("negative amount", "a.yml", BASE.replace("amount: 1000", "amount: -5"), "6:9", "amount: -5 is out of range"),
+    ("probability 1.5", "a.yml", BASE + "probability: 1.5\n", "13:14", "probability: 1.5 is out of range"),
+    ("bad role", "a.yml", BASE.replace("role: decision-maker", "role: emperor"), "10:11",
+     "stakeholders[1].role: 'emperor' is not one of decision-maker, evaluator"),
+    ("bad status", "a.yml", BASE.replace("status: open", "status: Open"), "5:9",
+     "'Open' is not one of open, won, lost, abandoned (values are case-sensitive: write 'open')"),
+    ("exit for no stage", "a.yml", BASE + "  9: {date: 2026-10-02, evidence: x}\n", "13:3", "exits.9: 9 is out of range"),
+    ("empty file", "a.yml", "", "1:1", "the file is empty"),
+    ("only comments", "a.yml", "# nothing yet\n", "1:1", "the file is empty"),
+    ("not a mapping", "a.yml", "- title: x\n", "1:1", "expected a mapping of keys to values, got a list"),
+    ("not utf-8", "a.yml", BASE.encode() + b"notes: caf\xe9\n", "13:11", "not valid UTF-8"),
+    ("bad file name", "Acme Deal.yml", BASE, "1:1", "rename the file to acme-deal.yml"),
+    ("python tag", "a.yml", BASE + "summary: !!python/object/apply:os.system [echo hi]\n", "13:10",
+     "the tag '!!python/object/apply:os.system' is not allowed"),
+    ("custom tag", "a.yml", BASE + "summary: !secret x\n", "13:10", "the tag '!secret' is not allowed"),
+]
+
+
+@pytest.mark.parametrize("case,name,content,where,words", BAD, ids=[b[0] for b in BAD])
+def test_bad_file_gives_one_clear_line(workdir: Path, case, name, content, where, words) -> None:
+    path = workdir / "deals" / name
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    result = run_check(workdir)
+    assert result.returncode == 1, result.stdout + result.stderr
+    errors = [line for line in result.stdout.splitlines() if ": error: " in line]
+    assert len(errors) == 1, result.stdout
+    assert errors[0].startswith(f"deals/{name}:{where}: error: "), errors[0]
+    assert words in errors[0]
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_every_problem_is_reported_in_one_run(workdir: Path) -> None:
+    bad = BASE.replace("stage: 2", "stage: 0").replace("status: open", "status: opne").replace("2027-01-31", "soon")
+    (workdir / "deals" / "a.yml").write_text(bad + "stakeholders: []\n")
+    (workdir / "deals" / "b.yml").write_text(BASE.replace("amount: 1000", "amount: -1"))
+    result = run_check(workdir)
+    assert result.returncode == 1
+    fields = [line.split(": error: ")[1].split(":")[0] for line in result.stdout.splitlines() if ": error: " in line]
+    assert fields == ["stage", "status", "expected_close", "stakeholders", "amount"]
+
+
+def test_two_files_with_the_same_id(workdir: Path) -> None:
+    (workdir / "deals" / "acme.yml").write_text(BASE)
+    (workdir / "deals" / "acme.yaml").write_text(BASE)
+    result = run_check(workdir)
+    assert result.returncode == 1
+    assert "deals/acme.yml:1:1: error: deal id 'acme' is also used by deals/acme.yaml" in result.stdout
+
+
+def test_alias_bomb_is_rejected_quickly(workdir: Path) -> None:
+    lines = ['a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    lines += [f"a{i}: &a{i} [" + ",".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, 10)]
+    (workdir / "deals" / "bomb.yml").write_text("\n".join(lines) + "\n")
+    started = time.perf_counter()
+    result = run_check(workdir)
+    assert time.perf_counter() - started < 10
+    assert result.returncode == 1
+    assert "deals/bomb.yml:1:1: error: anchors and aliases expand to more than 100,000 values" in result.stdout
+
+
+def test_good_file_passes_without_problems(workdir: Path) -> None:
+    (workdir / "deals" / "good.yml").write_text(BASE)
+    result = run_check(workdir)
+    assert result.returncode == 0, result.stdout
+    assert result.stdout == ""
+    assert "1 deal(s) checked: 0 error(s), 0 warning(s)" in result.stderr
+
+
+WARNINGS = [
+    ("missing exit evidence", BASE.replace("stage: 2", "stage: 3"), "stage 2 (Customer visit and initial research) "
+     "has no exit evidence"),
+    ("won not at the last stage", BASE.replace("status: open", "status: won"), "the deal is won but is at stage 2"),
+    ("lost without reason", BASE.replace("status: open", "status: lost"), "a lost deal has no lost_reason"),
+    ("no decision maker", BASE.replace("role: decision-maker", "role: user"),
+     "no stakeholder has the role decision-maker"),
+    ("no negotiation", BASE.replace("stage: 2", "stage: 7") + "".join(
+        f"  {n}: {{date: 2026-10-0{n}, evidence: ok}}\n" for n in range(2, 7)), "no negotiation terms are prepared"),
+    ("below pass mark", BASE + "qualification: {funding: 1, price: 2}\n", "is below the pass mark"),
+    ("past expected close", BASE.replace("2027-01-31", "2026-11-01"), "expected_close 2026-11-01 is in the past"),
+    ("overdue step", BASE + "next_steps:\n  - {action: Call Ann, due: 2026-11-20}\n", "'Call Ann' was due 2026-11-20"),
+]
+
+
+@pytest.mark.parametrize("case,content,words", WARNINGS, ids=[w[0] for w in WARNINGS])
+def test_warnings_do_not_fail_unless_strict(workdir: Path, case, content, words) -> None:
+    (workdir / "deals" / "w.yml").write_text(content)
+    result = run_check(workdir)
+    assert result.returncode == 0, result.stdout
+    lines = result.stdout.splitlines()
+    assert len(lines) == 1 and ": warning: " in lines[0] and words in lines[0], lines
+    assert run_check(workdir, "--strict").returncode == 1
+
+
+def test_output_formats(workdir: Path) -> None:
+    (workdir / "deals" / "a.yml").write_text(BASE.replace("role: decision-maker", "role: emperor"))
+    as_json = json.loads(run_check(workdir, "--format", "json").stdout)
+    assert as_json[0]["path"] == "deals/a.yml" and as_json[0]["line"] == 10 and as_json[0]["field"] == \
+        "stakeholders[1].role"
+    github = run_check(workdir, "--format", "github").stdout.strip()
+    assert github.startswith("::error file=deals/a.yml,line=10,col=11::stakeholders[1].role: 'emperor'")
+
+
+def test_usage_errors_exit_2(workdir: Path) -> None:
+    assert run_check(workdir, "--format", "xml").returncode == 2
+    missing = run_check(workdir, "no-such-file.yml")
+    assert missing.returncode == 2 and "no such file" in missing.stderr
+
+
+def test_broken_stage_model_gets_file_line_col(workdir: Path) -> None:
+    model = workdir / "playbook" / "playbook.yml"
+    text = model.read_text().replace("probability: 0.80", "probability: 0.1", 1).replace("weight: 15", "weight: heavy", 1)
+    model.write_text(text)
+    result = run_check(workdir)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr + result.stdout
+    lines = result.stdout.splitlines()
+    assert any(line.startswith("playbook/playbook.yml:") and "weight: expected a number" in line for line in lines)
+    model.write_text(text.replace("weight: heavy", "weight: 15"))
+    lines = run_check(workdir).stdout.splitlines()
+    assert any("stages[7].probability: 0.1 is lower than the stage before it" in line for line in lines), lines
