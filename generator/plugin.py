@@ -34,6 +34,7 @@ def _keep_jieba_cache_in(cache_dir: Path) -> None:
         return
     cache_dir.mkdir(parents=True, exist_ok=True)
     jieba.dt.tmp_dir = str(cache_dir)
+    jieba.setLogLevel(logging.WARNING)  # its "Building prefix dict" lines are noise in every build
 
 
 class DealbookConfig(base.Config):
