@@ -10,7 +10,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import AS_OF_EPOCH, ROOT
 
 BASE = """\

@@ -1,0 +1,210 @@
+"""Deal pages, the pipeline, stage-page lists and /deals.json, from deals written in the test."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import shutil
+
+import pytest
+from conftest import ROOT, Project
+
+from generator.stage_model import load_stage_model
+
+ACME = """\
+title: ERP rollout
+account: Acme Manufacturing
+owner: Li Wei
+stage: 3
+status: open
+amount: 1000000
+currency: CNY
+expected_close: 2027-01-15
+qualification: {project_level: 5, funding: 5, technical_fit: 5, relationship: 5, credibility: 5,
+                product: 4, price: 4, solution: 4, service: 4}
+summary: |
+  Plant **two** first.
+stakeholders:
+  - {name: Zhang San, title: CIO, role: decision-maker, influence: high, stance: champion}
+  - {name: Wang Wu, role: procurement, influence: medium, stance: skeptic}
+exits:
+  1: {date: 2026-09-01, evidence: First meeting booked}
+  2: {date: 2026-10-10, evidence: Asked for a proposal}
+next_steps:
+  - {action: Send the proposal, due: 2026-11-20}
+  - {action: Book the demo, due: 2026-12-20}
+"""
+
+BETA = """\
+title: MES upgrade
+account: Beta Steel
+owner: Chen Jing
+stage: 3
+status: open
+amount: 500000
+currency: CNY
+expected_close: 2027-08-01
+stakeholders: [{name: Liu, role: decision-maker}]
+exits: {1: {date: 2026-01-01, evidence: ok}, 2: {date: 2026-02-01, evidence: ok}}
+"""
+
+GAMMA = """\
+title: Fleet telematics
+account: Gamma Logistics
+owner: Anna
+stage: 6
+status: open
+amount: 200000
+currency: USD
+probability: 0.5
+expected_close: 2027-02-01
+stakeholders: [{name: Bob, role: decision-maker}]
+exits: {1: {date: 2026-01-01}, 2: {date: 2026-02-01}, 3: {date: 2026-03-01}, 4: {date: 2026-04-01},
+        5: {date: 2026-05-01}}
+"""
+
+LOST = """\
+title: Old deal
+account: Delta
+owner: Anna
+stage: 4
+status: lost
+amount: 900000
+expected_close: 2026-06-01
+lost_reason: Price
+"""
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory, monkeypatch_module) -> Project:
+    root = tmp_path_factory.mktemp("deals") / "project"
+    root.mkdir()
+    shutil.copy(ROOT / "mkdocs.yml", root / "mkdocs.yml")
+    shutil.copytree(ROOT / "playbook", root / "playbook")
+    (root / "deals").mkdir()
+    project = Project(root)
+    for name, text in {"acme.yml": ACME, "beta.yml": BETA, "gamma.yml": GAMMA, "lost-one.yml": LOST}.items():
+        project.write_deal(name, text)
+    shutil.copy(ROOT / "tests" / "data" / "hostile.yml", project.deals / "hostile.yml")
+    monkeypatch_module.chdir(root)
+    project.build()
+    return project
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module():
+    mp = pytest.MonkeyPatch()
+    mp.setenv("SOURCE_DATE_EPOCH", "1795737600")
+    yield mp
+    mp.undo()
+
+
+@pytest.fixture(scope="module")
+def deals_json(built: Project) -> dict[str, dict]:
+    return {d["id"]: d for d in json.loads((built.site / "deals.json").read_text(encoding="utf-8"))}
+
+
+def text_of(page: str) -> str:
+    return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page)))
+
+
+def test_deal_page_answers_at_a_glance(built: Project) -> None:
+    model = load_stage_model(built.model)
+    page = built.page("deals/acme")
+    text = text_of(page)
+    for expected in ("ERP rollout", "Acme Manufacturing", "Li Wei", "1,000,000 CNY", "2027-01-15", "as of 2026-11-27",
+                     model.stage(3).exit_criterion, "Zhang San", "Wang Wu", "First meeting booked", "Send the proposal"):
+        assert expected in text, expected
+    current = re.search(r'<li class="db-tracker__stage[^"]*is-current[^"]*"[^>]*>\s*<span class="db-tracker__number">'
+                        r"(\d)</span>", page)
+    assert current and current.group(1) == "3"
+    assert page.count("is-done") >= 2
+    for activity in model.stage(3).activities:
+        assert activity in text
+    assert "<strong>Plant <strong>two</strong> first.</strong>" not in page and "Plant <strong>two</strong>" in page
+    overdue = re.search(r'<li class="is-overdue">([^<]*Send the proposal)', page)
+    assert overdue, "the overdue next step is not marked"
+    assert 'class="is-overdue">Book the demo' not in page
+    assert "../../stages/3-preliminary-proposal/" in page
+
+
+def test_numbers_are_computed_once(built: Project, deals_json) -> None:
+    model = load_stage_model(built.model)
+    acme = deals_json["acme"]
+    weights = {f.key: f.weight for f in model.evaluation.factors}
+    scores = {"project_level": 5, "funding": 5, "technical_fit": 5, "relationship": 5, "credibility": 5,
+              "product": 4, "price": 4, "solution": 4, "service": 4}
+    expected = sum(weights[k] * v for k, v in scores.items()) / sum(weights.values()) / 5 * 100
+    assert acme["score"] == pytest.approx(round(expected, 1))
+    assert acme["probability"] == model.stage(3).probability
+    assert acme["weighted_amount"] == pytest.approx(1_000_000 * model.stage(3).probability)
+    assert acme["grade"] == "A"  # closes in 49 days, score well above the A threshold
+    assert deals_json["lost-one"]["probability"] == 0 and deals_json["lost-one"]["weighted_amount"] == 0
+    assert deals_json["gamma"]["probability"] == 0.5 and deals_json["gamma"]["score"] is None
+    assert deals_json["beta"]["grade"] != "A"
+    for key in ("id", "title", "account", "owner", "stage", "stage_name", "status", "amount", "currency",
+                "expected_close", "probability", "weighted_amount", "score", "grade", "next_exit_criterion",
+                "warnings", "url"):
+        assert key in acme, key
+    assert acme["url"] == "deals/acme/"
+    assert acme["next_exit_criterion"] == model.stage(3).exit_criterion
+    assert any("was due 2026-11-20" in w for w in acme["warnings"])
+    page = text_of(built.page("deals/acme"))
+    assert f"{acme['score']:g} / 100" in page
+    assert f"{acme['weighted_amount']:,.0f} CNY" in page
+
+
+def test_pipeline_totals_are_per_currency(built: Project, deals_json) -> None:
+    page = built.page("deals")
+    cny = re.search(r'<table class="db-stage-totals" data-currency="CNY">(.*?)</table>', page, re.S).group(1)
+    usd = re.search(r'<table class="db-stage-totals" data-currency="USD">(.*?)</table>', page, re.S).group(1)
+    stage3 = re.search(r'<tr data-stage="3">.*?class="db-count">(\d+)<.*?class="db-sum">([\d,]+)<', cny, re.S)
+    assert stage3.groups() == ("2", "1,500,000")  # acme + beta; the lost deal is not in the funnel
+    assert re.search(r'<tr data-stage="6">.*?class="db-count">1<.*?class="db-sum">200,000<', usd, re.S)
+    assert "1,700,000" not in page, "CNY and USD were added together"
+    assert 'data-currency="CNY"' in page and "<svg" in page
+    assert page.count('<tr data-id="') == len(deals_json)
+    attention = re.search(r'<ul class="db-attention">(.*?)</ul>\s*\n', page, re.S).group(1)
+    assert "ERP rollout" in attention
+
+
+def test_stage_pages_list_their_deals(built: Project) -> None:
+    stage3 = built.page("stages/3-preliminary-proposal")
+    listed = re.search(r'<ul class="db-stage-deals">(.*?)</ul>', stage3, re.S).group(1)
+    assert "ERP rollout" in listed and "MES upgrade" in listed and "Fleet telematics" not in listed
+    stage4 = built.page("stages/4-demo-and-technical-exchange")
+    assert "Old deal" not in stage4, "closed deals are not 'now in this stage'"
+    assert "db-stage-deals-empty" in built.page("stages/1-account-planning")
+
+
+def test_hostile_text_stays_text(built: Project, deals_json) -> None:
+    page = built.page("deals/hostile")
+    body = page[page.index('<div class="db-deal"'):]
+    for raw in ("<script>window.__pwned", "<img src=x onerror", "<b onmouseover", "<iframe", "<style>body",
+                "javascript:window.__pwned='summary-link'", "<a href=\"javascript:", "</table><script>"):
+        assert raw not in body, raw
+    text = text_of(body)
+    assert "<script>window.__pwned = 'title'</script>{{ 7*7 }} | pipe" in text
+    assert "{% raw %}" in text and "{{ 1+1 }}" in text and "{{ config.site_name }}" in text
+    assert "=HYPERLINK(" in text
+    assert "line one<br>line two<br><br>| a | b |" in body
+    assert 'href="https://example.com/"' in body
+    title = re.search(r"<title>(.*?)</title>", page, re.S).group(1)
+    assert "<script" not in title and "&lt;script&gt;" in title
+    assert deals_json["hostile"]["title"].startswith("<script>")  # JSON carries the text as typed
+
+
+def test_deal_pages_are_not_in_the_sidebar(built: Project) -> None:
+    home = built.page("")
+    assert "deals/acme/" not in home
+    assert "deals/" in home
+
+
+def test_invalid_deal_stops_the_build_with_the_checks_message(project: Project, caplog) -> None:
+    from mkdocs.exceptions import Abort
+
+    project.write_deal("bad.yml", ACME.replace("stage: 3", "stage: 11"))
+    with pytest.raises(Abort):
+        project.build()
+    assert "deals/bad.yml:4:8: error: stage: 11 is out of range" in caplog.text
