@@ -72,6 +72,7 @@ def check(paths: tuple[Path, ...], style: str, strict: bool, model_path: Path, d
     errors = sum(p.severity == "error" for p in problems)
     warnings = len(problems) - errors
     if style == "text":
+        sys.stdout.flush()  # the summary goes to stderr, after the problems
         checked = len(pipeline.deals) if pipeline else 0
         click.echo(f"{checked} deal(s) checked: {errors} error(s), {warnings} warning(s)", err=True)
     sys.exit(1 if errors else 0)

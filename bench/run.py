@@ -1,0 +1,159 @@
+"""`make bench`: Dealbook's build against plain mkdocs, in one run, alternating.
+
+Creates a temporary copy of the project with N synthetic deals, and a
+baseline project holding the same pages as hand-written Markdown with the
+Dealbook plugin switched off. Then, for each round: baseline build, cold
+build (empty cache), warm build (nothing changed), a rebuild after one deal
+changed, and `dealbook check`. Prints medians, ratios to the baseline and
+peak memory; writes them to bench/results/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from bench.synth import write_deals
+from generator.pipeline import load_pipeline
+from generator.render import Renderer
+from generator.stage_model import load_stage_model
+
+ROOT = Path(__file__).resolve().parent.parent
+AS_OF = date(2026, 11, 27)
+EPOCH = str(int(datetime(2026, 11, 27, tzinfo=UTC).timestamp()))
+TARGETS = {"cold": 2.0, "warm": 1.3, "one_deal": 1.3}
+
+
+def timed(args: list[str], cwd: Path) -> tuple[float, int]:
+    """Wall seconds and peak resident memory (bytes) of one command."""
+    env = {**os.environ, "SOURCE_DATE_EPOCH": EPOCH}
+    started = time.perf_counter()
+    process = subprocess.Popen(args, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - started
+    stderr = process.stderr.read().decode(errors="replace") if process.stderr else ""
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode not in (0, 1) or (process.returncode == 1 and "check" not in args):
+        raise SystemExit(f"{' '.join(args)} failed in {cwd}:\n{stderr[-3000:]}")
+    return seconds, usage.ru_maxrss * 1024
+
+
+def make_projects(workdir: Path, count: int) -> tuple[Path, Path]:
+    """The Dealbook project with N deals, and the baseline with the same pages written by hand."""
+    project = workdir / "dealbook"
+    project.mkdir()
+    shutil.copy(ROOT / "mkdocs.yml", project / "mkdocs.yml")
+    shutil.copytree(ROOT / "playbook", project / "playbook")
+    model = load_stage_model(project / "playbook" / "playbook.yml")
+    write_deals(project / "deals", count, model, AS_OF)
+    shutil.copy(ROOT / "deals" / "deal.schema.json", project / "deals" / "deal.schema.json")
+
+    baseline = workdir / "baseline"
+    shutil.copytree(project / "playbook", baseline / "playbook")
+    config = (project / "mkdocs.yml").read_text(encoding="utf-8")
+    (baseline / "mkdocs.yml").write_text(re.sub(r"\n  - dealbook\n", "\n", config), encoding="utf-8")
+    pipeline = load_pipeline(project, project / "deals", model, AS_OF)
+    renderer = Renderer(model, workbooks=False)
+    pages = {f"deals/{v.id}.md": renderer.deal_page(v, pipeline) for v in pipeline.deals}
+    pages["deals/index.md"] = renderer.pipeline_page(pipeline)
+    pages.update({s.page: renderer.stage_page(s.number, pipeline) for s in model.stages})
+    pages["reference/deal-file.md"] = renderer.reference_page()
+    for src, text in pages.items():
+        path = baseline / "playbook" / src
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return project, baseline
+
+
+def run(count: int, rounds: int, out_dir: Path) -> dict:
+    mkdocs = str(Path(sys.executable).parent / "mkdocs")
+    dealbook = str(Path(sys.executable).parent / "dealbook")
+    samples: dict[str, list[float]] = {k: [] for k in ("baseline", "cold", "warm", "one_deal", "check")}
+    memory: dict[str, int] = {k: 0 for k in samples}
+    with tempfile.TemporaryDirectory(prefix="dealbook-bench-") as tmp:
+        project, baseline = make_projects(Path(tmp), count)
+        changed = project / "deals" / "deal-00000.yml"
+        original = changed.read_text(encoding="utf-8")
+        # One untimed build each, so that the first measured round does not pay for cold OS caches.
+        timed([mkdocs, "build", "-q"], baseline)
+        timed([dealbook, "build", "-q"], project)
+        for number in range(rounds):
+            steps = {
+                "baseline": lambda: timed([mkdocs, "build", "-q"], baseline),
+                "cold": lambda: (shutil.rmtree(project / ".cache", ignore_errors=True),
+                                 shutil.rmtree(project / "site", ignore_errors=True),
+                                 timed([dealbook, "build", "-q"], project))[-1],
+                "warm": lambda: timed([dealbook, "build", "-q"], project),
+                "one_deal": lambda: (changed.write_text(original.replace("title: ", f"title: R{number} ", 1),
+                                                        encoding="utf-8"),
+                                     timed([dealbook, "build", "-q"], project))[-1],
+                "check": lambda: timed([dealbook, "check"], project),
+            }
+            for name, step in steps.items():
+                seconds, peak = step()
+                samples[name].append(seconds)
+                memory[name] = max(memory[name], peak)
+                print(f"  round {number + 1}: {name:9s} {seconds:7.2f} s  {peak / 2**20:7.0f} MiB", flush=True)
+    medians = {k: statistics.median(v) for k, v in samples.items()}
+    result = {
+        "deals": count, "rounds": rounds, "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "median_seconds": medians, "peak_memory_mib": {k: round(v / 2**20) for k, v in memory.items()},
+        "ratio_to_baseline": {k: medians[k] / medians["baseline"] for k in ("cold", "warm", "one_deal")},
+    }
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / f"latest-{count}.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    (out_dir / f"latest-{count}.md").write_text(table(result) + "\n", encoding="utf-8")
+    return result
+
+
+def table(result: dict) -> str:
+    m, r, mem = result["median_seconds"], result["ratio_to_baseline"], result["peak_memory_mib"]
+    rows = [
+        f"N = {result['deals']:,} deals, median of {result['rounds']} rounds, {result['machine']}, {result['when']}",
+        "",
+        "| step | median | ratio to baseline | target | peak memory |",
+        "|---|---:|---:|---|---:|",
+        f"| plain mkdocs (baseline) | {m['baseline']:.2f} s | 1.00× | | {mem['baseline']} MiB |",
+        f"| cold `dealbook build` | {m['cold']:.2f} s | {r['cold']:.2f}× | ≤ {TARGETS['cold']}× | {mem['cold']} MiB |",
+        f"| warm `dealbook build` | {m['warm']:.2f} s | {r['warm']:.2f}× | ≤ {TARGETS['warm']}× | {mem['warm']} MiB |",
+        f"| rebuild after one deal changed | {m['one_deal']:.2f} s | {r['one_deal']:.2f}× | ≤ {TARGETS['one_deal']}× "
+        f"| {mem['one_deal']} MiB |",
+        f"| `dealbook check` | {m['check']:.2f} s | | < 2 s | {mem['check']} MiB |",
+    ]
+    return "\n".join(rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--deals", type=int, default=1000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
+    parser.add_argument("--update-readme", action="store_true", help="replace the table in README.md")
+    args = parser.parse_args(argv)
+    print(f"Benchmarking {args.deals:,} deals, {args.rounds} rounds…", flush=True)
+    result = run(args.deals, args.rounds, args.out)
+    text = table(result)
+    print("\n" + text)
+    if args.update_readme:
+        readme = ROOT / "README.md"
+        content = readme.read_text(encoding="utf-8")
+        content = re.sub(r"(<!-- bench:start -->\n).*?(\n<!-- bench:end -->)", lambda m: m.group(1) + text + m.group(2),
+                         content, flags=re.S)
+        readme.write_text(content, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
