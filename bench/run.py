@@ -88,20 +88,21 @@ def run(count: int, rounds: int, out_dir: Path) -> dict:
         # One untimed build each, so that the first measured round does not pay for cold OS caches.
         timed([mkdocs, "build", "-q"], baseline)
         timed([dealbook, "build", "-q"], project)
+        def step(name: str, number: int) -> tuple[float, int]:
+            if name == "baseline":
+                return timed([mkdocs, "build", "-q"], baseline)
+            if name == "cold":
+                shutil.rmtree(project / ".cache", ignore_errors=True)
+                shutil.rmtree(project / "site", ignore_errors=True)
+            elif name == "one_deal":
+                changed.write_text(original.replace("title: ", f"title: R{number} ", 1), encoding="utf-8")
+            elif name == "check":
+                return timed([dealbook, "check"], project)
+            return timed([dealbook, "build", "-q"], project)
+
         for number in range(rounds):
-            steps = {
-                "baseline": lambda: timed([mkdocs, "build", "-q"], baseline),
-                "cold": lambda: (shutil.rmtree(project / ".cache", ignore_errors=True),
-                                 shutil.rmtree(project / "site", ignore_errors=True),
-                                 timed([dealbook, "build", "-q"], project))[-1],
-                "warm": lambda: timed([dealbook, "build", "-q"], project),
-                "one_deal": lambda: (changed.write_text(original.replace("title: ", f"title: R{number} ", 1),
-                                                        encoding="utf-8"),
-                                     timed([dealbook, "build", "-q"], project))[-1],
-                "check": lambda: timed([dealbook, "check"], project),
-            }
-            for name, step in steps.items():
-                seconds, peak = step()
+            for name in samples:
+                seconds, peak = step(name, number)
                 samples[name].append(seconds)
                 memory[name] = max(memory[name], peak)
                 print(f"  round {number + 1}: {name:9s} {seconds:7.2f} s  {peak / 2**20:7.0f} MiB", flush=True)

@@ -56,12 +56,12 @@ def deal_text(index: int, model: StageModel, as_of: date, rng: random.Random) ->
             day += timedelta(days=rng.randint(5, 25))
             lines.append(f"  {n}: {{date: {day.isoformat()}, evidence: {_sentence(rng, 6)[:-1]}}}")
     lines.append("next_steps:")
-    for n in range(rng.randint(1, 3)):
+    for _ in range(rng.randint(1, 3)):
         lines += [f"  - action: {_sentence(rng, 6)}", f"    owner: Rep {index % 25}",
                   f"    due: {(as_of + timedelta(days=rng.randint(-10, 60))).isoformat()}",
                   f"    done: {'true' if rng.random() < 0.3 else 'false'}"]
     lines.append("competitors:")
-    for n in range(rng.randint(1, 2)):
+    for _ in range(rng.randint(1, 2)):
         lines += [f"  - name: Competitor {rng.randint(1, 40)}", f"    strengths: {_sentence(rng, 6)}",
                   f"    weaknesses: {_sentence(rng, 6)}"]
     lines.append("negotiation:\n  terms:")
