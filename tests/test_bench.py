@@ -1,0 +1,19 @@
+"""The benchmark's code path at N = 20, so it cannot rot (not timed: numbers are only reported)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from bench.run import run, table
+
+
+def test_benchmark_runs_at_small_scale(tmp_path: Path) -> None:
+    result = run(20, 1, tmp_path)
+    assert result["deals"] == 20
+    assert set(result["median_seconds"]) == {"baseline", "cold", "warm", "one_deal", "check"}
+    assert all(seconds > 0 for seconds in result["median_seconds"].values())
+    assert all(mib > 0 for mib in result["peak_memory_mib"].values())
+    saved = json.loads((tmp_path / "latest-20.json").read_text())
+    assert saved["ratio_to_baseline"] == result["ratio_to_baseline"]
+    assert "| cold `dealbook build` |" in table(result)
