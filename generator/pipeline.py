@@ -12,9 +12,11 @@ from datetime import date
 from pathlib import Path
 
 from .deals import Deal, DealLoader, deal_files
+from .history import History
 from .problems import Problem, Problems
 from .scoring import Result, evaluate
 from .stage_model import Stage, StageModel
+from .timeline import Timeline, timeline
 from .warnings import deal_warnings
 
 
@@ -24,6 +26,7 @@ class DealView:
     result: Result
     warnings: list[Problem]
     stage: Stage
+    timeline: Timeline
 
     @property
     def id(self) -> str:
@@ -57,6 +60,7 @@ class DealView:
             "passed": r.passed, "grade": r.grade, "next_exit_criterion": self.stage.exit_criterion,
             "warnings": [f"{w.field}: {w.message}" if w.field else w.message for w in self.warnings],
             "url": self.url,
+            **self.timeline.as_json(),
         }
 
 
@@ -66,6 +70,20 @@ class Pipeline:
     as_of: date
     deals: list[DealView]
     problems: Problems = field(default_factory=Problems)
+    history_note: str = ""  # why there is no git history, when there is none
+
+    @property
+    def stale(self) -> list[DealView]:
+        return [v for v in self.open_deals if v.timeline.stale]
+
+    def average_days_in_stage(self) -> list[tuple[Stage, int, float | None]]:
+        """(stage, open deals with a known entry date, their average days in the stage)."""
+        out = []
+        for stage in self.model.stages:
+            days = [v.timeline.days_in_stage for v in self.by_stage(stage.number)
+                    if v.timeline.days_in_stage is not None]
+            out.append((stage, len(days), sum(days) / len(days) if days else None))
+        return out
 
     def by_stage(self, number: int) -> list[DealView]:
         return [v for v in self.deals if v.deal.stage == number and v.is_open]
@@ -110,24 +128,29 @@ class Pipeline:
         return [v.as_json() for v in self.deals]
 
 
-def compute(deals: list[Deal], model: StageModel, as_of: date, problems: Problems | None = None) -> Pipeline:
+def compute(deals: list[Deal], model: StageModel, as_of: date, problems: Problems | None = None,
+            history: History | None = None) -> Pipeline:
     views = []
+    known = history.deals if history is not None else {}
     for deal in deals:
         result = evaluate(status=deal.status, stage=deal.stage, amount=deal.amount,
                           expected_close=deal.expected_close, scores=deal.qualification,
                           probability=deal.probability, grade=deal.grade, model=model, as_of=as_of)
-        views.append(DealView(deal, result, deal_warnings(deal, result, model, as_of), model.stage(deal.stage)))
+        times = timeline(deal, known.get(deal.id), model, as_of)
+        views.append(DealView(deal, result, deal_warnings(deal, result, times, model, as_of),
+                              model.stage(deal.stage), times))
     views.sort(key=lambda v: (-v.deal.stage if v.is_open else 0, v.deal.id))
-    pipeline = Pipeline(model, as_of, views, problems if problems is not None else Problems())
+    pipeline = Pipeline(model, as_of, views, problems if problems is not None else Problems(),
+                        history.reason if history is not None else "history was not read")
     for view in views:
         pipeline.problems.extend(view.warnings)
     return pipeline
 
 
 def load_pipeline(root: Path, deals_dir: Path, model: StageModel, as_of: date,
-                  paths: list[Path] | None = None) -> Pipeline:
+                  paths: list[Path] | None = None, history: History | None = None) -> Pipeline:
     """Read every deal (or the given files) and compute the pipeline; problems are collected, not raised."""
     problems = Problems()
     loader = DealLoader(model, root)
     deals = loader.load_all(paths if paths is not None else deal_files(deals_dir), problems)
-    return compute(deals, model, as_of, problems)
+    return compute(deals, model, as_of, problems, history)

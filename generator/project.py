@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+from .history import History, read_history
 from .pipeline import Pipeline, load_pipeline
 from .problems import Problems
 from .stage_model import StageModel, StageModelError, load_stage_model
@@ -23,12 +24,13 @@ def shown_path(path: Path, root: Path) -> str:
         return str(path)
 
 
-def read_project(root: Path, model_path: Path, deals_dir: Path, as_of: date,
-                 paths: list[Path] | None = None) -> tuple[StageModel | None, Pipeline | None, Problems]:
+def read_project(root: Path, model_path: Path, deals_dir: Path, as_of: date, paths: list[Path] | None = None,
+                 history: bool = True) -> tuple[StageModel | None, Pipeline | None, Problems]:
     """Everything `dealbook check` and the build need; problems are returned, never raised."""
     try:
         model = load_stage_model(model_path, shown_path(model_path, root))
     except StageModelError as exc:
         return None, None, exc.problems
-    pipeline = load_pipeline(root, deals_dir, model, as_of, paths)
+    past = read_history(root, deals_dir) if history else History({}, "history is switched off")
+    pipeline = load_pipeline(root, deals_dir, model, as_of, paths, past)
     return model, pipeline, pipeline.problems

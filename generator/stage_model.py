@@ -100,6 +100,12 @@ class Term:
 
 
 @dataclass(frozen=True)
+class Checks:
+    decision_maker_from_stage: int
+    negotiation_from_stage: int
+
+
+@dataclass(frozen=True)
 class StageModel:
     path: str
     version: int
@@ -108,6 +114,7 @@ class StageModel:
     evaluation: Evaluation
     grading: tuple[GradeRule, ...]
     vocabularies: dict[str, tuple[Term, ...]]
+    checks: Checks
 
     def stage(self, number: int) -> Stage:
         return self.stages[number - 1]
@@ -154,6 +161,10 @@ MODEL_SPEC = Record(name="stage model", fields={
         "tools": Field(ListOf(Choice(list(TOOLS))), False),
         "pitfalls": _texts(required=False),
     })), True),
+    "checks": Field(Record(name="checks", fields={
+        "decision_maker_from_stage": Field(Integer(1, 99), True),
+        "negotiation_from_stage": Field(Integer(1, 99), True),
+    }), True),
     "evaluation": Field(Record(name="evaluation", fields={
         "scale_min": Field(Integer(0, 10), True),
         "scale_max": Field(Integer(1, 10), True),
@@ -221,7 +232,8 @@ def _build(raw: dict, shown: str) -> StageModel:
                               r.get("min_likelihood")) for r in raw["grading"]["rules"])
     vocabularies = {name: tuple(Term(t["key"], t["label"], t.get("description", "")) for t in terms)
                     for name, terms in raw["vocabularies"].items()}
-    return StageModel(shown, raw["version"], raw["currency"], stages, evaluation, grading, vocabularies)
+    return StageModel(shown, raw["version"], raw["currency"], stages, evaluation, grading, vocabularies,
+                      Checks(**raw["checks"]))
 
 
 def _check_meaning(model: StageModel, c: Checker) -> None:

@@ -25,10 +25,10 @@ currency: {model.currency}
 expected_close: {close.isoformat()}      # YYYY-MM-DD
 
 # Opportunity evaluation: score what you know, {model.evaluation.scale_min}–{model.evaluation.scale_max}.
-qualification: {{}}
+qualification:                  # remove the # in front of a factor to score it
 {factors}
 
-stakeholders: []
+stakeholders:                   # remove the #s to add a person; copy the block for more
   # - name: Full name
   #   title: Job title
   #   role: decision-maker      # {roles}

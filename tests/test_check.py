@@ -24,7 +24,7 @@ stakeholders:
   - name: Ann
     role: decision-maker
 exits:
-  1: {date: 2026-10-01, evidence: Meeting booked}
+  1: {date: 2026-11-20, evidence: Meeting booked}
 """
 
 

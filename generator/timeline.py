@@ -1,0 +1,77 @@
+"""Time in stage, last update and staleness for each deal, from git history or the file's own dates."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from .deals import Deal
+from .history import Change, DealHistory
+from .stage_model import StageModel
+
+UNCOMMITTED = "(not committed yet)"
+
+
+@dataclass(frozen=True)
+class Timeline:
+    source: str  # "git" or "file"
+    changes: tuple[Change, ...]  # oldest first
+    stage_entered: date | None
+    last_updated: date | None
+    days_in_stage: int | None
+    days_since_update: int | None
+    stale: bool
+    stale_days: int
+
+    def as_json(self) -> dict:
+        return {
+            "stage_entered": self.stage_entered.isoformat() if self.stage_entered else None,
+            "days_in_stage": self.days_in_stage,
+            "last_updated": self.last_updated.isoformat() if self.last_updated else None,
+            "stale": self.stale,
+            "stage_history": [{"date": c.date.isoformat(), "stage": c.stage, "status": c.status}
+                              for c in self.changes],
+        }
+
+
+def timeline(deal: Deal, history: DealHistory | None, model: StageModel, as_of: date) -> Timeline:
+    """Git history when there is some for the deal; otherwise its `exits` dates and other dates."""
+    if history is not None and history.changes:
+        changes = list(history.changes)
+        last_updated = history.last_updated
+        latest = changes[-1]
+        if latest.stage != deal.stage or latest.status != deal.status:
+            # Edited but not committed (e.g. while previewing with `make serve`): it changes today.
+            changes.append(Change(as_of, deal.stage, deal.status, UNCOMMITTED, latest.stage))
+            last_updated = as_of
+        source = "git"
+    else:
+        changes = _changes_from_exits(deal)
+        dates = [e.date for e in deal.exits.values() if e.date] + \
+                [s.last_contact for s in deal.stakeholders if s.last_contact]
+        last_updated = max(dates) if dates else None
+        source = "file"
+    entered = None
+    for change in reversed(changes):
+        if change.stage != deal.stage:
+            break
+        entered = change.date
+    if source == "file" and entered is None and deal.stage - 1 in deal.exits:
+        entered = deal.exits[deal.stage - 1].date
+    stale_days = model.stage(deal.stage).stale_days
+    since = (as_of - last_updated).days if last_updated else None
+    return Timeline(
+        source=source, changes=tuple(changes), stage_entered=entered, last_updated=last_updated,
+        days_in_stage=(as_of - entered).days if entered else None, days_since_update=since,
+        stale=deal.status == "open" and since is not None and since > stale_days, stale_days=stale_days,
+    )
+
+
+def _changes_from_exits(deal: Deal) -> list[Change]:
+    """Each dated exit means the deal entered the next stage on that date."""
+    out = []
+    for number in sorted(deal.exits):
+        exit_ = deal.exits[number]
+        if exit_.date and number < deal.stage:
+            out.append(Change(exit_.date, number + 1, "open", "", number))
+    return out
