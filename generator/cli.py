@@ -72,7 +72,10 @@ def check(paths: tuple[Path, ...], style: str, strict: bool, model_path: Path, d
     errors = sum(p.severity == "error" for p in problems)
     warnings = len(problems) - errors
     if style == "text":
-        sys.stdout.flush()  # the summary goes to stderr, after the problems
+        sys.stdout.flush()  # the notes and the summary go to stderr, after the problems
+        if pipeline and pipeline.history_note:
+            click.echo(f"note: no deal history from git ({pipeline.history_note}); stale checks use the deals' "
+                       "own dates", err=True)
         checked = len(pipeline.deals) if pipeline else 0
         click.echo(f"{checked} deal(s) checked: {errors} error(s), {warnings} warning(s)", err=True)
     sys.exit(1 if errors else 0)

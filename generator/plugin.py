@@ -51,6 +51,7 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
         self.pipeline: Pipeline | None = None
         self.renderer: Renderer | None = None
         self.generated: set[str] = set()
+        self._history_note_said = ""
 
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig | None:
         if not self.config.enabled:
@@ -76,6 +77,11 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
                               + "\nRun `dealbook check` for the full list, warnings included.")
         assert model is not None and pipeline is not None
         self.pipeline = pipeline
+        if pipeline.history_note and pipeline.history_note != self._history_note_said:
+            # Said once (not on every live-reload rebuild), and never a reason to fail the build.
+            log.info("dealbook: no deal history from git, %s; days in stage come from the deals' exits dates",
+                     pipeline.history_note)
+            self._history_note_said = pipeline.history_note
         language = config.theme.get("language", "en") or "en"
         self.renderer = Renderer(model, language, config.use_directory_urls, config.repo_url or "",
                                  self.config.edit_branch, self.config.workbooks)

@@ -108,7 +108,7 @@ class Renderer:
         body = self.env.get_template("deal.html.j2").render(
             v=view, d=view.deal, r=view.result, as_of=pipeline.as_of, link=self._link(src),
             summary=Markup(self.markdown.convert(view.deal.summary)) if view.deal.summary else "",
-            edit_url=edit, workbooks=self.workbooks,
+            edit_url=edit, workbooks=self.workbooks, history_note=pipeline.history_note,
             matrix=self.stakeholder_matrix(view),
         )
         return front_matter(view.deal.title, hide=["navigation"]) + body

@@ -1,0 +1,113 @@
+"""Deal history from git: stage timeline, days in stage, stale deals, and the fallbacks."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import Project
+
+DEAL = """\
+title: History deal
+account: Example Co
+owner: Test Rep
+stage: {stage}
+status: open
+amount: 1000
+expected_close: 2027-06-30
+stakeholders: [{{name: Ann, role: decision-maker}}]
+exits:
+  1: {{date: 2026-08-01, evidence: Meeting}}
+{extra}"""
+
+
+def git(root: Path, *args: str, when: str | None = None, author: str = "Rita Rep") -> str:
+    env = {**os.environ, "GIT_AUTHOR_NAME": author, "GIT_AUTHOR_EMAIL": "rep@example.com",
+           "GIT_COMMITTER_NAME": author, "GIT_COMMITTER_EMAIL": "rep@example.com"}
+    if when:
+        env.update(GIT_AUTHOR_DATE=when, GIT_COMMITTER_DATE=when)
+    return subprocess.run(["git", *args], cwd=root, env=env, check=True, capture_output=True, text=True).stdout
+
+
+@pytest.fixture
+def repo(project: Project) -> Project:
+    """A project in a git repository: a deal committed at stage 2, then moved to stage 3."""
+    git(project.root, "init", "-q", "-b", "main")
+    project.write_deal("hist.yml", DEAL.format(stage=2, extra=""))
+    git(project.root, "add", ".")
+    git(project.root, "commit", "-qm", "New deal at stage 2", when="2026-09-01T10:00:00+00:00", author="Ann Author")
+    project.write_deal("hist.yml", DEAL.format(stage=3, extra="  2: {date: 2026-10-20, evidence: Proposal asked}\n"))
+    git(project.root, "commit", "-qam", "Move to stage 3", when="2026-10-21T09:00:00+00:00", author="Bo Mover")
+    return project
+
+
+def deal_json(project: Project, deal_id: str = "hist") -> dict:
+    return next(d for d in json.loads((project.site / "deals.json").read_text()) if d["id"] == deal_id)
+
+
+def test_stage_entered_and_days_from_git(repo: Project) -> None:
+    repo.build()
+    deal = deal_json(repo)
+    assert deal["stage_entered"] == "2026-10-21"  # the commit, not the exit's 2026-10-20
+    assert deal["days_in_stage"] == 37  # to the as-of date 2026-11-27
+    assert deal["last_updated"] == "2026-10-21"
+    assert deal["stage_history"] == [{"date": "2026-09-01", "stage": 2, "status": "open"},
+                                     {"date": "2026-10-21", "stage": 3, "status": "open"}]
+    page = repo.page("deals/hist")
+    timeline = re.search(r'<table class="db-timeline">(.*?)</table>', page, re.S).group(1)
+    assert re.search(r"<td>2026-10-21</td><td>2 → 3</td><td>Open</td><td>Bo Mover</td>", timeline)
+    assert "<td>2026-09-01</td><td>2</td><td>Open</td><td>Ann Author</td>" in timeline
+    assert re.search(r'class="db-days-in-stage">37<', page)
+
+
+def test_stale_flag_follows_the_stage_threshold(repo: Project) -> None:
+    model = repo.model.read_text(encoding="utf-8")
+    stage3 = model.index("key: preliminary-proposal")
+    threshold = re.compile(r"stale_days: \d+")
+    repo.model.write_text(model[:stage3] + threshold.sub("stale_days: 40", model[stage3:], 1), encoding="utf-8")
+    repo.build()
+    assert deal_json(repo)["stale"] is False  # 37 days without a change, limit 40
+    repo.model.write_text(model[:stage3] + threshold.sub("stale_days: 30", model[stage3:], 1), encoding="utf-8")
+    repo.build()
+    deal = deal_json(repo)
+    assert deal["stale"] is True
+    assert any("no change for 37 days (stale after 30 days in stage 3)" in w for w in deal["warnings"])
+    assert "History deal" in re.search(r'<ul class="db-stale-list">(.*?)</ul>', repo.page("deals"), re.S).group(1)
+
+
+def test_uncommitted_stage_change_counts_from_today(repo: Project) -> None:
+    repo.write_deal("hist.yml", DEAL.format(stage=4, extra="  2: {date: 2026-10-20}\n  3: {date: 2026-11-26}\n"))
+    repo.build()
+    deal = deal_json(repo)
+    assert deal["stage_entered"] == "2026-11-27" and deal["days_in_stage"] == 0
+
+
+def test_shallow_clone_falls_back_and_says_why(repo: Project, tmp_path: Path, caplog) -> None:
+    clone = tmp_path / "shallow"
+    git(tmp_path, "clone", "-q", "--depth", "1", f"file://{repo.root}", str(clone))
+    assert git(clone, "rev-parse", "--is-shallow-repository").strip() == "true"
+    shallow = Project(clone)
+    os.chdir(clone)
+    caplog.set_level("INFO")
+    shallow.build()
+    deal = deal_json(shallow)
+    assert deal["stage_entered"] == "2026-10-20"  # from exits: stage 2 was left on 2026-10-20
+    assert deal["days_in_stage"] == 38
+    assert deal["stage_history"] == [{"date": "2026-08-01", "stage": 2, "status": "open"},
+                                     {"date": "2026-10-20", "stage": 3, "status": "open"}]
+    notes = [r.getMessage() for r in caplog.records if "no deal history" in r.getMessage()]
+    assert len(notes) == 1 and "shallow clone" in notes[0] and "fetch-depth: 0" in notes[0]
+
+
+def test_no_git_falls_back_to_the_files(project: Project, caplog) -> None:
+    project.write_deal("hist.yml", DEAL.format(stage=3, extra="  2: {date: 2026-10-20, evidence: Asked}\n"))
+    caplog.set_level("INFO")
+    project.build(strict=True)  # a missing history is never a reason to fail
+    deal = deal_json(project)
+    assert deal["stage_entered"] == "2026-10-20" and deal["last_updated"] == "2026-10-20"
+    assert "not in a git repository" in caplog.text
+    assert "no git history: the project is not in a git repository" in project.page("deals/hist")
