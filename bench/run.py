@@ -21,10 +21,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from bench.synth import write_deals
+from generator.history import read_history
 from generator.pipeline import load_pipeline
 from generator.render import Renderer
 from generator.stage_model import load_stage_model
@@ -76,13 +77,37 @@ def make_projects(workdir: Path, count: int) -> tuple[Path, Path]:
     return project, baseline
 
 
-def run(count: int, rounds: int, out_dir: Path) -> dict:
+def make_history(project: Path, commits: int) -> None:
+    """A git repository in which every deal was changed in each of `commits` commits."""
+    env = {**os.environ, "GIT_AUTHOR_NAME": "Bench", "GIT_AUTHOR_EMAIL": "bench@example.com",
+           "GIT_COMMITTER_NAME": "Bench", "GIT_COMMITTER_EMAIL": "bench@example.com"}
+
+    def git(*args: str, when: str = "") -> None:
+        extra = {"GIT_AUTHOR_DATE": when, "GIT_COMMITTER_DATE": when} if when else {}
+        subprocess.run(["git", *args], cwd=project, env={**env, **extra}, check=True, capture_output=True)
+
+    git("init", "-q", "-b", "main")
+    deals = sorted((project / "deals").glob("*.yml"))
+    originals = {p: p.read_text(encoding="utf-8") for p in deals}
+    for number in range(commits):
+        if number:
+            for path in deals:
+                path.write_text(originals[path] + f"# revision {number}\n", encoding="utf-8")
+        git("add", "-A")
+        day = date(2026, 1, 1) + timedelta(days=number * 10)
+        git("commit", "-qm", f"revision {number}", when=f"{day.isoformat()}T12:00:00")
+
+
+def run(count: int, rounds: int, out_dir: Path, history_commits: int = 20) -> dict:
     mkdocs = str(Path(sys.executable).parent / "mkdocs")
     dealbook = str(Path(sys.executable).parent / "dealbook")
     samples: dict[str, list[float]] = {k: [] for k in ("baseline", "cold", "warm", "one_deal", "check")}
     memory: dict[str, int] = {k: 0 for k in samples}
+    history_seconds: list[float] = []
     with tempfile.TemporaryDirectory(prefix="dealbook-bench-") as tmp:
         project, baseline = make_projects(Path(tmp), count)
+        if history_commits:
+            make_history(project, history_commits)
         changed = project / "deals" / "deal-00000.yml"
         original = changed.read_text(encoding="utf-8")
         # One untimed build each, so that the first measured round does not pay for cold OS caches.
@@ -101,6 +126,11 @@ def run(count: int, rounds: int, out_dir: Path) -> dict:
             return timed([dealbook, "build", "-q"], project)
 
         for number in range(rounds):
+            if history_commits:
+                started = time.perf_counter()
+                history = read_history(project, project / "deals")
+                history_seconds.append(time.perf_counter() - started)
+                assert history.available and len(history.deals) == count, history.reason
             for name in samples:
                 seconds, peak = step(name, number)
                 samples[name].append(seconds)
@@ -112,6 +142,8 @@ def run(count: int, rounds: int, out_dir: Path) -> dict:
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
         "median_seconds": medians, "peak_memory_mib": {k: round(v / 2**20) for k, v in memory.items()},
         "ratio_to_baseline": {k: medians[k] / medians["baseline"] for k in ("cold", "warm", "one_deal")},
+        "history_commits": history_commits,
+        "history_seconds": statistics.median(history_seconds) if history_seconds else None,
     }
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / f"latest-{count}.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
@@ -133,6 +165,9 @@ def table(result: dict) -> str:
         f"| {mem['one_deal']} MiB |",
         f"| `dealbook check` | {m['check']:.2f} s | | < 2 s | {mem['check']} MiB |",
     ]
+    if result.get("history_seconds") is not None:
+        rows.append(f"| reading git history ({result['history_commits']} commits per deal, part of each build) "
+                    f"| {result['history_seconds']:.2f} s | | < 2 s | |")
     return "\n".join(rows)
 
 
@@ -141,10 +176,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--deals", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
+    parser.add_argument("--history-commits", type=int, default=20, help="commits per deal in the git history")
     parser.add_argument("--update-readme", action="store_true", help="replace the table in README.md")
     args = parser.parse_args(argv)
     print(f"Benchmarking {args.deals:,} deals, {args.rounds} rounds…", flush=True)
-    result = run(args.deals, args.rounds, args.out)
+    result = run(args.deals, args.rounds, args.out, args.history_commits)
     text = table(result)
     print("\n" + text)
     if args.update_readme:
