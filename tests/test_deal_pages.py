@@ -208,3 +208,15 @@ def test_invalid_deal_stops_the_build_with_the_checks_message(project: Project, 
     with pytest.raises(Abort):
         project.build()
     assert "deals/bad.yml:4:8: error: stage: 11 is out of range" in caplog.text
+
+
+def test_edit_link_when_repo_url_is_set(project: Project) -> None:
+    config = project.root / "mkdocs.yml"
+    text = config.read_text(encoding="utf-8")
+    project.write_deal("acme.yml", ACME)
+    project.build()
+    assert "db-edit" not in project.page("deals/acme")
+    config.write_text(text.replace("# repo_url: https://git.example.com/sales/dealbook",
+                                   "repo_url: https://git.example.com/sales/dealbook"), encoding="utf-8")
+    project.build()
+    assert 'href="https://git.example.com/sales/dealbook/edit/main/deals/acme.yml"' in project.page("deals/acme")
