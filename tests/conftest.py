@@ -77,13 +77,3 @@ def sample_project(project: Project) -> Project:
         shutil.copy(path, project.deals / path.name)
     return project
 
-
-MINIMAL_DEAL = """\
-title: Minimal deal
-account: Example Co
-owner: Test Rep
-stage: 2
-status: open
-amount: 1000
-expected_close: 2027-01-31
-"""
