@@ -119,3 +119,8 @@ def grade_formula(days_to_close: str, likely: str, override: str, model: StageMo
 
 def weighted_amount_formula(amount: str, probability: str) -> str:
     return f"ROUND({amount}*{probability},2)"
+
+
+def days_to_close_formula(expected_close: str, as_of: str) -> str:
+    """`(expected_close - as_of).days`; blank while no close date is entered (a blank scorecard)."""
+    return f'IF({expected_close}="","",{expected_close}-{as_of})'
