@@ -1,0 +1,167 @@
+"""Excel workbooks: one per deal, the pipeline, and the blank scorecard.
+
+`build_workbooks` returns the bytes of every workbook of a build, keyed by the
+site path. Each workbook is a pure function of picklable inputs (the deal, the
+stage model, the as-of date, the language), its bytes are reproducible, and a
+content-keyed cache skips the ones whose inputs did not change.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import tempfile
+import zlib
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+
+import openpyxl
+
+from ..deals import Deal
+from ..pipeline import Pipeline
+from ..stage_model import StageModel
+from .deal_book import INPUT_NAMES, RESULT_NAMES, deal_workbook
+from .pipeline_book import DealRow, deal_rows, pipeline_workbook
+
+__all__ = ["INPUT_NAMES", "RESULT_NAMES", "DealRow", "build_workbooks", "deal_workbook", "pipeline_workbook",
+           "template_workbook", "PIPELINE", "TEMPLATE"]
+
+log = logging.getLogger("mkdocs.plugins.dealbook")
+
+FORMAT_VERSION = "1"  # bump to invalidate every cached workbook
+PIPELINE = "workbooks/pipeline.xlsx"
+TEMPLATE = "workbooks/scorecard-template.xlsx"
+_HERE = Path(__file__).parent
+_SOURCES = (*sorted(_HERE.glob("*.py")), _HERE.parent / "scoring.py", _HERE.parent / "catalog.py",
+            *sorted((_HERE.parent / "catalog").glob("*.yml")))
+
+
+def deal_path(deal_id: str) -> str:
+    return f"workbooks/{deal_id}.xlsx"
+
+
+def template_workbook(model: StageModel, as_of: date, language: str) -> bytes:
+    return deal_workbook(None, model, as_of, language)
+
+
+@lru_cache
+def generator_salt() -> str:
+    """Everything besides the inputs that the bytes depend on: this code, the catalog, openpyxl, zlib."""
+    h = hashlib.sha256()
+    h.update(f"dealbook-workbooks {FORMAT_VERSION} openpyxl {openpyxl.__version__} lxml {openpyxl.LXML} "
+             f"zlib {zlib.ZLIB_RUNTIME_VERSION}\n".encode())
+    for path in _SOURCES:
+        h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, date):
+        return value.isoformat()
+    raise TypeError(f"cannot key {type(value).__name__}")
+
+
+def cache_key(kind: str, *parts: object) -> str:
+    """sha256 of the generator salt and every input of one workbook."""
+    text = json.dumps([generator_salt(), kind, *parts], sort_keys=True, ensure_ascii=False, default=_plain,
+                      separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def model_data(model: StageModel) -> dict:
+    data = asdict(model)
+    data.pop("path")  # where the file is does not change a workbook
+    return data
+
+
+def deal_data(deal: Deal) -> dict:
+    data = asdict(deal)
+    data.pop("marks")  # line numbers in the deal file
+    data.pop("path")
+    data["exits"] = {str(k): v for k, v in sorted(data["exits"].items())}
+    return data
+
+
+class WorkbookCache:
+    """`<dir>/<key>.xlsx`; writes are atomic, so a crashed build leaves no half-written workbook."""
+
+    def __init__(self, directory: Path):
+        self.directory = directory
+
+    def _path(self, key: str) -> Path:
+        return self.directory / f"{key}.xlsx"
+
+    def get(self, key: str) -> bytes | None:
+        try:
+            return self._path(key).read_bytes()
+        except OSError:
+            return None
+
+    def put(self, key: str, data: bytes) -> None:
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=".xlsx")
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+            os.replace(tmp, self._path(key))
+        except OSError as exc:  # a read-only checkout still builds, just without the cache
+            log.warning("dealbook: cannot cache a workbook in %s: %s", self.directory, exc)
+
+    def prune(self, keep: set[str]) -> None:
+        """Drop workbooks this build did not use, so the cache does not grow forever."""
+        if not self.directory.is_dir():
+            return
+        for path in self.directory.glob("*.xlsx"):
+            if path.stem not in keep:
+                path.unlink(missing_ok=True)
+
+
+def _render(job: tuple[Callable[..., bytes], tuple]) -> bytes:
+    function, args = job
+    return function(*args)
+
+
+Mapper = Callable[[Callable, Iterable], Iterator]
+
+
+def build_workbooks(pipeline: Pipeline, language: str, cache_dir: Path | None,
+                    mapper: Mapper = map) -> tuple[dict[str, bytes], int, int]:
+    """Every workbook of the site: ({site path: bytes}, written, reused).
+
+    `mapper` renders the workbooks not in the cache; pass `ProcessPoolExecutor().map`
+    to spread them over cores (every job is a top-level function and picklable inputs).
+    """
+    model, as_of = pipeline.model, pipeline.as_of
+    model_part = model_data(model)
+    common = (model_part, as_of.isoformat(), language)
+    jobs: list[tuple[str, str, Callable[..., bytes], tuple]] = []
+    for view in pipeline.deals:
+        jobs.append((deal_path(view.id), cache_key("deal", deal_data(view.deal), *common),
+                     deal_workbook, (view.deal, model, as_of, language)))
+    rows = deal_rows(pipeline)
+    jobs.append((PIPELINE, cache_key("pipeline", [list(r) for r in rows], *common),
+                 pipeline_workbook, (rows, model, as_of, language)))
+    jobs.append((TEMPLATE, cache_key("template", *common), template_workbook, (model, as_of, language)))
+
+    cache = WorkbookCache(cache_dir) if cache_dir is not None else None
+    out: dict[str, bytes] = {}
+    missing = []
+    for path, key, function, args in jobs:
+        data = cache.get(key) if cache else None
+        if data is None:
+            missing.append((path, key, function, args))
+        else:
+            out[path] = data
+    for (path, key, _, _), data in zip(missing, mapper(_render, [(f, a) for _, _, f, a in missing]), strict=True):
+        out[path] = data
+        if cache:
+            cache.put(key, data)
+    if cache:
+        cache.prune({key for _, key, _, _ in jobs})
+    ordered = {path: out[path] for path, _, _, _ in jobs}
+    return ordered, len(missing), len(jobs) - len(missing)

@@ -1,0 +1,255 @@
+"""What every workbook is made of: literal text cells, styles, print setup and reproducible bytes.
+
+Text from a deal file is never a formula: openpyxl turns any string that starts
+with "=" into one (and "#N/A" into an error value), so every text cell is forced
+back to a plain string after assignment. Formulas are only ever built here, from
+the stage model and cell names, never from deal text.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import unicodedata
+import zipfile
+from datetime import date, datetime
+
+from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.utils import get_column_letter
+from openpyxl.workbook.defined_name import DefinedName
+from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.page import PageMargins
+from openpyxl.worksheet.worksheet import Worksheet
+from openpyxl.writer.excel import ExcelWriter
+
+MAX_CELL_TEXT = 32767  # Excel's limit for one cell
+MAX_ROW_HEIGHT = 409  # points, Excel's limit
+LINE_HEIGHT = 15  # points per line of 11 pt text
+_UNWRITABLE = re.compile("[\ud800-\udfff\ufffe\uffff]")  # cannot be stored in XML
+_FORMULA_START = ("=", "+", "-", "@")
+
+FONT = "Calibri"  # the workbook's default font: every styled cell names it, or LibreOffice falls back to a serif
+TITLE_FONT = Font(name=FONT, bold=True, size=14)
+BOLD = Font(name=FONT, size=11, bold=True)
+NOTE_FONT = Font(name=FONT, size=11, italic=True, color="595959")
+HEADER_FONT = Font(name=FONT, size=11, bold=True, color="FFFFFF")
+HEADER_FILL = PatternFill("solid", fgColor="3F51B5")
+SECTION_FILL = PatternFill("solid", fgColor="E8EAF6")
+INPUT_FILL = PatternFill("solid", fgColor="FFF2CC")
+WEAK_FILL = PatternFill("solid", fgColor="F8CBAD")
+STRONG_FILL = PatternFill("solid", fgColor="C6EFCE")
+CURRENT_FILL = PatternFill("solid", fgColor="E8EAF6")
+_THIN = Side(style="thin", color="BFBFBF")
+GRID = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
+WRAP = Alignment(wrap_text=True, vertical="top")
+TOP = Alignment(vertical="top")
+LEFT_TOP = Alignment(horizontal="left", vertical="top")
+LEFT_WRAP = Alignment(horizontal="left", vertical="top", wrap_text=True)
+CENTER_TOP = Alignment(horizontal="center", vertical="top")
+HEADER_ALIGN = Alignment(wrap_text=True, vertical="center")
+
+AMOUNT = "#,##0.00"
+PERCENT = "0%"
+SCORE = "0.0"
+DATE = "yyyy-mm-dd"
+WHOLE = "0"
+
+
+def clean_text(value: object) -> str:
+    """A string Excel can store: no control characters, no lone surrogates, at most 32,767 characters."""
+    text = str(value)
+    text = ILLEGAL_CHARACTERS_RE.sub("\ufffd", text)
+    text = _UNWRITABLE.sub("\ufffd", text)
+    if len(text) > MAX_CELL_TEXT:
+        text = text[:MAX_CELL_TEXT - 1] + "…"
+    return text
+
+
+def display_width(text: str) -> float:
+    """Width in Excel column units (the width of "0"): CJK characters take two, other text about 0.9.
+
+    Measured on LibreOffice's rendering with its Calibri substitute, which is wider than Calibri,
+    so the estimate errs towards rows a little too tall rather than text cut off.
+    """
+    return sum(2.0 if unicodedata.east_asian_width(ch) in "WF" else 0.9 for ch in text)
+
+
+def quote_label(text: str) -> str:
+    """A catalog label inside a formula's string literal."""
+    return text.replace('"', '""')
+
+
+class Sheet:
+    """A worksheet plus the bookkeeping for wrapped rows, so rows get a height that shows all their text."""
+
+    def __init__(self, ws: Worksheet, widths: list[float]):
+        self.ws = ws
+        self.widths = widths
+        self._heights: dict[int, float] = {}
+        for index, width in enumerate(widths, start=1):
+            ws.column_dimensions[get_column_letter(index)].width = width
+
+    def cell(self, row: int, col: int) -> Cell:
+        return self.ws.cell(row=row, column=col)
+
+    def _style(self, cell: Cell, font=None, fill=None, align=None, border=None, fmt=None) -> Cell:
+        if font is not None:
+            cell.font = font
+        if fill is not None:
+            cell.fill = fill
+        if align is not None:
+            cell.alignment = align
+        if border is not None:
+            cell.border = border
+        if fmt is not None:
+            cell.number_format = fmt
+        return cell
+
+    def text(self, row: int, col: int, value: object, *, span: int = 1, **style) -> Cell:
+        """A literal string, whatever it starts with; blank when empty."""
+        cell = self.cell(row, col)
+        self._style(cell, **style)
+        if value is None or value == "":
+            return cell
+        text = clean_text(value)
+        cell.value = text
+        cell.data_type = "s"  # openpyxl made it a formula ("=…") or an error ("#N/A"): undo that
+        if text.lstrip()[:1] in _FORMULA_START:
+            cell.quotePrefix = True  # and Excel keeps it text when someone edits the cell
+        if cell.alignment.wrap_text:
+            width = sum(self.widths[col - 1:col - 1 + span]) if col - 1 < len(self.widths) else 10
+            self.grow(row, wrapped_lines(text, width))
+        return cell
+
+    def value(self, row: int, col: int, value: int | float | date | None, **style) -> Cell:
+        """A number or a date as such (None leaves the cell blank)."""
+        if isinstance(value, bool) or (value is not None and not isinstance(value, (int, float, date))):
+            raise TypeError(f"not a number or date: {value!r}")
+        cell = self.cell(row, col)
+        self._style(cell, **style)
+        if isinstance(value, datetime):
+            value = value.date()
+        cell.value = value
+        if isinstance(value, date):
+            cell.number_format = style.get("fmt") or DATE
+        return cell
+
+    def formula(self, row: int, col: int, formula: str, **style) -> Cell:
+        """A formula built by Dealbook (never from deal text)."""
+        cell = self.cell(row, col)
+        self._style(cell, **style)
+        cell.value = "=" + formula
+        return cell
+
+    def header(self, row: int, labels: list[str], first_col: int = 1) -> None:
+        for offset, label in enumerate(labels):
+            self.text(row, first_col + offset, label, font=HEADER_FONT, fill=HEADER_FILL, align=HEADER_ALIGN,
+                      border=GRID)
+            width = self.widths[first_col + offset - 1] if first_col + offset - 1 < len(self.widths) else 10
+            self.grow(row, wrapped_lines(label, width, scale=1.1))
+
+    def grow(self, row: int, lines: int, line_height: float = LINE_HEIGHT) -> None:
+        """Make the row tall enough for `lines` lines of text (rows of one 11 pt line keep the default)."""
+        if lines > 1 or line_height > LINE_HEIGHT:
+            height = min(MAX_ROW_HEIGHT, line_height * lines + 3)
+            self._heights[row] = max(self._heights.get(row, 0), height)
+
+    def merge(self, row: int, first_col: int, last_col: int) -> None:
+        self.ws.merge_cells(start_row=row, start_column=first_col, end_row=row, end_column=last_col)
+
+    def validate(self, ref: str, validation: DataValidation) -> None:
+        validation.add(ref)
+        self.ws.add_data_validation(validation)
+
+    def finish(self, *, freeze: str | None, title_rows: str | None, one_page: bool = False) -> None:
+        """Row heights for wrapped text, frozen headers, landscape, one page wide (and tall if `one_page`)."""
+        for row, height in sorted(self._heights.items()):
+            self.ws.row_dimensions[row].height = height
+        ws = self.ws
+        if freeze:
+            ws.freeze_panes = freeze
+        if title_rows:
+            ws.print_title_rows = title_rows
+        ws.page_setup.orientation = "landscape"
+        ws.page_setup.paperSize = ws.PAPERSIZE_A4
+        ws.page_setup.fitToWidth = 1
+        ws.page_setup.fitToHeight = 1 if one_page else 0
+        ws.sheet_properties.pageSetUpPr.fitToPage = True
+        ws.page_margins = PageMargins(left=0.5, right=0.5, top=0.6, bottom=0.7, header=0.3, footer=0.3)
+        ws.oddFooter.center.text = "&A — &P / &N"
+        ws.print_options.horizontalCentered = False
+
+
+def wrapped_lines(text: str, width: float, scale: float = 1.0) -> int:
+    """How many lines `text` takes in a wrapped cell `width` units wide: greedy word wrap, like the spreadsheet.
+
+    `scale` > 1 for bold or larger text. Words break at spaces; CJK text may break between any two characters.
+    """
+    capacity = max(1.0, width - 1.5)
+    total = 0
+    for paragraph in text.split("\n"):
+        lines, used = 1, 0.0
+        for token in _TOKENS.findall(paragraph):
+            size = display_width(token) * scale
+            if token.isspace():
+                used += size
+                continue
+            if used > 0 and used + size > capacity:
+                lines, used = lines + 1, 0.0
+            while size > capacity:  # a word longer than the cell breaks anywhere
+                lines, size = lines + 1, size - capacity
+            used += size
+        total += lines
+    return total
+
+
+_WIDE = "\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef"  # CJK, Hangul, full-width forms
+_TOKENS = re.compile(rf"\s+|[{_WIDE}]|[^\s{_WIDE}]+")
+
+
+def list_validation(items: list[str], error: str, allow_blank: bool = True) -> DataValidation:
+    """A dropdown of fixed keys (stage-model keys: lower-case letters, digits and '-', never commas)."""
+    return DataValidation(type="list", formula1='"' + ",".join(items) + '"', allow_blank=allow_blank,
+                          showErrorMessage=True, errorTitle=None, error=error)
+
+
+def sheet_ref(ws: Worksheet, ref: str) -> str:
+    """An absolute reference to a range of a sheet, the sheet name always quoted."""
+    absolute = ":".join("$" + re.sub(r"(\d+)", r"$\1", part) for part in ref.split(":"))
+    return "'" + ws.title.replace("'", "''") + "'!" + absolute
+
+
+def define(wb: Workbook, name: str, ws: Worksheet, ref: str) -> None:
+    wb.defined_names[name] = DefinedName(name, attr_text=sheet_ref(ws, ref))
+
+
+def new_workbook(as_of: date) -> Workbook:
+    wb = Workbook()
+    stamp = datetime(as_of.year, as_of.month, as_of.day)
+    wb.properties.creator = "Dealbook"
+    wb.properties.lastModifiedBy = "Dealbook"
+    wb.properties.created = stamp
+    wb.properties.modified = stamp
+    return wb
+
+
+def workbook_bytes(wb: Workbook, as_of: date) -> bytes:
+    """The .xlsx bytes, the same for the same content: fixed document dates, fixed zip times, sorted entries."""
+    stamp = datetime(as_of.year, as_of.month, as_of.day)
+    wb.properties.created = stamp
+    wb.properties.modified = stamp  # openpyxl's save_workbook() would set "now"; ExcelWriter does not
+    raw = io.BytesIO()
+    with zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED) as archive:
+        ExcelWriter(wb, archive).save()
+    when = (max(1980, as_of.year), as_of.month, as_of.day, 0, 0, 0)
+    out = io.BytesIO()
+    with zipfile.ZipFile(raw) as source, zipfile.ZipFile(out, "w") as target:
+        for name in sorted(source.namelist()):  # "[Content_Types].xml" sorts first
+            info = zipfile.ZipInfo(name, date_time=when)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.create_system = 0
+            info.external_attr = 0
+            target.writestr(info, source.read(name), compresslevel=6)
+    return out.getvalue()

@@ -1,0 +1,193 @@
+"""The pipeline workbook: every deal in an Excel table, totals by stage and grade per currency, a funnel chart."""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+from typing import NamedTuple
+
+from openpyxl.chart import BarChart, Reference
+from openpyxl.worksheet.table import Table, TableStyleInfo
+
+from ..catalog import Labels
+from ..pipeline import Pipeline
+from ..scoring import weighted_amount_formula
+from ..stage_model import StageModel
+from ._cells import (
+    AMOUNT,
+    BOLD,
+    CENTER_TOP,
+    DATE,
+    GRID,
+    NOTE_FONT,
+    PERCENT,
+    SCORE,
+    SECTION_FILL,
+    TITLE_FONT,
+    TOP,
+    WRAP,
+    Sheet,
+    define,
+    new_workbook,
+    workbook_bytes,
+)
+
+
+class DealRow(NamedTuple):
+    """What the pipeline workbook shows of a deal: its facts and the results the site computed."""
+    id: str
+    title: str
+    account: str
+    owner: str
+    stage: int
+    status: str
+    expected_close: date
+    currency: str
+    amount: float
+    probability: float
+    score: float | None
+    grade: str
+
+
+def deal_rows(pipeline: Pipeline) -> list[DealRow]:
+    return [DealRow(v.deal.id, v.deal.title, v.deal.account, v.deal.owner, v.deal.stage, v.deal.status,
+                    v.deal.expected_close, v.deal.currency, v.deal.amount, v.result.probability, v.result.score,
+                    v.result.grade) for v in pipeline.deals]
+
+
+# Column letters of the Deals table, and the names the summary's SUMIFS read.
+COLUMNS = "ABCDEFGHIJKLMN"
+NAMED_COLUMNS = {"DealStage": "E", "DealStatus": "G", "DealCurrency": "I", "DealAmount": "J",
+                 "DealWeightedAmount": "L", "DealGrade": "N"}
+OPEN = "open"  # a required status key of the stage model
+
+
+def pipeline_workbook(rows: list[DealRow], model: StageModel, as_of: date, language: str) -> bytes:
+    """The .xlsx bytes of the pipeline workbook; a pure function of picklable inputs."""
+    labels = Labels(language)
+    zh = labels.language == "zh"
+    wb = new_workbook(as_of)
+    wb.properties.title = labels.pipeline
+    summary = wb.active
+    summary.title = labels.wb_sheet_summary
+    deals = wb.create_sheet(labels.wb_sheet_deals)
+    last = _deals(Sheet(deals, [20, 30, 24, 14, 7, 24, 10, 11, 9, 15, 12, 15, 11, 7]), rows, model, zh, labels)
+    for name, col in sorted(NAMED_COLUMNS.items()):
+        define(wb, name, deals, f"{col}2:{col}{last}")
+    currencies = sorted({r.currency for r in rows})
+    counts = [sum(r.stage == stage.number and r.status == OPEN for r in rows) for stage in model.stages]
+    _summary(Sheet(summary, [9, 40, 10, 18, 18]), currencies, model, labels, as_of, zh, max(counts, default=0))
+    return workbook_bytes(wb, as_of)
+
+
+def _deals(s: Sheet, rows: list[DealRow], model: StageModel, zh: bool, labels: Labels) -> int:
+    s.header(1, [labels.wb_deal_id, labels.wb_deal_title, labels.account, labels.owner, labels.stage,
+                 labels.wb_stage_name, labels.status, labels.expected_close, labels.currency, labels.amount,
+                 labels.probability, labels.weighted_amount, labels.score, labels.grade])
+    for index, d in enumerate(rows):
+        r = 2 + index
+        stage = model.stage(d.stage)
+        s.text(r, 1, d.id, align=TOP)
+        s.text(r, 2, d.title, align=WRAP)
+        s.text(r, 3, d.account, align=WRAP)
+        s.text(r, 4, d.owner, align=WRAP)
+        s.value(r, 5, d.stage, align=CENTER_TOP)
+        s.text(r, 6, stage.name_zh if zh else stage.name, align=WRAP)
+        s.text(r, 7, d.status, align=TOP)
+        s.value(r, 8, d.expected_close, fmt=DATE, align=TOP)
+        s.text(r, 9, d.currency, align=TOP)
+        s.value(r, 10, d.amount, fmt=AMOUNT, align=TOP)
+        s.value(r, 11, d.probability, fmt=PERCENT, align=TOP)
+        s.formula(r, 12, weighted_amount_formula(f"J{r}", f"K{r}"), fmt=AMOUNT, align=TOP)
+        s.value(r, 13, d.score, fmt=SCORE, align=TOP)
+        s.text(r, 14, d.grade, align=CENTER_TOP)
+    last = max(2, 1 + len(rows))  # a table needs a row under its header, even an empty one
+    table = Table(displayName="Deals", ref=f"A1:{COLUMNS[-1]}{last}")
+    table.tableStyleInfo = TableStyleInfo(name="TableStyleMedium2", showRowStripes=True)
+    s.ws.add_table(table)
+    s.finish(freeze="C2", title_rows="1:1")
+    return last
+
+
+def _summary(s: Sheet, currencies: list[str], model: StageModel, labels: Labels, as_of: date, zh: bool,
+             most: int) -> None:
+    ws = s.ws
+    s.text(1, 1, labels.pipeline, font=TITLE_FONT)
+    s.grow(1, 1, line_height=20)
+    s.text(2, 1, labels("as_of", date=as_of.isoformat()), font=NOTE_FONT)
+
+    def section(row: int, first: str, label: str) -> None:
+        s.text(row, 1, first, font=BOLD, fill=SECTION_FILL)
+        s.text(row, 2, label, font=BOLD, fill=SECTION_FILL)
+        for col in range(3, 6):
+            s.cell(row, col).fill = SECTION_FILL
+
+    # The funnel: open deals by stage, every currency.
+    section(4, "", labels.funnel)
+    s.header(5, [labels.stage, labels.wb_stage_name, labels.count])
+    first = row = 6
+    for stage in model.stages:
+        s.value(row, 1, stage.number, align=CENTER_TOP, border=GRID)
+        s.text(row, 2, stage.name_zh if zh else stage.name, align=WRAP, border=GRID)
+        s.formula(row, 3, f'COUNTIFS(DealStage,A{row},DealStatus,"{OPEN}")', border=GRID, align=TOP)
+        row += 1
+    s.text(row, 2, labels.total, font=BOLD, border=GRID)
+    s.formula(row, 3, f"SUM(C{first}:C{row - 1})", font=BOLD, border=GRID)
+    chart = BarChart()
+    chart.type = "bar"
+    chart.title = labels.funnel
+    chart.legend = None
+    chart.add_data(Reference(ws, min_col=3, min_row=first, max_row=row - 1), titles_from_data=False)
+    chart.set_categories(Reference(ws, min_col=2, min_row=first, max_row=row - 1))
+    chart.x_axis.scaling.orientation = "maxMin"  # stage 1 at the top, like a funnel
+    chart.y_axis.scaling.min = 0
+    chart.y_axis.majorUnit = max(1, math.ceil(most / 8))  # whole deals on the axis
+    chart.y_axis.number_format = "0"
+    chart.x_axis.delete = False
+    chart.y_axis.delete = False
+    chart.width, chart.height = 16, 7.5
+    ws.add_chart(chart, "G4")
+
+    # Per currency: by stage, then by grade. The currency is read from a cell, never put into a formula.
+    row += 3
+    for currency in currencies:
+        head = row
+        section(head, currency, labels("wb_open_deals_in", currency=currency))
+        key = f"$A${head}"
+        s.header(head + 1, [labels.stage, labels.wb_stage_name, labels.count, labels.amount, labels.weighted_amount])
+        row = head + 2
+        top = row
+        for stage in model.stages:
+            s.value(row, 1, stage.number, align=CENTER_TOP, border=GRID)
+            s.text(row, 2, stage.name_zh if zh else stage.name, align=WRAP, border=GRID)
+            _totals(s, row, f"DealStage,A{row}", key)
+            row += 1
+        _total_row(s, row, top, labels)
+        row += 2
+        head = row
+        section(head, currency, labels("wb_open_by_grade_in", currency=currency))
+        key = f"$A${head}"
+        s.header(head + 1, [labels.grade, labels.wb_meaning, labels.count, labels.amount, labels.weighted_amount])
+        row = head + 2
+        top = row
+        for rule in model.grading:
+            s.text(row, 1, rule.grade, align=CENTER_TOP, border=GRID, font=BOLD)
+            s.text(row, 2, rule.meaning, align=WRAP, border=GRID)
+            _totals(s, row, f"DealGrade,A{row}", key)
+            row += 1
+        _total_row(s, row, top, labels)
+        row += 3
+    s.finish(freeze=None, title_rows=None)
+
+
+def _totals(s: Sheet, row: int, criterion: str, currency_cell: str) -> None:
+    where = f'{criterion},DealCurrency,{currency_cell},DealStatus,"{OPEN}"'
+    s.formula(row, 3, f"COUNTIFS({where})", border=GRID, align=TOP)
+    s.formula(row, 4, f"SUMIFS(DealAmount,{where})", fmt=AMOUNT, border=GRID, align=TOP)
+    s.formula(row, 5, f"SUMIFS(DealWeightedAmount,{where})", fmt=AMOUNT, border=GRID, align=TOP)
+
+
+def _total_row(s: Sheet, row: int, top: int, labels: Labels) -> None:
+    s.text(row, 2, labels.total, font=BOLD, border=GRID)
+    for col, letter, fmt in ((3, "C", None), (4, "D", AMOUNT), (5, "E", AMOUNT)):
+        s.formula(row, col, f"SUM({letter}{top}:{letter}{row - 1})", font=BOLD, border=GRID, fmt=fmt)
