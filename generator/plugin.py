@@ -21,6 +21,7 @@ from .pipeline import Pipeline
 from .problems import format_problems
 from .project import read_project, shown_path
 from .render import Renderer
+from .workbooks import build_workbooks
 
 log = logging.getLogger("mkdocs.plugins.dealbook")
 
@@ -112,7 +113,13 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
         return files
 
     def _add_workbooks(self, pages: dict, pipeline: Pipeline, config: MkDocsConfig) -> tuple[int, int]:
-        return 0, 0  # filled in by the workbook module
+        """The deal, pipeline and template workbooks; unchanged ones come from `<cache_dir>/workbooks/`."""
+        if not self.config.workbooks:
+            return 0, 0
+        language = config.theme.get("language", "en") or "en"
+        books, written, reused = build_workbooks(pipeline, language, self.root / self.config.cache_dir / "workbooks")
+        pages.update(books)
+        return written, reused
 
     def on_page_markdown(self, markdown: str, /, *, page: Page, config: MkDocsConfig, files: Files) -> str | None:
         if not self.config.enabled or self.renderer is None or page.file.src_uri in self.generated:
