@@ -177,7 +177,7 @@ def _summary(s: Sheet, currencies: list[str], model: StageModel, labels: Labels,
             row += 1
         _total_row(s, row, top, labels)
         row += 3
-    s.finish(freeze=None, title_rows=None)
+    s.finish(freeze="A3", title_rows=None)
 
 
 def _totals(s: Sheet, row: int, criterion: str, currency_cell: str) -> None:

@@ -1,0 +1,597 @@
+"""The Excel workbooks: built by the real site build, opened with openpyxl, recalculated by real LibreOffice."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import multiprocessing
+import os
+import re
+import shutil
+import subprocess
+import sys
+import textwrap
+import zipfile
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+import openpyxl
+import pytest
+import yaml
+from conftest import AS_OF_EPOCH, ROOT, Project, need
+
+from generator.catalog import Labels
+from generator.project import read_project
+from generator.stage_model import StageModel, load_stage_model
+from generator.workbooks import INPUT_NAMES, RESULT_NAMES, build_workbooks
+
+AS_OF = date(2026, 11, 27)
+HOSTILE = ROOT / "tests" / "data" / "hostile.yml"
+EDGE = "rounding-edge"  # see test_scores_on_a_rounding_boundary_agree
+
+# Deals written by the tests, on top of the samples and the hostile deal.
+TEST_DEALS = {
+    # Closes in 49 days, scored 60: grade B; scored all 5 it must become A.
+    "closing-soon.yml": """\
+        title: Closing soon
+        account: Example Co
+        owner: Test Rep
+        stage: 5
+        status: open
+        amount: 333.33
+        expected_close: 2027-01-15
+        qualification: {funding: 3, technical_fit: 3}
+        """,
+    # Unscored: the likelihood is the probability override × 100.
+    "unscored-override.yml": """\
+        title: Unscored with a probability
+        account: Example Co
+        owner: Test Rep
+        stage: 2
+        status: open
+        amount: 98765.43
+        currency: USD
+        probability: 0.75
+        expected_close: 2027-02-01
+        """,
+    # Text that a spreadsheet would take for a formula or an error value, and a grade override.
+    "formula-text.yml": """\
+        title: "=SUM(A1:A3)"
+        account: "#N/A"
+        owner: "@me"
+        stage: 3
+        status: lost
+        amount: 5000
+        currency: EUR
+        grade: B
+        expected_close: 2027-06-30
+        lost_reason: "=WEBSERVICE(\\"http://evil.example/\\")"
+        summary: "-1"
+        qualification: {project_level: 2, service: 5}
+        stakeholders:
+          - {name: "=1+2", title: "#REF!", role: coach, influence: low, stance: champion, notes: "+A1"}
+        exits:
+          1: {date: 2026-03-01, evidence: "#DIV/0!"}
+        negotiation:
+          terms:
+            - {topic: delivery, opening: "=NOW()", target: "=TODAY()"}
+            - {topic: delivery, opening: "second delivery term"}
+        """,
+    # Python and the spreadsheet round 28.749999999999996 differently (28.7 against 28.8).
+    f"{EDGE}.yml": """\
+        title: A score on a rounding boundary
+        account: Example Co
+        owner: Test Rep
+        stage: 1
+        status: open
+        amount: 1000
+        expected_close: 2027-12-31
+        qualification: {funding: 1, technical_fit: 1, relationship: 1, product: 1, price: 1, solution: 3,
+                        service: 4}
+        """,
+}
+
+
+@dataclass
+class Built:
+    project: Project
+    model: StageModel
+    deals: list[dict]  # the site's /deals.json
+
+    def workbook(self, name: str) -> Path:
+        return self.project.site / "workbooks" / f"{name}.xlsx"
+
+    @property
+    def all_workbooks(self) -> list[Path]:
+        return sorted((self.project.site / "workbooks").glob("*.xlsx"))
+
+
+def make_project(root: Path, deals: bool = True) -> Project:
+    root.mkdir(parents=True)
+    shutil.copy(ROOT / "mkdocs.yml", root / "mkdocs.yml")
+    shutil.copytree(ROOT / "playbook", root / "playbook")
+    project = Project(root)
+    project.deals.mkdir()
+    if deals:
+        for path in sorted((ROOT / "deals").glob("*.y*ml")):
+            shutil.copy(path, project.deals / path.name)
+        shutil.copy(HOSTILE, project.deals / "hostile.yml")
+        for name, text in TEST_DEALS.items():
+            project.write_deal(name, text)
+    return project
+
+
+def build(project: Project) -> None:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SOURCE_DATE_EPOCH", AS_OF_EPOCH)
+        mp.chdir(project.root)
+        project.build()
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    project = make_project(tmp_path_factory.mktemp("workbooks") / "project")
+    build(project)
+    deals = json.loads((project.site / "deals.json").read_text(encoding="utf-8"))
+    return Built(project, load_stage_model(project.model), deals)
+
+
+# --- LibreOffice ---------------------------------------------------------------------------
+
+Recalc = Callable[[list[Path], Path], dict[str, Path]]
+
+
+@pytest.fixture(scope="session")
+def libreoffice(tmp_path_factory: pytest.TempPathFactory) -> Recalc:
+    """Recalculate workbooks with headless LibreOffice (a fresh profile for this session)."""
+    soffice = shutil.which("soffice")
+    need(soffice is not None, "LibreOffice (soffice, Debian libreoffice-calc-nogui)")
+    profile = tmp_path_factory.mktemp("lo-profile")
+
+    def recalc(paths: list[Path], out: Path) -> dict[str, Path]:
+        out.mkdir(parents=True, exist_ok=True)
+        assert len({p.name for p in paths}) == len(paths), "LibreOffice writes by file name"
+        run = subprocess.run([soffice, f"-env:UserInstallation={profile.as_uri()}", "--headless", "--calc",
+                              "--convert-to", "xlsx", "--outdir", str(out), *map(str, paths)],
+                             capture_output=True, text=True, timeout=600)
+        done = {p.stem: out / p.name for p in paths}
+        missing = [str(p) for p in done.values() if not p.is_file()]
+        assert run.returncode == 0 and not missing, f"soffice failed ({run.returncode}): {run.stderr}\n{missing}"
+        return done
+
+    return recalc
+
+
+@pytest.fixture(scope="module")
+def recalculated(built: Built, libreoffice: Recalc, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    return libreoffice(built.all_workbooks, tmp_path_factory.mktemp("recalculated"))
+
+
+def named_cell(wb: openpyxl.Workbook, name: str):
+    """The one cell a workbook-level name points to."""
+    assert name in wb.defined_names, f"no defined name {name!r}"
+    destinations = list(wb.defined_names[name].destinations)
+    assert len(destinations) == 1
+    sheet, ref = destinations[0]
+    assert ":" not in ref, f"{name} is a range, not one cell: {ref}"
+    return wb[sheet][ref.replace("$", "")]
+
+
+def named_range(wb: openpyxl.Workbook, name: str) -> list:
+    (sheet, ref), = wb.defined_names[name].destinations
+    cells = wb[sheet][ref.replace("$", "")]
+    return [c for row in cells for c in row]
+
+
+def results(path: Path) -> dict:
+    wb = openpyxl.load_workbook(path, data_only=True)
+    return {name: named_cell(wb, name).value for name in RESULT_NAMES}
+
+
+def blank(value) -> bool:
+    return value is None or value == ""
+
+
+# --- What is published ---------------------------------------------------------------------
+
+def test_every_deal_has_a_workbook_with_the_sheets_names_and_live_formulas(built: Built) -> None:
+    labels = Labels("en")
+    sheets = [labels.wb_sheet_summary, labels.wb_sheet_scorecard, labels.wb_sheet_stakeholders,
+              labels.wb_sheet_negotiation, labels.wb_sheet_stages]
+    ids = [d["id"] for d in built.deals]
+    assert len(ids) >= 5 and "hostile" in ids
+    published = {p.stem for p in built.all_workbooks}
+    assert published == {*ids, "pipeline", "scorecard-template"}
+    for name in [*ids, "scorecard-template"]:
+        wb = openpyxl.load_workbook(built.workbook(name))
+        assert wb.sheetnames == sheets, name
+        for result in RESULT_NAMES:
+            formula = named_cell(wb, result).value
+            assert isinstance(formula, str) and formula.startswith("="), (name, result, formula)
+        for key in INPUT_NAMES:
+            named_cell(wb, key)
+        scores = named_range(wb, "FactorScores")
+        assert len(scores) == len(built.model.evaluation.factors) == 9
+        assert named_cell(wb, "AsOf").value == datetime(2026, 11, 27)
+        formulas = [c.value for ws in wb for row in ws.iter_rows() for c in row if c.data_type == "f"]
+        assert not [f for f in formulas if re.search(r"\b(TODAY|NOW)\(", f)], name
+        assert "ROUND(SUMPRODUCT(FactorWeights,FactorScores)" in named_cell(wb, "Score").value
+
+
+def test_the_scorecard_holds_the_deal_scores_and_the_model_weights(built: Built) -> None:
+    deal = yaml.safe_load((built.project.deals / "chenghu-metro-afc.yml").read_text(encoding="utf-8"))
+    wb = openpyxl.load_workbook(built.workbook("chenghu-metro-afc"))
+    factors = built.model.evaluation.factors
+    scores = [c.value for c in named_range(wb, "FactorScores")]
+    assert scores == [deal["qualification"].get(f.key) for f in factors]
+    assert [c.value for c in named_range(wb, "FactorWeights")] == [f.weight for f in factors]
+    template = openpyxl.load_workbook(built.workbook("scorecard-template"))
+    assert [c.value for c in named_range(template, "FactorScores")] == [None] * 9
+    probabilities = [c.value for c in named_range(wb, "StageProbabilities")]
+    assert probabilities == [s.probability for s in built.model.stages]
+
+
+def test_inputs_have_dropdowns_and_range_checks(built: Built) -> None:
+    model = built.model
+    wb = openpyxl.load_workbook(built.workbook("hostile"))
+
+    def validation_of(cell) -> object:
+        found = [dv for dv in cell.parent.data_validations.dataValidation if cell.coordinate in dv.sqref]
+        assert len(found) == 1, f"{cell.parent.title}!{cell.coordinate} has {len(found)} validations"
+        return found[0]
+
+    for cell in named_range(wb, "FactorScores"):
+        dv = validation_of(cell)
+        assert dv.type == "list" and dv.formula1 == '"1,2,3,4,5"' and dv.showErrorMessage
+    dv = validation_of(named_cell(wb, "Stage"))
+    assert (dv.type, dv.formula1, dv.formula2) == ("whole", "1", str(len(model.stages)))
+    assert validation_of(named_cell(wb, "Status")).formula1 == '"open,won,lost,abandoned"'
+    assert validation_of(named_cell(wb, "GradeOverride")).formula1 == '"A,B,C,D"'
+    assert validation_of(named_cell(wb, "ProbabilityOverride")).type == "decimal"
+    people = wb[Labels("en").wb_sheet_stakeholders]
+    for column, vocabulary in (("C", "roles"), ("D", "influence"), ("E", "stance")):
+        for row in (3, 12):  # the stakeholder and an empty row to fill in
+            dv = validation_of(people[f"{column}{row}"])
+            assert dv.type == "list" and dv.formula1 == '"' + ",".join(model.keys(vocabulary)) + '"'
+    assert people["F3"].value == datetime(2026, 10, 1) and people["F3"].is_date
+
+
+def test_weak_and_strong_scores_are_coloured_by_the_model_thresholds(built: Built) -> None:
+    wb = openpyxl.load_workbook(built.workbook("chenghu-metro-afc"))
+    ws = wb[Labels("en").wb_sheet_scorecard]
+    rules = {str(rng.sqref): [r.formula[0] for r in rng.rules] for rng in ws.conditional_formatting}
+    assert rules == {"E3:E11": ["AND(ISNUMBER(E3),E3<3)", "AND(ISNUMBER(E3),E3>=4)"]}
+    with zipfile.ZipFile(built.workbook("chenghu-metro-afc")) as z:
+        charts = [n for n in z.namelist() if n.startswith("xl/charts/chart")]
+        chart = z.read(charts[0]).decode()
+    assert len(charts) == 1 and "$E$3:$E$11" in chart and "$B$3:$B$11" in chart
+
+
+def test_sheets_are_set_up_for_printing(built: Built) -> None:
+    for name in ("chenghu-metro-afc", "pipeline"):
+        wb = openpyxl.load_workbook(built.workbook(name))
+        for ws in wb:
+            assert ws.page_setup.orientation == "landscape", ws.title
+            assert ws.page_setup.fitToWidth == 1 and ws.sheet_properties.pageSetUpPr.fitToPage, ws.title
+            assert ws.freeze_panes, ws.title
+            widths = [ws.column_dimensions[c].width for c in "ABC"]
+            assert all(w >= 7 for w in widths), (ws.title, widths)
+    wb = openpyxl.load_workbook(built.workbook("chenghu-metro-afc"))
+    for title in (Labels("en").wb_sheet_stakeholders, Labels("en").wb_sheet_negotiation):
+        assert wb[title].print_title_rows == "$2:$2"
+        assert wb[title].freeze_panes == "A3"
+
+
+def test_negotiation_has_a_row_per_topic_filled_from_the_deal(built: Built) -> None:
+    model = built.model
+    deal = yaml.safe_load((built.project.deals / "chenghu-metro-afc.yml").read_text(encoding="utf-8"))
+    terms = {t["topic"]: t for t in deal["negotiation"]["terms"]}
+    ws = openpyxl.load_workbook(built.workbook("chenghu-metro-afc"))[Labels("en").wb_sheet_negotiation]
+    rows = list(ws.iter_rows(min_row=3, values_only=True))
+    assert [r[0] for r in rows] == [model.label("topics", k) for k in model.keys("topics")]
+    for key, row in zip(model.keys("topics"), rows, strict=True):
+        term = terms.get(key, {})
+        expected = [term.get(f) for f in ("opening", "target", "walk_away", "customer_position", "concessions")]
+        assert list(row[1:6]) == [str(v) if v is not None else None for v in expected], key
+    # Two terms on one topic get two rows.
+    ws = openpyxl.load_workbook(built.workbook("formula-text"))[Labels("en").wb_sheet_negotiation]
+    delivery = [r for r in ws.iter_rows(min_row=3, values_only=True) if r[0] == model.label("topics", "delivery")]
+    assert [r[1] for r in delivery] == ["=NOW()", "second delivery term"]
+
+
+def test_stages_sheet_is_a_checklist_of_exits(built: Built) -> None:
+    deal = yaml.safe_load(HOSTILE.read_text(encoding="utf-8"))
+    ws = openpyxl.load_workbook(built.workbook("hostile"))[Labels("en").wb_sheet_stages]
+    rows = list(ws.iter_rows(min_row=3, max_row=10, values_only=True))
+    assert [r[0] for r in rows] == list(range(1, 9))
+    assert [r[2] for r in rows] == [s.exit_criterion for s in built.model.stages]
+    for number, row in enumerate(rows, start=1):
+        met = deal["exits"].get(number)
+        assert row[5] == (datetime.combine(met["date"], datetime.min.time()) if met else None)
+        assert row[6] == (met["evidence"] if met else None)
+
+
+# --- No formula injection ------------------------------------------------------------------
+
+def _strings(node) -> list[str]:
+    if isinstance(node, dict):
+        return [s for v in node.values() for s in _strings(v)]
+    if isinstance(node, list):
+        return [s for v in node for s in _strings(v)]
+    return [node] if isinstance(node, str) else []
+
+
+def _cells(path: Path, data_only: bool = False) -> list:
+    wb = openpyxl.load_workbook(path, data_only=data_only)
+    return [c for ws in wb for row in ws.iter_rows() for c in row]
+
+
+def _formulas(path: Path) -> dict[tuple[str, str], str]:
+    wb = openpyxl.load_workbook(path)
+    return {(ws.title, c.coordinate): c.value for ws in wb for row in ws.iter_rows() for c in row
+            if c.data_type == "f"}
+
+
+def test_deal_text_is_written_as_literal_strings(built: Built) -> None:
+    hostile = yaml.safe_load(HOSTILE.read_text(encoding="utf-8"))
+    shown = {k: hostile[k] for k in ("title", "account", "owner", "lost_reason", "summary")}
+    shown["people"] = hostile["stakeholders"]
+    shown["exits"] = [e["evidence"] for e in hostile["exits"].values()]
+    shown["terms"] = [{k: v for k, v in t.items() if k != "topic"} for t in hostile["negotiation"]["terms"]]
+    texts = _strings(shown)
+    assert {"=HYPERLINK(\"http://evil.example/\",\"click\")", "+cmd|' /C calc'!A0", "-2+3", "@SUM(1)",
+            "\t=cmd"} <= set(texts)
+    cells = _cells(built.workbook("hostile"))
+    strings = {c.value for c in cells if c.data_type == "s"}
+    assert not [t for t in texts if t not in strings]
+    assert all(c.data_type in ("s", "n", "d", "f") for c in cells if c.value is not None)
+    # The deal's text added no formula: the hostile workbook has exactly the blank template's formulas.
+    assert _formulas(built.workbook("hostile")) == _formulas(built.workbook("scorecard-template"))
+    # Cells that begin like a formula carry the quote prefix, so editing them in Excel keeps them text.
+    owner = next(c for c in cells if c.value == hostile["owner"])
+    assert owner.quotePrefix
+
+    odd = yaml.safe_load(textwrap.dedent(TEST_DEALS["formula-text.yml"]))
+    odd_texts = [t for t in _strings(odd) if t.startswith(("=", "#", "@", "-", "+"))]
+    strings = {c.value for c in _cells(built.workbook("formula-text")) if c.data_type == "s"}
+    assert "#N/A" in odd_texts and not [t for t in odd_texts if t not in strings]
+    with zipfile.ZipFile(built.workbook("formula-text")) as z:
+        xml = "".join(z.read(n).decode() for n in z.namelist() if n.startswith("xl/worksheets/sheet"))
+    assert 't="e"' not in xml and "<f>SUM(A1:A3)</f>" not in xml and "WEBSERVICE" not in re.sub(
+        r"<is>.*?</is>", "", xml)
+
+    table = [c for c in _cells(built.workbook("pipeline")) if c.value in (hostile["title"], hostile["owner"],
+                                                                          "=SUM(A1:A3)", "#N/A")]
+    assert len(table) == 4 and all(c.data_type == "s" for c in table)
+
+
+def test_libreoffice_shows_deal_text_as_typed(built: Built, recalculated: dict[str, Path]) -> None:
+    hostile = yaml.safe_load(HOSTILE.read_text(encoding="utf-8"))
+    values = {c.value for c in _cells(recalculated["hostile"], data_only=True)}
+    for text in (hostile["owner"], hostile["lost_reason"], hostile["stakeholders"][0]["title"],
+                 hostile["exits"][2]["evidence"], hostile["exits"][3]["evidence"],
+                 hostile["negotiation"]["terms"][0]["opening"]):
+        assert text in values, text
+    owner = [c for c in _cells(recalculated["hostile"], data_only=True) if c.value == hostile["owner"]]
+    assert owner and all(c.data_type == "s" for c in owner)
+    odd = {c.value for c in _cells(recalculated["formula-text"], data_only=True)}
+    assert {"=SUM(A1:A3)", "#N/A", "#REF!", "#DIV/0!", "=NOW()", "=TODAY()", "@me", "-1"} <= odd
+
+
+# --- Formula results agree with the site ---------------------------------------------------
+
+def test_libreoffice_results_equal_deals_json_for_every_deal(built: Built, recalculated: dict[str, Path]) -> None:
+    checked = 0
+    sample_ids = {p.stem for p in (ROOT / "deals").glob("*.y*ml")}
+    for deal in built.deals:
+        if deal["id"] == EDGE:
+            continue
+        got = results(recalculated[deal["id"]])
+        where = f"{deal['id']}: workbook {got} vs deals.json"
+        assert blank(got["Score"]) if deal["score"] is None else got["Score"] == deal["score"], where
+        assert got["Grade"] == deal["grade"], where
+        assert got["Probability"] == deal["probability"], where
+        assert got["WeightedAmount"] == pytest.approx(deal["weighted_amount"], rel=1e-12, abs=1e-9), where
+        checked += 1
+    ids = {d["id"] for d in built.deals}
+    assert sample_ids <= ids and checked == len(ids) - 1
+    grades = {d["grade"] for d in built.deals}
+    assert len(grades) >= 3  # the deals exercise the grade rule, not one branch of it
+    assert any(d["score"] is None for d in built.deals) and any(d["status"] != "open" for d in built.deals)
+
+
+def test_template_computes_for_stage_one_and_no_scores(built: Built, recalculated: dict[str, Path]) -> None:
+    got = results(recalculated["scorecard-template"])
+    assert blank(got["Score"]) and blank(got["Grade"])
+    assert got["Probability"] == built.model.stage(1).probability and got["WeightedAmount"] == 0
+
+
+def test_pipeline_totals_equal_the_site(built: Built, recalculated: dict[str, Path]) -> None:
+    labels = Labels("en")
+    wb = openpyxl.load_workbook(recalculated["pipeline"], data_only=True)
+    table = wb[labels.wb_sheet_deals]
+    header = [c.value for c in table[1]]
+    rows = [dict(zip(header, r, strict=True)) for r in table.iter_rows(min_row=2, values_only=True)]
+    by_id = {d["id"]: d for d in built.deals}
+    assert [r[labels.wb_deal_id] for r in rows] == [d["id"] for d in built.deals]
+    for row in rows:
+        deal = by_id[row[labels.wb_deal_id]]
+        assert row[labels.weighted_amount] == pytest.approx(deal["weighted_amount"], rel=1e-12, abs=1e-9)
+        assert row[labels.grade] == deal["grade"]
+
+    summary = wb[labels.wb_sheet_summary]
+    currencies = sorted({d["currency"] for d in built.deals})
+    seen: dict[tuple[str, str], list] = {}
+    block: tuple[str, str] | None = None
+    for a, _b, count, amount, weighted in summary.iter_rows(min_row=1, max_col=5, values_only=True):
+        if a in currencies:
+            block = (a, "grade" if (a, "stage") in seen else "stage")
+            seen[block] = []
+        elif block and a is not None and isinstance(count, int | float) and amount is not None:
+            seen[block].append((a, count, amount, weighted))
+    assert sorted(seen) == sorted((c, kind) for c in currencies for kind in ("stage", "grade"))
+    for (currency, kind), lines in seen.items():
+        for key, count, amount, weighted in lines:
+            mine = [d for d in built.deals if d["currency"] == currency and d["status"] == "open"
+                    and (d["stage"] if kind == "stage" else d["grade"]) == key]
+            assert count == len(mine), (currency, kind, key)
+            assert amount == pytest.approx(sum(d["amount"] for d in mine), abs=1e-6)
+            assert weighted == pytest.approx(sum(d["weighted_amount"] for d in mine), abs=1e-6)
+    assert sum(count for _, count, _, _ in seen[("CNY", "stage")]) >= 2
+
+
+def test_pipeline_is_a_filtered_table_with_live_weighted_amounts(built: Built) -> None:
+    wb = openpyxl.load_workbook(built.workbook("pipeline"))
+    ws = wb[Labels("en").wb_sheet_deals]
+    (table,) = ws.tables.values()
+    assert table.ref == f"A1:N{len(built.deals) + 1}"
+    assert table.autoFilter is not None and table.autoFilter.ref == table.ref
+    assert [c.value for c in ws["L"][1:]] == [f"=ROUND(J{r}*K{r},2)" for r in range(2, len(built.deals) + 2)]
+    summary = wb[Labels("en").wb_sheet_summary]
+    formulas = [c.value for row in summary.iter_rows() for c in row if c.data_type == "f"]
+    assert any(f.startswith("=SUMIFS(DealWeightedAmount,") for f in formulas)
+    with zipfile.ZipFile(built.workbook("pipeline")) as z:
+        assert '<barDir val="bar"' in z.read("xl/charts/chart1.xml").decode()
+
+
+def test_all_factor_scores_at_five_give_100_and_recompute_the_grade(
+        built: Built, libreoffice: Recalc, tmp_path: Path) -> None:
+    top = built.model.evaluation.scale_max
+    before = {d["id"]: d for d in built.deals}["closing-soon"]
+    assert before["grade"] == "B" and before["score"] == 60
+    edited = []
+    for name in ("closing-soon", "scorecard-template", "hohenfels-biologics-lims"):
+        wb = openpyxl.load_workbook(built.workbook(name))
+        for cell in named_range(wb, "FactorScores"):
+            cell.value = top
+        path = tmp_path / "edited" / f"{name}.xlsx"
+        path.parent.mkdir(exist_ok=True)
+        wb.save(path)
+        edited.append(path)
+    out = libreoffice(edited, tmp_path / "out")
+    for name, path in out.items():
+        assert results(path)["Score"] == 100, name
+    assert results(out["closing-soon"])["Grade"] == "A"  # closes within 90 days, now likely enough
+
+
+@pytest.mark.xfail(strict=True, reason="scoring.round_half_up rounds the float repr 28.749999999999996 down to 28.7; "
+                   "spreadsheets (LibreOffice, Excel) round the same value, 28.75 to 15 digits, up to 28.8")
+def test_scores_on_a_rounding_boundary_agree(built: Built, recalculated: dict[str, Path]) -> None:
+    site = {d["id"]: d for d in built.deals}[EDGE]
+    assert results(recalculated[EDGE])["Score"] == site["score"]
+
+
+# --- Reproducible and cached ---------------------------------------------------------------
+
+def _workbook_bytes(site: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted((site / "workbooks").glob("*.xlsx"))}
+
+
+def test_two_builds_give_identical_bytes(built: Built) -> None:
+    """A second build, in another process with another hash seed and no cache, writes the same bytes."""
+    first = _workbook_bytes(built.project.site)
+    shutil.rmtree(built.project.root / ".cache")
+    env = {**os.environ, "SOURCE_DATE_EPOCH": AS_OF_EPOCH, "PYTHONHASHSEED": "12345"}
+    run = subprocess.run([sys.executable, "-m", "mkdocs", "build", "-q", "-d", "site-again"], cwd=built.project.root,
+                         env=env, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    again = _workbook_bytes(built.project.root / "site-again")
+    assert len(first) == len(built.deals) + 2
+    assert again.keys() == first.keys()
+    assert [name for name in first if first[name] != again[name]] == []
+    with zipfile.ZipFile(io.BytesIO(first["pipeline.xlsx"])) as z:
+        assert {i.date_time for i in z.infolist()} == {(2026, 11, 27, 0, 0, 0)}
+        assert z.namelist() == sorted(z.namelist())
+        assert b"2026-11-27T00:00:00Z" in z.read("docProps/core.xml")
+
+
+def test_the_as_of_date_changes_the_workbooks(built: Built) -> None:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(built.project.root)
+        _, pipeline, _ = read_project(built.project.root, built.project.model, built.project.deals, AS_OF)
+        _, later, _ = read_project(built.project.root, built.project.model, built.project.deals, date(2026, 11, 28))
+    assert pipeline and later
+    today, _, _ = build_workbooks(pipeline, "en", None)
+    assert today["workbooks/closing-soon.xlsx"] == (built.project.site / "workbooks/closing-soon.xlsx").read_bytes()
+    tomorrow, _, _ = build_workbooks(later, "en", None)
+    assert today.keys() == tomorrow.keys()
+    assert all(today[k] != tomorrow[k] for k in today)
+
+
+def test_workbooks_render_the_same_in_worker_processes(built: Built) -> None:
+    """Each workbook is a pure function of picklable inputs: a spawned process pool gives the same bytes."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(built.project.root)
+        _, pipeline, _ = read_project(built.project.root, built.project.model, built.project.deals, AS_OF)
+    assert pipeline is not None
+    here, written, reused = build_workbooks(pipeline, "en", None)
+    assert (written, reused) == (len(pipeline.deals) + 2, 0)
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
+        there, _, _ = build_workbooks(pipeline, "en", None, mapper=pool.map)
+    assert there == here
+
+
+def _counts(caplog: pytest.LogCaptureFixture) -> tuple[int, int]:
+    lines = [r.getMessage() for r in caplog.records if "workbooks written" in r.getMessage()]
+    assert lines, "the build logs how many workbooks it wrote"
+    match = re.search(r"(\d+) workbooks written, (\d+) reused", lines[-1])
+    assert match
+    caplog.clear()
+    return int(match[1]), int(match[2])
+
+
+def test_cache_reuses_unchanged_workbooks_and_rewrites_a_changed_deal(
+        project: Project, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="mkdocs.plugins.dealbook")
+    for name in ("closing-soon.yml", "unscored-override.yml"):
+        project.write_deal(name, TEST_DEALS[name])
+    shutil.copy(HOSTILE, project.deals / "hostile.yml")
+    cache = project.root / ".cache" / "workbooks"
+
+    project.build()
+    assert _counts(caplog) == (5, 0)  # three deals, the pipeline, the template
+    first = _workbook_bytes(project.site)
+    entries = {p.name: p.stat().st_mtime_ns for p in cache.glob("*.xlsx")}
+    assert len(entries) == 5
+
+    project.build()
+    assert _counts(caplog) == (0, 5)
+    assert _workbook_bytes(project.site) == first
+    assert {p.name: p.stat().st_mtime_ns for p in cache.glob("*.xlsx")} == entries
+
+    path = project.deals / "closing-soon.yml"
+    path.write_text(path.read_text(encoding="utf-8").replace("amount: 333.33", "amount: 444.44"), encoding="utf-8")
+    project.build()
+    assert _counts(caplog) == (2, 3)  # the deal and the pipeline
+    after = _workbook_bytes(project.site)
+    assert sorted(n for n in first if first[n] != after[n]) == ["closing-soon.xlsx", "pipeline.xlsx"]
+    assert len(list(cache.glob("*.xlsx"))) == 5  # the superseded entries are gone
+
+    # Only the deal's data counts: a comment in the file changes nothing.
+    path.write_text("# a comment\n" + path.read_text(encoding="utf-8"), encoding="utf-8")
+    project.build()
+    assert _counts(caplog) == (0, 5)
+
+
+def test_a_chinese_site_gets_chinese_sheets_and_headers(project: Project) -> None:
+    config = project.root / "mkdocs.yml"
+    text = config.read_text(encoding="utf-8")
+    assert "  language: en\n" in text
+    config.write_text(text.replace("  language: en\n", "  language: zh\n", 1), encoding="utf-8")
+    project.write_deal("closing-soon.yml", TEST_DEALS["closing-soon.yml"])
+    project.build()
+    zh, model = Labels("zh"), load_stage_model(project.model)
+    wb = openpyxl.load_workbook(project.site / "workbooks" / "closing-soon.xlsx")
+    assert wb.sheetnames == [zh.wb_sheet_summary, zh.wb_sheet_scorecard, zh.wb_sheet_stakeholders,
+                             zh.wb_sheet_negotiation, zh.wb_sheet_stages]
+    scorecard = wb[zh.wb_sheet_scorecard]
+    assert [c.value for c in scorecard[2]][:4] == [zh.wb_group, zh.factor, zh.wb_question, zh.weight]
+    assert [scorecard.cell(3 + i, 2).value for i in range(9)] == [f.name_zh for f in model.evaluation.factors]
+    assert wb[zh.wb_sheet_stages]["B3"].value == model.stage(1).name_zh
+    assert named_cell(wb, "Score").value.startswith("=")
+    pipeline = openpyxl.load_workbook(project.site / "workbooks" / "pipeline.xlsx")
+    assert pipeline.sheetnames == [zh.wb_sheet_summary, zh.wb_sheet_deals]
