@@ -1,0 +1,351 @@
+"""The built site in headless Chromium: Debian's `chromium` driven by Playwright (no browser download).
+
+One build (the sample deals plus tests/data/hostile.yml) and one browser per module. Every page is
+opened in a fresh browser context that records each request, console error and page error; a request
+to any host but 127.0.0.1 is recorded and aborted, and fails the test.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import json
+import re
+import shutil
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from conftest import AS_OF_EPOCH, ROOT, Project, need
+
+from generator.catalog import Labels
+from generator.render import dest_url
+from generator.stage_model import StageModel, load_stage_model
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run"]
+ARTIFACTS = ROOT / "tests" / "artifacts"
+HOST = "127.0.0.1"
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
+LABELS = Labels("en")  # mkdocs.yml sets theme.language: en
+
+# Anything in the page body that could run code, or that only hostile deal text would produce.
+INJECTED_JS = """() => {
+  const bad = [];
+  for (const el of document.querySelectorAll('.md-content *')) {
+    for (const a of el.attributes) if (/^on/i.test(a.name)) bad.push(el.tagName + '[' + a.name + ']');
+    if (['SCRIPT', 'IFRAME', 'OBJECT', 'EMBED', 'STYLE'].includes(el.tagName)) bad.push(el.tagName);
+    if (el.tagName === 'IMG' && el.getAttribute('src') === 'x') bad.push('IMG from deal text');
+    const href = el.getAttribute('href') || el.getAttribute('src') || '';
+    if (/^\\s*javascript:/i.test(href)) bad.push(el.tagName + ' javascript: link');
+  }
+  return bad;
+}"""
+
+
+class _QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:  # keep pytest output clean
+        pass
+
+
+@dataclass
+class Site:
+    project: Project
+    base: str
+    model: StageModel
+    deals: list[dict]
+
+    def url(self, path: str = "") -> str:
+        return self.base + path
+
+    def deal(self, deal_id: str) -> dict:
+        return next(d for d in self.deals if d["id"] == deal_id)
+
+    def rich_deal(self) -> dict:
+        """The open sample deal with the most content (longest YAML file): the one worth a screenshot."""
+        samples = [d for d in self.deals if d["id"] != "hostile" and d["status"] == "open"]
+        return max(samples, key=lambda d: (self.project.deals / f"{d['id']}.yml").stat().st_size)
+
+
+@dataclass
+class Tab:
+    """A page in its own browser context, with everything it asked for and complained about."""
+
+    page: object
+    requests: list[str] = field(default_factory=list)
+    foreign: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def goto(self, url: str, settle: bool = False) -> None:
+        """Open a page; `settle` also waits until the network is idle (late requests, late errors)."""
+        response = self.page.goto(url, wait_until="networkidle" if settle else "load")
+        assert response is not None and response.ok, f"{url}: HTTP {response.status if response else '?'}"
+
+    def assert_clean(self) -> None:
+        assert self.foreign == [], f"requests left {HOST}: {self.foreign}"
+        assert self.errors == [], f"browser console errors: {self.errors}"
+
+
+def _leaves_host(url: str) -> bool:
+    parts = urlsplit(url)
+    if parts.scheme in ("data", "blob", "about"):  # never touch the network
+        return False
+    return parts.hostname != HOST
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    need(shutil.which("chromium") is not None and Path(CHROMIUM).exists(), "Debian chromium")
+    need(importlib.util.find_spec("playwright") is not None, "the playwright Python package")
+    root = tmp_path_factory.mktemp("browser") / "project"
+    root.mkdir()
+    shutil.copy(ROOT / "mkdocs.yml", root / "mkdocs.yml")
+    shutil.copytree(ROOT / "playbook", root / "playbook")
+    project = Project(root)
+    project.deals.mkdir()
+    for path in sorted((ROOT / "deals").glob("*.y*ml")):
+        shutil.copy(path, project.deals / path.name)
+    shutil.copy(ROOT / "tests" / "data" / "hostile.yml", project.deals / "hostile.yml")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SOURCE_DATE_EPOCH", AS_OF_EPOCH)
+        mp.chdir(root)
+        project.build()
+
+    deals = json.loads((project.site / "deals.json").read_text(encoding="utf-8"))
+    model = load_stage_model(project.model)
+    server = ThreadingHTTPServer((HOST, 0), functools.partial(_QuietHandler, directory=str(project.site)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield Site(project, f"http://{HOST}:{server.server_address[1]}/", model, deals)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+@pytest.fixture(scope="module")
+def browser(site: Site):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@contextmanager
+def open_tab(browser, **context_options) -> Iterator[Tab]:
+    context = browser.new_context(**context_options)
+    try:
+        page = context.new_page()
+        tab = Tab(page)
+
+        def on_request(request) -> None:
+            tab.requests.append(request.url)
+            if _leaves_host(request.url):
+                tab.foreign.append(request.url)
+
+        def on_console(message) -> None:
+            if message.type == "error":
+                tab.errors.append(f"{page.url}: console: {message.text}")
+
+        context.on("request", on_request)
+        context.route(_leaves_host, lambda route: route.abort())  # nothing actually leaves the machine
+        page.on("console", on_console)
+        page.on("pageerror", lambda error: tab.errors.append(f"{page.url}: page error: {error}"))
+        yield tab
+    finally:
+        context.close()
+
+
+def _column(page, index: int) -> list[tuple[str, str]]:
+    """(deal id, sort key) of every body row of the deals table, in the order shown."""
+    return page.eval_on_selector_all(
+        "table.db-deals tbody tr",
+        "(rows, i) => rows.map(r => [r.dataset.id, r.cells[i].dataset.sort ?? r.cells[i].textContent.trim()])",
+        index,
+    )
+
+
+def _shown_ids(page) -> list[str]:
+    return page.eval_on_selector_all(
+        "table.db-deals tbody tr", "rows => rows.filter(r => r.getClientRects().length > 0).map(r => r.dataset.id)")
+
+
+# a. -------------------------------------------------------------------------------------------------
+
+
+def test_pages_stay_on_localhost_run_no_deal_script_and_log_no_error(site: Site, browser) -> None:
+    assert any(d["id"] == "hostile" for d in site.deals)
+    named = ["", dest_url(site.model.stage(6).page), "deals/", site.deal("hostile")["url"]]
+    paths = named + [d["url"] for d in site.deals if d["url"] not in named]
+    with open_tab(browser, viewport=DESKTOP) as tab:
+        for path in paths:
+            tab.goto(site.url(path), settle=path in named)
+            assert tab.page.evaluate("typeof window.__pwned") == "undefined", f"deal text ran as script on /{path}"
+            assert tab.page.evaluate(INJECTED_JS) == [], f"/{path} has markup that only deal text could have made"
+        # the hostile text is shown literally, as text
+        tab.goto(site.url(site.deal("hostile")["url"]), settle=True)
+        assert tab.page.locator("h1.db-title").inner_text().startswith("<script>window.__pwned = 'title'</script>")
+        tab.page.locator(".db-chip").first.hover()  # the stakeholder chip holds an onmouseover attempt
+        assert tab.page.evaluate("typeof window.__pwned") == "undefined"
+        tab.assert_clean()
+        visited = {urlsplit(u).path for u in tab.requests}
+        assert {"/", "/deals/", "/deals/hostile/"} <= visited
+        assert any(p.endswith("/dealbook.js") for p in visited) and any(p.endswith("/dealbook.css") for p in visited)
+
+
+# b. -------------------------------------------------------------------------------------------------
+
+
+def test_search_finds_a_stage_page_by_its_chinese_name(site: Site, browser) -> None:
+    stage = site.model.stage(6)
+    target = "/" + dest_url(stage.page)
+    with open_tab(browser, viewport=DESKTOP) as tab:
+        tab.goto(site.url(), settle=True)
+        box = tab.page.locator("input.md-search__input")
+        box.click()
+        # Material reads the query on keyup; Chinese comes from an input method, which Playwright's
+        # keyboard cannot drive, so the text is inserted and a key is released as an IME commit does.
+        box.fill(stage.name_zh)
+        box.press("End")
+        results = tab.page.locator(".md-search-result__list a")
+        results.first.wait_for(state="visible", timeout=15_000)
+        hrefs = [urlsplit(a.get_attribute("href") or "").path for a in results.all()]
+        assert target in hrefs, f"searching {stage.name_zh!r} found {hrefs}"
+        tab.assert_clean()
+
+
+# c. -------------------------------------------------------------------------------------------------
+
+
+def test_deal_pages_mark_the_current_stage_and_show_its_exit_criterion(site: Site, browser) -> None:
+    open_deals = [d for d in site.deals if d["status"] == "open"]
+    assert len({d["stage"] for d in open_deals}) >= 2
+    with open_tab(browser, viewport=DESKTOP) as tab:
+        for deal in open_deals:
+            tab.goto(site.url(deal["url"]))
+            page, n = tab.page, deal["stage"]
+            steps = page.locator("ol.db-tracker > li")
+            assert steps.count() == len(site.model.stages) == 8
+            current = page.locator("ol.db-tracker > li[aria-current='step']")
+            assert current.count() == 1, deal["id"]
+            assert "is-current" in (current.get_attribute("class") or "")
+            assert current.locator(".db-tracker__number").inner_text() == str(n), deal["id"]
+            classes = [steps.nth(i).get_attribute("class") or "" for i in range(8)]
+            assert all("is-done" in c for c in classes[: n - 1]), (deal["id"], classes)
+            assert all("is-todo" in c for c in classes[n:]), (deal["id"], classes)
+            criterion = page.locator(".db-next-exit__criterion")
+            assert criterion.is_visible()
+            assert criterion.inner_text().strip() == site.model.stage(n).exit_criterion
+        tab.assert_clean()
+
+
+# d. -------------------------------------------------------------------------------------------------
+
+
+def test_pipeline_table_sorts_and_filters(site: Site, browser) -> None:
+    with open_tab(browser, viewport=DESKTOP) as tab:
+        tab.goto(site.url("deals/"))
+        page = tab.page
+        headers = [h.strip() for h in page.locator("table.db-deals thead th").all_inner_texts()]
+        stage_col, amount_col = headers.index(LABELS.stage), headers.index(LABELS.amount)
+        stage_of = {d["id"]: d["stage"] for d in site.deals}
+
+        before = [(i, int(k)) for i, k in _column(page, stage_col)]
+        assert len(before) == len(site.deals)
+        stage_header = page.locator("table.db-deals thead th").nth(stage_col)
+        for _ in range(2):  # ascending, then descending
+            stage_header.click()
+            order = stage_header.get_attribute("aria-sort")
+            assert order in ("ascending", "descending")
+            after = [(i, int(k)) for i, k in _column(page, stage_col)]
+            keys = [k for _, k in after]
+            assert keys == sorted(keys, reverse=order == "descending"), (order, keys)
+            assert keys != [k for _, k in before]
+            assert all(stage_of[i] == k for i, k in after), "cells moved without their rows"
+
+        amount_header = page.locator("table.db-deals thead th").nth(amount_col)
+        amount_header.click()
+        amounts = [float(k) for _, k in _column(page, amount_col)]
+        assert amounts == sorted(amounts, reverse=amount_header.get_attribute("aria-sort") == "descending")
+
+        everyone = _shown_ids(page)
+        assert sorted(everyone) == sorted(stage_of)
+        box = page.locator("input.db-filter")
+        wanted = next(d for d in site.deals if re.search(r"[a-z]", d["account"]) and d["id"] != "hostile")
+        word = wanted["account"].split()[0].upper()  # typed in capitals: matching ignores case
+        box.press_sequentially(word)
+        shown = _shown_ids(page)
+        assert wanted["id"] in shown
+        assert 0 < len(shown) < len(everyone)
+        texts = dict(page.eval_on_selector_all(
+            "table.db-deals tbody tr", "rows => rows.map(r => [r.dataset.id, r.textContent.toLowerCase()])"))
+        assert all(word.lower() in texts[i] for i in shown)
+        assert all(word.lower() not in texts[i] for i in set(everyone) - set(shown))
+
+        box.fill("no deal is called this")
+        assert _shown_ids(page) == []
+        box.fill("")
+        assert sorted(_shown_ids(page)) == sorted(everyone)
+        tab.assert_clean()
+
+
+# e. -------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+@pytest.mark.parametrize("width", ["desktop", "phone"])
+def test_screenshots_fit_the_screen_in_both_schemes(site: Site, browser, width: str, scheme: str) -> None:
+    """Saves tests/artifacts/<page>-<width>-<scheme>.png; someone looks at them before a change is done."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    viewport = DESKTOP if width == "desktop" else PHONE
+    pages = {"deal": site.rich_deal()["url"], "pipeline": "deals/", "hostile": site.deal("hostile")["url"]}
+    with open_tab(browser, viewport=viewport, color_scheme=scheme) as tab:
+        page = tab.page
+        for name, path in pages.items():
+            tab.goto(site.url(path), settle=True)  # fonts and late layout in place before the screenshot
+            expected = "slate" if scheme == "dark" else "default"
+            assert page.evaluate("document.body.dataset.mdColorScheme") == expected
+            overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+            assert overflow <= 0, f"{name} at {width} width is {overflow}px wider than the screen"
+            if name in ("deal", "hostile"):
+                boxes = [li.bounding_box() for li in page.locator("ol.db-tracker > li").all()]
+                if width == "desktop":  # one row of eight steps
+                    assert len({round(b["y"]) for b in boxes}) == 1
+                    assert [b["x"] for b in boxes] == sorted(b["x"] for b in boxes)
+                else:  # one column
+                    assert len({round(b["x"]) for b in boxes}) == 1
+                    assert [b["y"] for b in boxes] == sorted(b["y"] for b in boxes)
+                current = page.locator("ol.db-tracker > li.is-current")
+                todo = page.locator("ol.db-tracker > li.is-todo").first
+                style = "el => getComputedStyle(el).backgroundColor"
+                if todo.count():
+                    assert current.evaluate(style) != todo.evaluate(style), "current stage is not highlighted"
+            if name == "pipeline":
+                if width == "phone":  # the wide table scrolls inside its box instead of widening the page
+                    assert page.evaluate(
+                        "(() => { const w = document.querySelector('table.db-deals').parentElement;"
+                        " return w.scrollWidth > w.clientWidth && getComputedStyle(w).overflowX === 'auto'; })()")
+                fill, background = page.evaluate(
+                    "[getComputedStyle(document.querySelector('.db-funnel__value')).fill,"
+                    " getComputedStyle(document.body).backgroundColor]")
+                assert fill != background, "funnel labels have the page's background colour"
+                assert _luminance(fill) > 0.5 if scheme == "dark" else _luminance(fill) < 0.5, fill
+            page.screenshot(path=str(ARTIFACTS / f"{name}-{width}-{scheme}.png"), full_page=True)
+        tab.assert_clean()
+
+
+def _luminance(css_colour: str) -> float:
+    r, g, b = (int(x) / 255 for x in re.findall(r"[\d.]+", css_colour)[:3])
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b

@@ -1,0 +1,100 @@
+"""`mkdocs serve` watches deals/: saving a deal file changes the page the preview serves."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from conftest import Project, need
+
+DEAL = """\
+title: Before the edit
+account: Example Co
+owner: Test Rep
+stage: 2
+status: open
+amount: 1000
+expected_close: 2027-01-31
+"""
+STARTUP_TIMEOUT = 60.0
+RELOAD_TIMEOUT = 60.0
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _get(url: str) -> tuple[int, str]:
+    """(status, body); status 0 while nothing answers yet."""
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status, response.read().decode("utf-8")
+    except urllib.error.HTTPError as exc:
+        return exc.code, ""
+    except (urllib.error.URLError, OSError):
+        return 0, ""
+
+
+def _wait_for(check: Callable[[], bool], timeout: float, what: str, server: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            pytest.fail(f"mkdocs serve exited with {server.returncode} while waiting for {what}:\n"
+                        + log.read_text(encoding="utf-8", errors="replace")[-3000:])
+        if check():
+            return
+        time.sleep(0.25)
+    pytest.fail(f"no {what} after {timeout:.0f} s; mkdocs serve said:\n"
+                + log.read_text(encoding="utf-8", errors="replace")[-3000:])
+
+
+def test_serve_rebuilds_when_a_deal_file_is_saved(project: Project) -> None:
+    mkdocs = Path(sys.executable).parent / "mkdocs"  # .venv/bin/mkdocs next to the interpreter running pytest
+    need(mkdocs.exists(), "mkdocs in the virtualenv")
+    deal = project.write_deal("serve-test.yml", DEAL)
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}/"
+    page = base + "deals/serve-test/"
+    log = project.root / "serve.log"
+
+    def says(text: str) -> bool:
+        status, body = _get(page)
+        return status == 200 and text in body
+
+    with log.open("wb") as out:
+        server = subprocess.Popen(
+            [str(mkdocs), "serve", "--dev-addr", f"127.0.0.1:{port}", "--livereload"],
+            cwd=project.root, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+        )
+        try:
+            _wait_for(lambda: says("Before the edit"), STARTUP_TIMEOUT, "deal page from the preview server",
+                      server, log)
+            assert not says("After the edit")
+
+            deal.write_text(DEAL.replace("Before the edit", "After the edit"), encoding="utf-8")
+            _wait_for(lambda: says("After the edit"), RELOAD_TIMEOUT, "new title on the served deal page",
+                      server, log)
+
+            status, body = _get(page)
+            assert status == 200 and "Before the edit" not in body
+            deals = json.loads(_get(base + "deals.json")[1])
+            assert [d["title"] for d in deals if d["id"] == "serve-test"] == ["After the edit"]
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait(timeout=10)
