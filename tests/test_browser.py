@@ -71,7 +71,7 @@ class Site:
     def rich_deal(self) -> dict:
         """The open sample deal with the most content (longest YAML file): the one worth a screenshot."""
         samples = [d for d in self.deals if d["id"] != "hostile" and d["status"] == "open"]
-        return max(samples, key=lambda d: (self.project.deals / f"{d['id']}.yml").stat().st_size)
+        return max(samples, key=lambda d: next(self.project.deals.glob(f"{d['id']}.y*ml")).stat().st_size)
 
 
 @dataclass
