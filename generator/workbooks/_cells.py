@@ -11,7 +11,9 @@ from __future__ import annotations
 import io
 import re
 import unicodedata
+import weakref
 import zipfile
+from copy import copy
 from datetime import date, datetime
 
 from openpyxl import Workbook
@@ -27,6 +29,7 @@ from openpyxl.writer.excel import ExcelWriter
 MAX_CELL_TEXT = 32767  # Excel's limit for one cell
 MAX_ROW_HEIGHT = 409  # points, Excel's limit
 LINE_HEIGHT = 15  # points per line of 11 pt text
+CJK_LINE_HEIGHT = 17  # CJK fonts need more room
 _UNWRITABLE = re.compile("[\ud800-\udfff\ufffe\uffff]")  # cannot be stored in XML
 _FORMULA_START = ("=", "+", "-", "@")
 
@@ -81,6 +84,10 @@ def quote_label(text: str) -> str:
     return text.replace('"', '""')
 
 
+# Per workbook: (font, fill, alignment, border, number format) → the cell's style indices.
+_STYLES: weakref.WeakKeyDictionary[Workbook, dict[tuple, object]] = weakref.WeakKeyDictionary()
+
+
 class Sheet:
     """A worksheet plus the bookkeeping for wrapped rows, so rows get a height that shows all their text."""
 
@@ -88,6 +95,7 @@ class Sheet:
         self.ws = ws
         self.widths = widths
         self._heights: dict[int, float] = {}
+        self._styles = _STYLES.setdefault(ws.parent, {})
         for index, width in enumerate(widths, start=1):
             ws.column_dimensions[get_column_letter(index)].width = width
 
@@ -95,6 +103,14 @@ class Sheet:
         return self.ws.cell(row=row, column=col)
 
     def _style(self, cell: Cell, font=None, fill=None, align=None, border=None, fmt=None) -> Cell:
+        """Style a cell; each combination is looked up once per workbook (openpyxl hashes styles slowly)."""
+        if font is fill is align is border is fmt is None:
+            return cell
+        key = (id(font), id(fill), id(align), id(border), fmt)
+        known = self._styles.get(key)
+        if known is not None:
+            cell._style = copy(known[0])
+            return cell
         if font is not None:
             cell.font = font
         if fill is not None:
@@ -105,10 +121,14 @@ class Sheet:
             cell.border = border
         if fmt is not None:
             cell.number_format = fmt
+        self._styles[key] = (copy(cell._style), (font, fill, align, border))  # kept alive: ids stay unique
         return cell
 
-    def text(self, row: int, col: int, value: object, *, span: int = 1, **style) -> Cell:
-        """A literal string, whatever it starts with; blank when empty."""
+    def text(self, row: int, col: int, value: object, *, span: int = 1, fit: bool = True, **style) -> Cell:
+        """A literal string, whatever it starts with; blank when empty.
+
+        A wrapped cell makes its row tall enough for the text (`span` columns wide), unless `fit` is False.
+        """
         cell = self.cell(row, col)
         self._style(cell, **style)
         if value is None or value == "":
@@ -118,9 +138,12 @@ class Sheet:
         cell.data_type = "s"  # openpyxl made it a formula ("=…") or an error ("#N/A"): undo that
         if text.lstrip()[:1] in _FORMULA_START:
             cell.quotePrefix = True  # and Excel keeps it text when someone edits the cell
-        if cell.alignment.wrap_text:
+        line_height = CJK_LINE_HEIGHT if _HAS_WIDE.search(text) else LINE_HEIGHT
+        if fit and cell.alignment.wrap_text:
             width = sum(self.widths[col - 1:col - 1 + span]) if col - 1 < len(self.widths) else 10
-            self.grow(row, wrapped_lines(text, width))
+            self.grow(row, wrapped_lines(text, width), line_height)
+        elif fit:
+            self.grow(row, 1, line_height)
         return cell
 
     def value(self, row: int, col: int, value: int | float | date | None, **style) -> Cell:
@@ -148,7 +171,8 @@ class Sheet:
             self.text(row, first_col + offset, label, font=HEADER_FONT, fill=HEADER_FILL, align=HEADER_ALIGN,
                       border=GRID)
             width = self.widths[first_col + offset - 1] if first_col + offset - 1 < len(self.widths) else 10
-            self.grow(row, wrapped_lines(label, width, scale=1.1))
+            self.grow(row, wrapped_lines(label, width, scale=1.1),
+                      CJK_LINE_HEIGHT if _HAS_WIDE.search(label) else LINE_HEIGHT)
 
     def grow(self, row: int, lines: int, line_height: float = LINE_HEIGHT) -> None:
         """Make the row tall enough for `lines` lines of text (rows of one 11 pt line keep the default)."""
@@ -207,6 +231,7 @@ def wrapped_lines(text: str, width: float, scale: float = 1.0) -> int:
 
 _WIDE = "\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef"  # CJK, Hangul, full-width forms
 _TOKENS = re.compile(rf"\s+|[{_WIDE}]|[^\s{_WIDE}]+")
+_HAS_WIDE = re.compile(f"[{_WIDE}]")
 
 
 def list_validation(items: list[str], error: str, allow_blank: bool = True) -> DataValidation:
@@ -241,7 +266,7 @@ def workbook_bytes(wb: Workbook, as_of: date) -> bytes:
     wb.properties.created = stamp
     wb.properties.modified = stamp  # openpyxl's save_workbook() would set "now"; ExcelWriter does not
     raw = io.BytesIO()
-    with zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED) as archive:
+    with zipfile.ZipFile(raw, "w", zipfile.ZIP_STORED) as archive:  # compressed once, below
         ExcelWriter(wb, archive).save()
     when = (max(1980, as_of.year), as_of.month, as_of.day, 0, 0, 0)
     out = io.BytesIO()

@@ -161,6 +161,8 @@ def _summary(s: Sheet, deal: Deal | None, model: StageModel, labels: Labels, as_
     s.validate("B14", list_validation(model.grades, labels.wb_list_error))
     fact(15, labels.wb_lost_reason, deal.lost_reason if deal else "", wide=True)
     fact(16, labels.summary, deal.summary if deal else "", wide=True)
+    if deal is None:
+        s.grow(16, BLANK_ROW_LINES * 2)  # room to write on the printed blank scorecard
 
     _section(s, 18, labels.wb_results, 4)
     yes, no = quote_label(labels("pass")), quote_label(labels.fail)
@@ -223,7 +225,7 @@ def _scorecard(s: Sheet, deal: Deal | None, model: StageModel, labels: Labels, t
             s.value(row, 5, scores.get(factor.key), align=CENTER_TOP, border=GRID, fill=INPUT_FILL, fmt=WHOLE)
             s.formula(row, 6, f'IF(E{row}="","",D{row}*E{row})', align=TOP, border=GRID)
             row += 1
-        s.text(start, 1, group.name_zh if zh else group.name, align=WRAP, border=GRID, font=BOLD)
+        s.text(start, 1, group.name_zh if zh else group.name, align=WRAP, border=GRID, font=BOLD, fit=False)
         for r in range(start + 1, row):
             s.cell(r, 1).border = GRID
         if row - start > 1:
