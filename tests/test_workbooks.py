@@ -577,7 +577,8 @@ def test_cache_reuses_unchanged_workbooks_and_rewrites_a_changed_deal(
     assert _counts(caplog) == (0, 5)
 
 
-def test_a_chinese_site_gets_chinese_sheets_and_headers(project: Project) -> None:
+def test_a_chinese_site_gets_chinese_sheets_headers_and_the_same_results(
+        project: Project, libreoffice: Recalc, tmp_path: Path) -> None:
     config = project.root / "mkdocs.yml"
     text = config.read_text(encoding="utf-8")
     assert "  language: en\n" in text
@@ -595,3 +596,8 @@ def test_a_chinese_site_gets_chinese_sheets_and_headers(project: Project) -> Non
     assert named_cell(wb, "Score").value.startswith("=")
     pipeline = openpyxl.load_workbook(project.site / "workbooks" / "pipeline.xlsx")
     assert pipeline.sheetnames == [zh.wb_sheet_summary, zh.wb_sheet_deals]
+
+    (site,) = json.loads((project.site / "deals.json").read_text(encoding="utf-8"))
+    got = results(libreoffice([project.site / "workbooks" / "closing-soon.xlsx"], tmp_path)["closing-soon"])
+    assert got == {"Score": site["score"], "Grade": site["grade"], "Probability": site["probability"],
+                   "WeightedAmount": site["weighted_amount"]}
