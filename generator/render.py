@@ -111,7 +111,7 @@ class Renderer:
             edit_url=edit, workbooks=self.workbooks, history_note=pipeline.history_note,
             matrix=self.stakeholder_matrix(view),
         )
-        return front_matter(view.deal.title, hide=["navigation"]) + body
+        return front_matter(view.deal.title, hide=["navigation", "toc"]) + body
 
     def stakeholder_matrix(self, view: DealView) -> list[list[list]]:
         """Rows: influence high → low; columns: stance champion → opponent; cells: stakeholders."""
@@ -129,7 +129,7 @@ class Renderer:
             p=pipeline, as_of=pipeline.as_of, link=self._link(src), workbooks=self.workbooks,
             totals=pipeline.stage_totals(), attention=self.needs_attention(pipeline),
         )
-        return front_matter(self.labels.pipeline, hide=["navigation"]) + body
+        return front_matter(self.labels.pipeline, hide=["navigation", "toc"]) + body
 
     def needs_attention(self, pipeline: Pipeline) -> list[tuple[DealView, list[str]]]:
         out = []

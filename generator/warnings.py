@@ -43,7 +43,7 @@ def deal_warnings(deal: Deal, result: Result, times: Timeline, model: StageModel
         warn("qualification", f"evaluation score {result.score:g} is below the pass mark "
              f"{model.evaluation.pass_mark:g}", "consider giving the deal up or lowering the contact level")
     if deal.status == "open" and deal.expected_close < as_of:
-        warn("expected_close", f"expected_close {deal.expected_close} is in the past",
+        warn("expected_close", f"{deal.expected_close} is in the past",
              "move the date, or close the deal as won, lost or abandoned")
     if times.stale:
         warn("stage", f"no change for {times.days_since_update} days (stale after {times.stale_days} days in "

@@ -220,3 +220,11 @@ def test_edit_link_when_repo_url_is_set(project: Project) -> None:
                                    "repo_url: https://git.example.com/sales/dealbook"), encoding="utf-8")
     project.build()
     assert 'href="https://git.example.com/sales/dealbook/edit/main/deals/acme.yml"' in project.page("deals/acme")
+
+
+def test_closed_deal_shows_how_it_ended_not_a_next_step(built: Project) -> None:
+    page = built.page("deals/lost-one")
+    assert "db-next-exit" not in page and 'aria-current="step"' not in page
+    closed = re.search(r'<div class="admonition failure db-closed">(.*?)</div>', page, re.S).group(1)
+    assert "This deal is closed: Lost." in closed and "Price" in closed
+    assert re.search(r'class="db-tracker__stage is-ended"[^>]*>\s*<span class="db-tracker__number">4<', page)
