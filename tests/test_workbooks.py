@@ -601,3 +601,12 @@ def test_a_chinese_site_gets_chinese_sheets_headers_and_the_same_results(
     got = results(libreoffice([project.site / "workbooks" / "closing-soon.xlsx"], tmp_path)["closing-soon"])
     assert got == {"Score": site["score"], "Grade": site["grade"], "Probability": site["probability"],
                    "WeightedAmount": site["weighted_amount"]}
+
+
+def test_a_site_without_deals_still_gets_the_pipeline_and_the_template(project: Project) -> None:
+    project.build()
+    assert sorted(p.name for p in (project.site / "workbooks").glob("*.xlsx")) == [
+        "pipeline.xlsx", "scorecard-template.xlsx"]
+    ws = openpyxl.load_workbook(project.site / "workbooks" / "pipeline.xlsx")[Labels("en").wb_sheet_deals]
+    (table,) = ws.tables.values()
+    assert table.ref == "A1:N2" and ws["A2"].value is None
