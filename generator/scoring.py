@@ -17,8 +17,12 @@ CLOSED_PROBABILITY = {"won": 1.0, "lost": 0.0, "abandoned": 0.0}
 
 
 def round_half_up(value: float, places: int) -> float:
-    """Round like Excel's ROUND (halves away from zero), not like Python's round."""
-    return float(Decimal(repr(value)).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP))
+    """Round like a spreadsheet's ROUND: to 15 significant digits first, then halves away from zero.
+
+    Spreadsheets see 28.749999999999996 as 28.75 (they work to 15 digits) and round it up;
+    rounding the float's exact value would give 28.7 and disagree with the workbook.
+    """
+    return float(Decimal(f"{value:.15g}").quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP))
 
 
 def evaluation_score(scores: dict[str, int], model: StageModel) -> float | None:
