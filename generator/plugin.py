@@ -21,7 +21,8 @@ from .pipeline import Pipeline
 from .problems import format_problems
 from .project import read_project, shown_path
 from .render import Renderer
-from .workbooks import build_workbooks
+from .workbooks import WorkbookCache, plan_workbooks
+from .workbooks.background import WorkbookRun
 
 log = logging.getLogger("mkdocs.plugins.dealbook")
 
@@ -36,6 +37,14 @@ def _keep_jieba_cache_in(cache_dir: Path) -> None:
     cache_dir.mkdir(parents=True, exist_ok=True)
     jieba.dt.tmp_dir = str(cache_dir)
     jieba.setLogLevel(logging.WARNING)  # its "Building prefix dict" lines are noise in every build
+
+
+class _LateFile(File):
+    """A generated file that mkdocs lists (so links to it are checked) but that the plugin copies itself,
+    after the build, because worker processes are still writing it while mkdocs renders the pages."""
+
+    def copy_file(self, dirty: bool = False) -> None:
+        pass
 
 
 class DealbookConfig(base.Config):
@@ -53,6 +62,10 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
         self.renderer: Renderer | None = None
         self.generated: set[str] = set()
         self._history_note_said = ""
+        self.workbooks: WorkbookRun | None = None
+        self.workbook_files: list[File] = []
+        self.pages_written = 0
+        self.seconds = 0.0
 
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig | None:
         if not self.config.enabled:
@@ -101,25 +114,53 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
             pages[stage.page] = self.renderer.stage_page(stage.number, pipeline)
         for view in pipeline.deals:
             pages[f"deals/{view.id}.md"] = self.renderer.deal_page(view, pipeline)
-        written, reused = self._add_workbooks(pages, pipeline, config)
-        self.generated = set(pages)
-        for src, content in pages.items():
-            if files.get_file_from_path(src) is not None:
-                raise PluginError(f"{src}: a hand-written file has the path of a generated one; rename it")
-            files.append(File.generated(config, src, content=content))
-        log.info("dealbook: %d deals read, %d pages written, %d workbooks written, %d reused, %.2f s "
-                 "(as of %s, %d warnings)", len(pipeline.deals), sum(s.endswith(".md") for s in pages),
-                 written, reused, time.perf_counter() - started, self.as_of, len(pipeline.problems.warnings))
+        self.workbooks = self._start_workbooks(pipeline, config)
+        self.workbook_files = [_LateFile.generated(config, src, abs_src_path=str(path))
+                               for src, path in (self.workbooks.files() if self.workbooks else {}).items()]
+        self.generated = set(pages) | {f.src_uri for f in self.workbook_files}
+        for file in [File.generated(config, src, content=content) for src, content in pages.items()] + \
+                self.workbook_files:
+            if files.get_file_from_path(file.src_uri) is not None:
+                raise PluginError(f"{file.src_uri}: a hand-written file has the path of a generated one; rename it")
+            files.append(file)
+        self.pages_written = sum(src.endswith(".md") for src in pages)
+        self.seconds = time.perf_counter() - started
+        if self.workbooks is None:
+            self._log_summary()
         return files
 
-    def _add_workbooks(self, pages: dict, pipeline: Pipeline, config: MkDocsConfig) -> tuple[int, int]:
-        """The deal, pipeline and template workbooks; unchanged ones come from `<cache_dir>/workbooks/`."""
+    def _start_workbooks(self, pipeline: Pipeline, config: MkDocsConfig) -> WorkbookRun | None:
+        """Start the deal, pipeline and template workbooks; unchanged ones come from `<cache_dir>/workbooks/`."""
         if not self.config.workbooks:
-            return 0, 0
+            return None
         language = config.theme.get("language", "en") or "en"
-        books, written, reused = build_workbooks(pipeline, language, self.root / self.config.cache_dir / "workbooks")
-        pages.update(books)
-        return written, reused
+        cache = WorkbookCache(self.root / self.config.cache_dir / "workbooks")
+        return WorkbookRun(plan_workbooks(pipeline, language), cache).start()
+
+    def on_post_build(self, *, config: MkDocsConfig) -> None:
+        # The workbooks were rendered while mkdocs built the pages; copy them now.
+        if self.workbooks is not None:
+            started = time.perf_counter()
+            try:
+                self.workbooks.wait()
+            except Exception as exc:
+                raise PluginError(f"dealbook: a workbook could not be written: {exc}") from None
+            for file in self.workbook_files:
+                File.copy_file(file)
+            self.seconds += time.perf_counter() - started
+            self._log_summary()
+
+    def on_build_error(self, *, error: Exception) -> None:
+        if self.workbooks is not None:
+            self.workbooks.cancel()
+
+    def _log_summary(self) -> None:
+        pipeline, run = self.pipeline, self.workbooks
+        assert pipeline is not None
+        log.info("dealbook: %d deals read, %d pages written, %d workbooks written, %d reused, %.2f s "
+                 "(as of %s, %d warnings)", len(pipeline.deals), self.pages_written,
+                 run.written if run else 0, run.reused if run else 0, self.seconds, self.as_of,
+                 len(pipeline.problems.warnings))
 
     def on_page_markdown(self, markdown: str, /, *, page: Page, config: MkDocsConfig, files: Files) -> str | None:
         if not self.config.enabled or self.renderer is None or page.file.src_uri in self.generated:

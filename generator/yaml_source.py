@@ -79,48 +79,32 @@ def _check_structure(root: yaml.Node, shown_as: str, problems: Problems) -> bool
     """Refuse unsafe tags and alias bombs; False if the tree must not be looked at further."""
     sizes: dict[int, int] = {}
 
-    def expanded_size(node: yaml.Node) -> int:
-        # Aliases share node objects, so memoising by identity measures the
-        # expanded document in time linear in the *composed* one.
+    def visit(node: yaml.Node) -> int:
+        # Aliases share node objects, so memoising by identity measures the expanded
+        # document in time linear in the *composed* one, and checks each node once.
         known = sizes.get(id(node))
         if known is not None:
             return known
         sizes[id(node)] = 1  # a recursive alias counts once, then stops
-        if isinstance(node, yaml.MappingNode):
-            total = 1 + sum(expanded_size(k) + expanded_size(v) for k, v in node.value)
-        elif isinstance(node, yaml.SequenceNode):
-            total = 1 + sum(expanded_size(v) for v in node.value)
-        else:
-            total = 1
-        sizes[id(node)] = total
-        return total
-
-    if expanded_size(root) > MAX_VALUES:
-        line, col = position(root)
-        problems.error(shown_as, line, col, "", f"anchors and aliases expand to more than {MAX_VALUES:,} values",
-                       "write the values out instead of using & and *")
-        return False
-
-    seen: set[int] = set()
-
-    def walk(node: yaml.Node) -> None:
-        if id(node) in seen:
-            return
-        seen.add(id(node))
         if node.tag not in ALLOWED_TAGS:
             line, col = position(node)
             tag = node.tag.replace(CORE, "!!")
             problems.error(shown_as, line, col, "", f"the tag '{tag}' is not allowed",
                            "deal files hold plain data; remove the tag")
             node.tag = REFUSED  # reported once here; the schema checks skip it
-            return
+            return 1
         if isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                walk(key)
-                walk(value)
+            total = 1 + sum(visit(k) + visit(v) for k, v in node.value)
         elif isinstance(node, yaml.SequenceNode):
-            for item in node.value:
-                walk(item)
+            total = 1 + sum(visit(v) for v in node.value)
+        else:
+            total = 1
+        sizes[id(node)] = total
+        return total
 
-    walk(root)
+    if visit(root) > MAX_VALUES:
+        line, col = position(root)
+        problems.error(shown_as, line, col, "", f"anchors and aliases expand to more than {MAX_VALUES:,} values",
+                       "write the values out instead of using & and *")
+        return False
     return True

@@ -21,7 +21,9 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.workbook.defined_name import DefinedName
+from openpyxl.worksheet.cell_range import CellRange
 from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.merge import MergedCellRange
 from openpyxl.worksheet.page import PageMargins
 from openpyxl.worksheet.worksheet import Worksheet
 from openpyxl.writer.excel import ExcelWriter
@@ -181,7 +183,10 @@ class Sheet:
             self._heights[row] = max(self._heights.get(row, 0), height)
 
     def merge(self, row: int, first_col: int, last_col: int) -> None:
-        self.ws.merge_cells(start_row=row, start_column=first_col, end_row=row, end_column=last_col)
+        # Registering the range directly skips openpyxl's per-cell MergedCell bookkeeping (a sixth of
+        # a workbook's time); nothing is ever written into the covered cells.
+        self.ws.merged_cells.add(MergedCellRange(self.ws, CellRange(min_row=row, min_col=first_col, max_row=row,
+                                                                    max_col=last_col).coord))
 
     def validate(self, ref: str, validation: DataValidation) -> None:
         validation.add(ref)
