@@ -1,9 +1,11 @@
 """Deal history from git: when each deal's stage and status changed, and when it last changed.
 
-One `git log` over the deals folder lists every version of every deal file,
-and one `git cat-file --batch` reads those versions; nothing starts a git
-process per deal. Without usable history (no git, a shallow clone), callers
-fall back to the deal files' own dates and are told why, once.
+Two `git log` passes over the deals folder, whatever the number of deals:
+one asks git for only the diffs that touch a top-level `stage:` or
+`status:` line (`-G`, so a year of edits to notes costs nothing to read),
+the other for the date each file last changed. Without usable history (no
+git, a shallow clone), callers fall back to the deal files' own dates and
+are told why, once.
 """
 
 from __future__ import annotations
@@ -14,8 +16,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path, PurePosixPath
 
-_STAGE = re.compile(rb"^stage:[ \t]*([0-9]+)[ \t]*(?:#.*)?$", re.M)
-_STATUS = re.compile(rb"^status:[ \t]*['\"]?([a-z]+)['\"]?[ \t]*(?:#.*)?$", re.M)
+_STAGE = re.compile(r"stage:[ \t]*([0-9]+)[ \t]*(?:#.*)?$")
+_STATUS = re.compile(r"status:[ \t]*['\"]?([a-z]+)['\"]?[ \t]*(?:#.*)?$")
 _SEP = "\x1f"
 
 
@@ -48,9 +50,8 @@ class History:
         return not self.reason
 
 
-def _git(root: Path, *args: str, stdin: bytes | None = None) -> bytes:
-    return subprocess.run(["git", "-C", str(root), *args], input=stdin, capture_output=True, check=True,
-                          timeout=120).stdout
+def _git(root: Path, *args: str) -> bytes:
+    return subprocess.run(["git", "-C", str(root), *args], capture_output=True, check=True, timeout=300).stdout
 
 
 def read_history(root: Path, deals_dir: Path) -> History:
@@ -69,58 +70,61 @@ def read_history(root: Path, deals_dir: Path) -> History:
     except subprocess.CalledProcessError:
         return History({}, "the repository has no commits yet")
     folder = deals_dir.resolve().relative_to(top.resolve()).as_posix()
-    log = _git(top, "log", "--reverse", "--no-renames", "--raw", "--no-abbrev", "-z",
-               "--format=%x1e%cI%x1f%an", "--", folder)
-    versions = _parse_log(log, folder)  # [(deal id, date, author, blob)]
-    blobs = _read_blobs(top, sorted({blob for *_, blob in versions if blob}))
-    deals: dict[str, DealHistory] = {}
-    for deal_id, when, author, blob in versions:
-        history = deals.setdefault(deal_id, DealHistory())
-        if blob is None:  # deleted: a later re-creation starts again
-            deals[deal_id] = DealHistory()
-            continue
-        content = blobs.get(blob, b"")
-        stage_match, status_match = _STAGE.search(content), _STATUS.search(content)
-        stage = int(stage_match.group(1)) if stage_match else None
-        status = status_match.group(1).decode() if status_match else None
-        last = history.changes[-1] if history.changes else None
-        if last is None or last.stage != stage or last.status != status:
-            history.changes.append(Change(when, stage, status, author, last.stage if last else None))
-        history.last_updated = when
+    changes = _git(top, "log", "--reverse", "--no-renames", "--no-color", "--no-ext-diff", "-p", "-U0",
+                   "-G", r"^(stage|status):", "--format=%x1e%cI%x1f%an", "--", folder)
+    touched = _git(top, "log", "--no-renames", "--format=%x1e%cI", "--name-only", "--", folder)
+    deals = _stage_changes(changes.decode("utf-8", "replace"), folder)
+    for deal_id, when in _last_changed(touched.decode("utf-8", "replace"), folder).items():
+        deals.setdefault(deal_id, DealHistory()).last_updated = when
     return History(deals)
 
 
-def _parse_log(log: bytes, folder: str) -> list[tuple[str, date, str, str | None]]:
-    """(deal id, commit date, author, blob or None when deleted) for every deal file version."""
-    out = []
-    for record in log.split(b"\x1e")[1:]:
-        header, _, raw = record.partition(b"\x00")
-        when_text, _, author = header.decode("utf-8", "replace").partition(_SEP)
+def _deal_id(path: str, folder: str) -> str | None:
+    name = PurePosixPath(path)
+    if name.suffix in (".yml", ".yaml") and name.parent.as_posix() == folder:
+        return name.stem
+    return None
+
+
+def _stage_changes(log: str, folder: str) -> dict[str, DealHistory]:
+    """Replay the diffs, oldest first, keeping each version whose stage or status differs."""
+    deals: dict[str, DealHistory] = {}
+    for record in log.split("\x1e")[1:]:
+        header, _, body = record.partition("\n")
+        when_text, _, author = header.partition(_SEP)
         when = datetime.fromisoformat(when_text.strip()).date()
-        fields = raw.strip(b"\x00\n").split(b"\x00")
-        # -z --raw: ":mode mode old new status" NUL path NUL, repeated
-        for meta, path in zip(fields[0::2], fields[1::2], strict=False):
-            parts = meta.decode().lstrip(":").split()
-            if len(parts) < 5:
+        for diff in ("\n" + body).split("\ndiff --git ")[1:]:
+            first, _, rest = diff.partition("\n")
+            deal_id = _deal_id(first.rsplit(" b/", 1)[-1], folder)
+            if deal_id is None:
                 continue
-            name = PurePosixPath(path.decode("utf-8", "replace"))
-            if name.suffix not in (".yml", ".yaml") or name.parent.as_posix() != folder:
+            if rest.startswith("deleted file mode"):
+                deals.pop(deal_id, None)  # a later file of the same name starts afresh
                 continue
-            new_blob = parts[3]
-            out.append((name.stem, when, author, None if parts[4].startswith("D") else new_blob))
-    return out
+            history = deals.setdefault(deal_id, DealHistory())
+            last = history.changes[-1] if history.changes else None
+            stage, status = (last.stage, last.status) if last else (None, None)
+            for line in rest.split("\n"):
+                # "-" lines come before "+" lines in a hunk: a removed line unsets, an added one sets.
+                if line.startswith(("+stage:", "-stage:")):
+                    match = _STAGE.match(line[1:])
+                    stage = int(match.group(1)) if line[0] == "+" and match else None
+                elif line.startswith(("+status:", "-status:")):
+                    match = _STATUS.match(line[1:])
+                    status = match.group(1) if line[0] == "+" and match else None
+            if last is None or last.stage != stage or last.status != status:
+                history.changes.append(Change(when, stage, status, author, last.stage if last else None))
+    return deals
 
 
-def _read_blobs(top: Path, blobs: list[str]) -> dict[str, bytes]:
-    if not blobs:
-        return {}
-    data = _git(top, "cat-file", "--batch", stdin=("\n".join(blobs) + "\n").encode())
-    out: dict[str, bytes] = {}
-    position = 0
-    for blob in blobs:
-        end = data.index(b"\n", position)
-        header = data[position:end].split()
-        size = int(header[2])
-        out[blob] = data[end + 1:end + 1 + size]
-        position = end + 1 + size + 1
+def _last_changed(log: str, folder: str) -> dict[str, date]:
+    """The date each deal file last changed (the log is newest first)."""
+    out: dict[str, date] = {}
+    for record in log.split("\x1e")[1:]:
+        header, _, names = record.partition("\n")
+        when = datetime.fromisoformat(header.strip()).date()
+        for name in names.split("\n"):
+            deal_id = _deal_id(name.strip(), folder) if name.strip() else None
+            if deal_id is not None and deal_id not in out:
+                out[deal_id] = when
     return out
