@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from pathlib import Path
@@ -16,11 +15,11 @@ from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
 
 from .asof import as_of_date
-from .deal_format import json_schema
 from .pipeline import Pipeline
 from .problems import format_problems
 from .project import read_project, shown_path
 from .render import Renderer
+from .site_files import generated_pages
 from .workbooks import WorkbookCache, plan_workbooks
 from .workbooks.background import WorkbookRun
 
@@ -104,16 +103,7 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
         if existing is not None:  # the stage model is data, not a page to publish
             files.remove(existing)
 
-        pages: dict[str, str | bytes] = {
-            "deals/index.md": self.renderer.pipeline_page(pipeline),
-            "reference/deal-file.md": self.renderer.reference_page(),
-            "deals.json": json.dumps(pipeline.as_json(), ensure_ascii=False, indent=1),
-            "schema/deal.schema.json": json.dumps(json_schema(model), ensure_ascii=False, indent=2),
-        }
-        for stage in model.stages:
-            pages[stage.page] = self.renderer.stage_page(stage.number, pipeline)
-        for view in pipeline.deals:
-            pages[f"deals/{view.id}.md"] = self.renderer.deal_page(view, pipeline)
+        pages = generated_pages(pipeline, self.renderer)
         self.workbooks = self._start_workbooks(pipeline, config)
         self.workbook_files = [_LateFile.generated(config, src, abs_src_path=str(path))
                                for src, path in (self.workbooks.files() if self.workbooks else {}).items()]
