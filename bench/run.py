@@ -28,6 +28,7 @@ from bench.synth import write_deals
 from generator.history import read_history
 from generator.pipeline import load_pipeline
 from generator.render import Renderer
+from generator.site_files import generated_pages
 from generator.stage_model import load_stage_model
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -66,11 +67,7 @@ def make_projects(workdir: Path, count: int) -> tuple[Path, Path]:
     (baseline / "mkdocs.yml").write_text(re.sub(r"\n  - dealbook\n", "\n", config), encoding="utf-8")
     pipeline = load_pipeline(project, project / "deals", model, AS_OF)
     renderer = Renderer(model, workbooks=False)
-    pages = {f"deals/{v.id}.md": renderer.deal_page(v, pipeline) for v in pipeline.deals}
-    pages["deals/index.md"] = renderer.pipeline_page(pipeline)
-    pages.update({s.page: renderer.stage_page(s.number, pipeline) for s in model.stages})
-    pages["reference/deal-file.md"] = renderer.reference_page()
-    for src, text in pages.items():
+    for src, text in generated_pages(pipeline, renderer).items():
         path = baseline / "playbook" / src
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
@@ -78,7 +75,7 @@ def make_projects(workdir: Path, count: int) -> tuple[Path, Path]:
 
 
 def make_history(project: Path, commits: int) -> None:
-    """A git repository in which every deal was changed in each of `commits` commits."""
+    """A git repository in which every deal was changed in each of `commits` commits, some of them stage changes."""
     env = {**os.environ, "GIT_AUTHOR_NAME": "Bench", "GIT_AUTHOR_EMAIL": "bench@example.com",
            "GIT_COMMITTER_NAME": "Bench", "GIT_COMMITTER_EMAIL": "bench@example.com"}
 
@@ -89,10 +86,16 @@ def make_history(project: Path, commits: int) -> None:
     git("init", "-q", "-b", "main")
     deals = sorted((project / "deals").glob("*.yml"))
     originals = {p: p.read_text(encoding="utf-8") for p in deals}
+    earlier_stage = re.compile(r"^stage: (\d+)", re.M)
     for number in range(commits):
         if number:
-            for path in deals:
-                path.write_text(originals[path] + f"# revision {number}\n", encoding="utf-8")
+            for index, path in enumerate(deals):
+                text = originals[path] + f"# revision {number}\n"
+                if (index + number) % 5 == 0 and number < commits - 1:
+                    # Some revisions move the deal back a stage and the next one forward again:
+                    # a history with stage changes to replay, ending where the deal is now.
+                    text = earlier_stage.sub(lambda m: f"stage: {max(1, int(m.group(1)) - 1)}", text, count=1)
+                path.write_text(text, encoding="utf-8")
         git("add", "-A")
         day = date(2026, 1, 1) + timedelta(days=number * 10)
         git("commit", "-qm", f"revision {number}", when=f"{day.isoformat()}T12:00:00")
