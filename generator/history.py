@@ -10,6 +10,7 @@ are told why, once.
 
 from __future__ import annotations
 
+import pickle
 import re
 import subprocess
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from pathlib import Path, PurePosixPath
 _STAGE = re.compile(r"stage:[ \t]*([0-9]+)[ \t]*(?:#.*)?$")
 _STATUS = re.compile(r"status:[ \t]*['\"]?([a-z]+)['\"]?[ \t]*(?:#.*)?$")
 _SEP = "\x1f"
+CACHE_VERSION = "history-1"
 
 
 @dataclass(frozen=True)
@@ -54,8 +56,12 @@ def _git(root: Path, *args: str) -> bytes:
     return subprocess.run(["git", "-C", str(root), *args], capture_output=True, check=True, timeout=300).stdout
 
 
-def read_history(root: Path, deals_dir: Path) -> History:
-    """Read the history of every deal file under `deals_dir` from the repository containing it."""
+def read_history(root: Path, deals_dir: Path, cache_dir: Path | None = None) -> History:
+    """Read the history of every deal file under `deals_dir` from the repository containing it.
+
+    With `cache_dir`, the result is kept per commit: rebuilds while editing (HEAD unchanged)
+    do not read the log again. Uncommitted edits are not part of it; see `timeline`.
+    """
     try:
         top = Path(_git(deals_dir, "rev-parse", "--show-toplevel").decode().strip())
     except FileNotFoundError:
@@ -66,10 +72,33 @@ def read_history(root: Path, deals_dir: Path) -> History:
         if _git(top, "rev-parse", "--is-shallow-repository").strip() == b"true":
             return History({}, "the repository is a shallow clone (fetch the full history, e.g. "
                                "`git fetch --unshallow`, or `fetch-depth: 0` in GitHub Actions)")
-        _git(top, "rev-parse", "--verify", "-q", "HEAD")
+        head = _git(top, "rev-parse", "--verify", "-q", "HEAD").decode().strip()
     except subprocess.CalledProcessError:
         return History({}, "the repository has no commits yet")
     folder = deals_dir.resolve().relative_to(top.resolve()).as_posix()
+    key = f"{CACHE_VERSION} {head} {folder}"
+    cache = cache_dir / "history.pickle" if cache_dir is not None else None
+    if cache is not None:
+        try:
+            with cache.open("rb") as handle:
+                cached_key, history = pickle.load(handle)
+            if cached_key == key:
+                return history
+        except (OSError, pickle.PickleError, EOFError, ValueError, TypeError, AttributeError):
+            pass  # no cache yet, or one from another version: read the log
+    history = _read_log(top, folder)
+    if cache is not None:
+        try:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            temporary = cache.with_suffix(".tmp")
+            temporary.write_bytes(pickle.dumps((key, history)))
+            temporary.replace(cache)
+        except OSError:
+            pass  # a read-only checkout still builds
+    return history
+
+
+def _read_log(top: Path, folder: str) -> History:
     changes = _git(top, "log", "--reverse", "--no-renames", "--no-color", "--no-ext-diff", "-p", "-U0",
                    "-G", r"^(stage|status):", "--format=%x1e%cI%x1f%an", "--", folder)
     touched = _git(top, "log", "--no-renames", "--format=%x1e%cI", "--name-only", "--", folder)

@@ -83,7 +83,8 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
         if not self.config.enabled:
             return None
         started = time.perf_counter()
-        model, pipeline, problems = read_project(self.root, self.model_path, self.deals_dir, self.as_of)
+        model, pipeline, problems = read_project(self.root, self.model_path, self.deals_dir, self.as_of,
+                                                 cache_dir=self.root / self.config.cache_dir)
         if problems.errors:
             raise PluginError(f"{len(problems.errors)} problem(s) in the deal files or the stage model:\n"
                               + format_problems(problems.errors)

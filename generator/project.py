@@ -24,13 +24,16 @@ def shown_path(path: Path, root: Path) -> str:
         return str(path)
 
 
+Project = tuple[StageModel | None, Pipeline | None, Problems]
+
+
 def read_project(root: Path, model_path: Path, deals_dir: Path, as_of: date, paths: list[Path] | None = None,
-                 history: bool = True) -> tuple[StageModel | None, Pipeline | None, Problems]:
+                 history: bool = True, cache_dir: Path | None = None) -> Project:
     """Everything `dealbook check` and the build need; problems are returned, never raised."""
     try:
         model = load_stage_model(model_path, shown_path(model_path, root))
     except StageModelError as exc:
         return None, None, exc.problems
-    past = read_history(root, deals_dir) if history else History({}, "history is switched off")
+    past = read_history(root, deals_dir, cache_dir) if history else History({}, "history is switched off")
     pipeline = load_pipeline(root, deals_dir, model, as_of, paths, past)
     return model, pipeline, pipeline.problems

@@ -111,3 +111,15 @@ def test_no_git_falls_back_to_the_files(project: Project, caplog) -> None:
     assert deal["stage_entered"] == "2026-10-20" and deal["last_updated"] == "2026-10-20"
     assert "not in a git repository" in caplog.text
     assert "no git history: the project is not in a git repository" in project.page("deals/hist")
+
+
+def test_history_is_cached_per_commit(repo: Project) -> None:
+    repo.build()
+    assert (repo.root / ".cache" / "history.pickle").is_file()
+    assert deal_json(repo)["stage_entered"] == "2026-10-21"
+    repo.write_deal("hist.yml", DEAL.format(stage=4, extra="  2: {date: 2026-10-20}\n  3: {date: 2026-11-10}\n"))
+    git(repo.root, "commit", "-qam", "Move to stage 4", when="2026-11-11T09:00:00+00:00", author="Cy Closer")
+    repo.build()  # a new HEAD: the cached history of the old one is not used
+    deal = deal_json(repo)
+    assert deal["stage_entered"] == "2026-11-11" and deal["stage_history"][-1]["stage"] == 4
+    assert "Cy Closer" in repo.page("deals/hist")
