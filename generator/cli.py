@@ -63,7 +63,8 @@ def check(paths: tuple[Path, ...], style: str, strict: bool, model_path: Path, d
                 raise UsageError(f"{path}: no such file or folder")
     elif not deals_dir.is_dir():
         raise UsageError(f"{deals_dir}: no such folder (pass deal files, or --deals)")
-    _model, pipeline, problems = read_project(Path.cwd(), model_path, deals_dir, _as_of(), files)
+    _model, pipeline, problems = read_project(Path.cwd(), model_path, deals_dir, _as_of(), files,
+                                              cache_dir=Path.cwd() / ".cache")
     if strict:
         problems = [p.promoted() for p in problems]
     text = format_problems(problems, style)
