@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
-import os
-import tempfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict
@@ -23,6 +20,7 @@ from typing import NamedTuple
 
 import openpyxl
 
+from ..cache import ContentCache
 from ..deals import Deal
 from ..pipeline import Pipeline
 from ..stage_model import StageModel
@@ -32,7 +30,6 @@ from .pipeline_book import DealRow, deal_rows, pipeline_workbook
 __all__ = ["INPUT_NAMES", "RESULT_NAMES", "DealRow", "Job", "build_workbooks", "deal_workbook", "pipeline_workbook",
            "plan_workbooks", "template_workbook", "PIPELINE", "TEMPLATE"]
 
-log = logging.getLogger("mkdocs.plugins.dealbook")
 
 FORMAT_VERSION = "1"  # bump to invalidate every cached workbook
 PIPELINE = "workbooks/pipeline.xlsx"
@@ -95,43 +92,11 @@ class Job(NamedTuple):
     args: tuple
 
 
-class WorkbookCache:
-    """`<dir>/<key>.xlsx`; writes are atomic, so a crashed build leaves no half-written workbook."""
+class WorkbookCache(ContentCache):
+    """`<dir>/<key>.xlsx`, one workbook per content key."""
 
     def __init__(self, directory: Path):
-        self.directory = directory
-
-    def _path(self, key: str) -> Path:
-        return self.directory / f"{key}.xlsx"
-
-    path_for = _path
-
-    def has(self, key: str) -> bool:
-        return self._path(key).is_file()
-
-    def get(self, key: str) -> bytes | None:
-        try:
-            return self._path(key).read_bytes()
-        except OSError:
-            return None
-
-    def put(self, key: str, data: bytes) -> None:
-        try:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=".xlsx")
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-            os.replace(tmp, self._path(key))
-        except OSError as exc:  # a read-only checkout still builds, just without the cache
-            log.warning("dealbook: cannot cache a workbook in %s: %s", self.directory, exc)
-
-    def prune(self, keep: set[str]) -> None:
-        """Drop workbooks this build did not use, so the cache does not grow forever."""
-        if not self.directory.is_dir():
-            return
-        for path in self.directory.glob("*.xlsx"):
-            if path.stem not in keep:
-                path.unlink(missing_ok=True)
+        super().__init__(directory, ".xlsx")
 
 
 def _render(job: tuple[Callable[..., bytes], tuple]) -> bytes:
