@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import pickle
 import re
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+from .cache import ContentCache, digest, source_salt
 from .deal_format import ID_PATTERN, deal_spec
 from .problems import Problems
 from .schema import Checker, Record
 from .stage_model import StageModel
-from .yaml_source import read_yaml
+from .yaml_source import read_bytes, read_yaml
+
+_HERE = Path(__file__).parent
+PARSING_SOURCES = tuple(_HERE / name for name in ("deals.py", "deal_format.py", "schema.py", "yaml_source.py",
+                                                  "problems.py"))
 
 DEAL_SUFFIXES = (".yml", ".yaml")
 
@@ -105,10 +111,15 @@ def deal_files(deals_dir: Path) -> list[Path]:
 class DealLoader:
     """Reads deal files against one stage model; the spec is built once and reused."""
 
-    def __init__(self, model: StageModel, root: Path | None = None):
+    def __init__(self, model: StageModel, root: Path | None = None, cache: ContentCache | None = None):
         self.model = model
         self.root = root
         self.spec: Record = deal_spec(model)
+        # Parsing is most of a warm build's reading time; a file whose bytes, name, stage model
+        # and parsing code are unchanged gives the same Deal, so it is kept, pickled, in `cache`.
+        self.cache = cache
+        self.salt = digest(source_salt(*PARSING_SOURCES), repr(model)) if cache is not None else ""
+        self.used: set[str] = set()
 
     def shown(self, path: Path) -> str:
         if self.root is not None:
@@ -125,14 +136,29 @@ class DealLoader:
             problems.error(shown, 1, 1, "", f"bad file name: the deal id '{stem}' may only use a-z, 0-9 and '-'",
                            f"rename the file to {suggested_id(stem)}{path.suffix}")
             return None
-        node = read_yaml(path, shown, problems)
+        data = read_bytes(path, shown, problems)
+        if data is None:
+            return None
+        key = digest(self.salt, shown, data) if self.cache is not None else ""
+        if self.cache is not None:
+            self.used.add(key)
+            cached = self.cache.get(key)
+            if cached is not None:
+                try:
+                    return pickle.loads(cached)
+                except Exception:  # noqa: BLE001 - a damaged cache entry is simply parsed again
+                    pass
+        node = read_yaml(path, shown, problems, data)
         if node is None:
             return None
         c = Checker(shown, problems)
         raw = self.spec.check(node, "", c)
         if c.failed or raw is None:
             return None
-        return self._build(stem, shown, raw, c.marks)
+        deal = self._build(stem, shown, raw, c.marks)
+        if self.cache is not None:
+            self.cache.put(key, pickle.dumps(deal, protocol=pickle.HIGHEST_PROTOCOL))
+        return deal
 
     def _build(self, deal_id: str, shown: str, raw: dict, marks: dict) -> Deal:
         return Deal(
@@ -165,3 +191,8 @@ class DealLoader:
             first[deal.id] = deal.path
             deals.append(deal)
         return deals
+
+    def prune_cache(self) -> None:
+        """After reading every deal: forget the parses of file versions that are gone."""
+        if self.cache is not None:
+            self.cache.prune(self.used)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+from .cache import ContentCache
 from .deals import Deal, DealLoader, deal_files
 from .history import History
 from .problems import Problem, Problems
@@ -147,10 +148,12 @@ def compute(deals: list[Deal], model: StageModel, as_of: date, problems: Problem
     return pipeline
 
 
-def load_pipeline(root: Path, deals_dir: Path, model: StageModel, as_of: date,
-                  paths: list[Path] | None = None, history: History | None = None) -> Pipeline:
+def load_pipeline(root: Path, deals_dir: Path, model: StageModel, as_of: date, paths: list[Path] | None = None,
+                  history: History | None = None, cache_dir: Path | None = None) -> Pipeline:
     """Read every deal (or the given files) and compute the pipeline; problems are collected, not raised."""
     problems = Problems()
-    loader = DealLoader(model, root)
+    loader = DealLoader(model, root, ContentCache(cache_dir / "deals", ".pickle") if cache_dir else None)
     deals = loader.load_all(paths if paths is not None else deal_files(deals_dir), problems)
+    if paths is None:
+        loader.prune_cache()
     return compute(deals, model, as_of, problems, history)

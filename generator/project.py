@@ -35,5 +35,5 @@ def read_project(root: Path, model_path: Path, deals_dir: Path, as_of: date, pat
     except StageModelError as exc:
         return None, None, exc.problems
     past = read_history(root, deals_dir, cache_dir) if history else History({}, "history is switched off")
-    pipeline = load_pipeline(root, deals_dir, model, as_of, paths, past)
+    pipeline = load_pipeline(root, deals_dir, model, as_of, paths, past, cache_dir)
     return model, pipeline, pipeline.problems

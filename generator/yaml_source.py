@@ -34,13 +34,20 @@ def position(node: yaml.Node) -> tuple[int, int]:
     return node.start_mark.line + 1, node.start_mark.column + 1
 
 
-def read_yaml(path: Path, shown_as: str, problems: Problems) -> yaml.Node | None:
-    """Parse one YAML file into a node tree, or record why it can't be used."""
+def read_bytes(path: Path, shown_as: str, problems: Problems) -> bytes | None:
     try:
-        data = path.read_bytes()
+        return path.read_bytes()
     except OSError as exc:
         problems.error(shown_as, 1, 1, "", f"cannot read the file: {exc.strerror}")
         return None
+
+
+def read_yaml(path: Path, shown_as: str, problems: Problems, data: bytes | None = None) -> yaml.Node | None:
+    """Parse one YAML file (or its bytes, already read) into a node tree, or record why it can't be used."""
+    if data is None:
+        data = read_bytes(path, shown_as, problems)
+        if data is None:
+            return None
     if len(data) > MAX_BYTES:
         problems.error(shown_as, 1, 1, "", f"the file is {len(data):,} bytes; the limit is {MAX_BYTES:,}",
                        "split it up or remove pasted material")
