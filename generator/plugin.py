@@ -15,6 +15,7 @@ from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
 
 from .asof import as_of_date
+from .cache import ContentCache
 from .pipeline import Pipeline
 from .problems import format_problems
 from .project import read_project, shown_path
@@ -104,7 +105,8 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
         if existing is not None:  # the stage model is data, not a page to publish
             files.remove(existing)
 
-        pages = generated_pages(pipeline, self.renderer)
+        pages = generated_pages(pipeline, self.renderer,
+                                ContentCache(self.root / self.config.cache_dir / "pages", ".md"))
         self.workbooks = self._start_workbooks(pipeline, config)
         self.workbook_files = [_LateFile.generated(config, src, abs_src_path=str(path))
                                for src, path in (self.workbooks.files() if self.workbooks else {}).items()]

@@ -13,15 +13,21 @@ import html
 import json
 import posixpath
 from datetime import date
+from pathlib import Path
 
 import jinja2
 from markupsafe import Markup, escape
 
+from .cache import digest, source_salt
 from .catalog import Labels
 from .deal_format import deal_spec, reference_rows
 from .pipeline import DealView, Pipeline
 from .safe_markdown import SafeMarkdown, is_safe_url
 from .stage_model import StageModel
+
+_HERE = Path(__file__).parent
+RENDERING_SOURCES = (_HERE / "render.py", _HERE / "safe_markdown.py", _HERE / "catalog.py",
+                     *sorted((_HERE / "templates").glob("*")), *sorted((_HERE / "catalog").glob("*.yml")))
 
 
 def dest_url(src: str, directory_urls: bool = True) -> str:
@@ -93,6 +99,12 @@ class Renderer:
         )
         self.env.filters.update(text=_text, number=_number, percent=_percent, date=_date)
         self.env.globals.update(model=model, labels=self.labels, stage_name=self.stage_name)
+
+    def fingerprint(self, pipeline: Pipeline) -> str:
+        """Everything besides a deal's view that its page depends on (for the page cache)."""
+        settings = (self.labels.language, self.directory_urls, self.repo_url, self.edit_branch, self.workbooks,
+                    pipeline.as_of.isoformat(), pipeline.history_note)
+        return digest(source_salt(*RENDERING_SOURCES), repr(self.model), repr(settings))
 
     def stage_name(self, stage) -> str:
         return stage.name_zh if self.labels.language == "zh" else stage.name

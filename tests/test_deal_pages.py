@@ -228,3 +228,17 @@ def test_closed_deal_shows_how_it_ended_not_a_next_step(built: Project) -> None:
     closed = re.search(r'<div class="admonition failure db-closed">(.*?)</div>', page, re.S).group(1)
     assert "This deal is closed: Lost." in closed and "Price" in closed
     assert re.search(r'class="db-tracker__stage is-ended"[^>]*>\s*<span class="db-tracker__number">4<', page)
+
+
+def test_cached_pages_follow_their_inputs(project: Project, monkeypatch) -> None:
+    project.write_deal("acme.yml", ACME)
+    project.build()
+    assert "as of 2026-11-27" in project.page("deals/acme")
+    assert list((project.root / ".cache" / "pages").glob("*.md")) and list((project.root / ".cache" / "deals").glob("*"))
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1795824000")  # a day later: every date-dependent page changes
+    project.build()
+    assert "as of 2026-11-28" in project.page("deals/acme")
+    project.write_deal("acme.yml", ACME.replace("title: ERP rollout", "title: ERP rollout, phase two"))
+    project.build()
+    assert "ERP rollout, phase two" in project.page("deals/acme")
+    assert json.loads((project.site / "deals.json").read_text())[0]["title"] == "ERP rollout, phase two"
