@@ -104,7 +104,8 @@ def make_history(project: Path, commits: int) -> None:
 def run(count: int, rounds: int, out_dir: Path, history_commits: int = 20) -> dict:
     mkdocs = str(Path(sys.executable).parent / "mkdocs")
     dealbook = str(Path(sys.executable).parent / "dealbook")
-    samples: dict[str, list[float]] = {k: [] for k in ("baseline", "cold", "warm", "one_deal", "check")}
+    samples: dict[str, list[float]] = {k: [] for k in ("baseline", "cold", "warm", "one_deal", "check",
+                                                       "check_cold")}
     memory: dict[str, int] = {k: 0 for k in samples}
     history_seconds: list[float] = []
     with tempfile.TemporaryDirectory(prefix="dealbook-bench-") as tmp:
@@ -125,6 +126,9 @@ def run(count: int, rounds: int, out_dir: Path, history_commits: int = 20) -> di
             elif name == "one_deal":
                 changed.write_text(original.replace("title: ", f"title: R{number} ", 1), encoding="utf-8")
             elif name == "check":
+                return timed([dealbook, "check"], project)
+            elif name == "check_cold":  # nothing parsed or read from git before
+                shutil.rmtree(project / ".cache", ignore_errors=True)
                 return timed([dealbook, "check"], project)
             return timed([dealbook, "build", "-q"], project)
 
@@ -167,6 +171,7 @@ def table(result: dict) -> str:
         f"| rebuild after one deal changed | {m['one_deal']:.2f} s | {r['one_deal']:.2f}× | ≤ {TARGETS['one_deal']}× "
         f"| {mem['one_deal']} MiB |",
         f"| `dealbook check` | {m['check']:.2f} s | | < 2 s | {mem['check']} MiB |",
+        f"| `dealbook check`, empty cache | {m['check_cold']:.2f} s | | < 2 s | {mem['check_cold']} MiB |",
     ]
     if result.get("history_seconds") is not None:
         rows.append(f"| reading git history ({result['history_commits']} commits per deal, part of each build) "

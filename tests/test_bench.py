@@ -11,7 +11,7 @@ from bench.run import run, table
 def test_benchmark_runs_at_small_scale(tmp_path: Path) -> None:
     result = run(20, 1, tmp_path, history_commits=3)
     assert result["deals"] == 20
-    assert set(result["median_seconds"]) == {"baseline", "cold", "warm", "one_deal", "check"}
+    assert set(result["median_seconds"]) == {"baseline", "cold", "warm", "one_deal", "check", "check_cold"}
     assert all(seconds > 0 for seconds in result["median_seconds"].values())
     assert all(mib > 0 for mib in result["peak_memory_mib"].values())
     saved = json.loads((tmp_path / "latest-20.json").read_text())
