@@ -148,12 +148,19 @@ def compute(deals: list[Deal], model: StageModel, as_of: date, problems: Problem
     return pipeline
 
 
-def load_pipeline(root: Path, deals_dir: Path, model: StageModel, as_of: date, paths: list[Path] | None = None,
-                  history: History | None = None, cache_dir: Path | None = None) -> Pipeline:
-    """Read every deal (or the given files) and compute the pipeline; problems are collected, not raised."""
-    problems = Problems()
+def load_deals(root: Path, deals_dir: Path, model: StageModel, problems: Problems, paths: list[Path] | None = None,
+               cache_dir: Path | None = None) -> list[Deal]:
+    """Read every deal (or the given files); problems are collected, not raised."""
     loader = DealLoader(model, root, ContentCache(cache_dir / "deals", ".pickle") if cache_dir else None)
     deals = loader.load_all(paths if paths is not None else deal_files(deals_dir), problems)
     if paths is None:
         loader.prune_cache()
+    return deals
+
+
+def load_pipeline(root: Path, deals_dir: Path, model: StageModel, as_of: date, paths: list[Path] | None = None,
+                  history: History | None = None, cache_dir: Path | None = None) -> Pipeline:
+    """Read every deal (or the given files) and compute the pipeline; problems are collected, not raised."""
+    problems = Problems()
+    deals = load_deals(root, deals_dir, model, problems, paths, cache_dir)
     return compute(deals, model, as_of, problems, history)

@@ -5,11 +5,12 @@ Shared by the command line and the mkdocs plugin so both check exactly the same 
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 
 from .history import History, read_history
-from .pipeline import Pipeline, load_pipeline
+from .pipeline import Pipeline, compute, load_deals
 from .problems import Problems
 from .stage_model import StageModel, StageModelError, load_stage_model
 
@@ -34,6 +35,11 @@ def read_project(root: Path, model_path: Path, deals_dir: Path, as_of: date, pat
         model = load_stage_model(model_path, shown_path(model_path, root))
     except StageModelError as exc:
         return None, None, exc.problems
-    past = read_history(root, deals_dir, cache_dir) if history else History({}, "history is switched off")
-    pipeline = load_pipeline(root, deals_dir, model, as_of, paths, past, cache_dir)
+    problems = Problems()
+    # git reads the history in its own processes while this one parses the deals.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        past = pool.submit(read_history, root, deals_dir, cache_dir) if history else None
+        deals = load_deals(root, deals_dir, model, problems, paths, cache_dir)
+        known = past.result() if past is not None else History({}, "history is switched off")
+    pipeline = compute(deals, model, as_of, problems, known)
     return model, pipeline, pipeline.problems
