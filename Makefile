@@ -36,7 +36,7 @@ lint: $(TESTSTAMP)
 	$(BIN)/ruff check generator tests bench
 
 bench: $(TESTSTAMP)  ## benchmark against plain mkdocs; N=10000 for the large run
-	$(BIN)/python -m bench.run --deals $(N)
+	$(BIN)/python -m bench.run --deals $(N) --update-readme
 
 schema: $(STAMP)  ## refresh the committed JSON Schema
 	$(BIN)/dealbook schema > deals/deal.schema.json
