@@ -56,8 +56,13 @@ def timeline(deal: Deal, history: DealHistory | None, model: StageModel, as_of: 
         if change.stage != deal.stage:
             break
         entered = change.date
-    if source == "file" and entered is None and deal.stage - 1 in deal.exits:
-        entered = deal.exits[deal.stage - 1].date
+    left_previous = deal.exits[deal.stage - 1].date if deal.stage - 1 in deal.exits else None
+    if source == "file" and entered is None:
+        entered = left_previous
+    elif source == "git" and entered == changes[0].date and left_previous and left_previous < entered:
+        # The deal was already at this stage when its file was first committed: the commit
+        # says when git first saw it, the exit evidence says when it really moved on.
+        entered = left_previous
     stale_days = model.stage(deal.stage).stale_days
     since = (as_of - last_updated).days if last_updated else None
     return Timeline(

@@ -123,3 +123,15 @@ def test_history_is_cached_per_commit(repo: Project) -> None:
     deal = deal_json(repo)
     assert deal["stage_entered"] == "2026-11-11" and deal["stage_history"][-1]["stage"] == 4
     assert "Cy Closer" in repo.page("deals/hist")
+
+
+def test_first_commit_is_not_taken_for_the_stage_entry(project: Project) -> None:
+    # A deal added to git when it had long been at stage 3: its exit evidence knows better.
+    git(project.root, "init", "-q", "-b", "main")
+    project.write_deal("hist.yml", DEAL.format(stage=3, extra="  2: {date: 2026-10-20, evidence: Asked}\n"))
+    git(project.root, "add", ".")
+    git(project.root, "commit", "-qm", "Import the deal", when="2026-11-20T10:00:00+00:00")
+    project.build()
+    deal = deal_json(project)
+    assert deal["stage_entered"] == "2026-10-20" and deal["days_in_stage"] == 38
+    assert deal["last_updated"] == "2026-11-20"
