@@ -41,9 +41,12 @@ def win_probability(status: str, stage: int, override: float | None, model: Stag
     return override if override is not None else model.stage(stage).probability
 
 
-def likelihood(score: float | None, probability: float) -> float:
-    """How likely the deal is to close, 0–100: the evaluation score, or the probability when unscored."""
-    return score if score is not None else probability * 100
+def likelihood(score: float | None, probability: float, status: str = "open") -> float:
+    """How likely the deal is to close, 0–100: settled for a closed deal (won 100, lost 0),
+    else the evaluation score, or the probability when nothing is scored."""
+    if status in CLOSED_PROBABILITY or score is None:
+        return probability * 100
+    return score
 
 
 def computed_grade(days_to_close: int, likely: float, model: StageModel) -> str:
@@ -72,7 +75,7 @@ def evaluate(*, status: str, stage: int, amount: float, expected_close: date, sc
              probability: float | None, grade: str | None, model: StageModel, as_of: date) -> Result:
     score = evaluation_score(scores, model)
     chance = win_probability(status, stage, probability, model)
-    likely = likelihood(score, chance)
+    likely = likelihood(score, chance, status)
     days = (expected_close - as_of).days
     return Result(
         score=score,
@@ -104,8 +107,9 @@ def probability_formula(status: str, stage: str, override: str, stage_probabilit
     return closed + default + ")" * len(CLOSED_PROBABILITY)
 
 
-def likelihood_formula(score: str, probability: str) -> str:
-    return f'IF({score}="",{probability}*100,{score})'
+def likelihood_formula(score: str, probability: str, status: str) -> str:
+    closed = ",".join(f'{status}="{k}"' for k in CLOSED_PROBABILITY)
+    return f'IF(OR({closed},{score}=""),{probability}*100,{score})'
 
 
 def grade_formula(days_to_close: str, likely: str, override: str, model: StageModel) -> str:

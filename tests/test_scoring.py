@@ -41,3 +41,13 @@ def test_grade_rules_are_tried_in_order() -> None:
     assert computed_grade(a.max_days_to_close, a.min_likelihood, MODEL) == a.grade
     assert computed_grade(a.max_days_to_close + 1, a.min_likelihood, MODEL) == b.grade
     assert computed_grade(100000, 100, MODEL) == MODEL.grading[-1].grade
+
+
+def test_a_lost_deal_is_never_graded_all_out() -> None:
+    top = {f.key: MODEL.evaluation.scale_max for f in MODEL.evaluation.factors}
+    common = dict(stage=6, amount=1000, expected_close=date(2026, 12, 1), scores=top, probability=None, grade=None,
+                  model=MODEL, as_of=date(2026, 11, 27))
+    assert evaluate(status="open", **common).grade == MODEL.grading[0].grade
+    lost = evaluate(status="lost", **common)
+    assert lost.likelihood == 0 and lost.grade == MODEL.grading[-1].grade
+    assert evaluate(status="won", **common).likelihood == 100

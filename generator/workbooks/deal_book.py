@@ -173,8 +173,8 @@ def _summary(s: Sheet, deal: Deal | None, model: StageModel, labels: Labels, as_
     fact(22, labels.weighted_amount, weighted_amount_formula("Amount", "Probability"), kind="formula",
          name="WeightedAmount", fmt=AMOUNT)
     s.formula(22, 3, "Currency", align=LEFT_TOP)
-    fact(23, labels.wb_likelihood, likelihood_formula("Score", "Probability"), kind="formula", name="Likelihood",
-         fmt=SCORE)
+    fact(23, labels.wb_likelihood, likelihood_formula("Score", "Probability", "Status"), kind="formula",
+         name="Likelihood", fmt=SCORE)
     fact(24, labels.wb_as_of, as_of, kind="value", name="AsOf", fmt=DATE, is_input=True)
     fact(25, labels.wb_days_to_close, days_to_close_formula("ExpectedClose", "AsOf"), kind="formula",
          name="DaysToClose", fmt=WHOLE)
