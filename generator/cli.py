@@ -11,7 +11,7 @@ import click
 
 from .asof import as_of_date
 from .deal_format import ID_PATTERN, json_schema
-from .deals import DEAL_SUFFIXES, suggested_id
+from .deals import DEAL_SUFFIXES, deal_files, suggested_id
 from .problems import format_problems
 from .project import DEFAULT_DEALS, DEFAULT_MODEL, read_project
 from .stage_model import StageModelError, load_stage_model
@@ -77,8 +77,8 @@ def check(paths: tuple[Path, ...], style: str, strict: bool, model_path: Path, d
         if pipeline and pipeline.history_note:
             click.echo(f"note: no deal history from git ({pipeline.history_note}); stale checks use the deals' "
                        "own dates", err=True)
-        checked = len(pipeline.deals) if pipeline else 0
-        click.echo(f"{checked} deal(s) checked: {errors} error(s), {warnings} warning(s)", err=True)
+        checked = len(files) if files is not None else len(deal_files(deals_dir))
+        click.echo(f"{checked} deal file(s) checked: {errors} error(s), {warnings} warning(s)", err=True)
     sys.exit(1 if errors else 0)
 
 

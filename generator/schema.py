@@ -160,7 +160,7 @@ class Number(Integer):
     maximum: float | None = None
 
     def check(self, node, where, c):
-        if not self._scalar(node, where, c, ("int", "float"), f"a number {self._range()}"):
+        if not self._scalar(node, where, c, ("int", "float"), f"a number {self._range()}", hint=_number_hint(node)):
             return None
         if node.tag == CORE + "int":
             value: float = _constructor.construct_yaml_int(node)
@@ -181,6 +181,17 @@ class Number(Integer):
 
     def describe(self):
         return f"number {self._range()}"
+
+
+def _number_hint(node: yaml.Node) -> str:
+    """What a rep probably meant by a number written as text."""
+    text = node.value.strip() if isinstance(node, yaml.ScalarNode) else ""
+    if re.fullmatch(r"\d+(\.\d+)?\s*%", text):
+        return f"write a share as a fraction: {float(text.rstrip('% ')) / 100:g} for {text}"
+    if re.fullmatch(r"\d{1,3}([,' ]\d{3})+(\.\d+)?", text):
+        digits = re.sub(r"[,' ]", "", text)
+        return f"write the number without separators: {digits}"
+    return ""
 
 
 DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")

@@ -55,6 +55,10 @@ BAD = [
     ("wrong type", "a.yml", BASE.replace("amount: 1000", "amount: lots"), "6:9", "amount: expected a number"),
     ("text as number", "a.yml", BASE.replace("title: ERP rollout", "title: 2027"), "1:8",
      "title: expected text, got a whole number '2027' (put the value in quotes to make it text)"),
+    ("percent", "a.yml", BASE + "probability: 80%\n", "13:14",
+     "probability: expected a number from 0 to 1, got text '80%' (write a share as a fraction: 0.8 for 80%)"),
+    ("thousands separators", "a.yml", BASE.replace("amount: 1000", "amount: 1,000,000"), "6:9",
+     "(write the number without separators: 1000000)"),
     ("no such date", "a.yml", BASE.replace("2027-01-31", "2027-02-30"), "7:17", "2027-02-30 is not a real date"),
     ("stage 9", "a.yml", BASE.replace("stage: 2", "stage: 9"), "4:8", "stage: 9 is out of range"),
     ("score 11", "a.yml", BASE + "qualification: {funding: 11}\n", "13:26", "qualification.funding: 11 is out of range"),
@@ -123,7 +127,7 @@ def test_good_file_passes_without_problems(workdir: Path) -> None:
     result = run_check(workdir)
     assert result.returncode == 0, result.stdout
     assert result.stdout == ""
-    assert "1 deal(s) checked: 0 error(s), 0 warning(s)" in result.stderr
+    assert "1 deal file(s) checked: 0 error(s), 0 warning(s)" in result.stderr
 
 
 WARNINGS = [
