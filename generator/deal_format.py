@@ -7,7 +7,7 @@ vocabularies and the number of stages come from the stage model.
 
 from __future__ import annotations
 
-from .schema import Boolean, Choice, Date, Field, Integer, ListOf, MapOf, Number, Pattern, Record, Spec, Text
+from .schema import Boolean, Choice, Date, Field, Integer, ListOf, MapOf, Number, Record, Spec, Text
 from .stage_model import StageModel
 
 ID_PATTERN = r"[a-z0-9][a-z0-9-]*"
@@ -25,8 +25,8 @@ def deal_spec(model: StageModel) -> Record:
         "stage": Field(Integer(1, stages), True, "The stage the deal is in now."),
         "status": Field(Choice(model.keys("status")), True, "Whether the deal is still open, or how it ended."),
         "amount": Field(Number(0), True, "Expected contract value."),
-        "currency": Field(Pattern(regex="[A-Z]{3}", what="an ISO 4217 currency code", example=model.currency),
-                          False, f"Currency of the amount; {model.currency} when left out."),
+        "currency": Field(Choice(list(model.currencies)), False,
+                          f"ISO 4217 code of the amount's currency; {model.currency} when left out."),
         "expected_close": Field(Date(), True, "When the contract is expected to be signed."),
         "lost_reason": Field(Text(), False, "Why a lost or abandoned deal ended."),
         "summary": Field(Text(), False, "Background, in Markdown."),

@@ -58,6 +58,10 @@ def _shown(node: yaml.Node) -> str:
     return ""
 
 
+# Everyday names for values whose official spelling differs (currencies: ISO 4217).
+ALIASES = {"RMB": "CNY", "YUAN": "CNY", "¥": "CNY", "US$": "USD", "$": "USD", "€": "EUR", "£": "GBP"}
+
+
 def suggest(word: str, options: list[str]) -> str:
     match = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
     return f"did you mean '{match[0]}'?" if match else ""
@@ -244,6 +248,11 @@ class Choice(Spec):
             return None
         if node.value in self.options:
             return node.value
+        alias = ALIASES.get(node.value.upper())
+        if alias in self.options:
+            c.error(node, where, f"{node.value!r} is not one of {join_options(self.options)}",
+                    f"write the ISO code '{alias}'")
+            return None
         lower = [o for o in self.options if o.lower() == node.value.lower()]
         hint = (f"values are case-sensitive: write '{lower[0]}'" if lower else
                 suggest(node.value, self.options) or "choose one of the values listed")

@@ -110,6 +110,7 @@ class StageModel:
     path: str
     version: int
     currency: str
+    currencies: tuple[str, ...]
     stages: tuple[Stage, ...]
     evaluation: Evaluation
     grading: tuple[GradeRule, ...]
@@ -151,6 +152,7 @@ _TERM = Record({"key": Field(_KEY, True),
 MODEL_SPEC = Record(name="stage model", fields={
     "version": Field(Integer(1, 1), True),
     "currency": Field(Pattern(regex="[A-Z]{3}", what="an ISO 4217 currency code", example="CNY"), True),
+    "currencies": Field(ListOf(Pattern(regex="[A-Z]{3}", what="an ISO 4217 currency code", example="CNY")), True),
     "stages": Field(ListOf(Record(name="stage", fields={
         "number": Field(Integer(1, 99), True),
         "key": Field(Pattern(regex=r"[a-z][a-z0-9-]*", what="a lower-case key", example="signing"), True),
@@ -232,7 +234,8 @@ def _build(raw: dict, shown: str) -> StageModel:
                               r.get("min_likelihood")) for r in raw["grading"]["rules"])
     vocabularies = {name: tuple(Term(t["key"], t["label"], t.get("description", "")) for t in terms)
                     for name, terms in raw["vocabularies"].items()}
-    return StageModel(shown, raw["version"], raw["currency"], stages, evaluation, grading, vocabularies,
+    return StageModel(shown, raw["version"], raw["currency"], tuple(raw["currencies"]), stages, evaluation, grading,
+                      vocabularies,
                       Checks(**raw["checks"]))
 
 
@@ -265,6 +268,8 @@ def _check_meaning(model: StageModel, c: Checker) -> None:
     grades = [r.grade for r in rules]
     for grade in {g for g in grades if grades.count(g) > 1}:
         error("grading.rules", f"grade '{grade}' is given twice")
+    if model.currency not in model.currencies:
+        error("currency", f"the default currency {model.currency} is not in currencies", "add it to currencies")
     for vocabulary, needed in REQUIRED_TERMS.items():
         for key in needed:
             if key not in model.keys(vocabulary):

@@ -59,6 +59,8 @@ BAD = [
      "probability: expected a number from 0 to 1, got text '80%' (write a share as a fraction: 0.8 for 80%)"),
     ("thousands separators", "a.yml", BASE.replace("amount: 1000", "amount: 1,000,000"), "6:9",
      "(write the number without separators: 1000000)"),
+    ("currency alias", "a.yml", BASE + "currency: RMB\n", "13:11",
+     "currency: 'RMB' is not one of CNY, USD, EUR, HKD, JPY, GBP, SGD, AUD, … (write the ISO code 'CNY')"),
     ("no such date", "a.yml", BASE.replace("2027-01-31", "2027-02-30"), "7:17", "2027-02-30 is not a real date"),
     ("stage 9", "a.yml", BASE.replace("stage: 2", "stage: 9"), "4:8", "stage: 9 is out of range"),
     ("score 11", "a.yml", BASE + "qualification: {funding: 11}\n", "13:26", "qualification.funding: 11 is out of range"),
