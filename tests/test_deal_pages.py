@@ -228,6 +228,10 @@ def test_closed_deal_shows_how_it_ended_not_a_next_step(built: Project) -> None:
     closed = re.search(r'<div class="admonition failure db-closed">(.*?)</div>', page, re.S).group(1)
     assert "This deal is closed: Lost." in closed and "Price" in closed
     assert re.search(r'class="db-tracker__stage is-ended"[^>]*>\s*<span class="db-tracker__number">4<', page)
+    # Stages 1-3 were passed with no exit evidence: not ticked off as done.
+    assert len(re.findall(r'class="db-tracker__stage is-done is-unproven"', page)) == 3
+    assert "no exit evidence recorded" in page
+    assert "is-unproven" not in built.page("deals/acme")
 
 
 def test_cached_pages_follow_their_inputs(project: Project, monkeypatch) -> None:

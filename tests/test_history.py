@@ -60,7 +60,7 @@ def test_stage_entered_and_days_from_git(repo: Project) -> None:
     page = repo.page("deals/hist")
     timeline = re.search(r'<table class="db-timeline">(.*?)</table>', page, re.S).group(1)
     assert re.search(r"<td>2026-10-21</td><td>2 → 3</td><td>Open</td><td>Bo Mover</td>", timeline)
-    assert "<td>2026-09-01</td><td>2</td><td>Open</td><td>Ann Author</td>" in timeline
+    assert "<td>2026-09-01</td><td>added at stage 2</td><td>Open</td><td>Ann Author</td>" in timeline
     assert re.search(r'class="db-days-in-stage">37<', page)
 
 
