@@ -48,9 +48,6 @@ class DealView:
         dated = sorted((s for s in todo if s.due), key=lambda s: s.due)
         return (dated or todo or [None])[0]
 
-    def overdue_steps(self, as_of: date):
-        return [s for s in self.deal.next_steps if not s.done and s.due and s.due < as_of]
-
     def as_json(self) -> dict:
         d, r = self.deal, self.result
         return {
