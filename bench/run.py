@@ -25,11 +25,12 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from bench.synth import write_deals
-from generator.history import read_history
-from generator.pipeline import load_pipeline
-from generator.render import Renderer
-from generator.site_files import generated_pages
-from generator.stage_model import load_stage_model
+from generator.build import read_project, site_outputs
+from generator.cache import Cache
+from generator.labels import Labels
+from generator.site.paths import SitePaths
+from generator.sources.history import read_history
+from generator.sources.stage_model import load_stage_model
 
 ROOT = Path(__file__).resolve().parent.parent
 AS_OF = date(2026, 11, 27)
@@ -65,9 +66,11 @@ def make_projects(workdir: Path, count: int) -> tuple[Path, Path]:
     shutil.copytree(project / "playbook", baseline / "playbook")
     config = (project / "mkdocs.yml").read_text(encoding="utf-8")
     (baseline / "mkdocs.yml").write_text(re.sub(r"\n  - dealbook\n", "\n", config), encoding="utf-8")
-    pipeline = load_pipeline(project, project / "deals", model, AS_OF)
-    renderer = Renderer(model, workbooks=False)
-    for src, text in generated_pages(pipeline, renderer).items():
+    pipeline = read_project(project, project / "playbook" / "playbook.yml", project / "deals", AS_OF, Labels("en"),
+                            Cache(None), history=False).pipeline
+    assert pipeline is not None
+    outputs, _ = site_outputs(pipeline, Labels("en"), SitePaths(), Cache(None), workbooks=False)
+    for src, text in outputs.pages.items():
         path = baseline / "playbook" / src
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
@@ -135,7 +138,7 @@ def run(count: int, rounds: int, out_dir: Path, history_commits: int = 20) -> di
         for number in range(rounds):
             if history_commits:
                 started = time.perf_counter()
-                history = read_history(project, project / "deals")
+                history = read_history(project / "deals", Cache(None))
                 history_seconds.append(time.perf_counter() - started)
                 assert history.available and len(history.deals) == count, history.reason
             for name in samples:

@@ -6,8 +6,8 @@ import random
 from datetime import date, timedelta
 from pathlib import Path
 
-from generator.stage_model import StageModel
-from generator.templates_text import SCHEMA_LINE
+from generator.sources.skeleton import SCHEMA_LINE
+from generator.sources.stage_model import StageModel
 
 WORDS = ("integration rollout upgrade platform analytics service network plant warehouse migration "
          "compliance logistics hospital metro energy retail finance quality traceability").split()

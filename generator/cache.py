@@ -1,14 +1,33 @@
-"""A content-keyed file cache under `.cache/`: one file per key, written atomically."""
+"""The one content cache: parsed deals, rendered pages, workbooks and git history under `.cache/`.
+
+An entry is found by a key computed from its inputs plus `fingerprint()`: the bytes of every
+file of this package and the versions of the libraries whose output ends up in the site. No
+list of files is kept by hand, so editing any module or template invalidates what it made.
+
+Each entry carries a checksum of its key and payload and is verified when read: a truncated,
+bit-flipped or foreign entry (another entry's bytes copied over it) is treated as missing,
+rebuilt and overwritten, never published. A cache folder that is missing, read-only or
+unwritable makes the build slower, not broken.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import logging
 import os
+import sys
 import tempfile
+from functools import lru_cache
+from importlib import metadata
 from pathlib import Path
 
 log = logging.getLogger("mkdocs.plugins.dealbook")
+
+PACKAGE_DIR = Path(__file__).parent
+# Libraries whose behaviour shapes cached output (pages, search text, workbook bytes).
+LIBRARIES = ("mkdocs", "mkdocs-material", "jinja2", "openpyxl", "pyyaml", "markdown", "markupsafe")
+MAGIC = b"dealbook-cache-1\n"
+_CHECKSUM = 32
 
 
 def digest(*parts: str | bytes) -> str:
@@ -20,45 +39,98 @@ def digest(*parts: str | bytes) -> str:
     return h.hexdigest()
 
 
-def source_salt(*files: Path) -> str:
-    """A digest of source files whose change must invalidate what was cached from them."""
-    return digest(*(f.name.encode() + b"\0" + f.read_bytes() for f in files))
-
-
-class ContentCache:
-    """`<dir>/<key><suffix>`; a crashed build leaves no half-written file, and a read-only
-    checkout still builds, just without the cache."""
-
-    def __init__(self, directory: Path, suffix: str):
-        self.directory = directory
-        self.suffix = suffix
-
-    def path_for(self, key: str) -> Path:
-        return self.directory / f"{key}{self.suffix}"
-
-    def has(self, key: str) -> bool:
-        return self.path_for(key).is_file()
-
-    def get(self, key: str) -> bytes | None:
+@lru_cache
+def fingerprint() -> str:
+    """A digest of this package's own files and the versions of the libraries it builds with."""
+    parts: list[str | bytes] = [sys.version]
+    for name in LIBRARIES:
         try:
-            return self.path_for(key).read_bytes()
+            parts.append(f"{name} {metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            parts.append(f"{name} -")
+    for path in sorted(PACKAGE_DIR.rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts:
+            parts += [path.relative_to(PACKAGE_DIR).as_posix(), path.read_bytes()]
+    return digest(*parts)
+
+
+def _checksum(key: str, payload: bytes) -> bytes:
+    return hashlib.sha256(key.encode() + b"\0" + payload).digest()
+
+
+class Cache:
+    """`<directory>/<kind>/<key>`: entries written atomically, verified when read.
+
+    `Cache(None)` caches nothing, for callers that want no files written.
+    """
+
+    def __init__(self, directory: Path | None):
+        self.directory = directory
+        self.writable = directory is not None and self._probe(directory)
+        self.damaged = 0  # entries found damaged and ignored in this run
+
+    @staticmethod
+    def _probe(directory: Path) -> bool:
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            fd, name = tempfile.mkstemp(dir=directory, prefix=".probe-")
+            os.close(fd)
+            os.unlink(name)
+            return True
+        except OSError as exc:
+            log.info("dealbook: cannot write the cache folder %s (%s): building without it, which is slower",
+                     directory, exc.strerror or exc)
+            return False
+
+    def key(self, *parts: str | bytes) -> str:
+        """The key of an entry made from `parts` by this version of the code."""
+        return digest(fingerprint(), *parts)
+
+    def path(self, kind: str, key: str) -> Path:
+        assert self.directory is not None
+        return self.directory / kind / key
+
+    def get(self, kind: str, key: str) -> bytes | None:
+        """The payload stored under `key`, or None when there is none or it does not verify."""
+        if self.directory is None:
+            return None
+        try:
+            data = self.path(kind, key).read_bytes()
         except OSError:
             return None
+        head = len(MAGIC) + _CHECKSUM
+        payload = data[head:]
+        if len(data) < head or not data.startswith(MAGIC) or data[len(MAGIC):head] != _checksum(key, payload):
+            self.damaged += 1
+            return None
+        return payload
 
-    def put(self, key: str, data: bytes) -> None:
-        try:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=self.suffix)
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-            os.replace(tmp, self.path_for(key))
-        except OSError as exc:
-            log.warning("dealbook: cannot cache in %s: %s", self.directory, exc)
-
-    def prune(self, keep: set[str]) -> None:
-        """Drop entries this build did not use, so the cache does not grow forever."""
-        if not self.directory.is_dir():
+    def put(self, kind: str, key: str, payload: bytes) -> None:
+        if not self.writable:
             return
-        for path in self.directory.glob(f"*{self.suffix}"):
-            if path.name[: -len(self.suffix)] not in keep:
-                path.unlink(missing_ok=True)
+        folder = self.path(kind, key).parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-")
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(MAGIC + _checksum(key, payload) + payload)
+            os.replace(tmp, self.path(kind, key))
+        except OSError as exc:
+            self.writable = False  # said once; the rest of the build goes on without caching
+            log.info("dealbook: cannot write to the cache folder %s (%s): building without it, which is slower",
+                     folder, exc.strerror or exc)
+
+    def prune(self, kind: str, keep: set[str]) -> None:
+        """Drop the entries of `kind` this build did not use, so the cache does not grow forever."""
+        if not self.writable:
+            return
+        folder = self.path(kind, "x").parent
+        try:
+            names = [p for p in folder.iterdir() if p.name not in keep]
+        except OSError:
+            return
+        for path in names:
+            try:
+                path.unlink()
+            except OSError:
+                return

@@ -1,4 +1,4 @@
-"""The `dealbook` command: check, schema, new, build, serve."""
+"""The `dealbook` command: check, schema, new, build, serve. Argument handling only."""
 
 from __future__ import annotations
 
@@ -9,13 +9,14 @@ from pathlib import Path
 
 import click
 
-from .asof import as_of_date
-from .deal_format import ID_PATTERN, json_schema
-from .deals import DEAL_SUFFIXES, deal_files, suggested_id
-from .problems import format_problems
-from .project import DEFAULT_DEALS, DEFAULT_MODEL, read_project
-from .stage_model import StageModelError, load_stage_model
-from .templates_text import skeleton
+from .build import DEFAULT_CACHE, DEFAULT_DEALS, DEFAULT_MODEL, as_of_date, read_project
+from .cache import Cache
+from .diagnostics import format_problems
+from .labels import Labels
+from .sources.deal_files import DEAL_SUFFIXES, deal_files, suggested_id
+from .sources.deal_format import ID_PATTERN, json_schema
+from .sources.skeleton import skeleton
+from .sources.stage_model import StageModelError, load_stage_model
 
 
 class UsageError(click.UsageError):
@@ -63,8 +64,10 @@ def check(paths: tuple[Path, ...], style: str, strict: bool, model_path: Path, d
                 raise UsageError(f"{path}: no such file or folder")
     elif not deals_dir.is_dir():
         raise UsageError(f"{deals_dir}: no such folder (pass deal files, or --deals)")
-    _model, pipeline, problems = read_project(Path.cwd(), model_path, deals_dir, _as_of(), files,
-                                              cache_dir=Path.cwd() / ".cache")
+    labels = Labels("en")
+    project = read_project(Path.cwd(), model_path, deals_dir, _as_of(), labels, Cache(Path.cwd() / DEFAULT_CACHE),
+                           files)
+    pipeline, problems = project.pipeline, project.problems
     if strict:
         problems = [p.promoted() for p in problems]
     text = format_problems(problems, style)
@@ -75,8 +78,7 @@ def check(paths: tuple[Path, ...], style: str, strict: bool, model_path: Path, d
     if style == "text":
         sys.stdout.flush()  # the notes and the summary go to stderr, after the problems
         if pipeline and pipeline.history_note:
-            click.echo(f"note: no deal history from git ({pipeline.history_note}); stale checks use the deals' "
-                       "own dates", err=True)
+            click.echo("note: " + labels("history_note_log", reason=labels(pipeline.history_note)), err=True)
         checked = len(files) if files is not None else len(deal_files(deals_dir))
         click.echo(f"{checked} deal file(s) checked: {errors} error(s), {warnings} warning(s)", err=True)
     sys.exit(1 if errors else 0)
@@ -96,7 +98,7 @@ def _load_model(model_path: Path):
 @click.option("--model", "model_path", type=click.Path(path_type=Path), default=DEFAULT_MODEL, show_default=True)
 def schema(model_path: Path) -> None:
     """Print the JSON Schema of a deal file."""
-    click.echo(json.dumps(json_schema(_load_model(model_path)), ensure_ascii=False, indent=2))
+    click.echo(json.dumps(json_schema(_load_model(model_path), Labels("en")), ensure_ascii=False, indent=2))
 
 
 @main.command()

@@ -1,8 +1,14 @@
-"""The mkdocs plugin: a thin layer that wires the plain modules into a build."""
+"""The mkdocs plugin: wires `generator.build` into an mkdocs build, and nothing more.
+
+It decides the language (from the theme), hands mkdocs' URL rules to the site layer,
+sets the navigation from the stage model, adds the generated files, and reports
+problems as one `PluginError`.
+"""
 
 from __future__ import annotations
 
 import logging
+import os
 import time
 from pathlib import Path
 
@@ -14,34 +20,35 @@ from mkdocs.plugins import BasePlugin
 from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
 
-from .asof import as_of_date
-from .cache import ContentCache
-from .pipeline import Pipeline
-from .problems import format_problems
-from .project import read_project, shown_path
-from .render import Renderer
-from .site_files import generated_pages
-from .workbooks import WorkbookCache, plan_workbooks
-from .workbooks.background import WorkbookRun
+from .build import Project, as_of_date, read_project, site_outputs
+from .cache import Cache
+from .diagnostics import format_problems
+from .labels import Labels
+from .site.paths import SitePaths, site_nav
+from .site.renderer import Renderer
+from .sources.deal_files import shown_path
+from .sources.stage_model import TOOLS, StageModelError, load_stage_model
+from .workbooks.run import WorkbookRun
 
 log = logging.getLogger("mkdocs.plugins.dealbook")
 
 
 def _keep_jieba_cache_in(cache_dir: Path) -> None:
-    # The search plugin segments Chinese with jieba, which caches its
-    # dictionary in /tmp by default; the build may only write to site/ and .cache/.
+    # The search plugin segments Chinese with jieba, which caches its dictionary
+    # in /tmp by default; the build may only write to site/ and .cache/.
     try:
         import jieba
     except ImportError:
         return
-    cache_dir.mkdir(parents=True, exist_ok=True)
     jieba.dt.tmp_dir = str(cache_dir)
-    jieba.setLogLevel(logging.WARNING)  # its "Building prefix dict" lines are noise in every build
+    # Its "Building prefix dict" lines are noise in every build; where the cache folder is not
+    # writable, its failure to save the dictionary is too (the build says so once, in its own words).
+    writable = os.access(cache_dir, os.W_OK) if cache_dir.is_dir() else os.access(cache_dir.parent, os.W_OK)
+    jieba.setLogLevel(logging.WARNING if writable else logging.CRITICAL)
 
 
 class _LateFile(File):
-    """A generated file that mkdocs lists (so links to it are checked) but that the plugin copies itself,
-    after the build, because worker processes are still writing it while mkdocs renders the pages."""
+    """A workbook that mkdocs lists (so links to it are checked) but that `WorkbookRun` writes itself."""
 
     def copy_file(self, dirty: bool = False) -> None:
         pass
@@ -58,12 +65,11 @@ class DealbookConfig(base.Config):
 
 class DealbookPlugin(BasePlugin[DealbookConfig]):
     def __init__(self) -> None:
-        self.pipeline: Pipeline | None = None
+        self.project: Project | None = None
         self.renderer: Renderer | None = None
         self.generated: set[str] = set()
         self._history_note_said = ""
         self.workbooks: WorkbookRun | None = None
-        self.workbook_files: list[File] = []
         self.pages_written = 0
         self.seconds = 0.0
 
@@ -73,83 +79,80 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
         self.root = Path(config.config_file_path).parent if config.config_file_path else Path.cwd()
         self.model_path = Path(self.config.stage_model)
         self.deals_dir = Path(self.config.deals_dir)
-        _keep_jieba_cache_in(self.root / self.config.cache_dir)
+        self.cache_dir = self.root / self.config.cache_dir
+        _keep_jieba_cache_in(self.cache_dir)
+        # The language is decided here, once, and handed down.
+        self.labels = Labels(config.theme.get("language"))
+        self.paths = SitePaths(lambda src: File(src, "", "", config.use_directory_urls).url)
         try:
             self.as_of = as_of_date()
         except ValueError as exc:
             raise PluginError(str(exc)) from None
-        return None
+        if config.nav is None:
+            config.nav = site_nav(self._model(), self.paths, self.labels, TOOLS)
+        return config
+
+    def _model(self):
+        try:
+            return load_stage_model(self.model_path, shown_path(self.model_path, self.root))
+        except StageModelError as exc:
+            raise PluginError("the stage model cannot be used:\n" + format_problems(exc.problems)) from None
 
     def on_files(self, files: Files, /, *, config: MkDocsConfig) -> Files | None:
         if not self.config.enabled:
             return None
         started = time.perf_counter()
-        model, pipeline, problems = read_project(self.root, self.model_path, self.deals_dir, self.as_of,
-                                                 cache_dir=self.root / self.config.cache_dir)
-        if problems.errors:
-            raise PluginError(f"{len(problems.errors)} problem(s) in the deal files or the stage model:\n"
-                              + format_problems(problems.errors)
+        cache = Cache(self.cache_dir)
+        project = read_project(self.root, self.model_path, self.deals_dir, self.as_of, self.labels, cache)
+        if project.problems.errors:
+            raise PluginError(f"{len(project.problems.errors)} problem(s) in the deal files or the stage model:\n"
+                              + format_problems(project.problems.errors)
                               + "\nRun `dealbook check` for the full list, warnings included.")
-        assert model is not None and pipeline is not None
-        self.pipeline = pipeline
-        if pipeline.history_note and pipeline.history_note != self._history_note_said:
+        assert project.pipeline is not None
+        self.project = project
+        note = project.pipeline.history_note
+        if note and note != self._history_note_said:
             # Said once (not on every live-reload rebuild), and never a reason to fail the build.
-            log.info("dealbook: no deal history from git, %s; days in stage come from the deals' exits dates",
-                     pipeline.history_note)
-            self._history_note_said = pipeline.history_note
-        language = config.theme.get("language", "en") or "en"
-        self.renderer = Renderer(model, language, config.use_directory_urls, config.repo_url or "",
-                                 self.config.edit_branch, self.config.workbooks)
+            log.info("dealbook: %s", self.labels("history_note_log", reason=self.labels(note)))
+            self._history_note_said = note
+        outputs, self.renderer = site_outputs(project.pipeline, self.labels, self.paths, cache,
+                                              repo_url=config.repo_url or "", edit_branch=self.config.edit_branch,
+                                              workbooks=self.config.workbooks)
         model_src = shown_path(self.model_path, Path(config.docs_dir))
         existing = files.get_file_from_path(model_src)
         if existing is not None:  # the stage model is data, not a page to publish
             files.remove(existing)
-
-        pages = generated_pages(pipeline, self.renderer,
-                                ContentCache(self.root / self.config.cache_dir / "pages", ".md"))
-        self.workbooks = self._start_workbooks(pipeline, config)
-        self.workbook_files = [_LateFile.generated(config, src, abs_src_path=str(path))
-                               for src, path in (self.workbooks.files() if self.workbooks else {}).items()]
-        self.generated = set(pages) | {f.src_uri for f in self.workbook_files}
-        for file in [File.generated(config, src, content=content) for src, content in pages.items()] + \
-                self.workbook_files:
+        new_files = [File.generated(config, src, content=content) for src, content in outputs.pages.items()]
+        new_files += [_LateFile.generated(config, job.path, content=b"") for job in outputs.workbooks]
+        for file in new_files:
             if files.get_file_from_path(file.src_uri) is not None:
                 raise PluginError(f"{file.src_uri}: a hand-written file has the path of a generated one; rename it")
             files.append(file)
-        self.pages_written = sum(src.endswith(".md") for src in pages)
+        self.generated = {f.src_uri for f in new_files}
+        self.pages_written = sum(src.endswith(".md") for src in outputs.pages)
+        self.workbooks = WorkbookRun(outputs.workbooks, cache, Path(config.site_dir)).start() \
+            if outputs.workbooks else None
         self.seconds = time.perf_counter() - started
-        if self.workbooks is None:
-            self._log_summary()
         return files
 
-    def _start_workbooks(self, pipeline: Pipeline, config: MkDocsConfig) -> WorkbookRun | None:
-        """Start the deal, pipeline and template workbooks; unchanged ones come from `<cache_dir>/workbooks/`."""
-        if not self.config.workbooks:
-            return None
-        language = config.theme.get("language", "en") or "en"
-        cache = WorkbookCache(self.root / self.config.cache_dir / "workbooks")
-        return WorkbookRun(plan_workbooks(pipeline, language), cache).start()
-
     def on_post_build(self, *, config: MkDocsConfig) -> None:
-        # The workbooks were rendered while mkdocs built the pages; copy them now.
+        started = time.perf_counter()
         if self.workbooks is not None:
-            started = time.perf_counter()
             try:
                 self.workbooks.wait()
             except Exception as exc:
                 raise PluginError(f"dealbook: a workbook could not be written: {exc}") from None
-            for file in self.workbook_files:
-                File.copy_file(file)
-            self.seconds += time.perf_counter() - started
-            self._log_summary()
+        self.seconds += time.perf_counter() - started
+        self._log_summary()
 
     def on_build_error(self, *, error: Exception) -> None:
         if self.workbooks is not None:
             self.workbooks.cancel()
 
     def _log_summary(self) -> None:
-        pipeline, run = self.pipeline, self.workbooks
-        assert pipeline is not None
+        if self.project is None or self.project.pipeline is None:
+            return
+        pipeline, run = self.project.pipeline, self.workbooks
         log.info("dealbook: %d deals read, %d pages written, %d workbooks written, %d reused, %.2f s "
                  "(as of %s, %d warnings)", len(pipeline.deals), self.pages_written,
                  run.written if run else 0, run.reused if run else 0, self.seconds, self.as_of,

@@ -23,9 +23,9 @@ from urllib.parse import urlsplit
 import pytest
 from conftest import AS_OF_EPOCH, ROOT, Project, need
 
-from generator.catalog import Labels
-from generator.render import dest_url
-from generator.stage_model import StageModel, load_stage_model
+from generator.labels import Labels
+from generator.site.paths import SitePaths
+from generator.sources.stage_model import StageModel, load_stage_model
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -187,7 +187,7 @@ def _shown_ids(page) -> list[str]:
 
 def test_pages_stay_on_localhost_run_no_deal_script_and_log_no_error(site: Site, browser) -> None:
     assert any(d["id"] == "hostile" for d in site.deals)
-    named = ["", dest_url(site.model.stage(6).page), "deals/", site.deal("hostile")["url"]]
+    named = ["", SitePaths().url(SitePaths.stage_page(site.model.stage(6))), "deals/", site.deal("hostile")["url"]]
     paths = named + [d["url"] for d in site.deals if d["url"] not in named]
     with open_tab(browser, viewport=DESKTOP) as tab:
         for path in paths:
@@ -210,7 +210,7 @@ def test_pages_stay_on_localhost_run_no_deal_script_and_log_no_error(site: Site,
 
 def test_search_finds_a_stage_page_by_its_chinese_name(site: Site, browser) -> None:
     stage = site.model.stage(6)
-    target = "/" + dest_url(stage.page)
+    target = "/" + SitePaths().url(SitePaths.stage_page(stage))
     with open_tab(browser, viewport=DESKTOP) as tab:
         tab.goto(site.url(), settle=True)
         box = tab.page.locator("input.md-search__input")

@@ -6,13 +6,21 @@ import re
 
 from conftest import Project
 
-from generator.catalog import catalog
+from generator.labels import catalog
+
+
+def _flat(labels: dict, prefix: str = "") -> dict[str, str]:
+    out: dict[str, str] = {}
+    for key, value in labels.items():
+        out.update(_flat(value, f"{prefix}{key}.") if isinstance(value, dict) else {prefix + key: value})
+    return out
 
 
 def test_languages_have_the_same_labels() -> None:
-    en, zh = catalog("en"), catalog("zh")
+    en, zh = _flat(catalog("en")), _flat(catalog("zh"))
     assert set(en) == set(zh)
     for key in en:
+        assert isinstance(en[key], str) and isinstance(zh[key], str), key
         assert set(re.findall(r"{(\w+)}", en[key])) == set(re.findall(r"{(\w+)}", zh[key])), key
 
 

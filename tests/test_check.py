@@ -30,7 +30,7 @@ exits:
 
 def run_check(cwd: Path, *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "SOURCE_DATE_EPOCH": AS_OF_EPOCH}
-    return subprocess.run([sys.executable, "-m", "generator.cli_main", "check", *args], cwd=cwd, env=env,
+    return subprocess.run([sys.executable, "-m", "generator", "check", *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=60)
 
 

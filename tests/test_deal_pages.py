@@ -10,7 +10,7 @@ import shutil
 import pytest
 from conftest import ROOT, Project
 
-from generator.stage_model import load_stage_model
+from generator.sources.stage_model import load_stage_model
 
 ACME = """\
 title: ERP rollout
@@ -238,7 +238,7 @@ def test_cached_pages_follow_their_inputs(project: Project, monkeypatch) -> None
     project.write_deal("acme.yml", ACME)
     project.build()
     assert "as of 2026-11-27" in project.page("deals/acme")
-    assert list((project.root / ".cache" / "pages").glob("*.md")) and list((project.root / ".cache" / "deals").glob("*"))
+    assert list((project.root / ".cache" / "pages").glob("*")) and list((project.root / ".cache" / "deals").glob("*"))
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1795824000")  # a day later: every date-dependent page changes
     project.build()
     assert "as of 2026-11-28" in project.page("deals/acme")

@@ -115,7 +115,7 @@ def test_no_git_falls_back_to_the_files(project: Project, caplog) -> None:
 
 def test_history_is_cached_per_commit(repo: Project) -> None:
     repo.build()
-    assert (repo.root / ".cache" / "history.pickle").is_file()
+    assert len(list((repo.root / ".cache" / "history").iterdir())) == 1
     assert deal_json(repo)["stage_entered"] == "2026-10-21"
     repo.write_deal("hist.yml", DEAL.format(stage=4, extra="  2: {date: 2026-10-20}\n  3: {date: 2026-11-10}\n"))
     git(repo.root, "commit", "-qam", "Move to stage 4", when="2026-11-11T09:00:00+00:00", author="Cy Closer")

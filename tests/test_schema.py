@@ -13,8 +13,9 @@ import yaml
 from conftest import ROOT
 from test_check import BAD, BASE
 
-from generator.deal_format import json_schema
-from generator.stage_model import load_stage_model
+from generator.labels import Labels
+from generator.sources.deal_format import json_schema
+from generator.sources.stage_model import load_stage_model
 
 
 class _EditorLoader(yaml.SafeLoader):
@@ -40,7 +41,7 @@ def validator() -> jsonschema.Draft202012Validator:
 
 
 def test_committed_schema_is_what_dealbook_schema_prints() -> None:
-    printed = subprocess.run([sys.executable, "-m", "generator.cli_main", "schema"], cwd=ROOT,
+    printed = subprocess.run([sys.executable, "-m", "generator", "schema"], cwd=ROOT,
                              capture_output=True, text=True, check=True).stdout
     committed = (ROOT / "deals" / "deal.schema.json").read_text()
     assert json.loads(printed) == json.loads(committed), "run `make schema` and commit deals/deal.schema.json"
@@ -48,7 +49,7 @@ def test_committed_schema_is_what_dealbook_schema_prints() -> None:
 
 def test_schema_follows_the_stage_model() -> None:
     model = load_stage_model(ROOT / "playbook" / "playbook.yml")
-    props = json_schema(model)["properties"]
+    props = json_schema(model, Labels("en"))["properties"]
     assert props["stage"]["maximum"] == len(model.stages)
     assert props["stakeholders"]["items"]["properties"]["role"]["enum"] == model.keys("roles")
     assert set(props["qualification"]["properties"]) == {f.key for f in model.evaluation.factors}

@@ -6,8 +6,8 @@ from datetime import date
 
 from conftest import ROOT
 
-from generator.scoring import computed_grade, evaluate, round_half_up
-from generator.stage_model import load_stage_model
+from generator.model.scoring import computed_grade, evaluate, round_half_up
+from generator.sources.stage_model import load_stage_model
 
 MODEL = load_stage_model(ROOT / "playbook" / "playbook.yml")
 

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from conftest import Project
 
-from generator.stage_model import load_stage_model
+from generator.site.paths import SitePaths
+from generator.sources.stage_model import load_stage_model
 
 EXTERNAL = re.compile(
     r"""<(?:script|img|iframe|audio|video|source|embed)\b[^>]*\bsrc\s*=\s*["']?\s*(?:https?:)?//"""
@@ -25,7 +26,7 @@ def test_home_and_stage_pages_show_the_model(project: Project) -> None:
     assert (project.site / "index.html").is_file()
     model = load_stage_model(project.model)
     for stage in model.stages:
-        page = _text(project.page(stage.page[:-3]))
+        page = _text(project.page(SitePaths.stage_page(stage)[:-3]))
         assert stage.exit_criterion in page
         assert f"{round(stage.probability * 100)}%" in page
         assert stage.name_zh in page

@@ -24,10 +24,13 @@ import pytest
 import yaml
 from conftest import AS_OF_EPOCH, ROOT, Project, need
 
-from generator.catalog import Labels
-from generator.project import read_project
-from generator.stage_model import StageModel, load_stage_model
-from generator.workbooks import INPUT_NAMES, RESULT_NAMES, build_workbooks
+from generator.build import read_project
+from generator.cache import Cache
+from generator.labels import Labels
+from generator.site.paths import SitePaths
+from generator.sources.stage_model import StageModel, load_stage_model
+from generator.workbooks.deal_book import INPUT_NAMES, RESULT_NAMES
+from generator.workbooks.jobs import Job, plan_workbooks
 
 AS_OF = date(2026, 11, 27)
 HOSTILE = ROOT / "tests" / "data" / "hostile.yml"
@@ -292,14 +295,14 @@ def test_negotiation_has_a_row_per_topic_filled_from_the_deal(built: Built) -> N
     terms = {t["topic"]: t for t in deal["negotiation"]["terms"]}
     ws = openpyxl.load_workbook(built.workbook("chenghu-metro-afc"))[Labels("en").wb_sheet_negotiation]
     rows = list(ws.iter_rows(min_row=3, values_only=True))
-    assert [r[0] for r in rows] == [model.label("topics", k) for k in model.keys("topics")]
+    assert [r[0] for r in rows] == [Labels("en").term(model, "topics", k) for k in model.keys("topics")]
     for key, row in zip(model.keys("topics"), rows, strict=True):
         term = terms.get(key, {})
         expected = [term.get(f) for f in ("opening", "target", "walk_away", "customer_position", "concessions")]
         assert list(row[1:6]) == [str(v) if v is not None else None for v in expected], key
     # Two terms on one topic get two rows.
     ws = openpyxl.load_workbook(built.workbook("formula-text"))[Labels("en").wb_sheet_negotiation]
-    delivery = [r for r in ws.iter_rows(min_row=3, values_only=True) if r[0] == model.label("topics", "delivery")]
+    delivery = [r for r in ws.iter_rows(min_row=3, values_only=True) if r[0] == Labels("en").term(model, "topics", "delivery")]
     assert [r[1] for r in delivery] == ["=NOW()", "second delivery term"]
 
 
@@ -509,15 +512,26 @@ def test_two_builds_give_identical_bytes(built: Built) -> None:
         assert b"2026-11-27T00:00:00Z" in z.read("docProps/core.xml")
 
 
+def _pipeline(project: Project, as_of: date):
+    pipeline = read_project(project.root, project.model, project.deals, as_of, Labels("en"), Cache(None)).pipeline
+    assert pipeline is not None
+    return pipeline
+
+
+def workbooks_of(pipeline, mapper=map) -> dict[str, bytes]:
+    """Every workbook of a pipeline, rendered without any cache."""
+    jobs = plan_workbooks(pipeline, Labels("en"), SitePaths(), Cache(None))
+    return dict(zip([job.path for job in jobs], mapper(Job.render, jobs), strict=True))
+
+
 def test_the_as_of_date_changes_the_workbooks(built: Built) -> None:
     with pytest.MonkeyPatch.context() as mp:
         mp.chdir(built.project.root)
-        _, pipeline, _ = read_project(built.project.root, built.project.model, built.project.deals, AS_OF)
-        _, later, _ = read_project(built.project.root, built.project.model, built.project.deals, date(2026, 11, 28))
-    assert pipeline and later
-    today, _, _ = build_workbooks(pipeline, "en", None)
+        pipeline = _pipeline(built.project, AS_OF)
+        later = _pipeline(built.project, date(2026, 11, 28))
+    today = workbooks_of(pipeline)
     assert today["workbooks/closing-soon.xlsx"] == (built.project.site / "workbooks/closing-soon.xlsx").read_bytes()
-    tomorrow, _, _ = build_workbooks(later, "en", None)
+    tomorrow = workbooks_of(later)
     assert today.keys() == tomorrow.keys()
     assert all(today[k] != tomorrow[k] for k in today)
 
@@ -526,12 +540,11 @@ def test_workbooks_render_the_same_in_worker_processes(built: Built) -> None:
     """Each workbook is a pure function of picklable inputs: a spawned process pool gives the same bytes."""
     with pytest.MonkeyPatch.context() as mp:
         mp.chdir(built.project.root)
-        _, pipeline, _ = read_project(built.project.root, built.project.model, built.project.deals, AS_OF)
-    assert pipeline is not None
-    here, written, reused = build_workbooks(pipeline, "en", None)
-    assert (written, reused) == (len(pipeline.deals) + 2, 0)
+        pipeline = _pipeline(built.project, AS_OF)
+    here = workbooks_of(pipeline)
+    assert len(here) == len(pipeline.deals) + 2
     with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
-        there, _, _ = build_workbooks(pipeline, "en", None, mapper=pool.map)
+        there = workbooks_of(pipeline, mapper=pool.map)
     assert there == here
 
 
@@ -555,13 +568,13 @@ def test_cache_reuses_unchanged_workbooks_and_rewrites_a_changed_deal(
     project.build()
     assert _counts(caplog) == (5, 0)  # three deals, the pipeline, the template
     first = _workbook_bytes(project.site)
-    entries = {p.name: p.stat().st_mtime_ns for p in cache.glob("*.xlsx")}
+    entries = {p.name: p.stat().st_mtime_ns for p in cache.glob("*")}
     assert len(entries) == 5
 
     project.build()
     assert _counts(caplog) == (0, 5)
     assert _workbook_bytes(project.site) == first
-    assert {p.name: p.stat().st_mtime_ns for p in cache.glob("*.xlsx")} == entries
+    assert {p.name: p.stat().st_mtime_ns for p in cache.glob("*")} == entries
 
     path = project.deals / "closing-soon.yml"
     path.write_text(path.read_text(encoding="utf-8").replace("amount: 333.33", "amount: 444.44"), encoding="utf-8")
@@ -569,7 +582,7 @@ def test_cache_reuses_unchanged_workbooks_and_rewrites_a_changed_deal(
     assert _counts(caplog) == (2, 3)  # the deal and the pipeline
     after = _workbook_bytes(project.site)
     assert sorted(n for n in first if first[n] != after[n]) == ["closing-soon.xlsx", "pipeline.xlsx"]
-    assert len(list(cache.glob("*.xlsx"))) == 5  # the superseded entries are gone
+    assert len(list(cache.glob("*"))) == 5  # the superseded entries are gone
 
     # Only the deal's data counts: a comment in the file changes nothing.
     path.write_text("# a comment\n" + path.read_text(encoding="utf-8"), encoding="utf-8")

@@ -9,14 +9,13 @@ can change a score or a date in Excel and see the grade follow.
 from __future__ import annotations
 
 from datetime import date
+from typing import TYPE_CHECKING
 
 from openpyxl.chart import BarChart, Reference
 from openpyxl.formatting.rule import FormulaRule
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from ..catalog import Labels
-from ..deals import Deal, NegotiationTerm
-from ..scoring import (
+from ..model.scoring import (
     days_to_close_formula,
     grade_formula,
     likelihood_formula,
@@ -25,8 +24,7 @@ from ..scoring import (
     score_formula,
     weighted_amount_formula,
 )
-from ..stage_model import StageModel
-from ._cells import (
+from .cells import (
     AMOUNT,
     BOLD,
     CENTER_TOP,
@@ -56,6 +54,11 @@ from ._cells import (
     wrapped_lines,
 )
 
+if TYPE_CHECKING:
+    from ..labels import Labels
+    from ..sources.deal_files import Deal, NegotiationTerm
+    from ..sources.stage_model import StageModel
+
 # The workbook-level names; tests and users rely on them.
 RESULT_NAMES = ("Score", "Grade", "Probability", "WeightedAmount")
 INPUT_NAMES = ("Status", "Stage", "Amount", "ProbabilityOverride", "GradeOverride", "ExpectedClose", "AsOf")
@@ -66,17 +69,11 @@ MIN_STAKEHOLDER_ROWS = 10
 BLANK_ROW_LINES = 2  # height of an empty row to fill in, in lines
 
 
-def _zh(language: str) -> bool:
-    return language.lower().startswith("zh")
-
-
-def deal_workbook(deal: Deal | None, model: StageModel, as_of: date, language: str) -> bytes:
+def deal_workbook(deal: Deal | None, model: StageModel, as_of: date, labels: Labels) -> bytes:
     """The .xlsx bytes of a deal's workbook (or, for None, the blank scorecard).
 
     A pure function of picklable inputs, so it can run in another process.
     """
-    labels = Labels(language)
-    zh = _zh(language)
     wb = new_workbook(as_of)
     title = deal.title if deal else labels.wb_new_opportunity
     wb.properties.title = clean_text(title)
@@ -88,11 +85,11 @@ def deal_workbook(deal: Deal | None, model: StageModel, as_of: date, language: s
     stages = wb.create_sheet(labels.wb_sheet_stages)
 
     names: dict[str, tuple] = {}
-    names.update(_summary(Sheet(summary, [30, 44, 26, 26]), deal, model, labels, as_of, zh))
-    names.update(_scorecard(Sheet(scorecard, [18, 26, 62, 9, 12, 18]), deal, model, labels, title, zh))
+    names.update(_summary(Sheet(summary, [30, 44, 26, 26]), deal, model, labels, as_of))
+    names.update(_scorecard(Sheet(scorecard, [18, 26, 62, 9, 12, 18]), deal, model, labels, title))
     _stakeholders(Sheet(people, [24, 24, 16, 12, 13, 13, 50]), deal, model, labels, title)
     _negotiation(Sheet(negotiation, [22, 32, 32, 32, 32, 32]), deal, model, labels, title)
-    names.update(_stages(Sheet(stages, [7, 34, 46, 12, 8, 13, 40]), deal, model, labels, title, zh))
+    names.update(_stages(Sheet(stages, [7, 34, 46, 12, 8, 13, 40]), deal, model, labels, title))
     for name, (ws, ref) in sorted(names.items()):
         define(wb, name, ws, ref)
     return workbook_bytes(wb, as_of)
@@ -108,7 +105,7 @@ def _section(s: Sheet, row: int, label: str, last_col: int) -> None:
         s.cell(row, col).fill = SECTION_FILL
 
 
-def _summary(s: Sheet, deal: Deal | None, model: StageModel, labels: Labels, as_of: date, zh: bool) -> dict:
+def _summary(s: Sheet, deal: Deal | None, model: StageModel, labels: Labels, as_of: date) -> dict:
     ws = s.ws
     names: dict[str, tuple] = {}
     title = deal.title if deal else labels.wb_new_opportunity
@@ -208,7 +205,7 @@ def _sheet_title(s: Sheet, label: str, title: str, last_col: int) -> None:
     s.grow(1, wrapped_lines(clean_text(title), sum(s.widths[2:last_col]) / 1.3), line_height=20)
 
 
-def _scorecard(s: Sheet, deal: Deal | None, model: StageModel, labels: Labels, title: str, zh: bool) -> dict:
+def _scorecard(s: Sheet, deal: Deal | None, model: StageModel, labels: Labels, title: str) -> dict:
     ws = s.ws
     ev = model.evaluation
     _sheet_title(s, labels.evaluation, title, 6)
@@ -219,13 +216,13 @@ def _scorecard(s: Sheet, deal: Deal | None, model: StageModel, labels: Labels, t
     for group in ev.groups:
         start = row
         for factor in group.factors:
-            s.text(row, 2, factor.name_zh if zh else factor.name, align=WRAP, border=GRID)
+            s.text(row, 2, labels.pick(factor, "name"), align=WRAP, border=GRID)
             s.text(row, 3, factor.question, align=WRAP, border=GRID)
             s.value(row, 4, factor.weight, align=TOP, border=GRID)
             s.value(row, 5, scores.get(factor.key), align=CENTER_TOP, border=GRID, fill=INPUT_FILL, fmt=WHOLE)
             s.formula(row, 6, f'IF(E{row}="","",D{row}*E{row})', align=TOP, border=GRID)
             row += 1
-        s.text(start, 1, group.name_zh if zh else group.name, align=WRAP, border=GRID, font=BOLD, fit=False)
+        s.text(start, 1, labels.pick(group, "name"), align=WRAP, border=GRID, font=BOLD, fit=False)
         for r in range(start + 1, row):
             s.cell(r, 1).border = GRID
         if row - start > 1:
@@ -315,7 +312,7 @@ def _negotiation(s: Sheet, deal: Deal | None, model: StageModel, labels: Labels,
     for topic in model.vocabularies["topics"]:
         mine: list[NegotiationTerm | None] = [t for t in terms if t.topic == topic.key] or [None]
         for term in mine:
-            s.text(row, 1, topic.label, align=WRAP, border=GRID, font=BOLD)
+            s.text(row, 1, labels.pick(topic, "label"), align=WRAP, border=GRID, font=BOLD)
             values = [term.opening, term.target, term.walk_away, term.customer_position, term.concessions] \
                 if term else [""] * 5
             for col, value in enumerate(values, start=2):
@@ -326,7 +323,7 @@ def _negotiation(s: Sheet, deal: Deal | None, model: StageModel, labels: Labels,
     s.finish(freeze="A3", title_rows="2:2")
 
 
-def _stages(s: Sheet, deal: Deal | None, model: StageModel, labels: Labels, title: str, zh: bool) -> dict:
+def _stages(s: Sheet, deal: Deal | None, model: StageModel, labels: Labels, title: str) -> dict:
     ws = s.ws
     _sheet_title(s, labels.wb_sheet_stages, title, 7)
     s.header(2, [labels.wb_number, labels.wb_stage_name, labels.exit_criterion, labels.probability, labels.wb_met,
@@ -336,7 +333,7 @@ def _stages(s: Sheet, deal: Deal | None, model: StageModel, labels: Labels, titl
     for stage in model.stages:
         met = exits.get(stage.number)
         s.value(row, 1, stage.number, align=CENTER_TOP, border=GRID)
-        s.text(row, 2, stage.name_zh if zh else stage.name, align=WRAP, border=GRID)
+        s.text(row, 2, labels.stage_name(stage), align=WRAP, border=GRID)
         s.text(row, 3, stage.exit_criterion, align=WRAP, border=GRID)
         s.value(row, 4, stage.probability, fmt=PERCENT, align=TOP, border=GRID)
         s.formula(row, 5, f'IF(OR(F{row}<>"",G{row}<>""),"✓","")', align=CENTER_TOP, border=GRID, font=BOLD)

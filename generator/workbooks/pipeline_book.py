@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import math
 from datetime import date
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from openpyxl.chart import BarChart, Reference
 from openpyxl.worksheet.table import Table, TableStyleInfo
 
-from ..catalog import Labels
-from ..pipeline import Pipeline
-from ..scoring import weighted_amount_formula
-from ..stage_model import StageModel
-from ._cells import (
+from ..model.scoring import weighted_amount_formula
+from .cells import (
     AMOUNT,
     BOLD,
     CENTER_TOP,
@@ -31,6 +28,11 @@ from ._cells import (
     new_workbook,
     workbook_bytes,
 )
+
+if TYPE_CHECKING:
+    from ..labels import Labels
+    from ..model.pipeline import Pipeline
+    from ..sources.stage_model import StageModel
 
 
 class DealRow(NamedTuple):
@@ -62,25 +64,23 @@ NAMED_COLUMNS = {"DealStage": "E", "DealStatus": "G", "DealCurrency": "I", "Deal
 OPEN = "open"  # a required status key of the stage model
 
 
-def pipeline_workbook(rows: list[DealRow], model: StageModel, as_of: date, language: str) -> bytes:
+def pipeline_workbook(rows: list[DealRow], model: StageModel, as_of: date, labels: Labels) -> bytes:
     """The .xlsx bytes of the pipeline workbook; a pure function of picklable inputs."""
-    labels = Labels(language)
-    zh = labels.language == "zh"
     wb = new_workbook(as_of)
     wb.properties.title = labels.pipeline
     summary = wb.active
     summary.title = labels.wb_sheet_summary
     deals = wb.create_sheet(labels.wb_sheet_deals)
-    last = _deals(Sheet(deals, [20, 30, 24, 14, 7, 24, 10, 11, 9, 15, 12, 15, 11, 7]), rows, model, zh, labels)
+    last = _deals(Sheet(deals, [20, 30, 24, 14, 7, 24, 10, 11, 9, 15, 12, 15, 11, 7]), rows, model, labels)
     for name, col in sorted(NAMED_COLUMNS.items()):
         define(wb, name, deals, f"{col}2:{col}{last}")
     currencies = sorted({r.currency for r in rows})
     counts = [sum(r.stage == stage.number and r.status == OPEN for r in rows) for stage in model.stages]
-    _summary(Sheet(summary, [9, 40, 10, 18, 18]), currencies, model, labels, as_of, zh, max(counts, default=0))
+    _summary(Sheet(summary, [9, 40, 10, 18, 18]), currencies, model, labels, as_of, max(counts, default=0))
     return workbook_bytes(wb, as_of)
 
 
-def _deals(s: Sheet, rows: list[DealRow], model: StageModel, zh: bool, labels: Labels) -> int:
+def _deals(s: Sheet, rows: list[DealRow], model: StageModel, labels: Labels) -> int:
     s.header(1, [labels.wb_deal_id, labels.wb_deal_title, labels.account, labels.owner, labels.stage,
                  labels.wb_stage_name, labels.status, labels.expected_close, labels.currency, labels.amount,
                  labels.probability, labels.weighted_amount, labels.score, labels.grade])
@@ -92,7 +92,7 @@ def _deals(s: Sheet, rows: list[DealRow], model: StageModel, zh: bool, labels: L
         s.text(r, 3, d.account, align=WRAP)
         s.text(r, 4, d.owner, align=WRAP)
         s.value(r, 5, d.stage, align=CENTER_TOP)
-        s.text(r, 6, stage.name_zh if zh else stage.name, align=WRAP)
+        s.text(r, 6, labels.stage_name(stage), align=WRAP)
         s.text(r, 7, d.status, align=TOP)
         s.value(r, 8, d.expected_close, fmt=DATE, align=TOP)
         s.text(r, 9, d.currency, align=TOP)
@@ -109,7 +109,7 @@ def _deals(s: Sheet, rows: list[DealRow], model: StageModel, zh: bool, labels: L
     return last
 
 
-def _summary(s: Sheet, currencies: list[str], model: StageModel, labels: Labels, as_of: date, zh: bool,
+def _summary(s: Sheet, currencies: list[str], model: StageModel, labels: Labels, as_of: date,
              most: int) -> None:
     ws = s.ws
     s.text(1, 1, labels.pipeline, font=TITLE_FONT)
@@ -128,7 +128,7 @@ def _summary(s: Sheet, currencies: list[str], model: StageModel, labels: Labels,
     first = row = 6
     for stage in model.stages:
         s.value(row, 1, stage.number, align=CENTER_TOP, border=GRID)
-        s.text(row, 2, stage.name_zh if zh else stage.name, align=WRAP, border=GRID)
+        s.text(row, 2, labels.stage_name(stage), align=WRAP, border=GRID)
         s.formula(row, 3, f'COUNTIFS(DealStage,A{row},DealStatus,"{OPEN}")', border=GRID, align=TOP)
         row += 1
     s.text(row, 2, labels.total, font=BOLD, border=GRID)
@@ -150,34 +150,33 @@ def _summary(s: Sheet, currencies: list[str], model: StageModel, labels: Labels,
 
     # Per currency: by stage, then by grade. The currency is read from a cell, never put into a formula.
     row += 3
+    stages = [(stage.number, labels.stage_name(stage)) for stage in model.stages]
+    grades = [(rule.grade, labels.pick(rule, "meaning")) for rule in model.grading]
     for currency in currencies:
-        head = row
-        section(head, currency, labels("wb_open_deals_in", currency=currency))
-        key = f"$A${head}"
-        s.header(head + 1, [labels.stage, labels.wb_stage_name, labels.count, labels.amount, labels.weighted_amount])
-        row = head + 2
-        top = row
-        for stage in model.stages:
-            s.value(row, 1, stage.number, align=CENTER_TOP, border=GRID)
-            s.text(row, 2, stage.name_zh if zh else stage.name, align=WRAP, border=GRID)
-            _totals(s, row, f"DealStage,A{row}", key)
-            row += 1
-        _total_row(s, row, top, labels)
-        row += 2
-        head = row
-        section(head, currency, labels("wb_open_by_grade_in", currency=currency))
-        key = f"$A${head}"
-        s.header(head + 1, [labels.grade, labels.wb_meaning, labels.count, labels.amount, labels.weighted_amount])
-        row = head + 2
-        top = row
-        for rule in model.grading:
-            s.text(row, 1, rule.grade, align=CENTER_TOP, border=GRID, font=BOLD)
-            s.text(row, 2, rule.meaning, align=WRAP, border=GRID)
-            _totals(s, row, f"DealGrade,A{row}", key)
-            row += 1
-        _total_row(s, row, top, labels)
-        row += 3
+        row = _breakdown(s, section, row, currency, labels("wb_open_deals_in", currency=currency),
+                         [labels.stage, labels.wb_stage_name], stages, "DealStage", labels) + 2
+        row = _breakdown(s, section, row, currency, labels("wb_open_by_grade_in", currency=currency),
+                         [labels.grade, labels.wb_meaning], grades, "DealGrade", labels) + 3
     s.finish(freeze="A3", title_rows=None)
+
+
+def _breakdown(s: Sheet, section, head: int, currency: str, title: str, headers: list[str],
+               rows: list[tuple[int | str, str]], column: str, labels: Labels) -> int:
+    """Open deals in one currency, a row per stage or grade, and a total; returns the total's row."""
+    section(head, currency, title)
+    key = f"$A${head}"
+    s.header(head + 1, [*headers, labels.count, labels.amount, labels.weighted_amount])
+    row = top = head + 2
+    for first, name in rows:
+        if isinstance(first, str):  # a grade letter
+            s.text(row, 1, first, align=CENTER_TOP, border=GRID, font=BOLD)
+        else:
+            s.value(row, 1, first, align=CENTER_TOP, border=GRID)
+        s.text(row, 2, name, align=WRAP, border=GRID)
+        _totals(s, row, f"{column},A{row}", key)
+        row += 1
+    _total_row(s, row, top, labels)
+    return row
 
 
 def _totals(s: Sheet, row: int, criterion: str, currency_cell: str) -> None:

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
-from .deals import Deal
-from .history import Change, DealHistory
-from .stage_model import StageModel
+from ..sources.history import Change
+
+if TYPE_CHECKING:
+    from ..sources.deal_files import Deal
+    from ..sources.history import DealHistory
+    from ..sources.stage_model import StageModel
 
 UNCOMMITTED = "(not committed yet)"
 

@@ -11,10 +11,13 @@ at a line and column, and so that a text field keeps exactly what was typed
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
 
-from .problems import Problems
+if TYPE_CHECKING:
+    from ..diagnostics import Problems
+
 
 try:  # The C parser is about seven times faster on a thousand deals.
     from yaml import CSafeLoader as _Loader

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
-from .problems import Problems
-from .schema import Checker, Choice, Field, Integer, ListOf, Number, Pattern, Record, Text
-from .yaml_source import read_yaml
+from ..diagnostics import Problems
+from .spec import Checker, Choice, Field, Integer, ListOf, Number, Pattern, Record, Text
+from .yaml_nodes import read_yaml
 
 VOCABULARIES = ("roles", "influence", "stance", "status", "topics")
 TOOLS = ("evaluation", "grading", "stakeholders", "negotiation")
@@ -40,11 +41,12 @@ class Stage:
     stale_days: int
     tools: tuple[str, ...]
     pitfalls: tuple[str, ...]
-
-    @property
-    def page(self) -> str:
-        """Path of the stage's page inside the docs directory."""
-        return f"stages/{self.number}-{self.key}.md"
+    # Chinese texts; empty where the model gives none (the English text is shown then).
+    customer_step_zh: str = ""
+    goal_zh: str = ""
+    activities_zh: tuple[str, ...] = ()
+    exit_criterion_zh: str = ""
+    pitfalls_zh: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,7 @@ class Factor:
     weight: float
     question: str
     group: str
+    question_zh: str = ""
 
 
 @dataclass(frozen=True)
@@ -85,18 +88,25 @@ class Evaluation:
 
 @dataclass(frozen=True)
 class GradeRule:
+    """A grade and when it applies; the last rule has no conditions and takes every other deal."""
+
     grade: str
     meaning: str
     action: str
     max_days_to_close: int | None
     min_likelihood: float | None
+    meaning_zh: str = ""
+    action_zh: str = ""
 
 
-@dataclass(frozen=True)
-class Term:
+class Term(NamedTuple):
+    """A vocabulary entry: the key deal files use, and how it is shown (with its Chinese texts)."""
+
     key: str
     label: str
+    label_zh: str = ""
     description: str = ""
+    description_zh: str = ""
 
 
 @dataclass(frozen=True)
@@ -123,12 +133,6 @@ class StageModel:
     def keys(self, vocabulary: str) -> list[str]:
         return [t.key for t in self.vocabularies[vocabulary]]
 
-    def label(self, vocabulary: str, key: str) -> str:
-        for term in self.vocabularies[vocabulary]:
-            if term.key == key:
-                return term.label
-        return key
-
     @property
     def grades(self) -> list[str]:
         return [r.grade for r in self.grading]
@@ -146,8 +150,8 @@ def _texts(required: bool = True) -> Field:
 
 
 _KEY = Pattern(regex=r"[a-z][a-z0-9-]*", what="a lower-case key", example="decision-maker")
-_TERM = Record({"key": Field(_KEY, True),
-                "label": _text(), "description": _text(required=False)}, name="term")
+_TERM = Record({"key": Field(_KEY, True), "label": _text(), "label_zh": _text(required=False),
+                "description": _text(required=False), "description_zh": _text(required=False)}, name="term")
 
 MODEL_SPEC = Record(name="stage model", fields={
     "version": Field(Integer(1, 1), True),
@@ -158,6 +162,9 @@ MODEL_SPEC = Record(name="stage model", fields={
         "key": Field(Pattern(regex=r"[a-z][a-z0-9-]*", what="a lower-case key", example="signing"), True),
         "name": _text(), "name_zh": _text(), "customer_step": _text(), "goal": _text(),
         "activities": _texts(), "exit_criterion": _text(),
+        "customer_step_zh": _text(required=False), "goal_zh": _text(required=False),
+        "activities_zh": _texts(required=False), "exit_criterion_zh": _text(required=False),
+        "pitfalls_zh": _texts(required=False),
         "probability": Field(Number(0, 1), True),
         "stale_days": Field(Integer(1, 3650), True),
         "tools": Field(ListOf(Choice(list(TOOLS))), False),
@@ -178,7 +185,7 @@ MODEL_SPEC = Record(name="stage model", fields={
             "factors": Field(ListOf(Record(name="factor", fields={
                 "key": Field(Pattern(regex=r"[a-z][a-z0-9_]*", what="a lower-case key", example="funding"), True),
                 "name": _text(), "name_zh": _text(), "weight": Field(Number(0.001, 1000), True),
-                "question": _text(),
+                "question": _text(), "question_zh": _text(required=False),
             })), True),
         })), True),
     }), True),
@@ -186,6 +193,7 @@ MODEL_SPEC = Record(name="stage model", fields={
         "rules": Field(ListOf(Record(name="grade rule", fields={
             "grade": Field(Pattern(regex="[A-Z]", what="a capital letter", example="A"), True),
             "meaning": _text(), "action": _text(),
+            "meaning_zh": _text(required=False), "action_zh": _text(required=False),
             "max_days_to_close": Field(Integer(-100000, 100000)),
             "min_likelihood": Field(Number(0, 100)),
         })), True),
@@ -220,19 +228,24 @@ def _build(raw: dict, shown: str) -> StageModel:
     stages = tuple(
         Stage(s["number"], s["key"], s["name"], s["name_zh"], s["customer_step"], s["goal"],
               tuple(s["activities"]), s["exit_criterion"], float(s["probability"]), s["stale_days"],
-              tuple(s.get("tools", ())), tuple(s.get("pitfalls", ())))
+              tuple(s.get("tools", ())), tuple(s.get("pitfalls", ())), s.get("customer_step_zh", ""),
+              s.get("goal_zh", ""), tuple(s.get("activities_zh", ())), s.get("exit_criterion_zh", ""),
+              tuple(s.get("pitfalls_zh", ())))
         for s in raw["stages"])
     ev = raw["evaluation"]
     groups = tuple(
         FactorGroup(g["key"], g["name"], g["name_zh"],
-                    tuple(Factor(f["key"], f["name"], f["name_zh"], float(f["weight"]), f["question"], g["key"])
+                    tuple(Factor(f["key"], f["name"], f["name_zh"], float(f["weight"]), f["question"], g["key"],
+                                 f.get("question_zh", ""))
                           for f in g["factors"]))
         for g in ev["groups"])
     evaluation = Evaluation(ev["scale_min"], ev["scale_max"], float(ev["pass_mark"]), ev["weak_below"],
                             ev["strong_from"], groups)
     grading = tuple(GradeRule(r["grade"], r["meaning"], r["action"], r.get("max_days_to_close"),
-                              r.get("min_likelihood")) for r in raw["grading"]["rules"])
-    vocabularies = {name: tuple(Term(t["key"], t["label"], t.get("description", "")) for t in terms)
+                              r.get("min_likelihood"), r.get("meaning_zh", ""), r.get("action_zh", ""))
+                    for r in raw["grading"]["rules"])
+    vocabularies = {name: tuple(Term(t["key"], t["label"], t.get("label_zh", ""), t.get("description", ""),
+                                     t.get("description_zh", "")) for t in terms)
                     for name, terms in raw["vocabularies"].items()}
     return StageModel(shown, raw["version"], raw["currency"], tuple(raw["currencies"]), stages, evaluation, grading,
                       vocabularies,

@@ -5,7 +5,7 @@ one asks git for only the diffs that touch a top-level `stage:` or
 `status:` line (`-G`, so a year of edits to notes costs nothing to read),
 the other for the date each file last changed. Without usable history (no
 git, a shallow clone), callers fall back to the deal files' own dates and
-are told why, once.
+are told why, once: `History.reason` is the catalog key of the reason.
 """
 
 from __future__ import annotations
@@ -16,11 +16,14 @@ import subprocess
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..cache import Cache
 
 _STAGE = re.compile(r"stage:[ \t]*([0-9]+)[ \t]*(?:#.*)?$")
 _STATUS = re.compile(r"status:[ \t]*['\"]?([a-z]+)['\"]?[ \t]*(?:#.*)?$")
 _SEP = "\x1f"
-CACHE_VERSION = "history-1"
 
 
 @dataclass(frozen=True)
@@ -42,7 +45,7 @@ class DealHistory:
 
 @dataclass
 class History:
-    """Per deal id, its history; `reason` says why there is none (then `deals` is empty)."""
+    """Per deal id, its history; `reason` (a label key) says why there is none (then `deals` is empty)."""
 
     deals: dict[str, DealHistory]
     reason: str = ""
@@ -56,45 +59,35 @@ def _git(root: Path, *args: str) -> bytes:
     return subprocess.run(["git", "-C", str(root), *args], capture_output=True, check=True, timeout=300).stdout
 
 
-def read_history(root: Path, deals_dir: Path, cache_dir: Path | None = None) -> History:
+def read_history(deals_dir: Path, cache: Cache) -> History:
     """Read the history of every deal file under `deals_dir` from the repository containing it.
 
-    With `cache_dir`, the result is kept per commit: rebuilds while editing (HEAD unchanged)
-    do not read the log again. Uncommitted edits are not part of it; see `timeline`.
+    The result is cached per commit: rebuilds while editing (HEAD unchanged) do not read the
+    log again. Uncommitted edits are not part of it; see `timeline`.
     """
     try:
         top = Path(_git(deals_dir, "rev-parse", "--show-toplevel").decode().strip())
     except FileNotFoundError:
-        return History({}, "git is not installed")
+        return History({}, "history_no_git")
     except (subprocess.CalledProcessError, subprocess.TimeoutExpired):
-        return History({}, "the project is not in a git repository")
+        return History({}, "history_not_repo")
     try:
         if _git(top, "rev-parse", "--is-shallow-repository").strip() == b"true":
-            return History({}, "the repository is a shallow clone (fetch the full history, e.g. "
-                               "`git fetch --unshallow`, or `fetch-depth: 0` in GitHub Actions)")
+            return History({}, "history_shallow")
         head = _git(top, "rev-parse", "--verify", "-q", "HEAD").decode().strip()
     except subprocess.CalledProcessError:
-        return History({}, "the repository has no commits yet")
+        return History({}, "history_no_commits")
     folder = deals_dir.resolve().relative_to(top.resolve()).as_posix()
-    key = f"{CACHE_VERSION} {head} {folder}"
-    cache = cache_dir / "history.pickle" if cache_dir is not None else None
-    if cache is not None:
+    key = cache.key("history", head, folder)
+    cached = cache.get("history", key)
+    if cached is not None:
         try:
-            with cache.open("rb") as handle:
-                cached_key, history = pickle.load(handle)
-            if cached_key == key:
-                return history
-        except (OSError, pickle.PickleError, EOFError, ValueError, TypeError, AttributeError):
-            pass  # no cache yet, or one from another version: read the log
+            return pickle.loads(cached)
+        except Exception:  # noqa: BLE001 - verified but unreadable (another Python): read the log again
+            pass
     history = _read_log(top, folder)
-    if cache is not None:
-        try:
-            cache.parent.mkdir(parents=True, exist_ok=True)
-            temporary = cache.with_suffix(".tmp")
-            temporary.write_bytes(pickle.dumps((key, history)))
-            temporary.replace(cache)
-        except OSError:
-            pass  # a read-only checkout still builds
+    cache.put("history", key, pickle.dumps(history, protocol=pickle.HIGHEST_PROTOCOL))
+    cache.prune("history", {key})
     return history
 
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+from typing import TYPE_CHECKING
 
-from .stage_model import StageModel
+if TYPE_CHECKING:
+    from ..sources.stage_model import StageModel
 
 CLOSED_PROBABILITY = {"won": 1.0, "lost": 0.0, "abandoned": 0.0}
 

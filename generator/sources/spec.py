@@ -10,17 +10,21 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import yaml
 from yaml.constructor import SafeConstructor
 
-from .problems import Problems
-from .yaml_source import CORE, REFUSED, position
+from .yaml_nodes import CORE, REFUSED, position
+
+if TYPE_CHECKING:
+    from ..diagnostics import Problems
 
 _constructor = SafeConstructor()
+Meaning = Callable[[str], str]
 
 KIND_NAMES = {
     CORE + "str": "text", CORE + "int": "a whole number", CORE + "float": "a number",
@@ -78,10 +82,12 @@ class Spec:
     def check(self, node: yaml.Node, where: str, c: Checker) -> Any:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def json_schema(self) -> dict:  # pragma: no cover - abstract
+    def json_schema(self, meaning: Meaning | None = None, where: str = "") -> dict:  # pragma: no cover - abstract
+        """The JSON Schema; `meaning(dotted field name)` gives each field's description."""
         raise NotImplementedError
 
-    def describe(self) -> str:  # pragma: no cover - abstract
+    def describe(self, words: dict[str, str]) -> str:  # pragma: no cover - abstract
+        """The type in words, for the reference page; `words` are the catalog's `types:`."""
         raise NotImplementedError
 
     def _scalar(self, node: yaml.Node, where: str, c: Checker, tags: tuple[str, ...], wanted: str,
@@ -94,20 +100,34 @@ class Spec:
         return False
 
 
-@dataclass
-class Text(Spec):
-    example: str = "some text"
+class _Plain(Spec):
+    """A scalar of one YAML type, used as it is: text or true/false."""
+
+    TAG: ClassVar[str]
+    WANTED: ClassVar[str]
+    HINT: ClassVar[str] = ""
+    JSON_TYPE: ClassVar[str]
+    WORD: ClassVar[str]
 
     def check(self, node, where, c):
-        if self._scalar(node, where, c, ("str",), "text"):
-            return node.value
+        if self._scalar(node, where, c, (self.TAG,), self.WANTED, hint=self.HINT):
+            return self.convert(node)
         return None
 
-    def json_schema(self):
-        return {"type": "string"}
+    def convert(self, node: yaml.ScalarNode) -> Any:
+        return node.value
 
-    def describe(self):
-        return "text"
+    def json_schema(self, meaning=None, where=""):
+        return {"type": self.JSON_TYPE}
+
+    def describe(self, words):
+        return words[self.WORD]
+
+
+@dataclass
+class Text(_Plain):
+    TAG, WANTED, JSON_TYPE, WORD = "str", "text", "string", "text"
+    example: str = "some text"
 
 
 @dataclass
@@ -122,10 +142,10 @@ class Pattern(Text):
             return None
         return value
 
-    def json_schema(self):
+    def json_schema(self, meaning=None, where=""):
         return {"type": "string", "pattern": f"^(?:{self.regex})$"}
 
-    def describe(self):
+    def describe(self, words):
         return f"{self.what}, e.g. `{self.example}`"
 
 
@@ -137,6 +157,11 @@ class Integer(Spec):
     def _range(self) -> str:
         return f"from {self.minimum} to {self.maximum}" if self.maximum is not None else f"≥ {self.minimum}"
 
+    def _words(self, words: dict[str, str], kind: str) -> str:
+        if self.maximum is not None:
+            return words[f"{kind}_range"].format(min=self.minimum, max=self.maximum)
+        return words[f"{kind}_min"].format(min=self.minimum)
+
     def check(self, node, where, c):
         if not self._scalar(node, where, c, ("int",), f"a whole number {self._range()}"):
             return None
@@ -146,7 +171,7 @@ class Integer(Spec):
             return None
         return value
 
-    def json_schema(self):
+    def json_schema(self, meaning=None, where=""):
         out: dict[str, Any] = {"type": "integer"}
         if self.minimum is not None:
             out["minimum"] = self.minimum
@@ -154,8 +179,8 @@ class Integer(Spec):
             out["maximum"] = self.maximum
         return out
 
-    def describe(self):
-        return f"whole number {self._range()}"
+    def describe(self, words):
+        return self._words(words, "whole_number")
 
 
 @dataclass
@@ -178,13 +203,13 @@ class Number(Integer):
             return None
         return value
 
-    def json_schema(self):
-        out = super().json_schema()
+    def json_schema(self, meaning=None, where=""):
+        out = super().json_schema(meaning, where)
         out["type"] = "number"
         return out
 
-    def describe(self):
-        return f"number {self._range()}"
+    def describe(self, words):
+        return self._words(words, "number")
 
 
 def _number_hint(node: yaml.Node) -> str:
@@ -217,25 +242,19 @@ class Date(Spec):
             c.error(node, where, f"{text} is not a real date", "check the day and the month")
             return None
 
-    def json_schema(self):
+    def json_schema(self, meaning=None, where=""):
         return {"type": "string", "format": "date", "pattern": r"^\d{4}-\d{2}-\d{2}$"}
 
-    def describe(self):
-        return "date `YYYY-MM-DD`"
+    def describe(self, words):
+        return words["date"]
 
 
 @dataclass
-class Boolean(Spec):
-    def check(self, node, where, c):
-        if self._scalar(node, where, c, ("bool",), "true or false", hint="write true or false"):
-            return _constructor.construct_yaml_bool(node)
-        return None
+class Boolean(_Plain):
+    TAG, WANTED, HINT, JSON_TYPE, WORD = "bool", "true or false", "write true or false", "boolean", "boolean"
 
-    def json_schema(self):
-        return {"type": "boolean"}
-
-    def describe(self):
-        return "`true` or `false`"
+    def convert(self, node):
+        return _constructor.construct_yaml_bool(node)
 
 
 @dataclass
@@ -259,11 +278,11 @@ class Choice(Spec):
         c.error(node, where, f"{node.value!r} is not one of {join_options(self.options)}", hint)
         return None
 
-    def json_schema(self):
+    def json_schema(self, meaning=None, where=""):
         return {"type": "string", "enum": list(self.options)}
 
-    def describe(self):
-        return "one of " + ", ".join(f"`{o}`" for o in self.options)
+    def describe(self, words):
+        return words["one_of"].format(options=", ".join(f"`{o}`" for o in self.options))
 
 
 @dataclass
@@ -282,11 +301,11 @@ class ListOf(Spec):
                 out.append(value)
         return out
 
-    def json_schema(self):
-        return {"type": "array", "items": self.item.json_schema()}
+    def json_schema(self, meaning=None, where=""):
+        return {"type": "array", "items": self.item.json_schema(meaning, where)}
 
-    def describe(self):
-        return f"list of {self.item.describe()}"
+    def describe(self, words):
+        return words["list_of"].format(item=self.item.describe(words))
 
 
 def _is_duplicate(key_node: yaml.Node, prefix: str, first_line: dict[str, int], c: Checker) -> bool:
@@ -347,17 +366,22 @@ class Record(Spec):
                 c.error(node, f"{prefix}{key}", "required field is missing", f"add '{key}: …'")
         return out
 
-    def json_schema(self):
+    def json_schema(self, meaning=None, where=""):
         return {
             "type": "object",
-            "properties": {k: {**f.spec.json_schema(), **({"description": f.description} if f.description else {})}
-                           for k, f in self.fields.items()},
+            "properties": {k: self._property(k, f, meaning, where) for k, f in self.fields.items()},
             "required": [k for k, f in self.fields.items() if f.required],
             "additionalProperties": False,
         }
 
-    def describe(self):
-        return self.name
+    @staticmethod
+    def _property(key: str, f: Field, meaning: Meaning | None, where: str) -> dict:
+        path = f"{where}.{key}" if where else key
+        description = meaning(path) if meaning is not None else f.description
+        return {**f.spec.json_schema(meaning, path), **({"description": description} if description else {})}
+
+    def describe(self, words):
+        return words.get(f"record_{self.name}", self.name)
 
 
 @dataclass
@@ -385,10 +409,10 @@ class MapOf(Spec):
                 out[number] = value
         return out
 
-    def json_schema(self):
+    def json_schema(self, meaning=None, where=""):
         keys = "|".join(str(n) for n in range(self.key.minimum, self.key.maximum + 1))
-        return {"type": "object", "patternProperties": {f"^({keys})$": self.value.json_schema()},
+        return {"type": "object", "patternProperties": {f"^({keys})$": self.value.json_schema(meaning, where)},
                 "additionalProperties": False}
 
-    def describe(self):
-        return f"mapping of {self.key.describe()} → {self.value.describe()}"
+    def describe(self, words):
+        return words["mapping"].format(key=self.key.describe(words), value=self.value.describe(words))

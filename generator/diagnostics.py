@@ -1,4 +1,4 @@
-"""Problems found in deal files and the stage model, and how they are printed."""
+"""Problems found in deal files and the stage model, and how they are printed (text, JSON, GitHub)."""
 
 from __future__ import annotations
 
@@ -27,9 +27,13 @@ class Problem:
         hint = f" ({self.hint})" if self.hint else ""
         return f"{self.path}:{self.line}:{self.col}: {self.severity}: {field}{self.message}{hint}"
 
+    def summary(self) -> str:
+        """The field and the message, without the position: for pages and `/deals.json`."""
+        return f"{self.field}: {self.message}" if self.field else self.message
+
     def as_github(self) -> str:
         # GitHub annotations end at a newline and treat '%' specially.
-        text = f"{self.field}: {self.message}" if self.field else self.message
+        text = self.summary()
         if self.hint:
             text += f" ({self.hint})"
         text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
@@ -45,9 +49,6 @@ class Problems(list):
 
     def error(self, path: str, line: int, col: int, field: str, message: str, hint: str = "") -> None:
         self.append(Problem(path, line, col, "error", field, message, hint))
-
-    def warning(self, path: str, line: int, col: int, field: str, message: str, hint: str = "") -> None:
-        self.append(Problem(path, line, col, "warning", field, message, hint))
 
     @property
     def errors(self) -> list[Problem]:

@@ -9,16 +9,18 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .cache import ContentCache
-from .deals import Deal, DealLoader, deal_files
-from .history import History
-from .problems import Problem, Problems
+from ..diagnostics import Problem, Problems
+from .rules import deal_warnings
 from .scoring import Result, evaluate
-from .stage_model import Stage, StageModel
 from .timeline import Timeline, timeline
-from .warnings import deal_warnings
+
+if TYPE_CHECKING:
+    from ..labels import Labels
+    from ..sources.deal_files import Deal
+    from ..sources.history import History
+    from ..sources.stage_model import Stage, StageModel
 
 
 @dataclass
@@ -32,10 +34,6 @@ class DealView:
     @property
     def id(self) -> str:
         return self.deal.id
-
-    @property
-    def url(self) -> str:
-        return f"deals/{self.deal.id}/"
 
     @property
     def is_open(self) -> bool:
@@ -56,8 +54,7 @@ class DealView:
             "amount": d.amount, "currency": d.currency, "expected_close": d.expected_close.isoformat(),
             "probability": r.probability, "weighted_amount": r.weighted_amount, "score": r.score,
             "passed": r.passed, "grade": r.grade, "next_exit_criterion": self.stage.exit_criterion,
-            "warnings": [f"{w.field}: {w.message}" if w.field else w.message for w in self.warnings],
-            "url": self.url,
+            "warnings": [w.summary() for w in self.warnings],
             **self.timeline.as_json(),
         }
 
@@ -68,7 +65,7 @@ class Pipeline:
     as_of: date
     deals: list[DealView]
     problems: Problems = field(default_factory=Problems)
-    history_note: str = ""  # why there is no git history, when there is none
+    history_note: str = ""  # why there is no git history (a label key), when there is none
 
     @property
     def stale(self) -> list[DealView]:
@@ -89,9 +86,6 @@ class Pipeline:
     @property
     def open_deals(self) -> list[DealView]:
         return [v for v in self.deals if v.is_open]
-
-    def currencies(self) -> list[str]:
-        return sorted({v.deal.currency for v in self.deals})
 
     def stage_totals(self) -> dict[str, list[dict]]:
         """Per currency, per stage: count, amount and weighted amount of open deals."""
@@ -126,8 +120,9 @@ class Pipeline:
         return [v.as_json() for v in self.deals]
 
 
-def compute(deals: list[Deal], model: StageModel, as_of: date, problems: Problems | None = None,
+def compute(deals: list[Deal], model: StageModel, as_of: date, labels: Labels, problems: Problems | None = None,
             history: History | None = None) -> Pipeline:
+    """Every deal's results, timeline and warnings; `problems` gets the warnings added."""
     views = []
     known = history.deals if history is not None else {}
     for deal in deals:
@@ -135,29 +130,11 @@ def compute(deals: list[Deal], model: StageModel, as_of: date, problems: Problem
                           expected_close=deal.expected_close, scores=deal.qualification,
                           probability=deal.probability, grade=deal.grade, model=model, as_of=as_of)
         times = timeline(deal, known.get(deal.id), model, as_of)
-        views.append(DealView(deal, result, deal_warnings(deal, result, times, model, as_of),
+        views.append(DealView(deal, result, deal_warnings(deal, result, times, model, as_of, labels),
                               model.stage(deal.stage), times))
     views.sort(key=lambda v: (-v.deal.stage if v.is_open else 0, v.deal.id))
     pipeline = Pipeline(model, as_of, views, problems if problems is not None else Problems(),
-                        history.reason if history is not None else "history was not read")
+                        history.reason if history is not None else "history_off")
     for view in views:
         pipeline.problems.extend(view.warnings)
     return pipeline
-
-
-def load_deals(root: Path, deals_dir: Path, model: StageModel, problems: Problems, paths: list[Path] | None = None,
-               cache_dir: Path | None = None) -> list[Deal]:
-    """Read every deal (or the given files); problems are collected, not raised."""
-    loader = DealLoader(model, root, ContentCache(cache_dir / "deals", ".pickle") if cache_dir else None)
-    deals = loader.load_all(paths if paths is not None else deal_files(deals_dir), problems)
-    if paths is None:
-        loader.prune_cache()
-    return deals
-
-
-def load_pipeline(root: Path, deals_dir: Path, model: StageModel, as_of: date, paths: list[Path] | None = None,
-                  history: History | None = None, cache_dir: Path | None = None) -> Pipeline:
-    """Read every deal (or the given files) and compute the pipeline; problems are collected, not raised."""
-    problems = Problems()
-    deals = load_deals(root, deals_dir, model, problems, paths, cache_dir)
-    return compute(deals, model, as_of, problems, history)

@@ -1,10 +1,12 @@
-"""Text templates for files Dealbook writes into the project (only by `dealbook new`)."""
+"""The commented skeleton of a new deal file, written by `dealbook new` (the only file it writes)."""
 
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
-from .stage_model import StageModel
+if TYPE_CHECKING:
+    from .stage_model import StageModel
 
 SCHEMA_LINE = "# yaml-language-server: $schema=./deal.schema.json"
 

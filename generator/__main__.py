@@ -1,4 +1,4 @@
-"""`python -m generator.cli_main`: the dealbook command without the console script."""
+"""`python -m generator`: the dealbook command without the console script."""
 
 from __future__ import annotations
 

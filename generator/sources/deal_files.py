@@ -1,4 +1,4 @@
-"""Load deal files: read, validate, and turn them into `Deal` objects."""
+"""Deal files: read, validate, and turn them into `Deal` objects; the `Deal` dataclasses."""
 
 from __future__ import annotations
 
@@ -7,17 +7,16 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .cache import ContentCache, digest, source_salt
 from .deal_format import ID_PATTERN, deal_spec
-from .problems import Problems
-from .schema import Checker, Record
-from .stage_model import StageModel
-from .yaml_source import read_bytes, read_yaml
+from .spec import Checker
+from .yaml_nodes import read_bytes, read_yaml
 
-_HERE = Path(__file__).parent
-PARSING_SOURCES = tuple(_HERE / name for name in ("deals.py", "deal_format.py", "schema.py", "yaml_source.py",
-                                                  "problems.py"))
+if TYPE_CHECKING:
+    from ..cache import Cache
+    from ..diagnostics import Problems
+    from .stage_model import StageModel
 
 DEAL_SUFFIXES = (".yml", ".yaml")
 
@@ -25,11 +24,11 @@ DEAL_SUFFIXES = (".yml", ".yaml")
 @dataclass(frozen=True)
 class Stakeholder:
     name: str
+    last_contact: date | None = None
     title: str = ""
     role: str = ""
     influence: str = ""
     stance: str = ""
-    last_contact: date | None = None
     notes: str = ""
 
 
@@ -103,6 +102,16 @@ def suggested_id(stem: str) -> str:
     return cleaned or "my-deal"
 
 
+def shown_path(path: Path, root: Path | None) -> str:
+    """How a file is named to people: relative to the project when it is inside it."""
+    if root is not None:
+        try:
+            return path.resolve().relative_to(root.resolve()).as_posix()
+        except ValueError:
+            pass
+    return str(path)
+
+
 def deal_files(deals_dir: Path) -> list[Path]:
     return sorted(p for p in deals_dir.iterdir() if p.suffix in DEAL_SUFFIXES and p.is_file()) \
         if deals_dir.is_dir() else []
@@ -111,26 +120,18 @@ def deal_files(deals_dir: Path) -> list[Path]:
 class DealLoader:
     """Reads deal files against one stage model; the spec is built once and reused."""
 
-    def __init__(self, model: StageModel, root: Path | None = None, cache: ContentCache | None = None):
+    def __init__(self, model: StageModel, root: Path | None, cache: Cache):
         self.model = model
         self.root = root
-        self.spec: Record = deal_spec(model)
-        # Parsing is most of a warm build's reading time; a file whose bytes, name, stage model
-        # and parsing code are unchanged gives the same Deal, so it is kept, pickled, in `cache`.
+        self.spec = deal_spec(model)
+        # Parsing is most of a warm build's reading time; a file whose bytes, name and stage
+        # model are unchanged gives the same Deal (with this code), so it is kept, pickled.
         self.cache = cache
-        self.salt = digest(source_salt(*PARSING_SOURCES), repr(model)) if cache is not None else ""
+        self.model_key = repr(model)
         self.used: set[str] = set()
 
-    def shown(self, path: Path) -> str:
-        if self.root is not None:
-            try:
-                return path.resolve().relative_to(self.root.resolve()).as_posix()
-            except ValueError:
-                pass
-        return str(path)
-
     def load(self, path: Path, problems: Problems) -> Deal | None:
-        shown = self.shown(path)
+        shown = shown_path(path, self.root)
         stem = path.stem
         if not re.fullmatch(ID_PATTERN, stem):
             problems.error(shown, 1, 1, "", f"bad file name: the deal id '{stem}' may only use a-z, 0-9 and '-'",
@@ -139,15 +140,14 @@ class DealLoader:
         data = read_bytes(path, shown, problems)
         if data is None:
             return None
-        key = digest(self.salt, shown, data) if self.cache is not None else ""
-        if self.cache is not None:
-            self.used.add(key)
-            cached = self.cache.get(key)
-            if cached is not None:
-                try:
-                    return pickle.loads(cached)
-                except Exception:  # noqa: BLE001 - a damaged cache entry is simply parsed again
-                    pass
+        key = self.cache.key("deal", self.model_key, shown, data)
+        self.used.add(key)
+        cached = self.cache.get("deals", key)
+        if cached is not None:
+            try:
+                return pickle.loads(cached)
+            except Exception:  # noqa: BLE001 - verified but unreadable (another Python): parse it again
+                pass
         node = read_yaml(path, shown, problems, data)
         if node is None:
             return None
@@ -156,8 +156,7 @@ class DealLoader:
         if c.failed or raw is None:
             return None
         deal = self._build(stem, shown, raw, c.marks)
-        if self.cache is not None:
-            self.cache.put(key, pickle.dumps(deal, protocol=pickle.HIGHEST_PROTOCOL))
+        self.cache.put("deals", key, pickle.dumps(deal, protocol=pickle.HIGHEST_PROTOCOL))
         return deal
 
     def _build(self, deal_id: str, shown: str, raw: dict, marks: dict) -> Deal:
@@ -194,5 +193,4 @@ class DealLoader:
 
     def prune_cache(self) -> None:
         """After reading every deal: forget the parses of file versions that are gone."""
-        if self.cache is not None:
-            self.cache.prune(self.used)
+        self.cache.prune("deals", self.used)

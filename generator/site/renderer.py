@@ -11,42 +11,21 @@ from __future__ import annotations
 
 import html
 import json
-import posixpath
 from datetime import date
-from pathlib import Path
+from functools import partial
+from typing import TYPE_CHECKING
 
 import jinja2
 from markupsafe import Markup, escape
 
-from .cache import digest, source_salt
-from .catalog import Labels
-from .deal_format import deal_spec, reference_rows
-from .pipeline import DealView, Pipeline
+from ..sources.deal_format import reference_rows
 from .safe_markdown import SafeMarkdown, is_safe_url
-from .stage_model import StageModel
 
-_HERE = Path(__file__).parent
-RENDERING_SOURCES = (_HERE / "render.py", _HERE / "safe_markdown.py", _HERE / "catalog.py",
-                     *sorted((_HERE / "templates").glob("*")), *sorted((_HERE / "catalog").glob("*.yml")))
-
-
-def dest_url(src: str, directory_urls: bool = True) -> str:
-    """The URL mkdocs gives a Markdown source path (relative to the site root)."""
-    stem = src[:-3] if src.endswith(".md") else src
-    if not src.endswith(".md"):
-        return src
-    if stem == "index" or stem.endswith("/index"):
-        return stem[:-5]
-    return f"{stem}/" if directory_urls else f"{stem}.html"
-
-
-def relative_url(from_src: str, to: str, directory_urls: bool = True) -> str:
-    """A link from the page built from `from_src` to `to` (a source path or a site file)."""
-    here = dest_url(from_src, directory_urls)
-    base = here if here.endswith("/") or here == "" else posixpath.dirname(here) + "/"
-    target = dest_url(to, directory_urls)
-    rel = posixpath.relpath(target or ".", base or ".")
-    return rel + ("/" if target.endswith("/") and not rel.endswith("/") else "")
+if TYPE_CHECKING:
+    from ..labels import Labels
+    from ..model.pipeline import DealView, Pipeline
+    from ..sources.stage_model import StageModel
+    from .paths import SitePaths
 
 
 def _text(value: object) -> Markup:
@@ -84,41 +63,36 @@ def front_matter(title: str, **meta: object) -> str:
 class Renderer:
     """One Jinja environment and compiled templates, reused for every page of a build."""
 
-    def __init__(self, model: StageModel, language: str = "en", directory_urls: bool = True,
-                 repo_url: str = "", edit_branch: str = "main", workbooks: bool = True):
+    def __init__(self, model: StageModel, labels: Labels, paths: SitePaths, repo_url: str = "",
+                 edit_branch: str = "main", workbooks: bool = True):
         self.model = model
-        self.labels = Labels(language)
-        self.directory_urls = directory_urls
+        self.labels = labels
+        self.paths = paths
         self.repo_url = repo_url.rstrip("/")
         self.edit_branch = edit_branch
         self.workbooks = workbooks
         self.markdown = SafeMarkdown()
         self.env = jinja2.Environment(
-            loader=jinja2.PackageLoader("generator", "templates"),
+            loader=jinja2.PackageLoader("generator.site", "templates"),
             autoescape=True, trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined,
         )
         self.env.filters.update(text=_text, number=_number, percent=_percent, date=_date)
-        self.env.globals.update(model=model, labels=self.labels, stage_name=self.stage_name)
+        self.env.globals.update(model=model, labels=labels, paths=paths, t=labels.pick,
+                                term=partial(labels.term, model), stage_name=labels.stage_name)
 
-    def fingerprint(self, pipeline: Pipeline) -> str:
+    def context_key(self, pipeline: Pipeline) -> str:
         """Everything besides a deal's view that its page depends on (for the page cache)."""
-        settings = (self.labels.language, self.directory_urls, self.repo_url, self.edit_branch, self.workbooks,
-                    pipeline.as_of.isoformat(), pipeline.history_note)
-        return digest(source_salt(*RENDERING_SOURCES), repr(self.model), repr(settings))
-
-    def stage_name(self, stage) -> str:
-        return stage.name_zh if self.labels.language == "zh" else stage.name
-
-    def _link(self, src: str):
-        return lambda to: relative_url(src, to, self.directory_urls)
+        settings = (self.labels.language, self.paths.url("deals/x.md"), self.repo_url, self.edit_branch,
+                    self.workbooks, pipeline.as_of.isoformat(), pipeline.history_note)
+        return repr((self.model, settings))
 
     def deal_page(self, view: DealView, pipeline: Pipeline) -> str:
-        src = f"deals/{view.id}.md"
+        src = self.paths.deal_page(view.id)
         edit = ""
         if self.repo_url and is_safe_url(self.repo_url):
             edit = f"{self.repo_url}/edit/{self.edit_branch}/{view.deal.path}"
         body = self.env.get_template("deal.html.j2").render(
-            v=view, d=view.deal, r=view.result, as_of=pipeline.as_of, link=self._link(src),
+            v=view, d=view.deal, r=view.result, as_of=pipeline.as_of, link=self.paths.linker(src),
             summary=Markup(self.markdown.convert(view.deal.summary)) if view.deal.summary else "",
             edit_url=edit, workbooks=self.workbooks, history_note=pipeline.history_note,
             matrix=self.stakeholder_matrix(view),
@@ -136,39 +110,32 @@ class Renderer:
         return grid
 
     def pipeline_page(self, pipeline: Pipeline) -> str:
-        src = "deals/index.md"
         body = self.env.get_template("pipeline.html.j2").render(
-            p=pipeline, as_of=pipeline.as_of, link=self._link(src), workbooks=self.workbooks,
-            totals=pipeline.stage_totals(), attention=self.needs_attention(pipeline),
+            p=pipeline, as_of=pipeline.as_of, link=self.paths.linker(self.paths.pipeline_page),
+            workbooks=self.workbooks, totals=pipeline.stage_totals(), attention=self.needs_attention(pipeline),
         )
         return front_matter(self.labels.pipeline, hide=["navigation", "toc"]) + body
 
-    def needs_attention(self, pipeline: Pipeline) -> list[tuple[DealView, list[str]]]:
-        out = []
-        for view in pipeline.deals:
-            reasons = [f"{w.field}: {w.message}" if w.field else w.message for w in view.warnings]
-            if reasons:
-                out.append((view, reasons))
-        return out
+    @staticmethod
+    def needs_attention(pipeline: Pipeline) -> list[tuple[DealView, list[str]]]:
+        return [(view, [w.summary() for w in view.warnings]) for view in pipeline.deals if view.warnings]
 
     def stage_page(self, number: int, pipeline: Pipeline | None) -> str:
         stage = self.model.stage(number)
-        src = stage.page
+        src = self.paths.stage_page(stage)
         body = self.env.get_template("stage.md.j2").render(
-            stage=stage, deals=pipeline.by_stage(number) if pipeline else [], link=self._link(src),
-            has_pipeline=pipeline is not None,
+            stage=stage, deals=pipeline.by_stage(number) if pipeline else [], has_pipeline=pipeline is not None,
+            link=self.paths.linker(src), md=self.paths.source_linker(src),
         )
-        return front_matter(f"{number}. {stage.name}") + body
+        return front_matter(f"{number}. {self.labels.stage_name(stage)}") + body
 
     def reference_page(self) -> str:
-        rows = reference_rows(deal_spec(self.model))
-        return self.env.get_template("reference.md.j2").render(rows=rows)
-
-    def playbook_macros(self, src: str) -> dict:
-        """What hand-written playbook pages may use: the model and links to stage pages."""
-        return {"model": self.model, "link": self._link(src), "labels": self.labels}
+        rows = reference_rows(self.model, self.labels)
+        return front_matter(self.labels.reference_title) + \
+            self.env.get_template("reference.md.j2").render(rows=rows)
 
     def render_playbook_page(self, markdown_source: str, src: str) -> str:
         """Hand-written pages are trusted templates; they read their numbers from the model."""
         template = self.env.from_string(markdown_source)
-        return template.render(**self.playbook_macros(src))
+        # link(): a URL, for raw HTML; md(): a source path, for Markdown links mkdocs checks and rewrites.
+        return template.render(link=self.paths.linker(src), md=self.paths.source_linker(src))

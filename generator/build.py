@@ -1,0 +1,88 @@
+"""The one read → compute → outputs path, shared by the plugin, `dealbook check` and the benchmark.
+
+`read_project` reads the stage model, the deal files and the git history and computes the
+pipeline; problems are returned, never raised. `site_outputs` turns a pipeline into the
+generated pages and the workbook jobs. Neither knows anything of mkdocs.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from .cache import Cache
+from .diagnostics import Problems
+from .labels import Labels
+from .model.pipeline import Pipeline, compute
+from .site.pages import generated_pages
+from .site.paths import SitePaths
+from .site.renderer import Renderer
+from .sources.deal_files import DealLoader, deal_files, shown_path
+from .sources.history import History, read_history
+from .sources.stage_model import StageModel, StageModelError, load_stage_model
+from .workbooks.jobs import Job, plan_workbooks
+
+DEFAULT_MODEL = Path("playbook/playbook.yml")
+DEFAULT_DEALS = Path("deals")
+DEFAULT_CACHE = Path(".cache")
+
+
+def as_of_date(environ: dict[str, str] | None = None) -> date:
+    """Today, or the date of SOURCE_DATE_EPOCH when set (reproducible builds)."""
+    env = os.environ if environ is None else environ
+    epoch = env.get("SOURCE_DATE_EPOCH", "").strip()
+    if epoch:
+        try:
+            return datetime.fromtimestamp(int(epoch), tz=UTC).date()
+        except (ValueError, OverflowError, OSError):
+            raise ValueError(f"SOURCE_DATE_EPOCH={epoch!r} is not a number of seconds since 1970") from None
+    return datetime.now(tz=UTC).date()
+
+
+@dataclass
+class Project:
+    """What was read and computed; `model` and `pipeline` are None when the stage model is unusable."""
+
+    model: StageModel | None
+    pipeline: Pipeline | None
+    problems: Problems
+
+
+def read_project(root: Path, model_path: Path, deals_dir: Path, as_of: date, labels: Labels, cache: Cache,
+                 files: list[Path] | None = None, history: bool = True) -> Project:
+    """Everything `dealbook check` and the build need: every deal file, or only `files`."""
+    try:
+        model = load_stage_model(model_path, shown_path(model_path, root))
+    except StageModelError as exc:
+        return Project(None, None, exc.problems)
+    problems = Problems()
+    loader = DealLoader(model, root, cache)
+    # git reads the history in its own processes while this one parses the deals.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        past = pool.submit(read_history, deals_dir, cache) if history else None
+        deals = loader.load_all(files if files is not None else deal_files(deals_dir), problems)
+        known = past.result() if past is not None else History({}, "history_off")
+    if files is None:
+        loader.prune_cache()
+    pipeline = compute(deals, model, as_of, labels, problems, known)
+    return Project(model, pipeline, pipeline.problems)
+
+
+@dataclass
+class SiteOutputs:
+    """The generated text files (site path → content) and the workbooks still to write."""
+
+    pages: dict[str, str]
+    workbooks: list[Job]
+
+
+def site_outputs(pipeline: Pipeline, labels: Labels, paths: SitePaths, cache: Cache, *, repo_url: str = "",
+                 edit_branch: str = "main", workbooks: bool = True) -> tuple[SiteOutputs, Renderer]:
+    """Everything a build adds to the site; the renderer is returned for the hand-written pages."""
+    renderer = Renderer(pipeline.model, labels, paths, repo_url, edit_branch, workbooks)
+    pages = generated_pages(pipeline, renderer, cache)
+    jobs = plan_workbooks(pipeline, labels, paths, cache) if workbooks else []
+    return SiteOutputs(pages, jobs), renderer

@@ -1,0 +1,73 @@
+"""The label catalog: every word the generator writes for a reader, in English or Chinese.
+
+The language is decided once, by `language_code`, from the site's theme language (or the
+command line), and handed down as a `Labels` object to everything that writes text.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+_DIR = Path(__file__).parent / "catalog"
+LANGUAGES = ("en", "zh")
+
+
+def language_code(language: str | None) -> str:
+    """'zh' for any Chinese language tag (zh, zh-CN, zh_TW…), else 'en'."""
+    return "zh" if (language or "").lower().replace("_", "-").split("-")[0] == "zh" else "en"
+
+
+@lru_cache
+def catalog(language: str) -> dict:
+    """The labels of one language, as stored in `catalog/<language>.yml`."""
+    return yaml.safe_load((_DIR / f"{language_code(language)}.yml").read_text(encoding="utf-8"))
+
+
+class Labels:
+    """`labels.key` or `labels("key", n=3)` in templates; `labels.pick(obj, "name")` for model text."""
+
+    def __init__(self, language: str | None = "en"):
+        self.language = language_code(language)
+        self._labels = catalog(self.language)
+
+    def __reduce__(self):
+        return (Labels, (self.language,))  # workbooks are rendered in other processes
+
+    def __getattr__(self, key: str) -> str:
+        if key.startswith("_"):
+            raise AttributeError(key)
+        try:
+            return self._labels[key]
+        except KeyError:
+            raise AttributeError(f"no label {key!r} in the catalog") from None
+
+    def __call__(self, key: str, **values: object) -> str:
+        return self._labels[key].format(**values)
+
+    def __repr__(self) -> str:
+        return f"Labels({self.language!r})"
+
+    def field_help(self, name: str) -> str:
+        """What a deal-file field means (`stakeholders.name`), for the reference page and the JSON Schema."""
+        return self._labels["fields"].get(name, "")
+
+    def pick(self, obj: object, attribute: str):
+        """A stage model text in this language: `<attribute>_zh` on a Chinese site when it is given."""
+        if self.language == "zh":
+            value = getattr(obj, f"{attribute}_zh", None)
+            if value:
+                return value
+        return getattr(obj, attribute)
+
+    def term(self, model, vocabulary: str, key: str) -> str:
+        """The label of a vocabulary term (a role, a status…) in this language."""
+        for term in model.vocabularies[vocabulary]:
+            if term.key == key:
+                return self.pick(term, "label")
+        return key
+
+    def stage_name(self, stage) -> str:
+        return self.pick(stage, "name")

@@ -1,0 +1,87 @@
+"""Render a build's workbooks in worker processes while the site generator renders the pages.
+
+Workbooks cost far more than pages (openpyxl: about 20 ms each), so a build starts
+them as soon as the pipeline is known and waits for them only at the end. Each
+workbook is written straight to its place in the site and into the cache; one
+whose cache entry verifies is copied from the cache instead of being rendered.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from concurrent.futures import Future, ProcessPoolExecutor
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..cache import Cache
+
+if TYPE_CHECKING:
+    from .jobs import Job
+
+KIND = "workbooks"
+# Below this many missing workbooks, starting worker processes costs more than it saves.
+INLINE_LIMIT = 8
+
+
+def _write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+
+
+def _render_into(job: Job, destination: str, cache_dir: str | None) -> None:
+    data = job.render()
+    _write(Path(destination), data)
+    if cache_dir is not None:
+        Cache(Path(cache_dir)).put(KIND, job.key, data)
+
+
+class WorkbookRun:
+    """The workbooks of one build: copied from the cache, or being rendered."""
+
+    def __init__(self, jobs: list[Job], cache: Cache, site_dir: Path, workers: int | None = None):
+        self.jobs = jobs
+        self.cache = cache
+        self.site_dir = site_dir
+        self.workers = workers or os.cpu_count() or 1
+        self.written = 0
+        self.reused = 0
+        self._executor: ProcessPoolExecutor | None = None
+        self._futures: list[Future] = []
+
+    def start(self) -> WorkbookRun:
+        """Copy what the cache has; render the rest inline or in worker processes."""
+        missing = []
+        for job in self.jobs:
+            data = self.cache.get(KIND, job.key)
+            if data is None:
+                missing.append(job)
+            else:
+                _write(self.site_dir / job.path, data)
+        self.written, self.reused = len(missing), len(self.jobs) - len(missing)
+        cache_dir = str(self.cache.directory) if self.cache.writable else None
+        if len(missing) <= INLINE_LIMIT or self.workers < 2:
+            for job in missing:
+                _render_into(job, str(self.site_dir / job.path), cache_dir)
+            return self
+        # forkserver, not fork: `mkdocs serve` runs threads, and forking a threaded process is unsafe.
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["generator.workbooks.jobs"])
+        self._executor = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
+        self._futures = [self._executor.submit(_render_into, job, str(self.site_dir / job.path), cache_dir)
+                         for job in missing]
+        return self
+
+    def wait(self) -> None:
+        """Block until every workbook is in the site; re-raise a worker's error."""
+        try:
+            for future in self._futures:
+                future.result()
+        finally:
+            self.cancel()
+        self.cache.prune(KIND, {job.key for job in self.jobs})
+
+    def cancel(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None
