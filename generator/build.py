@@ -59,7 +59,9 @@ def read_project(root: Path, model_path: Path, deals_dir: Path, as_of: date, lab
     except StageModelError as exc:
         return Project(None, None, exc.problems)
     problems = Problems()
-    loader = DealLoader(model, root, cache)
+    # A deal named like a generated file would replace it; the set depends on the stage model only,
+    # not on URL settings, so the default paths give it.
+    loader = DealLoader(model, root, cache, reserved=SitePaths().reserved_ids(model))
     # git reads the history in its own processes while this one parses the deals.
     with ThreadPoolExecutor(max_workers=1) as pool:
         past = pool.submit(read_history, deals_dir, cache) if history else None

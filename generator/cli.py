@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 from pathlib import Path
@@ -56,9 +57,11 @@ def check(paths: tuple[Path, ...], style: str, strict: bool, model_path: Path, d
     if paths:
         files = []
         for path in paths:
-            if path.is_dir():
-                files.extend(sorted(p for p in path.iterdir() if p.suffix in DEAL_SUFFIXES))
-            elif path.is_file():
+            # A folder named like a deal file is taken as a (wrong) deal file, so it is reported, not listed.
+            if path.suffix not in DEAL_SUFFIXES and os.path.isdir(path):
+                files.extend(deal_files(path))
+            elif os.path.lexists(path):
+                # Whatever it is (FIFO, folder, broken link, …): the loader says what is wrong, without opening it.
                 files.append(path)
             else:
                 raise UsageError(f"{path}: no such file or folder")

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import errno
+import os
 import pickle
 import re
+import stat
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -112,17 +116,63 @@ def shown_path(path: Path, root: Path | None) -> str:
     return str(path)
 
 
+def entry_name(path: Path, root: Path | None) -> str:
+    """How a folder entry is named to people without following it: `deals/x.yml` even when that is a link
+    that loops or leads out of the project (where `shown_path` would fail or show the target)."""
+    try:
+        folder = shown_path(path.parent, root)
+    except (OSError, RuntimeError):  # the folder itself is a link that loops
+        folder = str(path.parent)
+    return (Path(folder) / path.name).as_posix()
+
+
 def deal_files(deals_dir: Path) -> list[Path]:
-    return sorted(p for p in deals_dir.iterdir() if p.suffix in DEAL_SUFFIXES and p.is_file()) \
-        if deals_dir.is_dir() else []
+    """Every entry of the folder named like a deal file, whatever it is.
+
+    Entries that are not regular files (a folder, a FIFO, a link that is broken, loops or leads
+    out of the project) are listed too, so that the loader reports them instead of a deal
+    vanishing from the site without a word.
+    """
+    return sorted(p for p in deals_dir.iterdir() if p.suffix in DEAL_SUFFIXES) if deals_dir.is_dir() else []
+
+
+def unreadable(path: Path, root: Path | None) -> tuple[str, str] | None:
+    """Why `path` may not be read as a deal file, as (message, hint); None when it may.
+
+    Only regular files inside the project are read. This looks with `os.stat` and never opens
+    the path: opening a FIFO blocks until something writes to it, i.e. the build hangs.
+    """
+    try:
+        info = os.stat(path)  # follows links, as reading would
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "is a link that loops", "point the link at a real file, or remove it"
+        if os.path.islink(path):
+            return "is a broken link", f"it points to {os.readlink(path)}, which does not exist; fix or remove it"
+        return f"cannot be read: {exc.strerror}", ""
+    if root is not None:
+        # Resolved first, so that a link or a `..` cannot publish a file from elsewhere on the machine.
+        real = Path(os.path.realpath(path))
+        if not real.is_relative_to(root.resolve()):
+            return f"points outside the project (to {real})", "copy the file into the project instead of linking to it"
+    if stat.S_ISDIR(info.st_mode):
+        return "is a folder", "a deal is one file; move what is inside out, or rename the folder"
+    if stat.S_ISFIFO(info.st_mode):
+        return "is a named pipe (FIFO), not a file", "remove it and save the deal as an ordinary file"
+    if not stat.S_ISREG(info.st_mode):
+        return "is not a regular file (a device or a socket)", "remove it and save the deal as an ordinary file"
+    return None
 
 
 class DealLoader:
     """Reads deal files against one stage model; the spec is built once and reused."""
 
-    def __init__(self, model: StageModel, root: Path | None, cache: Cache):
+    def __init__(self, model: StageModel, root: Path | None, cache: Cache, reserved: Collection[str] = ()):
         self.model = model
         self.root = root
+        # Ids whose page or workbook would take the place of a generated file; the caller knows the
+        # site's layout (this layer does not), so it hands them in.
+        self.reserved = frozenset(reserved)
         self.spec = deal_spec(model)
         # Parsing is most of a warm build's reading time; a file whose bytes, name and stage
         # model are unchanged gives the same Deal (with this code), so it is kept, pickled.
@@ -131,12 +181,22 @@ class DealLoader:
         self.used: set[str] = set()
 
     def load(self, path: Path, problems: Problems) -> Deal | None:
-        shown = shown_path(path, self.root)
+        # Problems with the entry itself are named by the entry (`deals/x.yml`), not by where a link leads.
+        named = entry_name(path, self.root)
+        why = unreadable(path, self.root)
+        if why is not None:
+            problems.error(named, 1, 1, "", *why)
+            return None
         stem = path.stem
         if not re.fullmatch(ID_PATTERN, stem):
-            problems.error(shown, 1, 1, "", f"bad file name: the deal id '{stem}' may only use a-z, 0-9 and '-'",
+            problems.error(named, 1, 1, "", f"bad file name: the deal id '{stem}' may only use a-z, 0-9 and '-'",
                            f"rename the file to {suggested_id(stem)}{path.suffix}")
             return None
+        if stem in self.reserved:
+            problems.error(named, 1, 1, "", f"the deal id '{stem}' is reserved: its page or workbook would "
+                           "replace one the site generates", f"rename the file, e.g. {stem}-deal{path.suffix}")
+            return None
+        shown = shown_path(path, self.root)
         data = read_bytes(path, shown, problems)
         if data is None:
             return None
