@@ -7,8 +7,11 @@ problems as one `PluginError`.
 
 from __future__ import annotations
 
+import fcntl
+import html
 import logging
 import os
+import re
 import time
 from pathlib import Path
 
@@ -31,6 +34,21 @@ from .sources.stage_model import TOOLS, StageModelError, load_stage_model
 from .workbooks.run import WorkbookRun
 
 log = logging.getLogger("mkdocs.plugins.dealbook")
+
+
+def _acquire_lock(cache_dir: Path) -> int | None:
+    """Hold `<cache_dir>/build.lock` for the build; wait, saying so once, while another build holds it."""
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(cache_dir / "build.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError:
+        return None  # a read-only checkout: nothing to share, nothing to lock
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        log.info("dealbook: another build is running in this folder; waiting for it to finish")
+        fcntl.flock(fd, fcntl.LOCK_EX)
+    return fd
 
 
 def _keep_jieba_cache_in(cache_dir: Path) -> None:
@@ -65,6 +83,9 @@ class DealbookConfig(base.Config):
 
 class DealbookPlugin(BasePlugin[DealbookConfig]):
     def __init__(self) -> None:
+        self.serving = False
+        self.serve_errors: list = []
+        self._lock: int | None = None
         self.project: Project | None = None
         self.renderer: Renderer | None = None
         self.generated: set[str] = set()
@@ -72,6 +93,15 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
         self.workbooks: WorkbookRun | None = None
         self.pages_written = 0
         self.seconds = 0.0
+
+    def on_startup(self, *, command: str, dirty: bool) -> None:
+        # While serving, a deal error must not stop the preview: pages show it instead.
+        self.serving = command == "serve"
+
+    def on_pre_build(self, *, config: MkDocsConfig) -> None:
+        # Before mkdocs empties site/: a second build in the same folder waits for the first.
+        if self.config.enabled:
+            self._lock = _acquire_lock(self.cache_dir)
 
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig | None:
         if not self.config.enabled:
@@ -104,7 +134,14 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
         started = time.perf_counter()
         cache = Cache(self.cache_dir)
         project = read_project(self.root, self.model_path, self.deals_dir, self.as_of, self.labels, cache)
-        if project.problems.errors:
+        self.serve_errors = project.problems.errors if self.serving else []
+        if self.serve_errors:
+            for problem in self.serve_errors:
+                log.warning("dealbook: %s", problem)
+            if project.pipeline is None:  # the stage model itself is broken: only the panel can be shown
+                self.project = project
+                return files
+        elif project.problems.errors:
             raise PluginError(f"{len(project.problems.errors)} problem(s) in the deal files or the stage model:\n"
                               + format_problems(project.problems.errors)
                               + "\nRun `dealbook check` for the full list, warnings included.")
@@ -137,17 +174,40 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
 
     def on_post_build(self, *, config: MkDocsConfig) -> None:
         started = time.perf_counter()
-        if self.workbooks is not None:
-            try:
-                self.workbooks.wait()
-            except Exception as exc:
-                raise PluginError(f"dealbook: a workbook could not be written: {exc}") from None
+        try:
+            if self.workbooks is not None:
+                try:
+                    self.workbooks.wait()
+                except Exception as exc:
+                    raise PluginError(f"dealbook: a workbook could not be written: {exc}") from None
+        finally:
+            self._release_lock()
         self.seconds += time.perf_counter() - started
         self._log_summary()
 
     def on_build_error(self, *, error: Exception) -> None:
         if self.workbooks is not None:
             self.workbooks.cancel()
+        self._release_lock()
+
+    def on_shutdown(self) -> None:
+        self._release_lock()
+
+    def _release_lock(self) -> None:
+        if self._lock is not None:
+            os.close(self._lock)  # closing the descriptor releases the lock
+            self._lock = None
+
+    def on_post_page(self, output: str, /, *, page: Page, config: MkDocsConfig) -> str | None:
+        if not self.serve_errors:
+            return None
+        # Live preview only: every page opens with the problems, until the files are fixed.
+        items = "".join(f"<li><code>{html.escape(str(p))}</code></li>" for p in self.serve_errors)
+        panel = (f'<div class="dealbook-errors" role="alert" style="margin:0;padding:.8rem 1.2rem;'
+                 f'background:#c62828;color:#fff;font:14px/1.5 sans-serif;position:relative;z-index:10">'
+                 f"<strong>{html.escape(self.labels('serve_errors', n=len(self.serve_errors)))}</strong>"
+                 f'<ul style="margin:.4rem 0 0 1.2rem">{items}</ul></div>')
+        return re.sub(r"(<body[^>]*>)", lambda m: m.group(1) + panel, output, count=1)
 
     def _log_summary(self) -> None:
         if self.project is None or self.project.pipeline is None:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
+import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -27,6 +29,22 @@ INLINE_LIMIT = 8
 def _write(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
+
+
+def _watch_parent(pid: int) -> None:
+    """In a worker: end this process as soon as the build's process is gone, however it ended."""
+
+    def watch() -> None:
+        while True:
+            time.sleep(0.5)
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                os._exit(1)
+            except PermissionError:  # the pid was reused by another user's process: the build is gone
+                os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
 
 
 def _render_into(job: Job, destination: str, cache_dir: str | None) -> None:
@@ -67,7 +85,8 @@ class WorkbookRun:
         # forkserver, not fork: `mkdocs serve` runs threads, and forking a threaded process is unsafe.
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["generator.workbooks.jobs"])
-        self._executor = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
+        self._executor = ProcessPoolExecutor(max_workers=self.workers, mp_context=context,
+                                             initializer=_watch_parent, initargs=(os.getpid(),))
         self._futures = [self._executor.submit(_render_into, job, str(self.site_dir / job.path), cache_dir)
                          for job in missing]
         return self
