@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +15,32 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 AS_OF_EPOCH = "1795737600"  # 2026-11-27 00:00 UTC: tests see one fixed as-of date
 REQUIRE_TOOLS = os.environ.get("DEALBOOK_REQUIRE_TOOLS") == "1" or os.environ.get("CI") == "true"
+
+
+# The smallest valid deal, and one that passes without warnings at stage 2.
+MINIMAL_DEAL = """\
+title: ERP rollout
+account: Example Co
+owner: Test Rep
+stage: 2
+status: open
+amount: 1000
+expected_close: 2027-01-31
+"""
+BASE_DEAL = MINIMAL_DEAL + """\
+stakeholders:
+  - name: Ann
+    role: decision-maker
+exits:
+  1: {date: 2026-11-20, evidence: Meeting booked}
+"""
+
+
+def run_check(cwd: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+    """`dealbook check` as a rep runs it, at the tests' as-of date."""
+    env = {**os.environ, "SOURCE_DATE_EPOCH": AS_OF_EPOCH}
+    return subprocess.run([sys.executable, "-m", "generator", "check", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=timeout)
 
 
 def need(tool_present: bool, what: str) -> None:

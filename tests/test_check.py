@@ -3,35 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
-from conftest import AS_OF_EPOCH, ROOT
+from conftest import BASE_DEAL, ROOT, run_check
 
-BASE = """\
-title: ERP rollout
-account: Example Co
-owner: Test Rep
-stage: 2
-status: open
-amount: 1000
-expected_close: 2027-01-31
-stakeholders:
-  - name: Ann
-    role: decision-maker
-exits:
-  1: {date: 2026-11-20, evidence: Meeting booked}
-"""
-
-
-def run_check(cwd: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "SOURCE_DATE_EPOCH": AS_OF_EPOCH}
-    return subprocess.run([sys.executable, "-m", "generator", "check", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=60)
+BASE = BASE_DEAL
 
 
 @pytest.fixture

@@ -15,7 +15,8 @@ from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
 import pytest
-from conftest import AS_OF_EPOCH, Project
+from conftest import AS_OF_EPOCH, BASE_DEAL, Project
+from conftest import run_check as check
 from mkdocs.exceptions import Abort
 
 from generator.site.paths import SitePaths
@@ -23,26 +24,11 @@ from generator.sources.stage_model import StageModel, load_stage_model
 
 LIMIT = 20  # seconds: reading these takes well under one; a FIFO that is opened blocks forever
 
-BASE = """\
-title: ERP rollout
-account: Example Co
-owner: Test Rep
-stage: 2
-status: open
-amount: 1000
-expected_close: 2027-01-31
-stakeholders:
-  - name: Ann
-    role: decision-maker
-exits:
-  1: {date: 2026-11-20, evidence: Meeting booked}
-"""
+BASE = BASE_DEAL
 
 
 def run_check(cwd: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "SOURCE_DATE_EPOCH": AS_OF_EPOCH}
-    return subprocess.run([sys.executable, "-m", "generator", "check", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=LIMIT)
+    return check(cwd, *args, timeout=LIMIT)
 
 
 def run_build(cwd: Path) -> subprocess.CompletedProcess:

@@ -14,17 +14,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import Project, need
+from conftest import MINIMAL_DEAL, Project, need
 
-DEAL = """\
-title: Before the edit
-account: Example Co
-owner: Test Rep
-stage: 2
-status: open
-amount: 1000
-expected_close: 2027-01-31
-"""
+DEAL = MINIMAL_DEAL.replace("ERP rollout", "Before the edit")
 STARTUP_TIMEOUT = 60.0
 RELOAD_TIMEOUT = 60.0
 

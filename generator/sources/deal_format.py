@@ -20,58 +20,57 @@ ID_PATTERN = r"[a-z0-9][a-z0-9-]*"
 SCHEMA_ID = "https://dealbook.invalid/deal.schema.json"
 
 
+def _required(spec: Spec) -> Field:
+    return Field(spec, True)
+
+
+def _optional(spec: Spec) -> Field:
+    return Field(spec, False)
+
+
+def _texts(*names: str) -> dict[str, Field]:
+    """Optional free-text fields."""
+    return {name: Field(Text(), False) for name in names}
+
+
 def deal_spec(model: StageModel) -> Record:
     stages = len(model.stages)
     ev = model.evaluation
     score = Integer(ev.scale_min, ev.scale_max)
+    stakeholder = Record(name="stakeholder", fields={
+        "name": _required(Text()), **_texts("title"),
+        "role": _optional(Choice(model.keys("roles"))),
+        "influence": _optional(Choice(model.keys("influence"))),
+        "stance": _optional(Choice(model.keys("stance"))),
+        "last_contact": _optional(Date()), **_texts("notes"),
+    })
+    exit_ = Record(name="exit", fields={"date": _optional(Date()), **_texts("evidence")})
+    next_step = Record(name="next_step", fields={
+        "action": _required(Text()), **_texts("owner"), "due": _optional(Date()), "done": _optional(Boolean()),
+    })
+    competitor = Record(name="competitor", fields={"name": _required(Text()), **_texts("strengths", "weaknesses")})
+    term = Record(name="term", fields={
+        "topic": _required(Choice(model.keys("topics"))),
+        **_texts("opening", "target", "walk_away", "customer_position", "concessions"),
+    })
     return Record(name="deal", fields={
-        "title": Field(Text(), True),
-        "account": Field(Text(), True),
-        "owner": Field(Text(), True),
-        "stage": Field(Integer(1, stages), True),
-        "status": Field(Choice(model.keys("status")), True),
-        "amount": Field(Number(0), True),
-        "currency": Field(Choice(list(model.currencies)), False),
-        "expected_close": Field(Date(), True),
-        "lost_reason": Field(Text(), False),
-        "summary": Field(Text(), False),
-        "probability": Field(Number(0, 1), False),
-        "grade": Field(Choice(model.grades), False),
-        "qualification": Field(Record(name="scores", fields={f.key: Field(score, False) for f in ev.factors}), False),
-        "stakeholders": Field(ListOf(Record(name="stakeholder", fields={
-            "name": Field(Text(), True),
-            "title": Field(Text(), False),
-            "role": Field(Choice(model.keys("roles")), False),
-            "influence": Field(Choice(model.keys("influence")), False),
-            "stance": Field(Choice(model.keys("stance")), False),
-            "last_contact": Field(Date(), False),
-            "notes": Field(Text(), False),
-        })), False),
-        "exits": Field(MapOf(Integer(1, stages), Record(name="exit", fields={
-            "date": Field(Date(), False),
-            "evidence": Field(Text(), False),
-        })), False),
-        "next_steps": Field(ListOf(Record(name="next_step", fields={
-            "action": Field(Text(), True),
-            "owner": Field(Text(), False),
-            "due": Field(Date(), False),
-            "done": Field(Boolean(), False),
-        })), False),
-        "competitors": Field(ListOf(Record(name="competitor", fields={
-            "name": Field(Text(), True),
-            "strengths": Field(Text(), False),
-            "weaknesses": Field(Text(), False),
-        })), False),
-        "negotiation": Field(Record(name="negotiation", fields={
-            "terms": Field(ListOf(Record(name="term", fields={
-                "topic": Field(Choice(model.keys("topics")), True),
-                "opening": Field(Text(), False),
-                "target": Field(Text(), False),
-                "walk_away": Field(Text(), False),
-                "customer_position": Field(Text(), False),
-                "concessions": Field(Text(), False),
-            })), False),
-        }), False),
+        "title": _required(Text()),
+        "account": _required(Text()),
+        "owner": _required(Text()),
+        "stage": _required(Integer(1, stages)),
+        "status": _required(Choice(model.keys("status"))),
+        "amount": _required(Number(0)),
+        "currency": _optional(Choice(list(model.currencies))),
+        "expected_close": _required(Date()),
+        **_texts("lost_reason", "summary"),
+        "probability": _optional(Number(0, 1)),
+        "grade": _optional(Choice(model.grades)),
+        "qualification": _optional(Record(name="scores", fields={f.key: _optional(score) for f in ev.factors})),
+        "stakeholders": _optional(ListOf(stakeholder)),
+        "exits": _optional(MapOf(Integer(1, stages), exit_)),
+        "next_steps": _optional(ListOf(next_step)),
+        "competitors": _optional(ListOf(competitor)),
+        "negotiation": _optional(Record(name="negotiation", fields={"terms": _optional(ListOf(term))})),
     })
 
 

@@ -117,11 +117,11 @@ class Checks:
 
 @dataclass(frozen=True)
 class StageModel:
+    stages: tuple[Stage, ...]
     path: str
     version: int
     currency: str
     currencies: tuple[str, ...]
-    stages: tuple[Stage, ...]
     evaluation: Evaluation
     grading: tuple[GradeRule, ...]
     vocabularies: dict[str, tuple[Term, ...]]
@@ -247,7 +247,7 @@ def _build(raw: dict, shown: str) -> StageModel:
     vocabularies = {name: tuple(Term(t["key"], t["label"], t.get("label_zh", ""), t.get("description", ""),
                                      t.get("description_zh", "")) for t in terms)
                     for name, terms in raw["vocabularies"].items()}
-    return StageModel(shown, raw["version"], raw["currency"], tuple(raw["currencies"]), stages, evaluation, grading,
+    return StageModel(stages, shown, raw["version"], raw["currency"], tuple(raw["currencies"]), evaluation, grading,
                       vocabularies,
                       Checks(**raw["checks"]))
 
