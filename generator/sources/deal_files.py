@@ -82,6 +82,7 @@ class Deal:
     lost_reason: str = ""
     summary: str = ""
     probability: float | None = None
+    forecast: str | None = None  # the rep's forecast category, overriding the stage's (open deals only)
     grade: str | None = None
     qualification: dict[str, int] = field(default_factory=dict)
     stakeholders: list[Stakeholder] = field(default_factory=list)
@@ -225,7 +226,7 @@ class DealLoader:
             stage=raw["stage"], status=raw["status"], amount=raw["amount"],
             currency=raw.get("currency", self.model.currency), expected_close=raw["expected_close"],
             lost_reason=raw.get("lost_reason", ""), summary=raw.get("summary", ""),
-            probability=raw.get("probability"), grade=raw.get("grade"),
+            probability=raw.get("probability"), forecast=raw.get("forecast"), grade=raw.get("grade"),
             qualification=dict(raw.get("qualification", {})),
             stakeholders=[Stakeholder(**s) for s in raw.get("stakeholders", [])],
             exits={n: Exit(**e) for n, e in raw.get("exits", {}).items()},

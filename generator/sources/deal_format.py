@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .spec import Boolean, Choice, Date, Field, Integer, ListOf, MapOf, Number, Record, Spec, Text
+from .stage_model import DEAL_FORECASTS
 
 if TYPE_CHECKING:
     from ..labels import Labels
@@ -64,6 +65,7 @@ def deal_spec(model: StageModel) -> Record:
         "expected_close": _required(Date()),
         **_texts("lost_reason", "summary"),
         "probability": _optional(Number(0, 1)),
+        "forecast": _optional(Choice(list(DEAL_FORECASTS))),
         "grade": _optional(Choice(model.grades)),
         "qualification": _optional(Record(name="scores", fields={f.key: _optional(score) for f in ev.factors})),
         "stakeholders": _optional(ListOf(stakeholder)),

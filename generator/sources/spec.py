@@ -416,3 +416,47 @@ class MapOf(Spec):
 
     def describe(self, words):
         return words["mapping"].format(key=self.key.describe(words), value=self.value.describe(words))
+
+
+@dataclass
+class TextMapOf(Spec):
+    """A mapping whose keys are text of one pattern (currency codes, period names) to values of one spec.
+
+    Positions are kept as `where.KEY`, so later checks between fields can point at a key's line.
+    """
+
+    key: Pattern = field(default_factory=Pattern)
+    value: Spec = field(default_factory=Text)
+
+    def check(self, node, where, c):
+        if not isinstance(node, yaml.MappingNode):
+            c.error(node, where, f"expected {KIND_NAMES[CORE + 'map']}, got {_kind(node)}",
+                    "write one 'key: value' per line")
+            return None
+        out = {}
+        first_line: dict[str, int] = {}
+        for key_node, value_node in node.value:
+            if _is_duplicate(key_node, f"{where}.", first_line, c):
+                continue
+            # A key such as 2027 or a date would reach us as a number or a timestamp: take its text.
+            if not isinstance(key_node, yaml.ScalarNode):
+                c.error(key_node, f"{where}.?", f"expected {self.key.what} as the key, got {_kind(key_node)}")
+                continue
+            text = key_node.value
+            if not re.fullmatch(self.key.regex, text):
+                c.error(key_node, f"{where}.{text}", f"{text!r} is not {self.key.what}",
+                        f"for example {self.key.example!r}")
+                continue
+            c.marks[f"{where}.{text}"] = position(key_node)
+            value = self.value.check(value_node, f"{where}.{text}", c)
+            if value is not None:
+                out[text] = value
+        return out
+
+    def json_schema(self, meaning=None, where=""):
+        pattern = f"^(?:{self.key.regex})$"
+        return {"type": "object", "patternProperties": {pattern: self.value.json_schema(meaning, where)},
+                "additionalProperties": False}
+
+    def describe(self, words):
+        return words["mapping"].format(key=self.key.describe(words), value=self.value.describe(words))

@@ -7,16 +7,22 @@ errors, never a traceback) and turns it into immutable objects.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import NamedTuple
 
 from ..diagnostics import Problems
-from .spec import Checker, Choice, Field, Integer, ListOf, Number, Pattern, Record, Text
+from .spec import Checker, Choice, Date, Field, Integer, ListOf, Number, Pattern, Record, Text, TextMapOf
 from .yaml_nodes import read_yaml
 
 VOCABULARIES = ("roles", "influence", "stance", "status", "topics")
 TOOLS = ("evaluation", "grading", "stakeholders", "negotiation")
+# Forecast categories a stage can put its open deals in, from least to most certain (the keys of
+# Salesforce's and GitLab's forecasts). A deal may also say `omitted` (see deal_format).
+STAGE_FORECASTS = ("pipeline", "best-case", "commit")
+# What a rep may set on an open deal: a stage's category, or `omitted` (left out of the forecast).
+DEAL_FORECASTS = ("commit", "best-case", "pipeline", "omitted")
 
 
 class StageModelError(Exception):
@@ -47,6 +53,7 @@ class Stage:
     activities_zh: tuple[str, ...] = ()
     exit_criterion_zh: str = ""
     pitfalls_zh: tuple[str, ...] = ()
+    forecast: str = "pipeline"  # the forecast category of an open deal in this stage
 
 
 @dataclass(frozen=True)
@@ -126,9 +133,20 @@ class StageModel:
     grading: tuple[GradeRule, ...]
     vocabularies: dict[str, tuple[Term, ...]]
     checks: Checks
+    # The one currency the pipeline is totalled in, and what one unit of each other currency is worth in it.
+    reporting_currency: str = "CNY"
+    exchange_rates: dict[str, float] = field(default_factory=dict)
+    rates_date: date | None = None
+    fiscal_year_start: int = 1  # month; 1 = calendar quarters
 
     def stage(self, number: int) -> Stage:
         return self.stages[number - 1]
+
+    def rate(self, currency: str) -> float | None:
+        """Units of the reporting currency for one unit of `currency`; None when the model gives no rate."""
+        if currency == self.reporting_currency:
+            return 1.0
+        return self.exchange_rates.get(currency)
 
     def keys(self, vocabulary: str) -> list[str]:
         return [t.key for t in self.vocabularies[vocabulary]]
@@ -150,13 +168,19 @@ def _texts(required: bool = True) -> Field:
 
 
 _KEY = Pattern(regex=r"[a-z][a-z0-9-]*", what="a lower-case key", example="decision-maker")
+_CURRENCY = Pattern(regex="[A-Z]{3}", what="an ISO 4217 currency code", example="CNY")
 _TERM = Record({"key": Field(_KEY, True), "label": _text(), "label_zh": _text(required=False),
                 "description": _text(required=False), "description_zh": _text(required=False)}, name="term")
 
 MODEL_SPEC = Record(name="stage model", fields={
     "version": Field(Integer(1, 1), True),
-    "currency": Field(Pattern(regex="[A-Z]{3}", what="an ISO 4217 currency code", example="CNY"), True),
-    "currencies": Field(ListOf(Pattern(regex="[A-Z]{3}", what="an ISO 4217 currency code", example="CNY")), True),
+    "currency": Field(_CURRENCY, True),
+    "currencies": Field(ListOf(_CURRENCY), True),
+    "reporting_currency": Field(_CURRENCY, True),
+    # A rate of 0 is caught in _check_meaning, with a better message than "out of range".
+    "exchange_rates": Field(TextMapOf(key=_CURRENCY, value=Number(0)), False),
+    "rates_date": Field(Date(), False),
+    "fiscal_year_start": Field(Integer(1, 12), False),
     "stages": Field(ListOf(Record(name="stage", fields={
         "number": Field(Integer(1, 99), True),
         "key": Field(Pattern(regex=r"[a-z][a-z0-9-]*", what="a lower-case key", example="signing"), True),
@@ -169,6 +193,7 @@ MODEL_SPEC = Record(name="stage model", fields={
         "stale_days": Field(Integer(1, 3650), True),
         "tools": Field(ListOf(Choice(list(TOOLS))), False),
         "pitfalls": _texts(required=False),
+        "forecast": Field(Choice(list(STAGE_FORECASTS)), True),
     })), True),
     "checks": Field(Record(name="checks", fields={
         "decision_maker_from_stage": Field(Integer(1, 99), True),
@@ -230,7 +255,7 @@ def _build(raw: dict, shown: str) -> StageModel:
               tuple(s["activities"]), s["exit_criterion"], float(s["probability"]), s["stale_days"],
               tuple(s.get("tools", ())), tuple(s.get("pitfalls", ())), s.get("customer_step_zh", ""),
               s.get("goal_zh", ""), tuple(s.get("activities_zh", ())), s.get("exit_criterion_zh", ""),
-              tuple(s.get("pitfalls_zh", ())))
+              tuple(s.get("pitfalls_zh", ())), s["forecast"])
         for s in raw["stages"])
     ev = raw["evaluation"]
     groups = tuple(
@@ -248,8 +273,9 @@ def _build(raw: dict, shown: str) -> StageModel:
                                      t.get("description_zh", "")) for t in terms)
                     for name, terms in raw["vocabularies"].items()}
     return StageModel(stages, shown, raw["version"], raw["currency"], tuple(raw["currencies"]), evaluation, grading,
-                      vocabularies,
-                      Checks(**raw["checks"]))
+                      vocabularies, Checks(**raw["checks"]), raw["reporting_currency"],
+                      {code: float(rate) for code, rate in raw.get("exchange_rates", {}).items()},
+                      raw.get("rates_date"), raw.get("fiscal_year_start", 1))
 
 
 def _check_meaning(model: StageModel, c: Checker) -> None:
@@ -266,6 +292,11 @@ def _check_meaning(model: StageModel, c: Checker) -> None:
         if index > 1 and stage.probability < model.stages[index - 2].probability:
             error(f"stages[{index}].probability", f"{stage.probability} is lower than the stage before it",
                   "win probabilities must rise with the stage")
+        if index > 1 and STAGE_FORECASTS.index(stage.forecast) < \
+                STAGE_FORECASTS.index(model.stages[index - 2].forecast):
+            error(f"stages[{index}].forecast", f"'{stage.forecast}' is less certain than the stage before it "
+                  f"('{model.stages[index - 2].forecast}')", "forecast categories must rise with the stage: "
+                  + ", ".join(STAGE_FORECASTS))
     if len(model.stages) < 2:
         error("stages", "the model needs at least two stages")
     keys = [f.key for f in model.evaluation.factors]
@@ -283,7 +314,28 @@ def _check_meaning(model: StageModel, c: Checker) -> None:
         error("grading.rules", f"grade '{grade}' is given twice")
     if model.currency not in model.currencies:
         error("currency", f"the default currency {model.currency} is not in currencies", "add it to currencies")
+    _check_rates(model, error)
     for vocabulary, needed in REQUIRED_TERMS.items():
         for key in needed:
             if key not in model.keys(vocabulary):
                 error(f"vocabularies.{vocabulary}", f"'{key}' is missing", "Dealbook relies on this key")
+
+
+def _check_rates(model: StageModel, error) -> None:
+    """The reporting currency and its exchange rates. A rate that only some deal would need is checked
+    with that deal (model.forecast), so that the error names the deal's currency line."""
+    reporting = model.reporting_currency
+    if reporting not in model.currencies:
+        error("reporting_currency", f"the reporting currency {reporting} is not in currencies", "add it to currencies")
+    for code, rate in model.exchange_rates.items():
+        where = f"exchange_rates.{code}"
+        if code == reporting and rate != 1:
+            error(where, f"{code} is the reporting currency, so its rate is 1, not {rate:g}", "remove this line")
+        elif code not in model.currencies:
+            error(where, f"{code} is not in currencies", "add it to currencies, or remove the rate")
+        elif rate <= 0:
+            error(where, f"a rate of {rate:g} would make every {code} deal worth nothing",
+                  f"give the number of {reporting} one {code} is worth")
+    if model.rate(model.currency) is None:
+        error("currency", f"the default currency {model.currency} has no exchange rate into {reporting}",
+              f"add '{model.currency}: …' under exchange_rates")

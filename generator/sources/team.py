@@ -1,0 +1,99 @@
+"""The team file: who sells, and their quota per forecast period, in the reporting currency.
+
+`playbook/team.yml` is optional. It is read with the same spec language as the stage model and
+the deals, so a mistake in it is one `file:line:col` line. Without it the pipeline has no quotas,
+and no deal owner is questioned; with it, a deal whose owner is not a member gets a warning.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from .spec import Checker, Field, ListOf, Number, Pattern, Record, Text, TextMapOf
+from .yaml_nodes import read_yaml
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from ..diagnostics import Problems
+    from .stage_model import StageModel
+
+# Calendar quarters (2027-Q1) or fiscal ones (FY2027-Q1); which one a team uses follows the stage model.
+PERIOD = Pattern(regex=r"(FY)?\d{4}-Q[1-4]", what="a quarter such as 2027-Q1 or FY2027-Q1", example="2027-Q1")
+EMAIL = Pattern(regex=r"[^@\s]+@[^@\s]+", what="an e-mail address", example="li.wei@example.com")
+
+TEAM_SPEC = Record(name="team", fields={
+    "members": Field(ListOf(Record(name="member", fields={
+        "name": Field(Text(), True, "The name exactly as deal files write it in `owner:`."),
+        "email": Field(EMAIL, False),
+        "quotas": Field(TextMapOf(key=PERIOD, value=Number(0)), False),
+    })), True),
+})
+
+
+@dataclass(frozen=True)
+class Member:
+    name: str
+    email: str = ""
+    quotas: tuple[tuple[str, float], ...] = ()  # (period, amount), as written; a tuple keeps the object hashable
+
+    def quota(self, period: str) -> float:
+        """The quota for a period; a period the file does not name has none (0)."""
+        return dict(self.quotas).get(period, 0.0)
+
+
+@dataclass(frozen=True)
+class Team:
+    path: str  # as shown to people
+    members: tuple[Member, ...]
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(m.name for m in self.members)
+
+    def member(self, name: str) -> Member | None:
+        return next((m for m in self.members if m.name == name), None)
+
+
+def load_team(path: Path, shown_as: str, model: StageModel, problems: Problems) -> Team | None:
+    """Read and check the team file; None when it is missing or has errors (which go to `problems`)."""
+    if not path.is_file():
+        return None
+    node = read_yaml(path, shown_as, problems)
+    if node is None:
+        return None
+    c = Checker(shown_as, problems)
+    raw = TEAM_SPEC.check(node, "", c)
+    if c.failed or raw is None:
+        return None
+    members = tuple(Member(m["name"], m.get("email", ""), tuple((p, float(q)) for p, q in m.get("quotas", {}).items()))
+                    for m in raw["members"])
+    team = Team(shown_as, members)
+    before = len(problems.errors)
+    _check_meaning(team, model, c)
+    return team if len(problems.errors) == before else None
+
+
+def _check_meaning(team: Team, model: StageModel, c: Checker) -> None:
+    def error(where: str, message: str, hint: str = "") -> None:
+        line, col = c.marks.get(where, (1, 1))
+        c.problems.error(c.path, line, col, where, message, hint)
+
+    seen: dict[str, int] = {}
+    fiscal = model.fiscal_year_start != 1
+    for index, member in enumerate(team.members, start=1):
+        if member.name in seen:
+            error(f"members[{index}].name", f"'{member.name}' is also member {seen[member.name]}",
+                  "list each person once; give all their quotas there")
+        seen.setdefault(member.name, index)
+        for period, _ in member.quotas:
+            # A quota named in the other style would never match a deal's period and silently count as none.
+            if fiscal != period.startswith("FY"):
+                year, quarter = re.fullmatch(r"(?:FY)?(\d{4})-Q([1-4])", period).groups()  # type: ignore[union-attr]
+                wanted = f"FY{year}-Q{quarter}" if fiscal else f"{year}-Q{quarter}"
+                why = (f"the fiscal year starts in month {model.fiscal_year_start}" if fiscal
+                       else "the stage model uses calendar quarters (fiscal_year_start: 1)")
+                error(f"members[{index}].quotas.{period}", f"'{period}' is not a period of this team: {why}",
+                      f"name it like '{wanted}'")
