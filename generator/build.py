@@ -23,11 +23,18 @@ from .site.renderer import Renderer
 from .sources.deal_files import DealLoader, deal_files, shown_path
 from .sources.history import History, read_history
 from .sources.stage_model import StageModel, StageModelError, load_stage_model
+from .sources.team import load_team
 from .workbooks.jobs import Job, plan_workbooks
 
 DEFAULT_MODEL = Path("playbook/playbook.yml")
 DEFAULT_DEALS = Path("deals")
 DEFAULT_CACHE = Path(".cache")
+TEAM_FILE = "team.yml"  # beside the stage model; optional
+
+
+def team_path(model_path: Path) -> Path:
+    """The team file belongs with the stage model: the quotas are in its reporting currency and periods."""
+    return model_path.parent / TEAM_FILE
 
 
 def as_of_date(environ: dict[str, str] | None = None) -> date:
@@ -59,6 +66,8 @@ def read_project(root: Path, model_path: Path, deals_dir: Path, as_of: date, lab
     except StageModelError as exc:
         return Project(None, None, exc.problems)
     problems = Problems()
+    team_file = team_path(model_path)
+    team = load_team(team_file, shown_path(team_file, root), model, problems)
     # A deal named like a generated file would replace it; the set depends on the stage model only,
     # not on URL settings, so the default paths give it.
     loader = DealLoader(model, root, cache, reserved=SitePaths().reserved_ids(model))
@@ -69,7 +78,7 @@ def read_project(root: Path, model_path: Path, deals_dir: Path, as_of: date, lab
         known = past.result() if past is not None else History({}, "history_off")
     if files is None:
         loader.prune_cache()
-    pipeline = compute(deals, model, as_of, labels, problems, known)
+    pipeline = compute(deals, model, as_of, labels, problems, known, team)
     return Project(model, pipeline, pipeline.problems)
 
 

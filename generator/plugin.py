@@ -23,7 +23,7 @@ from mkdocs.plugins import BasePlugin
 from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
 
-from .build import Project, as_of_date, read_project, site_outputs
+from .build import Project, as_of_date, read_project, site_outputs, team_path
 from .cache import Cache
 from .diagnostics import format_problems
 from .labels import Labels
@@ -155,10 +155,11 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
         outputs, self.renderer = site_outputs(project.pipeline, self.labels, self.paths, cache,
                                               repo_url=config.repo_url or "", edit_branch=self.config.edit_branch,
                                               workbooks=self.config.workbooks)
-        model_src = shown_path(self.model_path, Path(config.docs_dir))
-        existing = files.get_file_from_path(model_src)
-        if existing is not None:  # the stage model is data, not a page to publish
-            files.remove(existing)
+        for data in (self.model_path, team_path(self.model_path)):
+            # The stage model and the team file (e-mail addresses, quotas) are data, not files to publish.
+            existing = files.get_file_from_path(shown_path(data, Path(config.docs_dir)))
+            if existing is not None:
+                files.remove(existing)
         new_files = [File.generated(config, src, content=content) for src, content in outputs.pages.items()]
         new_files += [_LateFile.generated(config, job.path, content=b"") for job in outputs.workbooks]
         for file in new_files:
@@ -231,4 +232,6 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
         if self.config.enabled:
             server.watch(str(self.deals_dir))
             server.watch(str(self.model_path))
+            if team_path(self.model_path).is_file():
+                server.watch(str(team_path(self.model_path)))
         return server

@@ -1,17 +1,17 @@
-"""The computed pipeline: every deal with its results and warnings, computed once.
+"""The computed pipeline: every deal with its results, forecast and warnings, computed once.
 
-Pages, `/deals.json` and the workbooks all read from a `Pipeline`; nothing
-downstream computes a score, grade, probability or weighted amount again.
+Pages, `/deals.json`, `/pipeline.json` and the workbooks all read from a `Pipeline`; nothing
+downstream computes a score, grade, probability, converted or weighted amount again.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING
 
 from ..diagnostics import Problem, Problems
+from .forecast import DealForecast, Forecast, deal_forecast, summarize
 from .rules import deal_warnings
 from .scoring import Result, evaluate
 from .timeline import Timeline, timeline
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from ..sources.deal_files import Deal
     from ..sources.history import History
     from ..sources.stage_model import Stage, StageModel
+    from ..sources.team import Team
 
 
 @dataclass
@@ -30,6 +31,7 @@ class DealView:
     warnings: list[Problem]
     stage: Stage
     timeline: Timeline
+    forecast: DealForecast
 
     @property
     def id(self) -> str:
@@ -54,6 +56,7 @@ class DealView:
             "amount": d.amount, "currency": d.currency, "expected_close": d.expected_close.isoformat(),
             "probability": r.probability, "weighted_amount": r.weighted_amount, "score": r.score,
             "passed": r.passed, "grade": r.grade, "next_exit_criterion": self.stage.exit_criterion,
+            **self.forecast.as_json(),
             "warnings": [w.summary() for w in self.warnings],
             **self.timeline.as_json(),
         }
@@ -64,8 +67,10 @@ class Pipeline:
     model: StageModel
     as_of: date
     deals: list[DealView]
+    forecast: Forecast
     problems: Problems = field(default_factory=Problems)
     history_note: str = ""  # why there is no git history (a label key), when there is none
+    team: Team | None = None
 
     @property
     def stale(self) -> list[DealView]:
@@ -87,54 +92,48 @@ class Pipeline:
     def open_deals(self) -> list[DealView]:
         return [v for v in self.deals if v.is_open]
 
-    def stage_totals(self) -> dict[str, list[dict]]:
-        """Per currency, per stage: count, amount and weighted amount of open deals."""
-        out: dict[str, list[dict]] = {}
-        for currency in sorted({v.deal.currency for v in self.open_deals}):
-            rows = []
-            for stage in self.model.stages:
-                views = [v for v in self.by_stage(stage.number) if v.deal.currency == currency]
-                rows.append({"stage": stage, "count": len(views),
-                             "amount": sum(v.deal.amount for v in views),
-                             "weighted": sum(v.result.weighted_amount for v in views)})
-            out[currency] = rows
-        return out
-
     def by_grade(self) -> dict[str, list[DealView]]:
         groups: dict[str, list[DealView]] = {g: [] for g in self.model.grades}
         for v in self.open_deals:
             groups.setdefault(v.result.grade, []).append(v)
         return groups
 
-    def closing_by_month(self) -> list[tuple[str, str, int, float, float]]:
-        """(month, currency, count, amount, weighted) for open deals, by expected close."""
-        sums: dict[tuple[str, str], list] = defaultdict(lambda: [0, 0.0, 0.0])
-        for v in self.open_deals:
-            key = (v.deal.expected_close.strftime("%Y-%m"), v.deal.currency)
-            sums[key][0] += 1
-            sums[key][1] += v.deal.amount
-            sums[key][2] += v.result.weighted_amount
-        return [(m, c, *sums[(m, c)]) for m, c in sorted(sums)]
-
     def as_json(self) -> list[dict]:
         return [v.as_json() for v in self.deals]
 
 
 def compute(deals: list[Deal], model: StageModel, as_of: date, labels: Labels, problems: Problems | None = None,
-            history: History | None = None) -> Pipeline:
-    """Every deal's results, timeline and warnings; `problems` gets the warnings added."""
+            history: History | None = None, team: Team | None = None) -> Pipeline:
+    """Every deal's results, forecast, timeline and warnings; `problems` gets the warnings added.
+
+    A deal in a currency without an exchange rate is an error and is left out, like a deal whose file has
+    errors: its amount cannot be added to any total.
+    """
     views = []
+    problems = problems if problems is not None else Problems()
     known = history.deals if history is not None else {}
     for deal in deals:
         result = evaluate(status=deal.status, stage=deal.stage, amount=deal.amount,
                           expected_close=deal.expected_close, scores=deal.qualification,
                           probability=deal.probability, grade=deal.grade, model=model, as_of=as_of)
+        forecast = deal_forecast(deal, result.probability, model)
+        if forecast is None:
+            problems.append(_no_rate(deal, model, labels))
+            continue
         times = timeline(deal, known.get(deal.id), model, as_of)
-        views.append(DealView(deal, result, deal_warnings(deal, result, times, model, as_of, labels),
-                              model.stage(deal.stage), times))
+        views.append(DealView(deal, result, deal_warnings(deal, result, times, model, as_of, labels, team),
+                              model.stage(deal.stage), times, forecast))
     views.sort(key=lambda v: (-v.deal.stage if v.is_open else 0, v.deal.id))
-    pipeline = Pipeline(model, as_of, views, problems if problems is not None else Problems(),
-                        history.reason if history is not None else "history_off")
+    pipeline = Pipeline(model, as_of, views, summarize(views, model, team, as_of), problems,
+                        history.reason if history is not None else "history_off", team)
     for view in views:
         pipeline.problems.extend(view.warnings)
     return pipeline
+
+
+def _no_rate(deal: Deal, model: StageModel, labels: Labels) -> Problem:
+    """The one error line for a deal whose currency has no rate: at its `currency:` line, saying where the rate goes."""
+    line, col = deal.mark("currency")
+    values = {"currency": deal.currency, "reporting": model.reporting_currency, "model": model.path}
+    return Problem(deal.path, line, col, "error", "currency", labels("e_no_rate", **values),
+                   labels("e_no_rate_hint", **values))

@@ -6,6 +6,7 @@ deal's page, in the language of the `Labels` handed in.
 
 from __future__ import annotations
 
+import difflib
 from datetime import date
 from typing import TYPE_CHECKING
 
@@ -15,12 +16,13 @@ if TYPE_CHECKING:
     from ..labels import Labels
     from ..sources.deal_files import Deal
     from ..sources.stage_model import StageModel
+    from ..sources.team import Team
     from .scoring import Result
     from .timeline import Timeline
 
 
 def deal_warnings(deal: Deal, result: Result, times: Timeline, model: StageModel, as_of: date,
-                  labels: Labels) -> list[Problem]:
+                  labels: Labels, team: Team | None = None) -> list[Problem]:
     out: list[Problem] = []
 
     def warn(where: str, message: str, hint: str, **values: object) -> None:
@@ -50,6 +52,11 @@ def deal_warnings(deal: Deal, result: Result, times: Timeline, model: StageModel
         warn("expected_close", "w_close_past", "w_close_past_hint", date=deal.expected_close.isoformat())
     if times.stale:
         warn("stage", "w_stale", "w_stale_hint", days=times.days_since_update, limit=times.stale_days, n=deal.stage)
+    if team is not None and team.member(deal.owner) is None:
+        # Not an error: a new rep's deals must not stop the build; their quota is simply unknown.
+        close = difflib.get_close_matches(deal.owner, list(team.names), n=1, cutoff=0.6)
+        warn("owner", "w_unknown_owner", "w_unknown_owner_close" if close else "w_unknown_owner_hint",
+             owner=deal.owner, team=team.path, close=close[0] if close else "")
     for index, step in enumerate(deal.next_steps, start=1):
         if step.due is not None and not step.done and step.due < as_of:
             warn(f"next_steps[{index}].due", "w_step_overdue", "w_step_overdue_hint", action=_short(step.action),

@@ -8,8 +8,11 @@ for links here and never build or slice paths themselves.
 
 from __future__ import annotations
 
+import hashlib
 import posixpath
-from collections.abc import Callable
+import re
+import unicodedata
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -41,8 +44,11 @@ class SitePaths:
     process = "process.md"
     editing = "editing.md"
     pipeline_page = "deals/index.md"
+    board_page = "deals/board.md"
+    owners_folder = "deals/owners"  # one page per deal owner: deals/owners/<slug>.md
     reference_page = "reference/deal-file.md"
     deals_json = "deals.json"
+    pipeline_json = "pipeline.json"
     schema_json = "schema/deal.schema.json"
     pipeline_workbook = "workbooks/pipeline.xlsx"
     template_workbook = "workbooks/scorecard-template.xlsx"
@@ -60,6 +66,25 @@ class SitePaths:
     def deal_workbook(deal_id: str) -> str:
         return SitePaths.DEAL_PATTERNS[1].format(id=deal_id)
 
+    @classmethod
+    def owner_page(cls, slug: str) -> str:
+        return f"{cls.owners_folder}/{slug}.md"
+
+    @classmethod
+    def owner_pages(cls, names: Iterable[str]) -> dict[str, str]:
+        """Owner name → the path of their page; every name gets its own, whatever names share a slug."""
+        out: dict[str, str] = {}
+        taken = {"index"}  # deals/owners/index.md would be the folder's own page
+        for name in sorted(set(names)):
+            slug = owner_slug(name)
+            if slug in taken:  # "Li Wei" and "li wei", or a name that slugs to "index"
+                slug = f"{slug}-{_digest(name)}"
+            while slug in taken:  # (two names with the same 8 hex digits: not in this universe, but never a clash)
+                slug += "-x"
+            taken.add(slug)
+            out[name] = cls.owner_page(slug)
+        return out
+
     @staticmethod
     def stage_page(stage: Stage) -> str:
         return f"stages/{stage.number}-{stage.key}.md"
@@ -70,17 +95,30 @@ class SitePaths:
 
     def fixed_paths(self, model: StageModel) -> list[str]:
         """Every generated path that does not come from a deal."""
-        return [self.pipeline_page, self.reference_page, self.deals_json, self.schema_json,
-                self.pipeline_workbook, self.template_workbook, *(self.stage_page(s) for s in model.stages)]
+        return [self.pipeline_page, self.board_page, self.reference_page, self.deals_json, self.pipeline_json,
+                self.schema_json, self.pipeline_workbook, self.template_workbook,
+                *(self.stage_page(s) for s in model.stages)]
+
+    def generated_folders(self) -> list[str]:
+        """Folders whose every page is generated (their names depend on the deals, e.g. owner pages)."""
+        return [self.owners_folder]
 
     def reserved_ids(self, model: StageModel) -> set[str]:
-        """Deal ids whose page or workbook would take the place of another generated file."""
+        """Deal ids whose page or workbook would take the place of another generated file or folder.
+
+        `deals/board.md` is the stage board, so a deal `board` is refused; a deal `owners` would make the
+        page `deals/owners/` — the URL of the folder of owner pages — so it is refused too. A deal id has
+        no `/`, so no deal page can land inside `deals/owners/`.
+        """
         out = set()
-        for path in self.fixed_paths(model):
-            for pattern in self.DEAL_PATTERNS:
-                before, after = pattern.split("{id}")
+        for pattern in self.DEAL_PATTERNS:
+            before, after = pattern.split("{id}")
+            for path in self.fixed_paths(model):
                 if path.startswith(before) and path.endswith(after) and "/" not in path[len(before):-len(after)]:
                     out.add(path[len(before):-len(after)])
+            for folder in self.generated_folders():
+                if folder.startswith(before) and "/" not in folder[len(before):]:
+                    out.add(folder[len(before):])
         return out
 
     def url(self, src: str) -> str:
@@ -104,6 +142,26 @@ class SitePaths:
     def linker(self, from_src: str) -> Callable[[str], str]:
         """`link(to_src)` for the templates of one page."""
         return lambda to_src: self.link(from_src, to_src)
+
+
+def _digest(name: str) -> str:
+    return hashlib.sha256(name.encode("utf-8")).hexdigest()[:8]
+
+
+def owner_slug(name: str) -> str:
+    """The URL name of an owner's page, stable for the same name.
+
+    Accents are folded ("José Núñez" → `jose-nunez`). A name that is not plain ASCII after that keeps
+    its ASCII part and gets the first 8 hex digits of the SHA-256 of the name ("Li 伟" → `li-<hex>`);
+    a name with no ASCII letter or digit at all, such as most Chinese names, is `owner-<hex>` —
+    transliteration (pinyin) would need a dictionary and still give two people called 李伟 the same
+    slug. Collisions between different names are settled in `SitePaths.owner_pages`.
+    """
+    folded = "".join(c for c in unicodedata.normalize("NFKD", name) if not unicodedata.combining(c))
+    ascii_part = re.sub(r"[^a-z0-9]+", "-", folded.lower()).strip("-")[:40].strip("-")
+    if not ascii_part:
+        return f"owner-{_digest(name)}"
+    return ascii_part if folded.isascii() else f"{ascii_part}-{_digest(name)}"
 
 
 def site_nav(model: StageModel, paths: SitePaths, labels, tools: tuple[str, ...]) -> list:

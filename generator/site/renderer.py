@@ -18,11 +18,13 @@ from typing import TYPE_CHECKING
 import jinja2
 from markupsafe import Markup, escape
 
+from ..model.forecast import CATEGORIES
 from ..sources.deal_format import reference_rows
 from .safe_markdown import SafeMarkdown, is_safe_url
 
 if TYPE_CHECKING:
     from ..labels import Labels
+    from ..model.forecast import OwnerForecast
     from ..model.pipeline import DealView, Pipeline
     from ..sources.stage_model import StageModel
     from .paths import SitePaths
@@ -49,6 +51,14 @@ def _percent(value: float | None) -> str:
 
 def _date(value: date | None) -> str:
     return value.isoformat() if value else ""
+
+
+def age_class(view: DealView) -> str:
+    """How long a deal has been in its stage against the stage's stale threshold: fresh, ageing or stale."""
+    days, limit = view.timeline.days_in_stage, view.timeline.stale_days
+    if days is None:
+        return "unknown"
+    return "stale" if days > limit else "ageing" if days * 2 > limit else "fresh"
 
 
 def front_matter(title: str, **meta: object) -> str:
@@ -78,7 +88,8 @@ class Renderer:
         )
         self.env.filters.update(text=_text, number=_number, percent=_percent, date=_date)
         self.env.globals.update(model=model, labels=labels, paths=paths, t=labels.pick,
-                                term=partial(labels.term, model), stage_name=labels.stage_name)
+                                term=partial(labels.term, model), stage_name=labels.stage_name,
+                                categories=CATEGORIES, age=age_class)
 
     def context_key(self, pipeline: Pipeline) -> str:
         """Everything besides a deal's view that its page depends on (for the page cache)."""
@@ -86,7 +97,7 @@ class Renderer:
                     self.workbooks, pipeline.as_of.isoformat(), pipeline.history_note)
         return repr((self.model, settings))
 
-    def deal_page(self, view: DealView, pipeline: Pipeline) -> str:
+    def deal_page(self, view: DealView, pipeline: Pipeline, owner_src: str) -> str:
         src = self.paths.deal_page(view.id)
         edit = ""
         if self.repo_url and is_safe_url(self.repo_url):
@@ -95,7 +106,7 @@ class Renderer:
             v=view, d=view.deal, r=view.result, as_of=pipeline.as_of, link=self.paths.linker(src),
             summary=Markup(self.markdown.convert(view.deal.summary)) if view.deal.summary else "",
             edit_url=edit, workbooks=self.workbooks, history_note=pipeline.history_note,
-            matrix=self.stakeholder_matrix(view),
+            matrix=self.stakeholder_matrix(view), owner_src=owner_src, fc=pipeline.forecast,
         )
         return front_matter(view.deal.title, hide=["navigation", "toc"]) + body
 
@@ -109,16 +120,49 @@ class Renderer:
                 grid[influence.index(person.influence)][stance.index(person.stance)].append(person)
         return grid
 
-    def pipeline_page(self, pipeline: Pipeline) -> str:
+    def pipeline_page(self, pipeline: Pipeline, owner_srcs: dict[str, str]) -> str:
+        """The dashboard: headline figures and the forecast first (one screen), then the detail."""
+        fc = pipeline.forecast
         body = self.env.get_template("pipeline.html.j2").render(
-            p=pipeline, as_of=pipeline.as_of, link=self.paths.linker(self.paths.pipeline_page),
-            workbooks=self.workbooks, totals=pipeline.stage_totals(), attention=self.needs_attention(pipeline),
+            p=pipeline, fc=fc, as_of=pipeline.as_of, link=self.paths.linker(self.paths.pipeline_page),
+            workbooks=self.workbooks, attention=self.needs_attention(pipeline), owner_src=owner_srcs,
+            periods=fc.table_periods(), deal_owners=sorted({v.deal.owner for v in pipeline.deals}),
         )
         return front_matter(self.labels.pipeline, hide=["navigation", "toc"]) + body
 
+    def board_page(self, pipeline: Pipeline, owner_srcs: dict[str, str]) -> str:
+        """A column per stage, a card per open deal, the largest first."""
+        by_stage: dict[int, list[DealView]] = {s.number: [] for s in self.model.stages}
+        for view in pipeline.open_deals:
+            by_stage[view.deal.stage].append(view)
+        columns = [(totals, sorted(by_stage[totals.stage.number], key=lambda v: (-v.forecast.amount, v.id)))
+                   for totals in pipeline.forecast.stages]
+        body = self.env.get_template("board.html.j2").render(
+            p=pipeline, fc=pipeline.forecast, as_of=pipeline.as_of, link=self.paths.linker(self.paths.board_page),
+            columns=columns, owner_src=owner_srcs,
+        )
+        # The board repeats what the deal pages say: kept out of the search index so results lead to the deal.
+        return front_matter(self.labels.board, hide=["navigation", "toc"], search={"exclude": True}) + body
+
+    def owner_page(self, owner: OwnerForecast, pipeline: Pipeline, owner_srcs: dict[str, str]) -> str:
+        src = owner_srcs[owner.owner]
+        views = [v for v in pipeline.deals if v.deal.owner == owner.owner]
+        overdue = sorted(((v, step) for v in views if v.is_open for step in v.deal.next_steps
+                          if step.due is not None and not step.done and step.due < pipeline.as_of),
+                         key=lambda pair: (pair[1].due, pair[0].id))
+        body = self.env.get_template("owner.html.j2").render(
+            p=pipeline, fc=pipeline.forecast, o=owner, as_of=pipeline.as_of, link=self.paths.linker(src),
+            views=views, overdue=overdue, owner_src=owner_srcs,
+            periods=pipeline.forecast.table_periods(owner.periods, owner),
+        )
+        return front_matter(self.labels("owner_page", owner=owner.owner), hide=["navigation", "toc"]) + body
+
     @staticmethod
     def needs_attention(pipeline: Pipeline) -> list[tuple[DealView, list[str]]]:
-        return [(view, [w.summary() for w in view.warnings]) for view in pipeline.deals if view.warnings]
+        """Deals with warnings, the largest (converted) first, each warning in plain words (no field names)."""
+        views = sorted((v for v in pipeline.deals if v.warnings),
+                       key=lambda v: (not v.is_open, -v.forecast.amount, v.id))
+        return [(view, [w.message for w in view.warnings]) for view in views]
 
     def stage_page(self, number: int, pipeline: Pipeline | None) -> str:
         stage = self.model.stage(number)

@@ -327,6 +327,7 @@ def _check_rates(model: StageModel, error) -> None:
     reporting = model.reporting_currency
     if reporting not in model.currencies:
         error("reporting_currency", f"the reporting currency {reporting} is not in currencies", "add it to currencies")
+        return  # every rate is relative to it: nothing more to say until it is right
     for code, rate in model.exchange_rates.items():
         where = f"exchange_rates.{code}"
         if code == reporting and rate != 1:

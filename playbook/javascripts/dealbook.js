@@ -1,9 +1,13 @@
-/* Dealbook: sortable deals table and the filter box on the pipeline page.
+/* Dealbook: sortable deals tables, and the filters of the "All deals" table.
  *
  * Tablesort (vendored, global `Tablesort`) sorts table.db-deals; cells carry
- * numeric sort keys in data-sort, number columns have data-sort-method="number".
+ * numeric sort keys in data-sort, number columns have data-sort-method="number"
+ * (the amount column's key is the amount in the reporting currency).
  * input.db-filter[data-table=<id>] hides the rows of that table whose text does
- * not contain what is typed (case-insensitive).
+ * not contain what is typed (case-insensitive); each select.db-select with the
+ * same data-table and a data-key (owner, stage, grade, forecast) keeps only the
+ * rows whose data-<key> equals the chosen value. A row is shown when it passes
+ * all of them.
  *
  * Material may swap pages without a reload (instant navigation), so set-up runs
  * for every page through `document$` when it exists, else on DOMContentLoaded.
@@ -35,30 +39,50 @@
       return;
     }
     input.dataset.dbFilter = "1";
+    var selects = [];
+    each(document.querySelectorAll("select.db-select"), function (select) {
+      if (select.dataset.table === input.dataset.table) {
+        selects.push(select);
+      }
+    });
 
     var count = document.createElement("span");
     count.className = "db-filter__count";
     count.setAttribute("aria-live", "polite");
-    input.insertAdjacentElement("afterend", count);
+    (selects.length ? selects[selects.length - 1] : input).insertAdjacentElement("afterend", count);
 
     function apply() {
       var needle = input.value.trim().toLocaleLowerCase();
+      var wanted = [];
+      selects.forEach(function (select) {
+        select.classList.toggle("is-active", select.value !== "");
+        if (select.value !== "") {
+          wanted.push([select.dataset.key, select.value]);
+        }
+      });
       var shown = 0;
       var total = 0;
       each(table.tBodies, function (body) {
         each(body.rows, function (row) {
           var match = !needle || row.textContent.toLocaleLowerCase().indexOf(needle) !== -1;
+          for (var i = 0; match && i < wanted.length; i += 1) {
+            /* exact comparison: an owner's name is data, never a pattern */
+            match = row.dataset[wanted[i][0]] === wanted[i][1];
+          }
           row.hidden = !match;
           total += 1;
           shown += match ? 1 : 0;
         });
       });
-      count.textContent = needle ? shown + " / " + total : "";
+      count.textContent = needle || wanted.length ? shown + " / " + total : "";
     }
 
     input.addEventListener("input", apply);
     input.addEventListener("search", apply);
-    apply(); /* the browser may restore a typed value on back/forward */
+    selects.forEach(function (select) {
+      select.addEventListener("change", apply);
+    });
+    apply(); /* the browser may restore a typed value or a choice on back/forward */
   }
 
   function setUp() {
