@@ -31,6 +31,7 @@ from generator.site.paths import SitePaths
 from generator.sources.stage_model import StageModel, load_stage_model
 from generator.workbooks.deal_book import INPUT_NAMES, RESULT_NAMES
 from generator.workbooks.jobs import Job, plan_workbooks
+from generator.workbooks.pipeline_book import FORECAST_JSON_KEYS
 
 AS_OF = date(2026, 11, 27)
 HOSTILE = ROOT / "tests" / "data" / "hostile.yml"
@@ -367,9 +368,15 @@ def test_deal_text_is_written_as_literal_strings(built: Built) -> None:
     assert 't="e"' not in xml and "<f>SUM(A1:A3)</f>" not in xml and "WEBSERVICE" not in re.sub(
         r"<is>.*?</is>", "", xml)
 
-    table = [c for c in _cells(built.workbook("pipeline")) if c.value in (hostile["title"], hostile["owner"],
-                                                                          "=SUM(A1:A3)", "#N/A")]
+    pipeline = openpyxl.load_workbook(built.workbook("pipeline"))
+    table = [c for row in pipeline[Labels("en").wb_sheet_deals].iter_rows() for c in row
+             if c.value in (hostile["title"], hostile["owner"], "=SUM(A1:A3)", "#N/A")]
     assert len(table) == 4 and all(c.data_type == "s" for c in table)
+    # The owner is also a row label of the forecast by owner: text there too, and never inside a formula.
+    forecast = [c for row in pipeline[Labels("en").wb_sheet_forecast].iter_rows() for c in row]
+    owners = [c for c in forecast if c.value == hostile["owner"]]
+    assert owners and all(c.data_type == "s" for c in owners)
+    assert not [c for c in forecast if c.data_type == "f" and ("HYPERLINK" in c.value or "@" in c.value)]
 
 
 def test_libreoffice_shows_deal_text_as_typed(built: Built, recalculated: dict[str, Path]) -> None:
@@ -451,7 +458,7 @@ def test_pipeline_is_a_filtered_table_with_live_weighted_amounts(built: Built) -
     wb = openpyxl.load_workbook(built.workbook("pipeline"))
     ws = wb[Labels("en").wb_sheet_deals]
     (table,) = ws.tables.values()
-    assert table.ref == f"A1:N{len(built.deals) + 1}"
+    assert table.ref == f"A1:S{len(built.deals) + 1}"
     assert table.autoFilter is not None and table.autoFilter.ref == table.ref
     assert [c.value for c in ws["L"][1:]] == [f"=ROUND(J{r}*K{r},2)" for r in range(2, len(built.deals) + 2)]
     summary = wb[Labels("en").wb_sheet_summary]
@@ -459,6 +466,122 @@ def test_pipeline_is_a_filtered_table_with_live_weighted_amounts(built: Built) -
     assert any(f.startswith("=SUMIFS(DealWeightedAmount,") for f in formulas)
     with zipfile.ZipFile(built.workbook("pipeline")) as z:
         assert '<barDir val="bar"' in z.read("xl/charts/chart1.xml").decode()
+
+
+# --- The forecast: Rates and Forecast sheets ----------------------------------------------------
+
+def forecast_figures(path: Path) -> dict:
+    """The Forecast sheet's three tables, read through their defined names, in /pipeline.json's shape."""
+    wb = openpyxl.load_workbook(path, data_only=True)
+
+    def table(name: str) -> list[list]:
+        (sheet, ref), = wb.defined_names[name].destinations
+        return [[c.value for c in row] for row in wb[sheet][ref.replace("$", "")]]
+
+    def figures(values: list) -> dict:
+        return {k: None if v in (None, "") else v for k, v in zip(FORECAST_JSON_KEYS, values, strict=True)}
+
+    owners: dict[str, list] = {}
+    for r in table("ForecastByOwner"):
+        if r[0] is not None:
+            owners.setdefault(r[0], []).append({"period": r[1], **figures(r[2:])})
+    return {
+        "periods": [{"period": r[0], **figures(r[1:])} for r in table("ForecastByPeriod") if r[0] is not None],
+        "owners": [{"owner": name, "periods": periods} for name, periods in owners.items()],
+        "stages": [{"stage": r[0], "deals": r[2], "amount": r[3], "weighted": r[4]} for r in table("ForecastByStage")],
+    }
+
+
+def assert_same_figures(got: dict, expected: dict) -> None:
+    expected = {**expected, "owners": [{"owner": o["owner"], "periods": o["periods"]} for o in expected["owners"]]}
+
+    def same(a, b, where: str) -> None:
+        if isinstance(b, dict):
+            assert isinstance(a, dict) and a.keys() == b.keys(), where
+            for key in b:
+                same(a[key], b[key], f"{where}.{key}")
+        elif isinstance(b, list):
+            assert isinstance(a, list) and len(a) == len(b), where
+            for index, (x, y) in enumerate(zip(a, b, strict=True)):
+                same(x, y, f"{where}[{index}]")
+        elif isinstance(b, float | int) and not isinstance(b, bool):
+            assert a == pytest.approx(b, abs=0.005), f"{where}: workbook {a} vs pipeline.json {b}"
+        else:
+            assert a == b, f"{where}: workbook {a!r} vs pipeline.json {b!r}"
+
+    same(got, {k: expected[k] for k in ("periods", "owners", "stages")}, "")
+
+
+def test_the_forecast_sheets_are_live_formulas_over_the_deals(built: Built) -> None:
+    labels, model = Labels("en"), built.model
+    wb = openpyxl.load_workbook(built.workbook("pipeline"))
+    assert wb.sheetnames == [labels.wb_sheet_summary, labels.wb_sheet_forecast, labels.wb_sheet_deals,
+                             labels.wb_sheet_rates]
+    rates = {named_range(wb, "RateCurrencies")[i].value: c.value for i, c in enumerate(named_range(wb, "RateValues"))}
+    assert rates == {model.reporting_currency: 1, **model.exchange_rates}
+    deals = wb[labels.wb_sheet_deals]
+    assert deals["O2"].value.startswith("=YEAR(H2)") and deals["Q2"].value == "=INDEX(RateValues,MATCH(I2,RateCurrencies,0))"
+    assert (deals["R2"].value, deals["S2"].value) == ("=ROUND(J2*Q2,2)", "=ROUND(R2*K2,2)")
+    by_id = {d["id"]: d for d in built.deals}
+    assert [deals.cell(r, 16).value for r in range(2, len(built.deals) + 2)] == \
+        [d["forecast_category"] for d in built.deals]
+    (dv,) = [v for v in deals.data_validations.dataValidation if "P2" in v.sqref]
+    assert dv.formula1 == '"won,commit,best-case,pipeline,omitted,lost"'
+    forecast = [c for row in wb[labels.wb_sheet_forecast].iter_rows() for c in row if c.data_type == "f"]
+    assert forecast and all(re.match(r"=(SUMIFS|SUMPRODUCT|COUNTIFS)\(", c.value) for c in forecast)
+    assert any("EXACT(DealOwner," in c.value for c in forecast)
+    assert by_id["hostile"]["forecast_category"] == "commit"  # stage 7
+
+
+def test_libreoffice_forecast_equals_pipeline_json(built: Built, recalculated: dict[str, Path]) -> None:
+    expected = json.loads((built.project.site / "pipeline.json").read_text(encoding="utf-8"))
+    got = forecast_figures(recalculated["pipeline"])
+    assert len(got["periods"]) >= 4 and any(o["owner"].startswith("=HYPERLINK") for o in got["owners"])
+    assert_same_figures(got, expected)
+    # and the Deals sheet's converted amounts equal /deals.json
+    wb = openpyxl.load_workbook(recalculated["pipeline"], data_only=True)
+    ws = wb[Labels("en").wb_sheet_deals]
+    for r, deal in enumerate(built.deals, start=2):
+        assert ws.cell(r, 15).value == deal["close_period"], deal["id"]
+        assert ws.cell(r, 18).value == pytest.approx(deal["amount_reporting"], abs=1e-9), deal["id"]
+        assert ws.cell(r, 19).value == pytest.approx(deal["weighted_amount_reporting"], abs=1e-9), deal["id"]
+
+
+def test_a_rate_and_a_category_changed_in_the_workbook_flow_into_the_forecast(
+        built: Built, libreoffice: Recalc, tmp_path: Path) -> None:
+    """Edit the workbook as a manager would; the result equals a site built with the same change in the files."""
+    labels = Labels("en")
+    moved = "hohenfels-biologics-lims"  # open, stage 6 (best case), in EUR
+    deal = next(d for d in built.deals if d["id"] == moved)
+    assert deal["forecast_category"] == "best-case" and deal["currency"] == "EUR"
+    wb = openpyxl.load_workbook(built.workbook("pipeline"))
+    rates = wb[labels.wb_sheet_rates]
+    (eur,) = [r for r in range(5, rates.max_row + 1) if rates.cell(r, 1).value == "EUR"]
+    rates.cell(eur, 2).value = 8.25
+    deals = wb[labels.wb_sheet_deals]
+    (row,) = [r for r in range(2, deals.max_row + 1) if deals.cell(r, 1).value == moved]
+    deals.cell(row, 16).value = "commit"
+    edited = tmp_path / "edited" / "pipeline.xlsx"
+    edited.parent.mkdir()
+    wb.save(edited)
+    got = forecast_figures(libreoffice([edited], tmp_path / "out")["pipeline"])
+
+    # The same change made where it belongs: the stage model's rate and the rep's forecast in the deal file.
+    again = Project(tmp_path / "again")
+    shutil.copytree(built.project.root, again.root, ignore=shutil.ignore_patterns("site", ".cache"))
+    model = again.model.read_text(encoding="utf-8")
+    assert "  EUR: 7.70\n" in model
+    again.model.write_text(model.replace("  EUR: 7.70\n", "  EUR: 8.25\n"), encoding="utf-8")
+    path = again.deals / f"{moved}.yml"
+    path.write_text(path.read_text(encoding="utf-8") + "forecast: commit\n", encoding="utf-8")
+    config = again.root / "mkdocs.yml"
+    config.write_text(config.read_text(encoding="utf-8").replace("  - dealbook\n", "  - dealbook:\n      workbooks: false\n"),
+                      encoding="utf-8")
+    build(again)
+    expected = json.loads((again.site / "pipeline.json").read_text(encoding="utf-8"))
+    before = json.loads((built.project.site / "pipeline.json").read_text(encoding="utf-8"))
+    assert expected["periods"] != before["periods"]  # the change matters
+    assert_same_figures(got, expected)
 
 
 def test_all_factor_scores_at_five_give_100_and_recompute_the_grade(
@@ -608,7 +731,7 @@ def test_a_chinese_site_gets_chinese_sheets_headers_and_the_same_results(
     assert wb[zh.wb_sheet_stages]["B3"].value == model.stage(1).name_zh
     assert named_cell(wb, "Score").value.startswith("=")
     pipeline = openpyxl.load_workbook(project.site / "workbooks" / "pipeline.xlsx")
-    assert pipeline.sheetnames == [zh.wb_sheet_summary, zh.wb_sheet_deals]
+    assert pipeline.sheetnames == [zh.wb_sheet_summary, zh.wb_sheet_forecast, zh.wb_sheet_deals, zh.wb_sheet_rates]
 
     (site,) = json.loads((project.site / "deals.json").read_text(encoding="utf-8"))
     got = results(libreoffice([project.site / "workbooks" / "closing-soon.xlsx"], tmp_path)["closing-soon"])
@@ -622,4 +745,4 @@ def test_a_site_without_deals_still_gets_the_pipeline_and_the_template(project: 
         "pipeline.xlsx", "scorecard-template.xlsx"]
     ws = openpyxl.load_workbook(project.site / "workbooks" / "pipeline.xlsx")[Labels("en").wb_sheet_deals]
     (table,) = ws.tables.values()
-    assert table.ref == "A1:N2" and ws["A2"].value is None
+    assert table.ref == "A1:S2" and ws["A2"].value is None

@@ -12,7 +12,7 @@ from datetime import date
 from typing import TYPE_CHECKING, NamedTuple
 
 from .deal_book import deal_workbook
-from .pipeline_book import deal_rows, pipeline_workbook
+from .pipeline_book import deal_rows, forecast_plan, pipeline_workbook
 
 if TYPE_CHECKING:
     from ..cache import Cache
@@ -48,9 +48,9 @@ def plan_workbooks(pipeline: Pipeline, labels: Labels, paths: SitePaths, cache: 
         # The dataclass repr holds every field but the line marks (repr=False).
         jobs.append(Job(paths.deal_workbook(view.id), cache.key("deal workbook", repr(view.deal), *common),
                         deal_workbook, (view.deal, model, as_of, labels)))
-    rows = deal_rows(pipeline)
-    jobs.append(Job(paths.pipeline_workbook, cache.key("pipeline workbook", repr(rows), *common),
-                    pipeline_workbook, (rows, model, as_of, labels)))
+    rows, plan = deal_rows(pipeline), forecast_plan(pipeline)
+    jobs.append(Job(paths.pipeline_workbook, cache.key("pipeline workbook", repr(rows), repr(plan), *common),
+                    pipeline_workbook, (rows, model, as_of, labels, plan)))
     jobs.append(Job(paths.template_workbook, cache.key("template workbook", *common),
                     template_workbook, (model, as_of, labels)))
     return jobs

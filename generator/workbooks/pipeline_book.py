@@ -1,4 +1,10 @@
-"""The pipeline workbook: every deal in an Excel table, totals by stage and grade per currency, a funnel chart."""
+"""The pipeline workbook: every deal in an Excel table, totals by stage and grade per currency, a funnel chart,
+and the forecast in the reporting currency: a Rates sheet and a Forecast sheet of live formulas over the Deals sheet.
+
+The forecast sheet's figures are SUMIFS/SUMPRODUCT over the Deals table, whose converted amounts are formulas over
+the Rates sheet: change a rate, a deal's forecast category or its expected close in Excel and every figure
+follows. With the workbook as published, LibreOffice's results equal `/pipeline.json`.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from openpyxl.chart import BarChart, Reference
 from openpyxl.worksheet.table import Table, TableStyleInfo
 
+from ..model.forecast import CATEGORIES, OPEN_CATEGORIES, converted_amount_formula, json_name, period_formula
 from ..model.scoring import weighted_amount_formula
 from .cells import (
     AMOUNT,
@@ -16,6 +23,7 @@ from .cells import (
     CENTER_TOP,
     DATE,
     GRID,
+    INPUT_FILL,
     NOTE_FONT,
     PERCENT,
     SCORE,
@@ -25,6 +33,7 @@ from .cells import (
     WRAP,
     Sheet,
     define,
+    list_validation,
     new_workbook,
     workbook_bytes,
 )
@@ -49,41 +58,92 @@ class DealRow(NamedTuple):
     probability: float
     score: float | None
     grade: str
+    forecast: str  # the deal's forecast category (won and lost for closed deals)
+
+
+class ForecastPlan(NamedTuple):
+    """The Forecast sheet's rows and quotas (None: no team file, or not a member), from the site's forecast."""
+    periods: tuple[str, ...]
+    quotas: tuple[float | None, ...]  # per period
+    owners: tuple[tuple[str, tuple[float | None, ...]], ...]  # (owner, quota per period)
 
 
 def deal_rows(pipeline: Pipeline) -> list[DealRow]:
     return [DealRow(v.deal.id, v.deal.title, v.deal.account, v.deal.owner, v.deal.stage, v.deal.status,
                     v.deal.expected_close, v.deal.currency, v.deal.amount, v.result.probability, v.result.score,
-                    v.result.grade) for v in pipeline.deals]
+                    v.result.grade, v.forecast.category) for v in pipeline.deals]
 
 
-# Column letters of the Deals table, and the names the summary's SUMIFS read.
-COLUMNS = "ABCDEFGHIJKLMN"
-NAMED_COLUMNS = {"DealStage": "E", "DealStatus": "G", "DealCurrency": "I", "DealAmount": "J",
-                 "DealWeightedAmount": "L", "DealGrade": "N"}
+def forecast_plan(pipeline: Pipeline) -> ForecastPlan:
+    fc = pipeline.forecast
+    return ForecastPlan(tuple(t.period for t in fc.periods), tuple(t.quota for t in fc.periods),
+                        tuple((o.owner, tuple(t.quota for t in o.periods)) for o in fc.owners))
+
+
+# Column letters of the Deals table, and the names the summary's and the forecast's formulas read.
+COLUMNS = "ABCDEFGHIJKLMNOPQRS"
+NAMED_COLUMNS = {"DealOwner": "D", "DealStage": "E", "DealStatus": "G", "DealCurrency": "I", "DealAmount": "J",
+                 "DealWeightedAmount": "L", "DealGrade": "N", "DealPeriod": "O", "DealForecast": "P",
+                 "DealAmountReporting": "R", "DealWeightedReporting": "S"}
 OPEN = "open"  # a required status key of the stage model
+# The Forecast sheet's columns after the period: the categories in /pipeline.json's order, then weighted and quota.
+FORECAST_COLUMNS = (*OPEN_CATEGORIES, "won", "lost")
 
 
-def pipeline_workbook(rows: list[DealRow], model: StageModel, as_of: date, labels: Labels) -> bytes:
+def pipeline_workbook(rows: list[DealRow], model: StageModel, as_of: date, labels: Labels,
+                      plan: ForecastPlan | None = None) -> bytes:
     """The .xlsx bytes of the pipeline workbook; a pure function of picklable inputs."""
+    plan = plan or ForecastPlan((), (), ())
     wb = new_workbook(as_of)
     wb.properties.title = labels.pipeline
     summary = wb.active
     summary.title = labels.wb_sheet_summary
+    forecast = wb.create_sheet(labels.wb_sheet_forecast)
     deals = wb.create_sheet(labels.wb_sheet_deals)
-    last = _deals(Sheet(deals, [20, 30, 24, 14, 7, 24, 10, 11, 9, 15, 12, 15, 11, 7]), rows, model, labels)
+    rates = wb.create_sheet(labels.wb_sheet_rates)
+    _rates(Sheet(rates, [12, 18, 12]), model, labels, as_of)
+    last = _deals(Sheet(deals, [20, 30, 24, 14, 7, 24, 10, 11, 9, 15, 12, 15, 11, 7, 12, 12, 11, 17, 17]), rows,
+                  model, labels)
     for name, col in sorted(NAMED_COLUMNS.items()):
         define(wb, name, deals, f"{col}2:{col}{last}")
     currencies = sorted({r.currency for r in rows})
     counts = [sum(r.stage == stage.number and r.status == OPEN for r in rows) for stage in model.stages]
     _summary(Sheet(summary, [9, 40, 10, 18, 18]), currencies, model, labels, as_of, max(counts, default=0))
+    _forecast(Sheet(forecast, [16, 12, *[15] * (len(FORECAST_COLUMNS) + 2)]), plan, model, labels, as_of)
     return workbook_bytes(wb, as_of)
 
 
+def _rates(s: Sheet, model: StageModel, labels: Labels, as_of: date) -> None:
+    """Currency → units of the reporting currency; the yellow rates are inputs, the reporting currency is 1."""
+    wb = s.ws.parent
+    reporting = model.reporting_currency
+    s.text(1, 1, labels.wb_sheet_rates, font=TITLE_FONT)
+    s.grow(1, 1, line_height=20)
+    note = labels("wb_rates_note", currency=reporting)
+    if model.rates_date:
+        note = labels("wb_rates_of", date=model.rates_date.isoformat()) + ". " + note
+    s.text(2, 1, note, font=NOTE_FONT, fit=False)
+    s.header(4, [labels.currency, labels("wb_rate", currency=reporting)])
+    rows = [(reporting, 1.0), *((code, rate) for code, rate in model.exchange_rates.items() if code != reporting)]
+    for offset, (code, rate) in enumerate(rows):
+        r = 5 + offset
+        s.text(r, 1, code, font=BOLD, border=GRID, align=TOP)
+        # The reporting currency is 1 by definition; the others are the inputs a manager may change.
+        s.value(r, 2, rate, border=GRID, align=TOP, fmt="0.0000####", fill=None if offset == 0 else INPUT_FILL)
+    last = 4 + len(rows)
+    define(wb, "RateCurrencies", s.ws, f"A5:A{last}")
+    define(wb, "RateValues", s.ws, f"B5:B{last}")
+    define(wb, "ReportingCurrency", s.ws, "A5")
+    s.finish(freeze="A5", title_rows="4:4")
+
+
 def _deals(s: Sheet, rows: list[DealRow], model: StageModel, labels: Labels) -> int:
+    reporting = model.reporting_currency
     s.header(1, [labels.wb_deal_id, labels.wb_deal_title, labels.account, labels.owner, labels.stage,
                  labels.wb_stage_name, labels.status, labels.expected_close, labels.currency, labels.amount,
-                 labels.probability, labels.weighted_amount, labels.score, labels.grade])
+                 labels.probability, labels.weighted_amount, labels.score, labels.grade, labels.close_period,
+                 labels.forecast, labels("wb_rate", currency=reporting), labels("amount_in", currency=reporting),
+                 labels("weighted_in", currency=reporting)])
     for index, d in enumerate(rows):
         r = 2 + index
         stage = model.stage(d.stage)
@@ -101,7 +161,14 @@ def _deals(s: Sheet, rows: list[DealRow], model: StageModel, labels: Labels) -> 
         s.formula(r, 12, weighted_amount_formula(f"J{r}", f"K{r}"), fmt=AMOUNT, align=TOP)
         s.value(r, 13, d.score, fmt=SCORE, align=TOP)
         s.text(r, 14, d.grade, align=CENTER_TOP)
+        # The forecast columns: the period follows the close date, the rate the currency, the category is an input.
+        s.formula(r, 15, period_formula(f"H{r}", model.fiscal_year_start), align=TOP)
+        s.text(r, 16, d.forecast, align=TOP, fill=INPUT_FILL)
+        s.formula(r, 17, f"INDEX(RateValues,MATCH(I{r},RateCurrencies,0))", fmt="0.0000####", align=TOP)
+        s.formula(r, 18, converted_amount_formula(f"J{r}", f"Q{r}"), fmt=AMOUNT, align=TOP)
+        s.formula(r, 19, weighted_amount_formula(f"R{r}", f"K{r}"), fmt=AMOUNT, align=TOP)
     last = max(2, 1 + len(rows))  # a table needs a row under its header, even an empty one
+    s.validate(f"P2:P{last}", list_validation(list(CATEGORIES), labels.wb_forecast_error, allow_blank=False))
     table = Table(displayName="Deals", ref=f"A1:{COLUMNS[-1]}{last}")
     table.tableStyleInfo = TableStyleInfo(name="TableStyleMedium2", showRowStripes=True)
     s.ws.add_table(table)
@@ -190,3 +257,76 @@ def _total_row(s: Sheet, row: int, top: int, labels: Labels) -> None:
     s.text(row, 2, labels.total, font=BOLD, border=GRID)
     for col, letter, fmt in ((3, "C", None), (4, "D", AMOUNT), (5, "E", AMOUNT)):
         s.formula(row, col, f"SUM({letter}{top}:{letter}{row - 1})", font=BOLD, border=GRID, fmt=fmt)
+
+
+def _forecast(s: Sheet, plan: ForecastPlan, model: StageModel, labels: Labels, as_of: date) -> None:
+    """By period, by owner and period, and open deals by stage: the three parts of `/pipeline.json`.
+
+    Every figure is a formula over the Deals table. Periods and categories are Dealbook's own keys, so SUMIFS
+    may match them; owner names are deal text, which SUMIFS would read as a pattern ("=…", "*", "?"), so owners
+    are matched with EXACT inside SUMPRODUCT instead.
+    """
+    wb = s.ws.parent
+    reporting = model.reporting_currency
+    s.text(1, 1, labels.forecast_by_period, font=TITLE_FONT)
+    s.grow(1, 1, line_height=20)
+    s.text(2, 1, labels("as_of", date=as_of.isoformat()) + " · " + labels("wb_forecast_note", currency=reporting),
+           font=NOTE_FONT, fit=False)
+    headers = [labels(f"cat_{c}") for c in FORECAST_COLUMNS] + [labels.weighted_short, labels.quota]
+    first_value = 2  # column of the first figure (the period is in A, or the owner in A and the period in B)
+
+    # By period.
+    s.header(4, [labels.period, *headers])
+    row = 5
+    for period, quota in zip(plan.periods, plan.quotas, strict=True):
+        s.text(row, 1, period, font=BOLD, border=GRID)
+        for offset, category in enumerate(FORECAST_COLUMNS):
+            s.formula(row, first_value + offset,
+                      f'SUMIFS(DealAmountReporting,DealPeriod,$A{row},DealForecast,"{category}")',
+                      fmt=AMOUNT, border=GRID)
+        s.formula(row, first_value + len(FORECAST_COLUMNS), f"SUMIFS(DealWeightedReporting,DealPeriod,$A{row})",
+                  fmt=AMOUNT, border=GRID)
+        s.value(row, first_value + len(FORECAST_COLUMNS) + 1, quota, fmt=AMOUNT, border=GRID)
+        row += 1
+    last_col = COLUMNS[first_value + len(FORECAST_COLUMNS)]
+    define(wb, "ForecastByPeriod", s.ws, f"A5:{last_col}{max(5, row - 1)}")
+
+    # By owner and period.
+    row += 2
+    s.text(row, 1, labels.wb_by_owner, font=BOLD, fill=SECTION_FILL)
+    s.header(row + 1, [labels.owner, labels.period, *headers])
+    top = row = row + 2
+    for owner, quotas in plan.owners:
+        for period, quota in zip(plan.periods, quotas, strict=True):
+            s.text(row, 1, owner, align=TOP, border=GRID)
+            s.text(row, 2, period, align=TOP, border=GRID)
+            match = f"EXACT(DealOwner,$A{row})*(DealPeriod=$B{row})"
+            for offset, category in enumerate(FORECAST_COLUMNS):
+                s.formula(row, 3 + offset, f'SUMPRODUCT({match}*(DealForecast="{category}")*DealAmountReporting)',
+                          fmt=AMOUNT, border=GRID)
+            s.formula(row, 3 + len(FORECAST_COLUMNS), f"SUMPRODUCT({match}*DealWeightedReporting)",
+                      fmt=AMOUNT, border=GRID)
+            s.value(row, 4 + len(FORECAST_COLUMNS), quota, fmt=AMOUNT, border=GRID)
+            row += 1
+    define(wb, "ForecastByOwner", s.ws, f"A{top}:{COLUMNS[3 + len(FORECAST_COLUMNS)]}{max(top, row - 1)}")
+
+    # Open deals by stage.
+    row += 2
+    s.text(row, 1, labels.wb_by_stage, font=BOLD, fill=SECTION_FILL)
+    s.header(row + 1, [labels.stage, labels.wb_stage_name, labels.count, labels("amount_in", currency=reporting),
+                       labels("weighted_in", currency=reporting)])
+    top = row = row + 2
+    for stage in model.stages:
+        where = f'DealStage,$A{row},DealStatus,"{OPEN}"'
+        s.value(row, 1, stage.number, align=CENTER_TOP, border=GRID)
+        s.text(row, 2, labels.stage_name(stage), border=GRID, fit=False)
+        s.formula(row, 3, f"COUNTIFS({where})", border=GRID)
+        s.formula(row, 4, f"SUMIFS(DealAmountReporting,{where})", fmt=AMOUNT, border=GRID)
+        s.formula(row, 5, f"SUMIFS(DealWeightedReporting,{where})", fmt=AMOUNT, border=GRID)
+        row += 1
+    define(wb, "ForecastByStage", s.ws, f"A{top}:E{row - 1}")
+    s.finish(freeze="A5", title_rows=None)
+
+
+# The JSON names of the Forecast sheet's figure columns, for readers of the workbook (and its tests).
+FORECAST_JSON_KEYS = (*(json_name(c) for c in FORECAST_COLUMNS), "weighted", "quota")
