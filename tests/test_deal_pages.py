@@ -155,15 +155,16 @@ def test_numbers_are_computed_once(built: Project, deals_json) -> None:
     assert f"{acme['weighted_amount']:,.0f} CNY" in page
 
 
-def test_pipeline_totals_are_per_currency(built: Project, deals_json) -> None:
+def test_pipeline_totals_are_in_the_reporting_currency(built: Project, deals_json) -> None:
     page = built.page("deals")
-    cny = re.search(r'<table class="db-stage-totals" data-currency="CNY">(.*?)</table>', page, re.S).group(1)
-    usd = re.search(r'<table class="db-stage-totals" data-currency="USD">(.*?)</table>', page, re.S).group(1)
-    stage3 = re.search(r'<tr data-stage="3">.*?class="db-count">(\d+)<.*?class="db-sum">([\d,]+)<', cny, re.S)
+    totals = re.search(r'<table class="db-stage-totals" data-currency="CNY">(.*?)</table>', page, re.S).group(1)
+    assert page.count('class="db-stage-totals"') == 1, "one table, not one per currency"
+    stage3 = re.search(r'<tr data-stage="3">.*?class="db-count">(\d+)<.*?class="db-sum">([\d,]+)<', totals, re.S)
     assert stage3.groups() == ("2", "1,500,000")  # acme + beta; the lost deal is not in the funnel
-    assert re.search(r'<tr data-stage="6">.*?class="db-count">1<.*?class="db-sum">200,000<', usd, re.S)
-    assert "1,700,000" not in page, "CNY and USD were added together"
-    assert 'data-currency="CNY"' in page and "<svg" in page
+    # gamma: 200,000 USD at 7.10 CNY per USD
+    assert re.search(r'<tr data-stage="6">.*?class="db-count">1<.*?class="db-sum">1,420,000<', totals, re.S)
+    assert deals_json["gamma"]["amount_reporting"] == 1_420_000 and deals_json["gamma"]["currency"] == "USD"
+    assert 'data-currency="CNY"' in page and 'data-currency="USD"' not in page and "<svg" in page
     assert page.count('<tr data-id="') == len(deals_json)
     attention = re.search(r'<ul class="db-attention">(.*?)</ul>\s*\n', page, re.S).group(1)
     assert "ERP rollout" in attention

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Protocol
 
-from ..sources.stage_model import DEAL_FORECASTS
+from ..sources.forecast_terms import DEAL_FORECASTS
 from .scoring import round_half_up
 
 if TYPE_CHECKING:

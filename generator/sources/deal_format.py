@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from .forecast_terms import DEAL_FORECASTS
 from .spec import Boolean, Choice, Date, Field, Integer, ListOf, MapOf, Number, Record, Spec, Text
-from .stage_model import DEAL_FORECASTS
 
 if TYPE_CHECKING:
     from ..labels import Labels

@@ -13,16 +13,12 @@ from pathlib import Path
 from typing import NamedTuple
 
 from ..diagnostics import Problems
+from .forecast_terms import STAGE_FORECASTS
 from .spec import Checker, Choice, Date, Field, Integer, ListOf, Number, Pattern, Record, Text, TextMapOf
 from .yaml_nodes import read_yaml
 
 VOCABULARIES = ("roles", "influence", "stance", "status", "topics")
 TOOLS = ("evaluation", "grading", "stakeholders", "negotiation")
-# Forecast categories a stage can put its open deals in, from least to most certain (the keys of
-# Salesforce's and GitLab's forecasts). A deal may also say `omitted` (see deal_format).
-STAGE_FORECASTS = ("pipeline", "best-case", "commit")
-# What a rep may set on an open deal: a stage's category, or `omitted` (left out of the forecast).
-DEAL_FORECASTS = ("commit", "best-case", "pipeline", "omitted")
 
 
 class StageModelError(Exception):
