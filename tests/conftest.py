@@ -87,11 +87,15 @@ class Project:
 
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Project:
-    """A copy of the project's site sources with an empty deals/ folder."""
+    """A copy of the project's site sources with an empty deals/ folder, and no team file.
+
+    The shipped playbook/team.yml lists the owners of the sample deals; a test's own deals (owner
+    "Test Rep") would each get an "owner not in the team" warning, so it comes with the samples.
+    """
     root = tmp_path / "project"
     root.mkdir()
     shutil.copy(ROOT / "mkdocs.yml", root / "mkdocs.yml")
-    shutil.copytree(ROOT / "playbook", root / "playbook")
+    shutil.copytree(ROOT / "playbook", root / "playbook", ignore=shutil.ignore_patterns("team.yml"))
     (root / "deals").mkdir()
     monkeypatch.setenv("SOURCE_DATE_EPOCH", AS_OF_EPOCH)
     monkeypatch.chdir(root)
@@ -100,8 +104,9 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Project:
 
 @pytest.fixture
 def sample_project(project: Project) -> Project:
-    """The project with the sample deals shipped in deals/."""
+    """The project with the sample deals shipped in deals/, and the team file that lists their owners."""
     for path in (ROOT / "deals").iterdir():
         shutil.copy(path, project.deals / path.name)
+    shutil.copy(ROOT / "playbook" / "team.yml", project.root / "playbook" / "team.yml")
     return project
 

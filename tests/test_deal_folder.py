@@ -54,6 +54,11 @@ def generated_ids(model: StageModel) -> list[str]:
         stem = PurePosixPath(path).stem
         if path in (SitePaths.deal_page(stem), SitePaths.deal_workbook(stem)):
             ids.add(stem)
+    # A deal page deals/<id>.md is published at deals/<id>/: the URL of a folder of generated pages.
+    for folder in SitePaths().generated_folders():
+        name = PurePosixPath(folder).name
+        if SitePaths.deal_page(name) == f"{folder}.md":
+            ids.add(name)
     return sorted(ids)
 
 
@@ -70,7 +75,7 @@ def test_reserved_ids_are_one_error_each_and_stop_the_build(project: Project, ca
     model = load_stage_model(project.model)
     assert renamed == ("stages/1-planning-the-account.md" in SitePaths().fixed_paths(model))
     ids = generated_ids(model)
-    assert {"index", "pipeline", "scorecard-template"} <= set(ids)
+    assert {"index", "pipeline", "scorecard-template", "board", "owners"} <= set(ids)
     assert set(ids) == SitePaths().reserved_ids(model)
     for deal_id in ids:
         path = project.write_deal(f"{deal_id}.yml", BASE)
