@@ -68,6 +68,10 @@ class Site:
     def deal(self, deal_id: str) -> dict:
         return next(d for d in self.deals if d["id"] == deal_id)
 
+    def owner_url(self, owner: str) -> str:
+        pipeline = json.loads((self.project.site / "pipeline.json").read_text(encoding="utf-8"))
+        return next(o["url"] for o in pipeline["owners"] if o["owner"] == owner)
+
     def rich_deal(self) -> dict:
         """The open sample deal with the most content (longest YAML file): the one worth a screenshot."""
         samples = [d for d in self.deals if d["id"] != "hostile" and d["status"] == "open"]
@@ -310,7 +314,8 @@ def test_screenshots_fit_the_screen_in_both_schemes(site: Site, browser, width: 
     """Saves tests/artifacts/<page>-<width>-<scheme>.png; someone looks at them before a change is done."""
     ARTIFACTS.mkdir(exist_ok=True)
     viewport = DESKTOP if width == "desktop" else PHONE
-    pages = {"deal": site.rich_deal()["url"], "pipeline": "deals/", "hostile": site.deal("hostile")["url"]}
+    pages = {"deal": site.rich_deal()["url"], "pipeline": "deals/", "hostile": site.deal("hostile")["url"],
+             "board": SitePaths().url(SitePaths.board_page), "owner": site.owner_url(site.rich_deal()["owner"])}
     with open_tab(browser, viewport=viewport, color_scheme=scheme) as tab:
         page = tab.page
         for name, path in pages.items():
@@ -343,6 +348,95 @@ def test_screenshots_fit_the_screen_in_both_schemes(site: Site, browser, width: 
                 assert fill != background, "funnel labels have the page's background colour"
                 assert _luminance(fill) > 0.5 if scheme == "dark" else _luminance(fill) < 0.5, fill
             page.screenshot(path=str(ARTIFACTS / f"{name}-{width}-{scheme}.png"), full_page=True)
+        tab.assert_clean()
+
+
+# f. -------------------------------------------------------------------------------------------------
+
+
+def test_the_dashboard_headline_and_forecast_fit_one_screen(site: Site, browser) -> None:
+    """A manager reads the headline figures and the forecast table at 1280 × 900 without scrolling."""
+    with open_tab(browser, viewport={"width": 1280, "height": 900}) as tab:
+        tab.goto(site.url("deals/"), settle=True)
+        page = tab.page
+        for selector in ("dl.db-kpis", "table.db-forecast"):
+            box = page.locator(selector).first.bounding_box()
+            assert box is not None and box["y"] >= 0 and box["y"] + box["height"] <= 900, (selector, box)
+        kpis = page.locator("dl.db-kpis > div").all_inner_texts()
+        assert len(kpis) == 5 and "2026-Q4" in kpis[2] and "2027-Q1" in kpis[2]  # commit: this period and next
+        current = page.locator("table.db-forecast tr.is-current th").inner_text()
+        assert current.startswith("2026-Q4")
+        tab.assert_clean()
+
+
+def test_all_deals_filter_by_owner_stage_grade_and_category(site: Site, browser) -> None:
+    with open_tab(browser, viewport=DESKTOP) as tab:
+        tab.goto(site.url("deals/"))
+        page = tab.page
+        everyone = _shown_ids(page)
+        assert sorted(everyone) == sorted(d["id"] for d in site.deals)
+        # the amount column sorts on the converted amount: 2,900,000 USD is more than 3,200,000 CNY
+        keys = dict(_column(page, [h.strip() for h in page.locator("table.db-deals thead th").all_inner_texts()]
+                            .index(LABELS.amount)))
+        assert all(float(keys[d["id"]]) == d["amount_reporting"] for d in site.deals)
+        assert float(keys["porthaven-terminal-tos"]) > float(keys["larchmere-dairy-erp"])
+
+        def choose(key: str, value: str) -> None:
+            page.locator(f"select.db-select[data-key='{key}']").select_option(value)
+
+        owner = site.deal("hohenfels-biologics-lims")["owner"]
+        choose("owner", owner)
+        assert sorted(_shown_ids(page)) == sorted(d["id"] for d in site.deals if d["owner"] == owner)
+        choose("stage", "6")
+        assert _shown_ids(page) == ["hohenfels-biologics-lims"]
+        choose("owner", "")
+        assert sorted(_shown_ids(page)) == sorted(d["id"] for d in site.deals if d["stage"] == 6)
+        choose("stage", "")
+        choose("forecast", "lost")
+        lost = sorted(d["id"] for d in site.deals if d["forecast_category"] == "lost")
+        assert lost and sorted(_shown_ids(page)) == lost
+        assert page.locator(".db-filter__count").inner_text() == f"{len(lost)} / {len(everyone)}"
+        choose("forecast", "")
+        grade = site.deal("hohenfels-biologics-lims")["grade"]
+        choose("grade", grade)
+        assert sorted(_shown_ids(page)) == sorted(d["id"] for d in site.deals if d["grade"] == grade)
+        page.locator("input.db-filter").fill("no deal is called this")
+        assert _shown_ids(page) == []
+        page.locator("input.db-filter").fill("")
+        choose("grade", "")
+        assert sorted(_shown_ids(page)) == sorted(everyone)
+        # a hostile owner name is an option like any other, matched exactly, never run
+        choose("owner", site.deal("hostile")["owner"])
+        assert _shown_ids(page) == ["hostile"]
+        tab.assert_clean()
+
+
+def test_the_board_and_owner_pages(site: Site, browser) -> None:
+    open_ids = sorted(d["id"] for d in site.deals if d["status"] == "open")
+    with open_tab(browser, viewport=DESKTOP) as tab:
+        tab.goto(site.url(SitePaths().url(SitePaths.board_page)), settle=True)
+        page = tab.page
+        columns = page.locator("section.db-board__column")
+        assert columns.count() == len(site.model.stages)
+        assert len({round(b["y"]) for b in (c.bounding_box() for c in columns.all())}) == 1, "one row of columns"
+        cards = page.eval_on_selector_all("li.db-card", "cards => cards.map(c => [c.dataset.id, c.className])")
+        assert sorted(i for i, _ in cards) == open_ids
+        assert {c.split("--")[1] for _, c in cards} <= {"fresh", "ageing", "stale", "unknown"}
+        assert len({c for _, c in cards}) >= 2, "cards age in colour"
+        assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
+        # a card's owner link leads to the owner's page, which lists their deals and their forecast
+        deal = site.deal("hospital-his-2027")
+        page.locator(f"li.db-card[data-id='{deal['id']}'] a.db-owner-link").click()
+        page.wait_for_load_state()
+        assert page.url.endswith("/" + site.owner_url(deal["owner"]))
+        assert page.locator("h1").inner_text() == deal["owner"]
+        assert deal["id"] in page.eval_on_selector_all("table.db-deals tbody tr", "rows => rows.map(r => r.dataset.id)")
+        assert page.locator("table.db-forecast").count() >= 1
+        assert page.locator("ul.db-overdue-steps > li").count() >= 1  # this deal's visit was due 2026-11-20
+        # and every deal page links to its owner's page
+        tab.goto(site.url(deal["url"]))
+        href = page.locator("dl.db-facts a.db-owner-link").get_attribute("href")
+        assert href and href.startswith("../owners/")
         tab.assert_clean()
 
 
