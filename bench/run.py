@@ -24,7 +24,7 @@ import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from bench.synth import write_deals
+from bench.synth import write_deals, write_team
 from generator.build import read_project, site_outputs
 from generator.cache import Cache
 from generator.labels import Labels
@@ -60,6 +60,7 @@ def make_projects(workdir: Path, count: int) -> tuple[Path, Path]:
     shutil.copytree(ROOT / "playbook", project / "playbook")
     model = load_stage_model(project / "playbook" / "playbook.yml")
     write_deals(project / "deals", count, model, AS_OF)
+    write_team(project / "playbook" / "team.yml", model, AS_OF)  # the synthetic reps, not the sample team
     shutil.copy(ROOT / "deals" / "deal.schema.json", project / "deals" / "deal.schema.json")
 
     baseline = workdir / "baseline"

@@ -6,8 +6,11 @@ import random
 from datetime import date, timedelta
 from pathlib import Path
 
+from generator.model.forecast import period_of, shift_period
 from generator.sources.skeleton import SCHEMA_LINE
 from generator.sources.stage_model import StageModel
+
+REPS = 25  # owners of the synthetic deals: "Rep 0" … "Rep 24"
 
 WORDS = ("integration rollout upgrade platform analytics service network plant warehouse migration "
          "compliance logistics hospital metro energy retail finance quality traceability").split()
@@ -27,7 +30,7 @@ def deal_text(index: int, model: StageModel, as_of: date, rng: random.Random) ->
     lines = [SCHEMA_LINE,
              f"title: {_sentence(rng, 4)[:-1]} {index}",
              f"account: Account {index % 300} Co., Ltd.",
-             f"owner: Rep {index % 25}",
+             f"owner: Rep {index % REPS}",
              f"stage: {stage}", f"status: {status}",
              f"amount: {rng.randint(10, 2000) * 10000}",
              f"currency: {rng.choice(['CNY', 'CNY', 'CNY', 'USD', 'EUR'])}",
@@ -57,7 +60,7 @@ def deal_text(index: int, model: StageModel, as_of: date, rng: random.Random) ->
             lines.append(f"  {n}: {{date: {day.isoformat()}, evidence: {_sentence(rng, 6)[:-1]}}}")
     lines.append("next_steps:")
     for _ in range(rng.randint(1, 3)):
-        lines += [f"  - action: {_sentence(rng, 6)}", f"    owner: Rep {index % 25}",
+        lines += [f"  - action: {_sentence(rng, 6)}", f"    owner: Rep {index % REPS}",
                   f"    due: {(as_of + timedelta(days=rng.randint(-10, 60))).isoformat()}",
                   f"    done: {'true' if rng.random() < 0.3 else 'false'}"]
     lines.append("competitors:")
@@ -81,3 +84,14 @@ def write_deals(deals_dir: Path, count: int, model: StageModel, as_of: date, see
         path.write_text(deal_text(index, model, as_of, rng), encoding="utf-8")
         paths.append(path)
     return paths
+
+
+def write_team(path: Path, model: StageModel, as_of: date) -> None:
+    """A team file for the synthetic reps, with a quota for each quarter the deals close in (and the one before)."""
+    first = period_of(as_of - timedelta(days=30), model.fiscal_year_start)
+    periods = [shift_period(first, n) for n in range(-1, 7)]
+    lines = ["members:"]
+    for rep in range(REPS):
+        quotas = ", ".join(f"{p}: {(rep % 5 + 2) * 1_000_000}" for p in periods)
+        lines += [f"  - name: Rep {rep}", f"    email: rep{rep}@example.com", f"    quotas: {{{quotas}}}"]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
+from .forecast_terms import DEAL_FORECASTS
+
 if TYPE_CHECKING:
     from .stage_model import StageModel
 
@@ -25,6 +27,7 @@ status: open                    # {", ".join(model.keys("status"))}
 amount: 0                       # expected contract value
 currency: {model.currency}
 expected_close: {close.isoformat()}      # YYYY-MM-DD
+# forecast: commit              # your call for an open deal: {", ".join(DEAL_FORECASTS)} (default: the stage's)
 
 # Opportunity evaluation: score what you know, {model.evaluation.scale_min}–{model.evaluation.scale_max}.
 qualification:                  # remove the # in front of a factor to score it
