@@ -29,6 +29,7 @@ from generator.build import read_project, site_outputs
 from generator.cache import Cache
 from generator.labels import Labels
 from generator.site.paths import SitePaths
+from generator.site.renderer import PLACEHOLDER
 from generator.sources.history import read_history
 from generator.sources.stage_model import load_stage_model
 
@@ -70,7 +71,10 @@ def make_projects(workdir: Path, count: int) -> tuple[Path, Path]:
                             Cache(None), history=False).pipeline
     assert pipeline is not None
     outputs, _ = site_outputs(pipeline, Labels("en"), SitePaths(), Cache(None), workbooks=False)
-    for src, text in outputs.pages.items():
+    # The same pages as hand-written Markdown: finished pages with their HTML in the Markdown.
+    texts = {src: outputs.pages.finished[src].markdown.replace(PLACEHOLDER, outputs.pages.finished[src].html)
+             if src in outputs.pages.finished else text for src, text in outputs.pages.files.items()}
+    for src, text in texts.items():
         path = baseline / "playbook" / src
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")

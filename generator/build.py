@@ -17,7 +17,7 @@ from .cache import Cache
 from .diagnostics import Problems
 from .labels import Labels
 from .model.pipeline import Pipeline, compute
-from .site.pages import generated_pages
+from .site.pages import SitePages, generated_pages
 from .site.paths import SitePaths
 from .site.renderer import Renderer
 from .sources.deal_files import DealLoader, deal_files, shown_path
@@ -75,9 +75,9 @@ def read_project(root: Path, model_path: Path, deals_dir: Path, as_of: date, lab
 
 @dataclass
 class SiteOutputs:
-    """The generated text files (site path → content) and the workbooks still to write."""
+    """The generated text files and finished pages, and the workbooks still to write."""
 
-    pages: dict[str, str]
+    pages: SitePages
     workbooks: list[Job]
 
 

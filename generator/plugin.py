@@ -19,7 +19,7 @@ from mkdocs.config import base
 from mkdocs.config import config_options as c
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import PluginError
-from mkdocs.plugins import BasePlugin
+from mkdocs.plugins import BasePlugin, CombinedEvent, event_priority
 from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
 
@@ -89,6 +89,8 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
         self.project: Project | None = None
         self.renderer: Renderer | None = None
         self.generated: set[str] = set()
+        self.finished: dict = {}
+        self._full_content: dict[str, str] = {}
         self._history_note_said = ""
         self.workbooks: WorkbookRun | None = None
         self.pages_written = 0
@@ -159,14 +161,15 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
         existing = files.get_file_from_path(model_src)
         if existing is not None:  # the stage model is data, not a page to publish
             files.remove(existing)
-        new_files = [File.generated(config, src, content=content) for src, content in outputs.pages.items()]
+        self.finished = outputs.pages.finished
+        new_files = [File.generated(config, src, content=content) for src, content in outputs.pages.files.items()]
         new_files += [_LateFile.generated(config, job.path, content=b"") for job in outputs.workbooks]
         for file in new_files:
             if files.get_file_from_path(file.src_uri) is not None:
                 raise PluginError(f"{file.src_uri}: a hand-written file has the path of a generated one; rename it")
             files.append(file)
         self.generated = {f.src_uri for f in new_files}
-        self.pages_written = sum(src.endswith(".md") for src in outputs.pages)
+        self.pages_written = sum(src.endswith(".md") for src in outputs.pages.files)
         self.workbooks = WorkbookRun(outputs.workbooks, cache, Path(config.site_dir)).start() \
             if outputs.workbooks else None
         self.seconds = time.perf_counter() - started
@@ -226,6 +229,27 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
             return self.renderer.render_playbook_page(markdown, page.file.src_uri)
         except Exception as exc:  # a template mistake in a page: say where, not a traceback
             raise PluginError(f"{page.file.src_uri}: cannot render the page's stage-model macros: {exc}") from None
+
+    def on_page_content(self, html: str, /, *, page: Page, config: MkDocsConfig, files: Files) -> str | None:
+        finished = self.finished.get(page.file.src_uri)
+        return finished.html if finished is not None else None
+
+    @event_priority(100)  # before the search plugin indexes the page…
+    def _search_sees_words(self, context, /, *, page: Page, config: MkDocsConfig, nav):
+        finished = self.finished.get(page.file.src_uri)
+        if finished is not None:
+            self._full_content[page.file.src_uri] = page.content
+            page.content = finished.search
+        return context
+
+    @event_priority(-100)  # …and the theme renders the page itself.
+    def _theme_sees_page(self, context, /, *, page: Page, config: MkDocsConfig, nav):
+        full = self._full_content.pop(page.file.src_uri, None)
+        if full is not None:
+            page.content = full
+        return context
+
+    on_page_context = CombinedEvent(_search_sees_words, _theme_sees_page)
 
     def on_serve(self, server, /, *, config: MkDocsConfig, builder):
         if self.config.enabled:
