@@ -137,5 +137,12 @@ def build(ctx: click.Context) -> None:
 @main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
 @click.pass_context
 def serve(ctx: click.Context) -> None:
-    """Live preview; saving a deal reloads the page (wraps `mkdocs serve`)."""
-    _mkdocs(["serve", *ctx.args])
+    """Live preview; saving a deal reloads the page (wraps `mkdocs serve`).
+
+    Rebuilds are dirty by default: only the pages whose content changed are rendered again
+    (the changed deal, the pipeline, the stage pages). Pass --clean for full rebuilds.
+    """
+    args = list(ctx.args)
+    if "--clean" not in args and "-c" not in args and "--dirty" not in args:
+        args.append("--dirty")
+    _mkdocs(["serve", *args])

@@ -8,6 +8,7 @@ problems as one `PluginError`.
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import html
 import logging
 import os
@@ -65,6 +66,19 @@ def _keep_jieba_cache_in(cache_dir: Path) -> None:
     jieba.setLogLevel(logging.WARNING if writable else logging.CRITICAL)
 
 
+class _GeneratedFile(File):
+    """A generated file that, in a dirty rebuild (`dealbook serve`), is rebuilt only if its content changed."""
+
+    previous: dict[str, str] = {}  # site path → digest of the content last built, per serving process
+
+    def is_modified(self) -> bool:
+        return self.previous.get(self.src_uri) != self.digest
+
+    @property
+    def digest(self) -> str:
+        return hashlib.sha256(self.content_bytes).hexdigest()
+
+
 class _LateFile(File):
     """A workbook that mkdocs lists (so links to it are checked) but that `WorkbookRun` writes itself."""
 
@@ -99,6 +113,8 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
     def on_startup(self, *, command: str, dirty: bool) -> None:
         # While serving, a deal error must not stop the preview: pages show it instead.
         self.serving = command == "serve"
+        self.dirty = dirty
+        self._model_digest = ""
 
     def on_pre_build(self, *, config: MkDocsConfig) -> None:
         # Before mkdocs empties site/: a second build in the same folder waits for the first.
@@ -162,21 +178,39 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
         if existing is not None:  # the stage model is data, not a page to publish
             files.remove(existing)
         self.finished = outputs.pages.finished
-        new_files = [File.generated(config, src, content=content) for src, content in outputs.pages.files.items()]
+        new_files = [_GeneratedFile.generated(config, src, content=content)
+                     for src, content in outputs.pages.files.items()]
+        if getattr(self, "dirty", False):
+            self._rebuild_all_if_the_model_changed(files)
+            changed = sum(f.is_modified() for f in new_files if isinstance(f, _GeneratedFile))
+            log.info("dealbook: dirty rebuild: %d of %d generated pages changed", changed, len(outputs.pages.files))
         new_files += [_LateFile.generated(config, job.path, content=b"") for job in outputs.workbooks]
         for file in new_files:
             if files.get_file_from_path(file.src_uri) is not None:
                 raise PluginError(f"{file.src_uri}: a hand-written file has the path of a generated one; rename it")
             files.append(file)
         self.generated = {f.src_uri for f in new_files}
+        self.generated_files = [f for f in new_files if isinstance(f, _GeneratedFile)]
         self.pages_written = sum(src.endswith(".md") for src in outputs.pages.files)
         self.workbooks = WorkbookRun(outputs.workbooks, cache, Path(config.site_dir)).start() \
             if outputs.workbooks else None
         self.seconds = time.perf_counter() - started
         return files
 
+    def _rebuild_all_if_the_model_changed(self, files: Files) -> None:
+        # Hand-written pages render the stage model: in a dirty rebuild they are redone when it changes.
+        digest = hashlib.sha256(self.model_path.read_bytes()).hexdigest()
+        if digest != self._model_digest:
+            _GeneratedFile.previous.clear()
+            for file in files:
+                if file.is_documentation_page():
+                    file.is_modified = lambda: True  # type: ignore[method-assign]
+            self._model_digest = digest
+
     def on_post_build(self, *, config: MkDocsConfig) -> None:
         started = time.perf_counter()
+        if getattr(self, "dirty", False):
+            _GeneratedFile.previous = {f.src_uri: f.digest for f in self.generated_files}
         try:
             if self.workbooks is not None:
                 try:
