@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 TESTSTAMP := $(VENV)/.installed-test
 N ?= 1000
 
-.PHONY: site test serve check bench lint schema clean
+.PHONY: site test serve check bench fuzz lint schema clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,9 @@ lint: $(TESTSTAMP)
 
 bench: $(TESTSTAMP)  ## benchmark against plain mkdocs; N=10000 for the large run
 	$(BIN)/python -m bench.run --deals $(N) --update-readme
+
+fuzz: $(STAMP)  ## 2,000 mutated deal files through dealbook check: no traceback, no hang, every line positioned
+	$(BIN)/python -m bench.fuzz --count 2000 --seed 1
 
 schema: $(STAMP)  ## refresh the committed JSON Schema
 	$(BIN)/dealbook schema > deals/deal.schema.json
