@@ -158,6 +158,8 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
                 log.warning("dealbook: %s", problem)
             if project.pipeline is None:  # the stage model itself is broken: only the panel can be shown
                 self.project = project
+                if getattr(self, "dirty", False):
+                    self._rebuild_all_if_changed(files)
                 return files
         elif project.problems.errors:
             raise PluginError(f"{len(project.problems.errors)} problem(s) in the deal files or the stage model:\n"
@@ -181,7 +183,7 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
         new_files = [_GeneratedFile.generated(config, src, content=content)
                      for src, content in outputs.pages.files.items()]
         if getattr(self, "dirty", False):
-            self._rebuild_all_if_the_model_changed(files)
+            self._rebuild_all_if_changed(files)
             changed = sum(f.is_modified() for f in new_files if isinstance(f, _GeneratedFile))
             log.info("dealbook: dirty rebuild: %d of %d generated pages changed", changed, len(outputs.pages.files))
         new_files += [_LateFile.generated(config, job.path, content=b"") for job in outputs.workbooks]
@@ -197,9 +199,11 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
         self.seconds = time.perf_counter() - started
         return files
 
-    def _rebuild_all_if_the_model_changed(self, files: Files) -> None:
-        # Hand-written pages render the stage model: in a dirty rebuild they are redone when it changes.
-        digest = hashlib.sha256(self.model_path.read_bytes()).hexdigest()
+    def _rebuild_all_if_changed(self, files: Files) -> None:
+        # Hand-written pages render the stage model, and every page shows the error panel while
+        # a deal is wrong: in a dirty rebuild, every page is redone when either of them changes.
+        errors = "\n".join(str(p) for p in self.serve_errors)
+        digest = hashlib.sha256(self.model_path.read_bytes() + b"\0" + errors.encode()).hexdigest()
         if digest != self._model_digest:
             _GeneratedFile.previous.clear()
             for file in files:

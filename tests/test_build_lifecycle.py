@@ -13,17 +13,12 @@ import uuid
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, Project, need
+from browser_support import chromium
+from conftest import ROOT, Project
 from test_serve import DEAL, _free_port, _get, _wait_for
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
 
 
 def test_serve_shows_deal_errors_in_the_page_and_reloads_when_fixed(project: Project) -> None:
-    need(Path(CHROMIUM).exists(), "Debian chromium")
-    from playwright.sync_api import sync_playwright
 
     deal = project.write_deal("serve-test.yml", DEAL)
     port = _free_port()
@@ -35,8 +30,7 @@ def test_serve_shows_deal_errors_in_the_page_and_reloads_when_fixed(project: Pro
                                   stdin=subprocess.DEVNULL, env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
         try:
             _wait_for(lambda: _get(base + "deals/serve-test/")[0] == 200, 60, "the preview", server, log)
-            with sync_playwright() as p:
-                browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            with chromium() as browser:
                 page = browser.new_page()
                 page.goto(base + "process/")
                 assert page.locator(".dealbook-errors").count() == 0
@@ -52,7 +46,6 @@ def test_serve_shows_deal_errors_in_the_page_and_reloads_when_fixed(project: Pro
                 deal.write_text(DEAL, encoding="utf-8")
                 page.wait_for_selector(".dealbook-errors", state="detached", timeout=10_000)
                 assert "process" in page.url
-                browser.close()
         finally:
             server.terminate()
             server.wait(timeout=20)
