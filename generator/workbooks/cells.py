@@ -200,6 +200,20 @@ class Sheet:
         validation.add(ref)
         self.ws.add_data_validation(validation)
 
+    def dropdown(self, ref: str, items: list[str], error: str, lists_title: str, allow_blank: bool = True) -> None:
+        """A dropdown of fixed values (stage-model keys, never with commas).
+
+        Excel deletes, on open, an inline list of more than 255 characters; a longer list is
+        written to the hidden sheet `lists_title` and the dropdown refers to its range instead.
+        """
+        inline = ",".join(items)
+        if len(inline) <= MAX_INLINE_LIST:
+            source = '"' + inline + '"'
+        else:
+            source = _hidden_list(self.ws.parent, lists_title, items)
+        self.validate(ref, DataValidation(type="list", formula1=source, allow_blank=allow_blank,
+                                          showErrorMessage=True, errorTitle=None, error=error))
+
     def finish(self, *, freeze: str | None, title_rows: str | None, one_page: bool = False) -> None:
         """Row heights for wrapped text, frozen headers, landscape, one page wide (and tall if `one_page`)."""
         for row, height in sorted(self._heights.items()):
@@ -247,10 +261,19 @@ _TOKENS = re.compile(rf"\s+|[{_WIDE}]|[^\s{_WIDE}]+")
 _HAS_WIDE = re.compile(f"[{_WIDE}]")
 
 
-def list_validation(items: list[str], error: str, allow_blank: bool = True) -> DataValidation:
-    """A dropdown of fixed keys (stage-model keys: lower-case letters, digits and '-', never commas)."""
-    return DataValidation(type="list", formula1='"' + ",".join(items) + '"', allow_blank=allow_blank,
-                          showErrorMessage=True, errorTitle=None, error=error)
+MAX_INLINE_LIST = 255  # characters, commas included: Excel's limit for a list typed into a validation
+
+
+def _hidden_list(wb: Workbook, title: str, items: list[str]) -> str:
+    """Write `items` into the next column of the workbook's hidden sheet of lists; return its range."""
+    ws = wb[title] if title in wb.sheetnames else wb.create_sheet(title)
+    ws.sheet_state = "hidden"
+    col = ws.max_column + 1 if ws.max_row > 1 or ws.cell(1, 1).value is not None else 1
+    for row, item in enumerate(items, start=1):
+        cell = ws.cell(row=row, column=col, value=clean_text(item))
+        cell.data_type = "s"
+    letter = get_column_letter(col)
+    return sheet_ref(ws, f"{letter}1:{letter}{len(items)}")
 
 
 def sheet_ref(ws: Worksheet, ref: str) -> str:

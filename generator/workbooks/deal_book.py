@@ -16,6 +16,7 @@ from openpyxl.chart import BarChart, Reference
 from openpyxl.formatting.rule import FormulaRule
 from openpyxl.worksheet.datavalidation import DataValidation
 
+from ..model.merge import deal_fields
 from ..model.scoring import (
     Result,
     days_to_close_formula,
@@ -53,12 +54,12 @@ from .cells import (
     Sheet,
     clean_text,
     define,
-    list_validation,
     new_workbook,
     quote_label,
     workbook_bytes,
     wrapped_lines,
 )
+from .meta import DEAL, DEAL_ID_NAME, PEOPLE_NAME, SCORECARD, TERMS_NAME, Meta, write_meta
 
 if TYPE_CHECKING:
     from ..labels import Labels
@@ -122,11 +123,15 @@ def deal_workbook(deal: Deal | None, model: StageModel, as_of: date, labels: Lab
     names: dict[str, tuple] = {}
     names.update(_summary(Sheet(summary, [30, 44, 26, 26]), deal, model, labels, as_of, shown))
     names.update(_scorecard(Sheet(scorecard, [18, 26, 62, 9, 12, 18]), deal, model, labels, title, shown))
-    _stakeholders(Sheet(people, [24, 24, 16, 12, 13, 13, 50]), deal, model, labels, title)
-    _negotiation(Sheet(negotiation, [22, 32, 32, 32, 32, 32]), deal, model, labels, title)
+    names.update(_stakeholders(Sheet(people, [24, 24, 16, 12, 13, 13, 50]), deal, model, labels, title))
+    names.update(_negotiation(Sheet(negotiation, [22, 32, 32, 32, 32, 32]), deal, model, labels, title))
     names.update(_stages(Sheet(stages, [7, 34, 46, 12, 8, 13, 40]), deal, model, labels, title))
     for name, (ws, ref) in sorted(names.items()):
         define(wb, name, ws, ref)
+    factors = [f.key for f in model.evaluation.factors]
+    write_meta(wb, labels.wb_sheet_import,
+               Meta(DEAL, deal.id, deal.fingerprint, factors, deal_fields(deal)) if deal else
+               Meta(SCORECARD, "", "", factors, None))
     return workbook_bytes(wb, as_of)
 
 
@@ -171,11 +176,12 @@ def _summary(s: Sheet, deal: Deal | None, model: StageModel, labels: Labels, as_
     stage = model.stage(stage_number)
     currency = deal.currency if deal else model.currency
     _section(s, 3, labels.wb_deal_facts, 4)
-    fact(4, labels.wb_deal_id, deal.id if deal else "")
+    # The blank scorecard's one input that a deal workbook lacks: which deal it is for, so it can be imported.
+    fact(4, labels.wb_deal_id, deal.id if deal else "", name=DEAL_ID_NAME, is_input=deal is None)
     fact(5, labels.account, deal.account if deal else "")
     fact(6, labels.owner, deal.owner if deal else "")
     fact(7, labels.status, deal.status if deal else "open", name="Status", is_input=True)
-    s.validate("B7", list_validation(model.keys("status"), labels.wb_list_error, allow_blank=False))
+    s.dropdown("B7", model.keys("status"), labels.wb_list_error, labels.wb_sheet_lists, allow_blank=False)
     fact(8, labels.stage, stage_number, kind="value", name="Stage", fmt=WHOLE, is_input=True)
     s.validate("B8", DataValidation(type="whole", operator="between", formula1="1", formula2=str(len(model.stages)),
                                     showErrorMessage=True, error=labels("wb_stage_error", n=len(model.stages))))
@@ -193,7 +199,7 @@ def _summary(s: Sheet, deal: Deal | None, model: StageModel, labels: Labels, as_
     s.validate("B13", DataValidation(type="decimal", operator="between", formula1="0", formula2="1",
                                      allow_blank=True, showErrorMessage=True, error=labels.wb_probability_error))
     fact(14, labels.wb_grade_override, (deal.grade or "") if deal else "", name="GradeOverride", is_input=True)
-    s.validate("B14", list_validation(model.grades, labels.wb_list_error))
+    s.dropdown("B14", model.grades, labels.wb_list_error, labels.wb_sheet_lists)
     fact(15, labels.wb_lost_reason, deal.lost_reason if deal else "", wide=True)
     fact(16, labels.summary, deal.summary if deal else "", wide=True)
     if deal is None:
@@ -277,10 +283,8 @@ def _scorecard(s: Sheet, deal: Deal | None, model: StageModel, labels: Labels, t
     first, last = FIRST_FACTOR_ROW, row - 1
     scores_ref, weights_ref = f"E{first}:E{last}", f"D{first}:D{last}"
 
-    validation = DataValidation(type="list", formula1='"' + ",".join(str(n) for n in range(ev.scale_min,
-                                ev.scale_max + 1)) + '"', allow_blank=True, showErrorMessage=True,
-                                error=labels("wb_score_error", min=ev.scale_min, max=ev.scale_max))
-    s.validate(scores_ref, validation)
+    s.dropdown(scores_ref, [str(n) for n in range(ev.scale_min, ev.scale_max + 1)],
+               labels("wb_score_error", min=ev.scale_min, max=ev.scale_max), labels.wb_sheet_lists)
     ws.conditional_formatting.add(scores_ref, FormulaRule(
         formula=[f"AND(ISNUMBER(E{first}),E{first}<{ev.weak_below})"], fill=WEAK_FILL, stopIfTrue=True))
     ws.conditional_formatting.add(scores_ref, FormulaRule(
@@ -329,7 +333,7 @@ def _scorecard(s: Sheet, deal: Deal | None, model: StageModel, labels: Labels, t
     return {"Score": (ws, f"E{r}"), "FactorScores": (ws, scores_ref), "FactorWeights": (ws, weights_ref)}
 
 
-def _stakeholders(s: Sheet, deal: Deal | None, model: StageModel, labels: Labels, title: str) -> None:
+def _stakeholders(s: Sheet, deal: Deal | None, model: StageModel, labels: Labels, title: str) -> dict:
     _sheet_title(s, labels.stakeholders, title, 7)
     s.header(2, [labels.name, labels.title, labels.role, labels.influence, labels.stance, labels.last_contact,
                  labels.notes])
@@ -347,13 +351,14 @@ def _stakeholders(s: Sheet, deal: Deal | None, model: StageModel, labels: Labels
             s.grow(row, BLANK_ROW_LINES)
     last = 2 + rows
     for col, vocabulary in (("C", "roles"), ("D", "influence"), ("E", "stance")):
-        s.validate(f"{col}3:{col}{last}", list_validation(model.keys(vocabulary), labels.wb_list_error))
+        s.dropdown(f"{col}3:{col}{last}", model.keys(vocabulary), labels.wb_list_error, labels.wb_sheet_lists)
     s.validate(f"F3:F{last}", DataValidation(type="date", operator="greaterThan", formula1="1",
                                              allow_blank=True))
     s.finish(freeze="A3", title_rows="2:2")
+    return {PEOPLE_NAME: (s.ws, f"A3:G{last}")}
 
 
-def _negotiation(s: Sheet, deal: Deal | None, model: StageModel, labels: Labels, title: str) -> None:
+def _negotiation(s: Sheet, deal: Deal | None, model: StageModel, labels: Labels, title: str) -> dict:
     _sheet_title(s, labels.negotiation, title, 6)
     s.header(2, [labels.topic, labels.opening, labels.target, labels.walk_away, labels.customer_position,
                  labels.concessions])
@@ -371,6 +376,7 @@ def _negotiation(s: Sheet, deal: Deal | None, model: StageModel, labels: Labels,
                 s.grow(row, BLANK_ROW_LINES)  # room to write by hand on the printed sheet
             row += 1
     s.finish(freeze="A3", title_rows="2:2")
+    return {TERMS_NAME: (s.ws, f"A3:F{row - 1}")}
 
 
 def _stages(s: Sheet, deal: Deal | None, model: StageModel, labels: Labels, title: str) -> dict:
