@@ -14,8 +14,6 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .cells import clean_text
-
 if TYPE_CHECKING:
     from openpyxl import Workbook
     from openpyxl.worksheet.worksheet import Worksheet
@@ -60,8 +58,9 @@ def write_meta(wb: Workbook, title: str, meta: Meta) -> None:
 
 def _text(ws: Worksheet, row: int, col: int, value: str) -> None:
     if value:
-        cell = ws.cell(row=row, column=col, value=clean_text(value))
-        cell.data_type = "s"  # JSON starting with "[" or a key starting with "=": text, never a formula
+        # Ids, hex digests, factor keys and JSON (which escapes control characters): text Excel can store.
+        cell = ws.cell(row=row, column=col, value=value)
+        cell.data_type = "s"  # never taken for a formula or an error value
 
 
 class NotDealbook(Exception):
