@@ -268,7 +268,7 @@ def _scorecard(s: Sheet, deal: Deal | None, model: StageModel, labels: Labels, t
         start = row
         for factor in group.factors:
             s.text(row, 2, labels.pick(factor, "name"), align=WRAP, border=GRID)
-            s.text(row, 3, factor.question, align=WRAP, border=GRID)
+            s.text(row, 3, labels.pick(factor, "question"), align=WRAP, border=GRID)
             s.value(row, 4, factor.weight, align=TOP, border=GRID)
             score = scores.get(factor.key)
             s.value(row, 5, score, align=CENTER_TOP, border=GRID, fill=INPUT_FILL, fmt=WHOLE)
