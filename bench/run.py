@@ -33,8 +33,8 @@ from bench.synth import write_deals
 from generator.build import read_project, site_outputs
 from generator.cache import Cache
 from generator.labels import Labels
+from generator.site.finished import PLACEHOLDER
 from generator.site.paths import SitePaths
-from generator.site.renderer import PLACEHOLDER
 from generator.sources.history import read_history
 from generator.sources.stage_model import load_stage_model
 

@@ -131,6 +131,13 @@ def score_row(project: Project, factor: str) -> int:
 
 # --- Round trips through LibreOffice --------------------------------------------------------
 
+def imported(project: Project, saved: Path) -> subprocess.CompletedProcess:
+    """`dealbook import` of one saved workbook, which must succeed."""
+    result = run_import(project.root, str(saved))
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result
+
+
 def test_an_edited_deal_workbook_comes_back_through_libreoffice(
         project: Project, deal: Path, libreoffice: Recalc) -> None:
     def change(wb: openpyxl.Workbook, cells: Callable) -> None:
@@ -149,8 +156,7 @@ def test_an_edited_deal_workbook_comes_back_through_libreoffice(
     edited = edit(workbook(project, DEAL_ID, "hz-metro.xlsx"), change, project.root / "edited" / "hz-metro.xlsx")
     saved = libreoffice([edited], project.root / "saved")["hz-metro"]  # as a rep's spreadsheet saves it
 
-    result = run_import(project.root, str(saved))
-    assert result.returncode == 0, result.stdout + result.stderr
+    result = imported(project, saved)
     expected = (DEAL
                 .replace("  funding: 2            #", "  funding: 4            #")
                 .replace("  technical_fit: 3\n", "  technical_fit: 3\n  service: 3\n")
@@ -187,8 +193,7 @@ def test_a_filled_blank_scorecard_comes_back_through_libreoffice(
     edited = edit(workbook(project, None, "scorecard.xlsx"), change, project.root / "edited" / "scorecard.xlsx")
     saved = libreoffice([edited], project.root / "saved")["scorecard"]
 
-    result = run_import(project.root, str(saved))
-    assert result.returncode == 0, result.stdout + result.stderr
+    imported(project, saved)
     expected = (DEAL
                 .replace("  funding: 2            #", "  funding: 3            #")
                 .replace("  technical_fit: 3\n", "  technical_fit: 3\n  price: 4\n")

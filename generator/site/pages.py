@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ..sources.deal_format import json_schema
-from .renderer import FinishedPage
+from .finished import FinishedPage
 
 if TYPE_CHECKING:
     from ..cache import Cache

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import html
 import json
-from dataclasses import dataclass
 from datetime import date
 from functools import partial
 from typing import TYPE_CHECKING
@@ -20,6 +19,7 @@ import jinja2
 from markupsafe import Markup, escape
 
 from ..sources.deal_format import reference_rows
+from .finished import PLACEHOLDER, FinishedPage
 from .safe_markdown import SafeMarkdown, is_safe_url
 
 if TYPE_CHECKING:
@@ -50,20 +50,6 @@ def _percent(value: float | None) -> str:
 
 def _date(value: date | None) -> str:
     return value.isoformat() if value else ""
-
-
-# A generated page whose HTML is finished is handed to mkdocs as this Markdown (cheap to convert);
-# the plugin puts the HTML in its place, so Python-Markdown never re-parses Dealbook's own markup.
-PLACEHOLDER = "<!-- dealbook: finished page -->\n"
-
-
-@dataclass(frozen=True)
-class FinishedPage:
-    """A page rendered to HTML: the Markdown stub mkdocs reads, the HTML body, the search entry."""
-
-    markdown: str
-    html: str
-    search: str
 
 
 def front_matter(title: str, **meta: object) -> str:
