@@ -20,6 +20,7 @@ from markupsafe import Markup, escape
 
 from ..model.forecast import CATEGORIES
 from ..sources.deal_format import reference_rows
+from .finished import PLACEHOLDER, FinishedPage
 from .safe_markdown import SafeMarkdown, is_safe_url
 
 if TYPE_CHECKING:
@@ -97,7 +98,7 @@ class Renderer:
                     self.workbooks, pipeline.as_of.isoformat(), pipeline.history_note)
         return repr((self.model, settings))
 
-    def deal_page(self, view: DealView, pipeline: Pipeline, owner_src: str) -> str:
+    def deal_page(self, view: DealView, pipeline: Pipeline, owner_src: str) -> FinishedPage:
         src = self.paths.deal_page(view.id)
         edit = ""
         if self.repo_url and is_safe_url(self.repo_url):
@@ -108,7 +109,22 @@ class Renderer:
             edit_url=edit, workbooks=self.workbooks, history_note=pipeline.history_note,
             matrix=self.stakeholder_matrix(view), owner_src=owner_src, fc=pipeline.forecast,
         )
-        return front_matter(view.deal.title, hide=["navigation", "toc"]) + body
+        return FinishedPage(front_matter(view.deal.title, hide=["navigation", "toc"]) + PLACEHOLDER, body,
+                            self.deal_search_entry(view))
+
+    def deal_search_entry(self, view: DealView) -> str:
+        """What search indexes for a deal page: its words, not its markup (much less to parse)."""
+        d = view.deal
+        status = self.labels.term(self.model, "status", d.status)
+        words = [d.account, d.owner, self.labels.stage_name(view.stage), status, d.summary, d.lost_reason]
+        for person in d.stakeholders:
+            words += [person.name, person.title, person.notes]
+        words += [step.action for step in d.next_steps] + [step.owner for step in d.next_steps]
+        for rival in d.competitors:
+            words += [rival.name, rival.strengths, rival.weaknesses]
+        words += [e.evidence for e in d.exits.values()]
+        text = " ".join(" ".join(w.split()) for w in words if w)
+        return f"<h1>{escape(d.title)}</h1><p>{escape(text)}</p>"
 
     def stakeholder_matrix(self, view: DealView) -> list[list[list]]:
         """Rows: influence high → low; columns: stance champion → opponent; cells: stakeholders."""
@@ -120,7 +136,7 @@ class Renderer:
                 grid[influence.index(person.influence)][stance.index(person.stance)].append(person)
         return grid
 
-    def pipeline_page(self, pipeline: Pipeline, owner_srcs: dict[str, str]) -> str:
+    def pipeline_page(self, pipeline: Pipeline, owner_srcs: dict[str, str]) -> FinishedPage:
         """The dashboard: headline figures and the forecast first (one screen), then the detail."""
         fc = pipeline.forecast
         body = self.env.get_template("pipeline.html.j2").render(
@@ -128,9 +144,11 @@ class Renderer:
             workbooks=self.workbooks, attention=self.needs_attention(pipeline), owner_src=owner_srcs,
             periods=fc.table_periods(), deal_owners=sorted({v.deal.owner for v in pipeline.deals}),
         )
-        return front_matter(self.labels.pipeline, hide=["navigation", "toc"]) + body
+        title = self.labels.pipeline
+        return FinishedPage(front_matter(title, hide=["navigation", "toc"]) + PLACEHOLDER, body,
+                            f"<h1>{escape(title)}</h1>")
 
-    def board_page(self, pipeline: Pipeline, owner_srcs: dict[str, str]) -> str:
+    def board_page(self, pipeline: Pipeline, owner_srcs: dict[str, str]) -> FinishedPage:
         """A column per stage, a card per open deal, the largest first."""
         by_stage: dict[int, list[DealView]] = {s.number: [] for s in self.model.stages}
         for view in pipeline.open_deals:
@@ -142,9 +160,10 @@ class Renderer:
             columns=columns, owner_src=owner_srcs,
         )
         # The board repeats what the deal pages say: kept out of the search index so results lead to the deal.
-        return front_matter(self.labels.board, hide=["navigation", "toc"], search={"exclude": True}) + body
+        return FinishedPage(front_matter(self.labels.board, hide=["navigation", "toc"], search={"exclude": True})
+                            + PLACEHOLDER, body, f"<h1>{escape(self.labels.board)}</h1>")
 
-    def owner_page(self, owner: OwnerForecast, pipeline: Pipeline, owner_srcs: dict[str, str]) -> str:
+    def owner_page(self, owner: OwnerForecast, pipeline: Pipeline, owner_srcs: dict[str, str]) -> FinishedPage:
         src = owner_srcs[owner.owner]
         views = [v for v in pipeline.deals if v.deal.owner == owner.owner]
         overdue = sorted(((v, step) for v in views if v.is_open for step in v.deal.next_steps
@@ -155,7 +174,11 @@ class Renderer:
             views=views, overdue=overdue, owner_src=owner_srcs,
             periods=pipeline.forecast.table_periods(owner.periods, owner),
         )
-        return front_matter(self.labels("owner_page", owner=owner.owner), hide=["navigation", "toc"]) + body
+        title = self.labels("owner_page", owner=owner.owner)
+        # Search finds the owner's page by their name and the titles of their deals.
+        words = " ".join(" ".join(v.deal.title.split()) for v in views)
+        return FinishedPage(front_matter(title, hide=["navigation", "toc"]) + PLACEHOLDER, body,
+                            f"<h1>{escape(title)}</h1><p>{escape(words)}</p>")
 
     @staticmethod
     def needs_attention(pipeline: Pipeline) -> list[tuple[DealView, list[str]]]:

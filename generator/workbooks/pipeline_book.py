@@ -3,7 +3,8 @@ and the forecast in the reporting currency: a Rates sheet and a Forecast sheet o
 
 The forecast sheet's figures are SUMIFS/SUMPRODUCT over the Deals table, whose converted amounts are formulas over
 the Rates sheet: change a rate, a deal's forecast category or its expected close in Excel and every figure
-follows. With the workbook as published, LibreOffice's results equal `/pipeline.json`.
+follows. With the workbook as published, LibreOffice's results equal `/pipeline.json`, and every formula stores
+the result the site computed (see `package`).
 """
 
 from __future__ import annotations
@@ -33,7 +34,6 @@ from .cells import (
     WRAP,
     Sheet,
     define,
-    list_validation,
     new_workbook,
     workbook_bytes,
 )
@@ -56,9 +56,14 @@ class DealRow(NamedTuple):
     currency: str
     amount: float
     probability: float
+    weighted_amount: float
     score: float | None
     grade: str
     forecast: str  # the deal's forecast category (won and lost for closed deals)
+    period: str | None
+    rate: float
+    amount_reporting: float
+    weighted_reporting: float
 
 
 class ForecastPlan(NamedTuple):
@@ -70,14 +75,21 @@ class ForecastPlan(NamedTuple):
 
 def deal_rows(pipeline: Pipeline) -> list[DealRow]:
     return [DealRow(v.deal.id, v.deal.title, v.deal.account, v.deal.owner, v.deal.stage, v.deal.status,
-                    v.deal.expected_close, v.deal.currency, v.deal.amount, v.result.probability, v.result.score,
-                    v.result.grade, v.forecast.category) for v in pipeline.deals]
+                    v.deal.expected_close, v.deal.currency, v.deal.amount, v.result.probability,
+                    v.result.weighted_amount, v.result.score, v.result.grade, v.forecast.category,
+                    v.forecast.period, v.forecast.rate, v.forecast.amount, v.forecast.weighted)
+            for v in pipeline.deals]
 
 
 def forecast_plan(pipeline: Pipeline) -> ForecastPlan:
     fc = pipeline.forecast
     return ForecastPlan(tuple(t.period for t in fc.periods), tuple(t.quota for t in fc.periods),
                         tuple((o.owner, tuple(t.quota for t in o.periods)) for o in fc.owners))
+
+
+def _open(rows: list[DealRow], **where: object) -> list[DealRow]:
+    """The open deals whose fields equal `where`: what the summary's COUNTIFS and SUMIFS select."""
+    return [r for r in rows if r.status == OPEN and all(getattr(r, k) == v for k, v in where.items())]
 
 
 # Column letters of the Deals table, and the names the summary's and the forecast's formulas read.
@@ -88,6 +100,7 @@ NAMED_COLUMNS = {"DealOwner": "D", "DealStage": "E", "DealStatus": "G", "DealCur
 OPEN = "open"  # a required status key of the stage model
 # The Forecast sheet's columns after the period: the categories in /pipeline.json's order, then weighted and quota.
 FORECAST_COLUMNS = (*OPEN_CATEGORIES, "won", "lost")
+RATE = "0.0000####"
 
 
 def pipeline_workbook(rows: list[DealRow], model: StageModel, as_of: date, labels: Labels,
@@ -101,19 +114,19 @@ def pipeline_workbook(rows: list[DealRow], model: StageModel, as_of: date, label
     forecast = wb.create_sheet(labels.wb_sheet_forecast)
     deals = wb.create_sheet(labels.wb_sheet_deals)
     rates = wb.create_sheet(labels.wb_sheet_rates)
-    _rates(Sheet(rates, [12, 18, 12]), model, labels, as_of)
+    _rates(Sheet(rates, [12, 18, 12]), model, labels)
     last = _deals(Sheet(deals, [20, 30, 24, 14, 7, 24, 10, 11, 9, 15, 12, 15, 11, 7, 12, 12, 11, 17, 17]), rows,
                   model, labels)
     for name, col in sorted(NAMED_COLUMNS.items()):
         define(wb, name, deals, f"{col}2:{col}{last}")
     currencies = sorted({r.currency for r in rows})
     counts = [sum(r.stage == stage.number and r.status == OPEN for r in rows) for stage in model.stages]
-    _summary(Sheet(summary, [9, 40, 10, 18, 18]), currencies, model, labels, as_of, max(counts, default=0))
-    _forecast(Sheet(forecast, [16, 12, *[15] * (len(FORECAST_COLUMNS) + 2)]), plan, model, labels, as_of)
+    _summary(Sheet(summary, [9, 40, 10, 18, 18]), rows, currencies, model, labels, as_of, max(counts, default=0))
+    _forecast(Sheet(forecast, [16, 12, *[15] * (len(FORECAST_COLUMNS) + 2)]), rows, plan, model, labels, as_of)
     return workbook_bytes(wb, as_of)
 
 
-def _rates(s: Sheet, model: StageModel, labels: Labels, as_of: date) -> None:
+def _rates(s: Sheet, model: StageModel, labels: Labels) -> None:
     """Currency → units of the reporting currency; the yellow rates are inputs, the reporting currency is 1."""
     wb = s.ws.parent
     reporting = model.reporting_currency
@@ -129,7 +142,7 @@ def _rates(s: Sheet, model: StageModel, labels: Labels, as_of: date) -> None:
         r = 5 + offset
         s.text(r, 1, code, font=BOLD, border=GRID, align=TOP)
         # The reporting currency is 1 by definition; the others are the inputs a manager may change.
-        s.value(r, 2, rate, border=GRID, align=TOP, fmt="0.0000####", fill=None if offset == 0 else INPUT_FILL)
+        s.value(r, 2, rate, border=GRID, align=TOP, fmt=RATE, fill=None if offset == 0 else INPUT_FILL)
     last = 4 + len(rows)
     define(wb, "RateCurrencies", s.ws, f"A5:A{last}")
     define(wb, "RateValues", s.ws, f"B5:B{last}")
@@ -158,17 +171,17 @@ def _deals(s: Sheet, rows: list[DealRow], model: StageModel, labels: Labels) -> 
         s.text(r, 9, d.currency, align=TOP)
         s.value(r, 10, d.amount, fmt=AMOUNT, align=TOP)
         s.value(r, 11, d.probability, fmt=PERCENT, align=TOP)
-        s.formula(r, 12, weighted_amount_formula(f"J{r}", f"K{r}"), fmt=AMOUNT, align=TOP)
+        s.formula(r, 12, weighted_amount_formula(f"J{r}", f"K{r}"), d.weighted_amount, fmt=AMOUNT, align=TOP)
         s.value(r, 13, d.score, fmt=SCORE, align=TOP)
         s.text(r, 14, d.grade, align=CENTER_TOP)
         # The forecast columns: the period follows the close date, the rate the currency, the category is an input.
-        s.formula(r, 15, period_formula(f"H{r}", model.fiscal_year_start), align=TOP)
+        s.formula(r, 15, period_formula(f"H{r}", model.fiscal_year_start), d.period, align=TOP)
         s.text(r, 16, d.forecast, align=TOP, fill=INPUT_FILL)
-        s.formula(r, 17, f"INDEX(RateValues,MATCH(I{r},RateCurrencies,0))", fmt="0.0000####", align=TOP)
-        s.formula(r, 18, converted_amount_formula(f"J{r}", f"Q{r}"), fmt=AMOUNT, align=TOP)
-        s.formula(r, 19, weighted_amount_formula(f"R{r}", f"K{r}"), fmt=AMOUNT, align=TOP)
+        s.formula(r, 17, f"INDEX(RateValues,MATCH(I{r},RateCurrencies,0))", d.rate, fmt=RATE, align=TOP)
+        s.formula(r, 18, converted_amount_formula(f"J{r}", f"Q{r}"), d.amount_reporting, fmt=AMOUNT, align=TOP)
+        s.formula(r, 19, weighted_amount_formula(f"R{r}", f"K{r}"), d.weighted_reporting, fmt=AMOUNT, align=TOP)
     last = max(2, 1 + len(rows))  # a table needs a row under its header, even an empty one
-    s.validate(f"P2:P{last}", list_validation(list(CATEGORIES), labels.wb_forecast_error, allow_blank=False))
+    s.dropdown(f"P2:P{last}", list(CATEGORIES), labels.wb_forecast_error, labels.wb_sheet_lists, allow_blank=False)
     table = Table(displayName="Deals", ref=f"A1:{COLUMNS[-1]}{last}")
     table.tableStyleInfo = TableStyleInfo(name="TableStyleMedium2", showRowStripes=True)
     s.ws.add_table(table)
@@ -176,7 +189,7 @@ def _deals(s: Sheet, rows: list[DealRow], model: StageModel, labels: Labels) -> 
     return last
 
 
-def _summary(s: Sheet, currencies: list[str], model: StageModel, labels: Labels, as_of: date,
+def _summary(s: Sheet, rows: list[DealRow], currencies: list[str], model: StageModel, labels: Labels, as_of: date,
              most: int) -> None:
     ws = s.ws
     s.text(1, 1, labels.pipeline, font=TITLE_FONT)
@@ -196,10 +209,11 @@ def _summary(s: Sheet, currencies: list[str], model: StageModel, labels: Labels,
     for stage in model.stages:
         s.value(row, 1, stage.number, align=CENTER_TOP, border=GRID)
         s.text(row, 2, labels.stage_name(stage), align=WRAP, border=GRID)
-        s.formula(row, 3, f'COUNTIFS(DealStage,A{row},DealStatus,"{OPEN}")', border=GRID, align=TOP)
+        s.formula(row, 3, f'COUNTIFS(DealStage,A{row},DealStatus,"{OPEN}")', len(_open(rows, stage=stage.number)),
+                  border=GRID, align=TOP)
         row += 1
     s.text(row, 2, labels.total, font=BOLD, border=GRID)
-    s.formula(row, 3, f"SUM(C{first}:C{row - 1})", font=BOLD, border=GRID)
+    s.formula(row, 3, f"SUM(C{first}:C{row - 1})", len(_open(rows)), font=BOLD, border=GRID)
     chart = BarChart()
     chart.type = "bar"
     chart.title = labels.funnel
@@ -221,15 +235,20 @@ def _summary(s: Sheet, currencies: list[str], model: StageModel, labels: Labels,
     grades = [(rule.grade, labels.pick(rule, "meaning")) for rule in model.grading]
     for currency in currencies:
         row = _breakdown(s, section, row, currency, labels("wb_open_deals_in", currency=currency),
-                         [labels.stage, labels.wb_stage_name], stages, "DealStage", labels) + 2
+                         [labels.stage, labels.wb_stage_name], stages, "DealStage",
+                         [_open(rows, currency=currency, stage=number) for number, _ in stages], labels) + 2
         row = _breakdown(s, section, row, currency, labels("wb_open_by_grade_in", currency=currency),
-                         [labels.grade, labels.wb_meaning], grades, "DealGrade", labels) + 3
+                         [labels.grade, labels.wb_meaning], grades, "DealGrade",
+                         [_open(rows, currency=currency, grade=grade) for grade, _ in grades], labels) + 3
     s.finish(freeze="A3", title_rows=None)
 
 
 def _breakdown(s: Sheet, section, head: int, currency: str, title: str, headers: list[str],
-               rows: list[tuple[int | str, str]], column: str, labels: Labels) -> int:
-    """Open deals in one currency, a row per stage or grade, and a total; returns the total's row."""
+               rows: list[tuple[int | str, str]], column: str, selected: list[list[DealRow]], labels: Labels) -> int:
+    """Open deals in one currency, a row per stage or grade, and a total; returns the total's row.
+
+    `selected` holds, per row, the deals its COUNTIFS and SUMIFS pick: their results are written beside the formulas.
+    """
     section(head, currency, title)
     key = f"$A${head}"
     s.header(head + 1, [*headers, labels.count, labels.amount, labels.weighted_amount])
@@ -240,31 +259,40 @@ def _breakdown(s: Sheet, section, head: int, currency: str, title: str, headers:
         else:
             s.value(row, 1, first, align=CENTER_TOP, border=GRID)
         s.text(row, 2, name, align=WRAP, border=GRID)
-        _totals(s, row, f"{column},A{row}", key)
+        _totals(s, row, f"{column},A{row}", key, _sums(selected[row - top]))
         row += 1
-    _total_row(s, row, top, labels)
+    _total_row(s, row, top, labels, [_sums(deals) for deals in selected])
     return row
 
 
-def _totals(s: Sheet, row: int, criterion: str, currency_cell: str) -> None:
+def _sums(deals: list[DealRow]) -> tuple[int, float, float]:
+    """Count, amount and weighted amount; sums correctly rounded (fsum), as near as a spreadsheet's own sums get."""
+    return len(deals), math.fsum(d.amount for d in deals), math.fsum(d.weighted_amount for d in deals)
+
+
+def _totals(s: Sheet, row: int, criterion: str, currency_cell: str, sums: tuple[int, float, float]) -> None:
     where = f'{criterion},DealCurrency,{currency_cell},DealStatus,"{OPEN}"'
-    s.formula(row, 3, f"COUNTIFS({where})", border=GRID, align=TOP)
-    s.formula(row, 4, f"SUMIFS(DealAmount,{where})", fmt=AMOUNT, border=GRID, align=TOP)
-    s.formula(row, 5, f"SUMIFS(DealWeightedAmount,{where})", fmt=AMOUNT, border=GRID, align=TOP)
+    s.formula(row, 3, f"COUNTIFS({where})", sums[0], border=GRID, align=TOP)
+    s.formula(row, 4, f"SUMIFS(DealAmount,{where})", sums[1], fmt=AMOUNT, border=GRID, align=TOP)
+    s.formula(row, 5, f"SUMIFS(DealWeightedAmount,{where})", sums[2], fmt=AMOUNT, border=GRID, align=TOP)
 
 
-def _total_row(s: Sheet, row: int, top: int, labels: Labels) -> None:
+def _total_row(s: Sheet, row: int, top: int, labels: Labels, lines: list[tuple[int, float, float]]) -> None:
     s.text(row, 2, labels.total, font=BOLD, border=GRID)
     for col, letter, fmt in ((3, "C", None), (4, "D", AMOUNT), (5, "E", AMOUNT)):
-        s.formula(row, col, f"SUM({letter}{top}:{letter}{row - 1})", font=BOLD, border=GRID, fmt=fmt)
+        total = math.fsum(line[col - 3] for line in lines)
+        s.formula(row, col, f"SUM({letter}{top}:{letter}{row - 1})", int(total) if col == 3 else total, font=BOLD,
+                  border=GRID, fmt=fmt)
 
 
-def _forecast(s: Sheet, plan: ForecastPlan, model: StageModel, labels: Labels, as_of: date) -> None:
+def _forecast(s: Sheet, rows: list[DealRow], plan: ForecastPlan, model: StageModel, labels: Labels,
+              as_of: date) -> None:
     """By period, by owner and period, and open deals by stage: the three parts of `/pipeline.json`.
 
-    Every figure is a formula over the Deals table. Periods and categories are Dealbook's own keys, so SUMIFS
-    may match them; owner names are deal text, which SUMIFS would read as a pattern ("=…", "*", "?"), so owners
-    are matched with EXACT inside SUMPRODUCT instead.
+    Every figure is a formula over the Deals table, stored with its result: the sum (fsum) of the deals it
+    selects, as the site computed them. Periods and categories are Dealbook's own keys, so SUMIFS may match
+    them; owner names are deal text, which SUMIFS would read as a pattern ("=…", "*", "?"), so owners are
+    matched with EXACT inside SUMPRODUCT instead.
     """
     wb = s.ws.parent
     reporting = model.reporting_currency
@@ -273,23 +301,28 @@ def _forecast(s: Sheet, plan: ForecastPlan, model: StageModel, labels: Labels, a
     s.text(2, 1, labels("as_of", date=as_of.isoformat()) + " · " + labels("wb_forecast_note", currency=reporting),
            font=NOTE_FONT, fit=False)
     headers = [labels(f"cat_{c}") for c in FORECAST_COLUMNS] + [labels.weighted_short, labels.quota]
-    first_value = 2  # column of the first figure (the period is in A, or the owner in A and the period in B)
+
+    def figures(row: int, col: int, match: str, sumifs: bool, selected: list[DealRow], quota: float | None) -> None:
+        """One row of figures from column `col`: a sum per category, the weighted sum, the quota."""
+        for offset, category in enumerate(FORECAST_COLUMNS):
+            chosen = [d.amount_reporting for d in selected if d.forecast == category]
+            formula = (f'SUMIFS(DealAmountReporting,{match},DealForecast,"{category}")' if sumifs else
+                       f'SUMPRODUCT({match}*(DealForecast="{category}")*DealAmountReporting)')
+            s.formula(row, col + offset, formula, math.fsum(chosen), fmt=AMOUNT, border=GRID)
+        weighted = (f"SUMIFS(DealWeightedReporting,{match})" if sumifs else
+                    f"SUMPRODUCT({match}*DealWeightedReporting)")
+        s.formula(row, col + len(FORECAST_COLUMNS), weighted, math.fsum(d.weighted_reporting for d in selected),
+                  fmt=AMOUNT, border=GRID)
+        s.value(row, col + len(FORECAST_COLUMNS) + 1, quota, fmt=AMOUNT, border=GRID)
 
     # By period.
     s.header(4, [labels.period, *headers])
     row = 5
     for period, quota in zip(plan.periods, plan.quotas, strict=True):
         s.text(row, 1, period, font=BOLD, border=GRID)
-        for offset, category in enumerate(FORECAST_COLUMNS):
-            s.formula(row, first_value + offset,
-                      f'SUMIFS(DealAmountReporting,DealPeriod,$A{row},DealForecast,"{category}")',
-                      fmt=AMOUNT, border=GRID)
-        s.formula(row, first_value + len(FORECAST_COLUMNS), f"SUMIFS(DealWeightedReporting,DealPeriod,$A{row})",
-                  fmt=AMOUNT, border=GRID)
-        s.value(row, first_value + len(FORECAST_COLUMNS) + 1, quota, fmt=AMOUNT, border=GRID)
+        figures(row, 2, f"DealPeriod,$A{row}", True, [d for d in rows if d.period == period], quota)
         row += 1
-    last_col = COLUMNS[first_value + len(FORECAST_COLUMNS)]
-    define(wb, "ForecastByPeriod", s.ws, f"A5:{last_col}{max(5, row - 1)}")
+    define(wb, "ForecastByPeriod", s.ws, f"A5:{COLUMNS[len(FORECAST_COLUMNS) + 2]}{max(5, row - 1)}")
 
     # By owner and period.
     row += 2
@@ -300,15 +333,10 @@ def _forecast(s: Sheet, plan: ForecastPlan, model: StageModel, labels: Labels, a
         for period, quota in zip(plan.periods, quotas, strict=True):
             s.text(row, 1, owner, align=TOP, border=GRID)
             s.text(row, 2, period, align=TOP, border=GRID)
-            match = f"EXACT(DealOwner,$A{row})*(DealPeriod=$B{row})"
-            for offset, category in enumerate(FORECAST_COLUMNS):
-                s.formula(row, 3 + offset, f'SUMPRODUCT({match}*(DealForecast="{category}")*DealAmountReporting)',
-                          fmt=AMOUNT, border=GRID)
-            s.formula(row, 3 + len(FORECAST_COLUMNS), f"SUMPRODUCT({match}*DealWeightedReporting)",
-                      fmt=AMOUNT, border=GRID)
-            s.value(row, 4 + len(FORECAST_COLUMNS), quota, fmt=AMOUNT, border=GRID)
+            figures(row, 3, f"EXACT(DealOwner,$A{row})*(DealPeriod=$B{row})", False,
+                    [d for d in rows if d.owner == owner and d.period == period], quota)
             row += 1
-    define(wb, "ForecastByOwner", s.ws, f"A{top}:{COLUMNS[3 + len(FORECAST_COLUMNS)]}{max(top, row - 1)}")
+    define(wb, "ForecastByOwner", s.ws, f"A{top}:{COLUMNS[len(FORECAST_COLUMNS) + 3]}{max(top, row - 1)}")
 
     # Open deals by stage.
     row += 2
@@ -318,11 +346,14 @@ def _forecast(s: Sheet, plan: ForecastPlan, model: StageModel, labels: Labels, a
     top = row = row + 2
     for stage in model.stages:
         where = f'DealStage,$A{row},DealStatus,"{OPEN}"'
+        mine = _open(rows, stage=stage.number)
         s.value(row, 1, stage.number, align=CENTER_TOP, border=GRID)
         s.text(row, 2, labels.stage_name(stage), border=GRID, fit=False)
-        s.formula(row, 3, f"COUNTIFS({where})", border=GRID)
-        s.formula(row, 4, f"SUMIFS(DealAmountReporting,{where})", fmt=AMOUNT, border=GRID)
-        s.formula(row, 5, f"SUMIFS(DealWeightedReporting,{where})", fmt=AMOUNT, border=GRID)
+        s.formula(row, 3, f"COUNTIFS({where})", len(mine), border=GRID)
+        s.formula(row, 4, f"SUMIFS(DealAmountReporting,{where})", math.fsum(d.amount_reporting for d in mine),
+                  fmt=AMOUNT, border=GRID)
+        s.formula(row, 5, f"SUMIFS(DealWeightedReporting,{where})", math.fsum(d.weighted_reporting for d in mine),
+                  fmt=AMOUNT, border=GRID)
         row += 1
     define(wb, "ForecastByStage", s.ws, f"A{top}:E{row - 1}")
     s.finish(freeze="A5", title_rows=None)
