@@ -57,6 +57,7 @@ class SitePaths:
 
     def __init__(self, url_of: UrlOf | None = None, directory_urls: bool = True):
         self._url_of = url_of or default_url_of(directory_urls)
+        self._urls: dict[str, str] = {}
 
     @staticmethod
     def deal_page(deal_id: str) -> str:
@@ -123,15 +124,16 @@ class SitePaths:
 
     def url(self, src: str) -> str:
         """The site-relative URL of the page or file made from `src` (no leading slash)."""
-        return self._url_of(src)
+        # Remembered: the dashboard, the board and the owner pages link to every deal and owner, and
+        # mkdocs' rule builds a File object per question.
+        url = self._urls.get(src)
+        if url is None:
+            url = self._urls[src] = self._url_of(src)
+        return url
 
     def link(self, from_src: str, to_src: str) -> str:
         """A relative link from the page made from `from_src` to what is made from `to_src`."""
-        here = self.url(from_src)
-        base = here if here.endswith("/") else posixpath.dirname(here)
-        target = self.url(to_src)
-        rel = posixpath.relpath(target or ".", base or ".")
-        return rel + ("/" if target.endswith("/") and not rel.endswith("/") else "")
+        return self.linker(from_src)(to_src)
 
     @staticmethod
     def source_linker(from_src: str) -> Callable[[str], str]:
@@ -141,7 +143,32 @@ class SitePaths:
 
     def linker(self, from_src: str) -> Callable[[str], str]:
         """`link(to_src)` for the templates of one page."""
-        return lambda to_src: self.link(from_src, to_src)
+        here = self.url(from_src)
+        base = here if here.endswith("/") else posixpath.dirname(here)
+
+        def link(to_src: str) -> str:
+            target = self.url(to_src)
+            rel = _relative(target or ".", base or ".")
+            return rel + ("/" if target.endswith("/") and not rel.endswith("/") else "")
+
+        return link
+
+
+def _relative(target: str, base: str) -> str:
+    """`posixpath.relpath(target, base)` for the site's own relative URLs, without its two abspath calls.
+
+    The pages that link to every deal make thousands of links; anything unusual (an absolute path, a
+    `.` or `..` segment) still goes through `posixpath.relpath`.
+    """
+    to, start = target.rstrip("/").split("/"), base.rstrip("/").split("/")
+    if target.startswith("/") or base.startswith("/") or {".", "..", ""} & {*to, *start}:
+        return posixpath.relpath(target, base)
+    same = 0
+    for a, b in zip(to, start, strict=False):
+        if a != b:
+            break
+        same += 1
+    return "/".join([".."] * (len(start) - same) + to[same:]) or "."
 
 
 def _digest(name: str) -> str:

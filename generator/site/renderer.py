@@ -38,6 +38,18 @@ def _text(value: object) -> Markup:
     return Markup("<br>").join(escape(str(value)).split("\n"))
 
 
+# Bidirectional embedding, override and isolate controls (U+202A–E, U+2066–9).
+_BIDI_CONTROLS = dict.fromkeys([*range(0x202A, 0x202F), *range(0x2066, 0x206A)])
+
+
+def _plain(value: object) -> Markup:
+    """`text`, without bidi controls: for sentences that quote rep text inside themselves (warnings).
+
+    The same as the templates' plain() macro, as a filter: the dashboard quotes a warning per line.
+    """
+    return _text(None if value is None else str(value).translate(_BIDI_CONTROLS))
+
+
 def _number(value: float | None, places: int = 2) -> str:
     if value is None:
         return "–"
@@ -87,7 +99,7 @@ class Renderer:
             loader=jinja2.PackageLoader("generator.site", "templates"),
             autoescape=True, trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined,
         )
-        self.env.filters.update(text=_text, number=_number, percent=_percent, date=_date)
+        self.env.filters.update(text=_text, plain=_plain, number=_number, percent=_percent, date=_date)
         self.env.globals.update(model=model, labels=labels, paths=paths, t=labels.pick,
                                 term=partial(labels.term, model), stage_name=labels.stage_name,
                                 categories=CATEGORIES, age=age_class)
