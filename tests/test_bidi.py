@@ -12,10 +12,10 @@ import json
 from itertools import pairwise
 from pathlib import Path
 
+from conftest import SITE_PATHS
 from test_url_safety import DESKTOP, HOST, build_project, chromium, logged_tab, serve
 
 from generator.labels import Labels
-from generator.site.paths import SitePaths
 from generator.sources.stage_model import load_stage_model
 
 RLO = "\u202e"
@@ -178,7 +178,7 @@ def test_an_unclosed_rlo_in_deal_text_reorders_nothing_around_it(tmp_path: Path)
             assert_in_order(page.locator("dd.db-amount"), ["7", ",000", "USD"])
 
             # The pipeline: rows, lists, and the line under a poisoned title.
-            page.goto(base + "deals/", wait_until="networkidle")
+            page.goto(base + SITE_PATHS.url(SITE_PATHS.pipeline_page), wait_until="networkidle")
             row = page.locator("table.db-deals tbody tr", has_text="Bidi title")
             assert_in_order(row, ["Bidi title", "Bidi account", "3", "Olivia Owner", "5,000", "USD", "2027",
                                   "01-15", "Call back", "2026", "10-15"])
@@ -189,7 +189,7 @@ def test_an_unclosed_rlo_in_deal_text_reorders_nothing_around_it(tmp_path: Path)
 
             # The stage page lists the deal with its amount after two poisoned fields.
             stage = load_stage_model(project.model).stage(3)
-            page.goto(base + SitePaths().url(SitePaths.stage_page(stage)), wait_until="networkidle")
+            page.goto(base + SITE_PATHS.url(SITE_PATHS.stage_page(stage)), wait_until="networkidle")
             listed = page.locator("ul.db-stage-deals > li", has_text="Bidi title")
             assert_in_order(listed, ["Bidi title", "—", "Bidi", "account", "5", ",000", "USD", LABELS.grade])
             assert tab.foreign == [], f"requests left {HOST}: {tab.foreign}"

@@ -13,7 +13,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, Project, need
+from conftest import ROOT, SITE_PATHS, Project, need
 from test_serve import DEAL, _free_port, _get, _wait_for
 
 CHROMIUM = "/usr/bin/chromium"
@@ -34,11 +34,11 @@ def test_serve_shows_deal_errors_in_the_page_and_reloads_when_fixed(project: Pro
                                    "--livereload"], cwd=project.root, stdout=out, stderr=subprocess.STDOUT,
                                   stdin=subprocess.DEVNULL, env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
         try:
-            _wait_for(lambda: _get(base + "deals/serve-test/")[0] == 200, 60, "the preview", server, log)
+            _wait_for(lambda: _get(base + SITE_PATHS.url(SITE_PATHS.deal_page("serve-test")))[0] == 200, 60, "the preview", server, log)
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
                 page = browser.new_page()
-                page.goto(base + "process/")
+                page.goto(base + SITE_PATHS.url(SITE_PATHS.process))
                 assert page.locator(".dealbook-errors").count() == 0
                 deal.write_text(DEAL.replace("stage: 2", "stage: 12"), encoding="utf-8")
                 started = time.monotonic()
@@ -48,7 +48,7 @@ def test_serve_shows_deal_errors_in_the_page_and_reloads_when_fixed(project: Pro
                 assert "deals/serve-test.yml:4:8: error: stage: 12 is out of range" in panel
                 assert shown < 3.0, f"the error panel took {shown:.1f} s"
                 # The server still answers every page while the deal is wrong.
-                assert _get(base + "deals/")[0] == 200
+                assert _get(base + SITE_PATHS.url(SITE_PATHS.pipeline_page))[0] == 200
                 deal.write_text(DEAL, encoding="utf-8")
                 page.wait_for_selector(".dealbook-errors", state="detached", timeout=10_000)
                 assert "process" in page.url

@@ -126,7 +126,8 @@ def test_deal_page_answers_at_a_glance(built: Project) -> None:
     overdue = re.search(r'<li class="is-overdue">([^<]*Send the proposal)', page)
     assert overdue, "the overdue next step is not marked"
     assert 'class="is-overdue">Book the demo' not in page
-    assert "../../stages/3-preliminary-proposal/" in page
+    paths = built.paths
+    assert f'href="{paths.link("deals/acme.md", paths.stage_page(model.stage(3)))}"' in page
 
 
 def test_numbers_are_computed_once(built: Project, deals_json) -> None:
@@ -147,7 +148,7 @@ def test_numbers_are_computed_once(built: Project, deals_json) -> None:
                 "expected_close", "probability", "weighted_amount", "score", "grade", "next_exit_criterion",
                 "warnings", "url"):
         assert key in acme, key
-    assert acme["url"] == "deals/acme/"
+    assert acme["url"] == built.paths.url("deals/acme.md")
     assert acme["next_exit_criterion"] == model.stage(3).exit_criterion
     assert any("was due 2026-11-20" in w for w in acme["warnings"])
     page = text_of(built.page("deals/acme"))
@@ -196,9 +197,9 @@ def test_hostile_text_stays_text(built: Project, deals_json) -> None:
 
 
 def test_deal_pages_are_not_in_the_sidebar(built: Project) -> None:
-    home = built.page("")
-    assert "deals/acme/" not in home
-    assert "deals/" in home
+    home, paths = built.page(""), built.paths
+    assert paths.url(paths.deal_page("acme")) not in home
+    assert f'href="{paths.url(paths.pipeline_page)}"' in home
 
 
 def test_invalid_deal_stops_the_build_with_the_checks_message(project: Project, caplog) -> None:
