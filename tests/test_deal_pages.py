@@ -7,6 +7,7 @@ import json
 import re
 import shutil
 
+import openpyxl
 import pytest
 from conftest import ROOT, Project
 
@@ -75,6 +76,29 @@ expected_close: 2026-06-01
 lost_reason: Price
 """
 
+# Chinese written over several lines: YAML folds and Markdown soft breaks between CJK characters.
+ZH = """\
+title: 新一代医院信息系统
+  建设项目
+account: 西岭省人民医院
+owner: 周婷
+stage: 2
+status: open
+amount: 12800000
+currency: CNY
+expected_close: 2027-07-31
+summary: |
+  现有 HIS 无法满足
+  电子病历五级。签约定在 **12 月 18 日**，见[方案](https://example.com/)。
+stakeholders:
+  - name: 陈静怡
+    role: decision-maker
+    notes: 采购小组组长，认可我们的
+      集成平台方案。
+exits:
+  1: {date: 2026-06-10, evidence: 同意会面}
+"""
+
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory, monkeypatch_module) -> Project:
@@ -84,7 +108,8 @@ def built(tmp_path_factory, monkeypatch_module) -> Project:
     shutil.copytree(ROOT / "playbook", root / "playbook")
     (root / "deals").mkdir()
     project = Project(root)
-    for name, text in {"acme.yml": ACME, "beta.yml": BETA, "gamma.yml": GAMMA, "lost-one.yml": LOST}.items():
+    for name, text in {"acme.yml": ACME, "beta.yml": BETA, "gamma.yml": GAMMA, "lost-one.yml": LOST,
+                       "zh-his.yml": ZH}.items():
         project.write_deal(name, text)
     shutil.copy(ROOT / "tests" / "data" / "hostile.yml", project.deals / "hostile.yml")
     monkeypatch_module.chdir(root)
@@ -247,3 +272,16 @@ def test_cached_pages_follow_their_inputs(project: Project, monkeypatch) -> None
     project.build()
     assert "ERP rollout, phase two" in project.page("deals/acme")
     assert json.loads((project.site / "deals.json").read_text())[0]["title"] == "ERP rollout, phase two"
+
+
+def test_chinese_lines_join_without_a_space_on_the_page_in_json_and_in_the_workbook(built: Project, deals_json) -> None:
+    assert deals_json["zh-his"]["title"] == "新一代医院信息系统建设项目"
+    page = built.page("deals/zh-his")
+    assert "现有 HIS 无法满足电子病历五级。" in page  # the space before HIS was typed: it stays
+    assert "采购小组组长，认可我们的集成平台方案。" in page
+    wb = openpyxl.load_workbook(built.site / built.paths.deal_workbook("zh-his"))
+    texts = {c.value for ws in wb for row in ws.iter_rows() for c in row if isinstance(c.value, str)}
+    assert "新一代医院信息系统建设项目" in texts
+    assert "采购小组组长，认可我们的集成平台方案。" in texts
+    # The summary cell holds plain text: no asterisks, the link's text without its address.
+    assert "现有 HIS 无法满足电子病历五级。签约定在 12 月 18 日，见方案。" in texts
