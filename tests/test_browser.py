@@ -50,6 +50,13 @@ INJECTED_JS = """() => {
 }"""
 
 
+# Tables whose content is wider than the box around them (which then scrolls sideways): (class, overflow px).
+TABLES_WIDER_THAN_BOX = """() => [...document.querySelectorAll('.md-content table')].map(t => {
+  const box = t.closest('.md-typeset__table') || t.parentElement;
+  return [t.className || '(hand-written)', Math.round(t.getBoundingClientRect().width - box.clientWidth)];
+}).filter(([, over]) => over > 1)"""
+
+
 class _QuietHandler(SimpleHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:  # keep pytest output clean
         pass
@@ -362,7 +369,16 @@ def test_screenshots_fit_the_screen_in_both_schemes(site: Site, browser, width: 
             assert page.evaluate("document.body.dataset.mdColorScheme") == expected
             overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
             assert overflow <= 0, f"{name} at {width} width is {overflow}px wider than the screen"
+            wide = page.evaluate(TABLES_WIDER_THAN_BOX)
+            if width == "desktop":
+                assert wide == [], f"{name}: tables wider than their box at 1280 px: {wide}"
+            else:  # only the pipeline's deals table scrolls inside its box (its first column stays put)
+                assert [c for c, _ in wide] in ([], ["db-deals"]), f"{name}: tables wider than the phone: {wide}"
             if name in ("deal", "hostile"):
+                # Notes are read on the phone itself: every cell of a notes table lies within the screen.
+                outside = page.evaluate("[...document.querySelectorAll('table.db-stack td')]"
+                                        ".filter(td => td.getBoundingClientRect().right > window.innerWidth + 1).length")
+                assert outside == 0, f"{name}: {outside} cells of the notes tables are off the screen"
                 boxes = [li.bounding_box() for li in page.locator("ol.db-tracker > li").all()]
                 if width == "desktop":  # one row of eight steps
                     assert len({round(b["y"]) for b in boxes}) == 1
@@ -392,3 +408,30 @@ def test_screenshots_fit_the_screen_in_both_schemes(site: Site, browser, width: 
 def _luminance(css_colour: str) -> float:
     r, g, b = (int(x) / 255 for x in re.findall(r"[\d.]+", css_colour)[:3])
     return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+@pytest.mark.parametrize("width", ["desktop", "phone"])
+def test_playbook_tables_fit_the_screen(site: Site, browser, width: str) -> None:
+    """The tool pages and the deal-file reference: the page never scrolls sideways and no table is wider
+    than its box, so the question to answer and the meaning of a field are read without scrolling."""
+    pages = [SITE_PATHS.url(SITE_PATHS.tool_page(tool)) for tool in ("evaluation", "grading", "stakeholders",
+                                                                        "negotiation")]
+    pages += [SITE_PATHS.url(SITE_PATHS.reference_page), SITE_PATHS.url(SITE_PATHS.editing)]
+    with open_tab(browser, viewport=DESKTOP if width == "desktop" else PHONE) as tab:
+        for path in pages:
+            tab.goto(site.url(path))
+            assert tab.page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0, path
+            assert tab.page.evaluate(TABLES_WIDER_THAN_BOX) == [], path
+        tab.assert_clean()
+
+
+def test_a_deal_page_marks_the_deals_tab_and_leads_back_to_the_pipeline(site: Site, browser) -> None:
+    deal = site.deal("hospital-his-2027")
+    with open_tab(browser, viewport=DESKTOP) as tab:
+        tab.goto(site.url(deal["url"]))
+        active = tab.page.locator(".md-tabs__item--active")
+        assert active.count() == 1 and active.inner_text().strip() == LABELS.nav_deals
+        tab.page.locator("a.db-crumbs__up").click()
+        tab.page.wait_for_url(site.url(PIPELINE))
+        assert tab.page.locator(".md-tabs__item--active").inner_text().strip() == LABELS.nav_deals
+        tab.assert_clean()
