@@ -26,7 +26,7 @@ from mkdocs.structure.pages import Page
 
 from .build import Project, as_of_date, read_project, site_outputs
 from .cache import Cache
-from .diagnostics import format_problems
+from .diagnostics import format_problems, listed
 from .labels import Labels
 from .site.paths import SitePaths, site_nav
 from .site.renderer import Renderer
@@ -258,6 +258,9 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
                  "(as of %s, %d warnings)", len(pipeline.deals), self.pages_written,
                  run.written if run else 0, run.reused if run else 0, self.seconds, self.as_of,
                  len(pipeline.problems.warnings))
+        # Which warnings, not only how many (info, not warning: `mkdocs build --strict` must not fail on them).
+        for line in listed(pipeline.problems.warnings):
+            log.info("dealbook:   %s", line)
 
     def on_page_markdown(self, markdown: str, /, *, page: Page, config: MkDocsConfig, files: Files) -> str | None:
         if not self.config.enabled or self.renderer is None or page.file.src_uri in self.generated:

@@ -183,7 +183,7 @@ def test_the_build_stops_with_the_same_line(project: Project, case, make, words)
     result = run_build(project.root)
     assert result.returncode != 0
     assert line in result.stdout + result.stderr
-    assert not (project.site / "deals" / "x" / "index.html").exists()
+    assert not (project.site / "deals" / "x" / "index.html").exists() and not (project.site / "deals" / "x.html").exists()
 
 
 def test_a_file_outside_the_project_given_explicitly_is_an_error(project: Project) -> None:

@@ -136,7 +136,7 @@ class Renderer:
 
     @staticmethod
     def needs_attention(pipeline: Pipeline) -> list[tuple[DealView, list[str]]]:
-        return [(view, [w.summary() for w in view.warnings]) for view in pipeline.deals if view.warnings]
+        return [(view, [w.reader_text for w in view.warnings]) for view in pipeline.deals if view.warnings]
 
     def stage_page(self, number: int, pipeline: Pipeline | None) -> str:
         stage = self.model.stage(number)

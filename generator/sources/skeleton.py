@@ -9,6 +9,9 @@ if TYPE_CHECKING:
     from .stage_model import StageModel
 
 SCHEMA_LINE = "# yaml-language-server: $schema=./deal.schema.json"
+# What `dealbook new` writes where only the rep knows the answer; a deal still holding one of
+# these was not filled in (the deal rules warn about it).
+PLACEHOLDERS = {"title": "New opportunity", "account": "Customer name", "owner": "Your name"}
 
 
 def skeleton(model: StageModel, as_of: date) -> str:
@@ -17,9 +20,9 @@ def skeleton(model: StageModel, as_of: date) -> str:
     roles = ", ".join(model.keys("roles"))
     return f"""{SCHEMA_LINE}
 # A new deal. Lines starting with # are comments. Run `dealbook check` after editing.
-title: New opportunity          # what the customer is buying
-account: Customer name
-owner: Your name
+title: {PLACEHOLDERS["title"]:<24} # what the customer is buying
+account: {PLACEHOLDERS["account"]}
+owner: {PLACEHOLDERS["owner"]}
 stage: 1                        # 1–{len(model.stages)}; see the playbook for each stage's exit criterion
 status: open                    # {", ".join(model.keys("status"))}
 amount: 0                       # expected contract value
