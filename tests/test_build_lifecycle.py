@@ -107,15 +107,6 @@ def test_two_builds_in_one_folder_take_turns(sample_project: Project) -> None:
     assert outputs[1].count("waiting for it to finish") == 1
 
 
-@pytest.mark.parametrize("rounds", [3])
-def test_concurrent_builds_never_fail(sample_project: Project, rounds: int) -> None:
-    args = [sys.executable, "-m", "generator", "build", "-q"]
-    for _ in range(rounds):
-        procs = [subprocess.Popen(args, cwd=sample_project.root, stderr=subprocess.PIPE, text=True) for _ in range(2)]
-        results = [(p.wait(timeout=300), p.stderr.read()) for p in procs]
-        assert all(code == 0 for code, _ in results), results
-
-
 def test_a_dirty_serve_rebuilds_only_what_changed(sample_project: Project) -> None:
     port = _free_port()
     base = f"http://127.0.0.1:{port}/"
