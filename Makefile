@@ -4,9 +4,10 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 TESTSTAMP := $(VENV)/.installed-test
+TOOLSTAMP := $(VENV)/tools/.installed
 N ?= 1000
 
-.PHONY: site test serve check bench lint schema clean
+.PHONY: site test serve check bench fuzz lint schema clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +21,13 @@ $(TESTSTAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	touch $(STAMP) $@
 
+# The workbook schema validator and a known-good reference writer, in a virtualenv of their own:
+# openxml-audit needs lxml, and openpyxl writes other (equally valid) bytes when lxml is importable.
+$(TOOLSTAMP): Makefile | $(BIN)/python
+	$(PYTHON) -m venv $(VENV)/tools
+	$(VENV)/tools/bin/python -m pip install --quiet openxml-audit==0.8.0 xlsxwriter==3.3.1
+	touch $@
+
 site: $(STAMP)   ## build the site into site/
 	$(BIN)/dealbook build
 
@@ -29,7 +37,7 @@ serve: $(STAMP)  ## live preview on http://127.0.0.1:8000
 check: $(STAMP)  ## validate every deal file and the stage model
 	$(BIN)/dealbook check
 
-test: $(TESTSTAMP)  ## run the test suite
+test: $(TESTSTAMP) $(TOOLSTAMP)  ## run the test suite
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(TESTSTAMP)
@@ -37,6 +45,9 @@ lint: $(TESTSTAMP)
 
 bench: $(TESTSTAMP)  ## benchmark against plain mkdocs; N=10000 for the large run
 	$(BIN)/python -m bench.run --deals $(N) --update-readme
+
+fuzz: $(STAMP)  ## 2,000 mutated deal files through dealbook check: no traceback, no hang, every line positioned
+	$(BIN)/python -m bench.fuzz --count 2000 --seed 1
 
 schema: $(STAMP)  ## refresh the committed JSON Schema
 	$(BIN)/dealbook schema > deals/deal.schema.json

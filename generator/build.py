@@ -12,18 +12,21 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .cache import Cache
 from .diagnostics import Problems
 from .labels import Labels
 from .model.pipeline import Pipeline, compute
-from .site.pages import generated_pages
 from .site.paths import SitePaths
-from .site.renderer import Renderer
 from .sources.deal_files import DealLoader, deal_files, shown_path
 from .sources.history import History, read_history
 from .sources.stage_model import StageModel, StageModelError, load_stage_model
-from .workbooks.jobs import Job, plan_workbooks
+
+if TYPE_CHECKING:
+    from .site.pages import SitePages
+    from .site.renderer import Renderer
+    from .workbooks.jobs import Job
 
 DEFAULT_MODEL = Path("playbook/playbook.yml")
 DEFAULT_DEALS = Path("deals")
@@ -75,15 +78,20 @@ def read_project(root: Path, model_path: Path, deals_dir: Path, as_of: date, lab
 
 @dataclass
 class SiteOutputs:
-    """The generated text files (site path → content) and the workbooks still to write."""
+    """The generated text files and finished pages, and the workbooks still to write."""
 
-    pages: dict[str, str]
+    pages: SitePages
     workbooks: list[Job]
 
 
 def site_outputs(pipeline: Pipeline, labels: Labels, paths: SitePaths, cache: Cache, *, repo_url: str = "",
                  edit_branch: str = "main", workbooks: bool = True) -> tuple[SiteOutputs, Renderer]:
     """Everything a build adds to the site; the renderer is returned for the hand-written pages."""
+    # Imported here: `dealbook check` needs none of Jinja, Markdown or openpyxl, and starts faster without them.
+    from .site.pages import generated_pages
+    from .site.renderer import Renderer
+    from .workbooks.jobs import plan_workbooks
+
     renderer = Renderer(pipeline.model, labels, paths, repo_url, edit_branch, workbooks)
     pages = generated_pages(pipeline, renderer, cache)
     jobs = plan_workbooks(pipeline, labels, paths, cache) if workbooks else []

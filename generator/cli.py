@@ -1,4 +1,4 @@
-"""The `dealbook` command: check, schema, new, build, serve. Argument handling only."""
+"""The `dealbook` command: check, schema, new, import, build, serve. Argument handling only."""
 
 from __future__ import annotations
 
@@ -121,6 +121,31 @@ def new(deal_id: str, deals_dir: Path, model_path: Path) -> None:
     click.echo(f"wrote {target}: fill it in, then run `dealbook check {target}`")
 
 
+@main.command(name="import")
+@click.argument("workbooks", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Print what would change; write nothing.")
+@click.option("--deals", "deals_dir", type=click.Path(path_type=Path), default=DEFAULT_DEALS, show_default=True)
+@click.option("--model", "model_path", type=click.Path(path_type=Path), default=DEFAULT_MODEL, show_default=True)
+def import_(workbooks: tuple[Path, ...], dry_run: bool, deals_dir: Path, model_path: Path) -> None:
+    """Update deal files from filled-in deal workbooks and blank scorecards (.xlsx).
+
+    Scores, stakeholders' influence, stance, last contact and notes (new names are added) and
+    negotiation terms; nothing else. Prints a diff of each changed file. Exits 0 when all went
+    in (or there was nothing to import), 1 when nothing was written, 2 on wrong usage.
+    """
+    from .workbooks.importer import import_workbooks  # openpyxl and the merge only for this command
+
+    missing = [str(p) for p in workbooks if not p.is_file()]
+    if missing:
+        raise UsageError(f"{', '.join(missing)}: no such file")
+    if not deals_dir.is_dir():
+        raise UsageError(f"{deals_dir}: no such folder (run from the project folder, or pass --deals)")
+    model = _load_model(model_path)
+    code = import_workbooks(list(workbooks), root=Path.cwd(), model_path=model_path, deals_dir=deals_dir,
+                            as_of=_as_of(), model=model, dry_run=dry_run, echo=click.echo)
+    sys.exit(code)
+
+
 def _mkdocs(args: list[str]) -> None:
     from mkdocs.__main__ import cli as mkdocs_cli
 
@@ -137,5 +162,12 @@ def build(ctx: click.Context) -> None:
 @main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
 @click.pass_context
 def serve(ctx: click.Context) -> None:
-    """Live preview; saving a deal reloads the page (wraps `mkdocs serve`)."""
-    _mkdocs(["serve", *ctx.args])
+    """Live preview; saving a deal reloads the page (wraps `mkdocs serve`).
+
+    Rebuilds are dirty by default: only the pages whose content changed are rendered again
+    (the changed deal, the pipeline, the stage pages). Pass --clean for full rebuilds.
+    """
+    args = list(ctx.args)
+    if "--clean" not in args and "-c" not in args and "--dirty" not in args:
+        args.append("--dirty")
+    _mkdocs(["serve", *args])

@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Literal
 
 Severity = Literal["error", "warning"]
+
+# A problem is printed as one line, whatever a key or PyYAML's own text held.
+_LINE_BREAKS = re.compile(r"\r\n|[\r\n\x85\u2028\u2029]")
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def one_line(text: str) -> str:
+    """`text` with line breaks as spaces and other control characters escaped (`\\x1b`)."""
+    text = _LINE_BREAKS.sub(" ", text)
+    return _CONTROLS.sub(lambda m: " " if m[0] == "\t" else f"\\x{ord(m[0]):02x}", text)
 
 
 @dataclass(frozen=True)
@@ -24,6 +35,12 @@ class Problem:
     # The same in plain words, for managers reading the site: no field names, no positions.
     # Only deal warnings have one; `reader_text` falls back to the field and the message.
     plain: str = field(default="", compare=False)
+
+    def __post_init__(self) -> None:
+        for name in ("path", "field", "message", "hint"):
+            value = getattr(self, name)
+            if isinstance(value, str):
+                object.__setattr__(self, name, one_line(value))
 
     def __str__(self) -> str:
         field = f"{self.field}: " if self.field else ""

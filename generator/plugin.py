@@ -8,6 +8,7 @@ problems as one `PluginError`.
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import html
 import logging
 import os
@@ -19,7 +20,7 @@ from mkdocs.config import base
 from mkdocs.config import config_options as c
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import PluginError
-from mkdocs.plugins import BasePlugin
+from mkdocs.plugins import BasePlugin, CombinedEvent, event_priority
 from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
 
@@ -65,6 +66,19 @@ def _keep_jieba_cache_in(cache_dir: Path) -> None:
     jieba.setLogLevel(logging.WARNING if writable else logging.CRITICAL)
 
 
+class _GeneratedFile(File):
+    """A generated file that, in a dirty rebuild (`dealbook serve`), is rebuilt only if its content changed."""
+
+    previous: dict[str, str] = {}  # site path → digest of the content last built, per serving process
+
+    def is_modified(self) -> bool:
+        return self.previous.get(self.src_uri) != self.digest
+
+    @property
+    def digest(self) -> str:
+        return hashlib.sha256(self.content_bytes).hexdigest()
+
+
 class _LateFile(File):
     """A workbook that mkdocs lists (so links to it are checked) but that `WorkbookRun` writes itself."""
 
@@ -89,6 +103,8 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
         self.project: Project | None = None
         self.renderer: Renderer | None = None
         self.generated: set[str] = set()
+        self.finished: dict = {}
+        self._full_content: dict[str, str] = {}
         self._history_note_said = ""
         self.workbooks: WorkbookRun | None = None
         self.pages_written = 0
@@ -97,6 +113,8 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
     def on_startup(self, *, command: str, dirty: bool) -> None:
         # While serving, a deal error must not stop the preview: pages show it instead.
         self.serving = command == "serve"
+        self.dirty = dirty
+        self._model_digest = ""
 
     def on_pre_build(self, *, config: MkDocsConfig) -> None:
         # Before mkdocs empties site/: a second build in the same folder waits for the first.
@@ -140,6 +158,8 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
                 log.warning("dealbook: %s", problem)
             if project.pipeline is None:  # the stage model itself is broken: only the panel can be shown
                 self.project = project
+                if getattr(self, "dirty", False):
+                    self._rebuild_all_if_changed(files)
                 return files
         elif project.problems.errors:
             raise PluginError(f"{len(project.problems.errors)} problem(s) in the deal files or the stage model:\n"
@@ -159,21 +179,42 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
         existing = files.get_file_from_path(model_src)
         if existing is not None:  # the stage model is data, not a page to publish
             files.remove(existing)
-        new_files = [File.generated(config, src, content=content) for src, content in outputs.pages.items()]
+        self.finished = outputs.pages.finished
+        new_files = [_GeneratedFile.generated(config, src, content=content)
+                     for src, content in outputs.pages.files.items()]
+        if getattr(self, "dirty", False):
+            self._rebuild_all_if_changed(files)
+            changed = sum(f.is_modified() for f in new_files if isinstance(f, _GeneratedFile))
+            log.info("dealbook: dirty rebuild: %d of %d generated pages changed", changed, len(outputs.pages.files))
         new_files += [_LateFile.generated(config, job.path, content=b"") for job in outputs.workbooks]
         for file in new_files:
             if files.get_file_from_path(file.src_uri) is not None:
                 raise PluginError(f"{file.src_uri}: a hand-written file has the path of a generated one; rename it")
             files.append(file)
         self.generated = {f.src_uri for f in new_files}
-        self.pages_written = sum(src.endswith(".md") for src in outputs.pages)
+        self.generated_files = [f for f in new_files if isinstance(f, _GeneratedFile)]
+        self.pages_written = sum(src.endswith(".md") for src in outputs.pages.files)
         self.workbooks = WorkbookRun(outputs.workbooks, cache, Path(config.site_dir)).start() \
             if outputs.workbooks else None
         self.seconds = time.perf_counter() - started
         return files
 
+    def _rebuild_all_if_changed(self, files: Files) -> None:
+        # Hand-written pages render the stage model, and every page shows the error panel while
+        # a deal is wrong: in a dirty rebuild, every page is redone when either of them changes.
+        errors = "\n".join(str(p) for p in self.serve_errors)
+        digest = hashlib.sha256(self.model_path.read_bytes() + b"\0" + errors.encode()).hexdigest()
+        if digest != self._model_digest:
+            _GeneratedFile.previous.clear()
+            for file in files:
+                if file.is_documentation_page():
+                    file.is_modified = lambda: True  # type: ignore[method-assign]
+            self._model_digest = digest
+
     def on_post_build(self, *, config: MkDocsConfig) -> None:
         started = time.perf_counter()
+        if getattr(self, "dirty", False):
+            _GeneratedFile.previous = {f.src_uri: f.digest for f in self.generated_files}
         try:
             if self.workbooks is not None:
                 try:
@@ -229,6 +270,27 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
             return self.renderer.render_playbook_page(markdown, page.file.src_uri)
         except Exception as exc:  # a template mistake in a page: say where, not a traceback
             raise PluginError(f"{page.file.src_uri}: cannot render the page's stage-model macros: {exc}") from None
+
+    def on_page_content(self, html: str, /, *, page: Page, config: MkDocsConfig, files: Files) -> str | None:
+        finished = self.finished.get(page.file.src_uri)
+        return finished.html if finished is not None else None
+
+    @event_priority(100)  # before the search plugin indexes the page…
+    def _search_sees_words(self, context, /, *, page: Page, config: MkDocsConfig, nav):
+        finished = self.finished.get(page.file.src_uri)
+        if finished is not None:
+            self._full_content[page.file.src_uri] = page.content
+            page.content = finished.search
+        return context
+
+    @event_priority(-100)  # …and the theme renders the page itself.
+    def _theme_sees_page(self, context, /, *, page: Page, config: MkDocsConfig, nav):
+        full = self._full_content.pop(page.file.src_uri, None)
+        if full is not None:
+            page.content = full
+        return context
+
+    on_page_context = CombinedEvent(_search_sees_words, _theme_sees_page)
 
     def on_serve(self, server, /, *, config: MkDocsConfig, builder):
         if self.config.enabled:

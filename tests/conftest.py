@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -130,3 +131,29 @@ def sample_project(project: Project) -> Project:
         shutil.copy(path, project.deals / path.name)
     return project
 
+
+
+# --- LibreOffice ---------------------------------------------------------------------------
+
+Recalc = Callable[[list[Path], Path], dict[str, Path]]
+
+
+@pytest.fixture(scope="session")
+def libreoffice(tmp_path_factory: pytest.TempPathFactory) -> Recalc:
+    """Recalculate (and re-save) workbooks with headless LibreOffice (a fresh profile for this session)."""
+    soffice = shutil.which("soffice")
+    need(soffice is not None, "LibreOffice (soffice, Debian libreoffice-calc-nogui)")
+    profile = tmp_path_factory.mktemp("lo-profile")
+
+    def recalc(paths: list[Path], out: Path) -> dict[str, Path]:
+        out.mkdir(parents=True, exist_ok=True)
+        assert len({p.name for p in paths}) == len(paths), "LibreOffice writes by file name"
+        run = subprocess.run([soffice, f"-env:UserInstallation={profile.as_uri()}", "--headless", "--calc",
+                              "--convert-to", "xlsx", "--outdir", str(out), *map(str, paths)],
+                             capture_output=True, text=True, timeout=600)
+        done = {p.stem: out / p.name for p in paths}
+        missing = [str(p) for p in done.values() if not p.is_file()]
+        assert run.returncode == 0 and not missing, f"soffice failed ({run.returncode}): {run.stderr}\n{missing}"
+        return done
+
+    return recalc

@@ -12,8 +12,9 @@ import json
 from itertools import pairwise
 from pathlib import Path
 
+from browser_support import DESKTOP, HOST, chromium, logged_tab, serve
 from conftest import SITE_PATHS
-from test_url_safety import DESKTOP, HOST, build_project, chromium, logged_tab, serve
+from test_url_safety import build_project
 
 from generator.labels import Labels
 from generator.sources.stage_model import load_stage_model
@@ -55,18 +56,10 @@ negotiation:
         customer_position: {_q("Thirty off")}, concessions: {_q("Training")}}}
 """
 
-LOST = f"""\
-title: {_q("Bidi lost")}
-account: {_q("Lost account")}
-owner: {_q("Olivia Owner")}
-stage: 4
-status: lost
-amount: 7000
-currency: USD
-expected_close: 2026-06-01
-lost_reason: {_q("Too pricey")}
-exits: {{1: {{date: 2026-01-10}}, 2: {{date: 2026-02-10}}, 3: {{date: 2026-03-10}}}}
-"""
+# The same deal, lost at stage 4: its page shows the lost reason instead of the next exit.
+LOST = (POISONED.replace(_q("Bidi title"), _q("Bidi lost")).replace(_q("Bidi account"), _q("Lost account"))
+        .replace("stage: 3\nstatus: open\namount: 5000", "stage: 4\nstatus: lost\namount: 7000")
+        .replace("expected_close: 2027-01-15", f"expected_close: 2026-06-01\nlost_reason: {_q('Too pricey')}"))
 
 # The boxes of `parts`, found in this order in the element's text, each as the browser laid it out.
 BOXES_JS = """(el, parts) => {

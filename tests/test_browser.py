@@ -7,32 +7,21 @@ to any host but 127.0.0.1 is recorded and aborted, and fails the test.
 
 from __future__ import annotations
 
-import functools
-import importlib.util
 import json
 import re
 import shutil
-import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import pytest
-from conftest import AS_OF_EPOCH, ROOT, SITE_PATHS, Project, need
+from browser_support import DESKTOP, PHONE, chromium, logged_tab, need_chromium, serve
+from conftest import AS_OF_EPOCH, ROOT, SITE_PATHS, Project
 
 from generator.labels import Labels
 from generator.sources.stage_model import StageModel, load_stage_model
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
 ARTIFACTS = ROOT / "tests" / "artifacts"
-HOST = "127.0.0.1"
-DESKTOP = {"width": 1280, "height": 800}
-PHONE = {"width": 390, "height": 844}
 LABELS = Labels("en")  # mkdocs.yml sets theme.language: en
 PIPELINE = SITE_PATHS.url(SITE_PATHS.pipeline_page)
 
@@ -57,11 +46,6 @@ TABLES_WIDER_THAN_BOX = """() => [...document.querySelectorAll('.md-content tabl
 }).filter(([, over]) => over > 1)"""
 
 
-class _QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:  # keep pytest output clean
-        pass
-
-
 @dataclass
 class Site:
     project: Project
@@ -81,38 +65,9 @@ class Site:
         return max(samples, key=lambda d: next(self.project.deals.glob(f"{d['id']}.y*ml")).stat().st_size)
 
 
-@dataclass
-class Tab:
-    """A page in its own browser context, with everything it asked for and complained about."""
-
-    page: object
-    requests: list[str] = field(default_factory=list)
-    foreign: list[str] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-
-    def goto(self, url: str, settle: bool = False) -> None:
-        """Open a page; `settle` also waits until the network is idle (late requests, late errors)."""
-        response = self.page.goto(url, wait_until="networkidle" if settle else "load")
-        assert response is not None and response.ok, f"{url}: HTTP {response.status if response else '?'}"
-
-    def assert_clean(self) -> None:
-        assert self.foreign == [], f"requests left {HOST}: {self.foreign}"
-        assert self.errors == [], f"browser console errors: {self.errors}"
-
-
-def _leaves_host(url: str) -> bool:
-    parts = urlsplit(url)
-    if parts.scheme in ("data", "blob", "about"):  # never touch the network
-        return False
-    if parts.scheme == "file":  # the site opened from disk: a file on this machine, not a network path
-        return bool(parts.netloc)
-    return parts.hostname != HOST
-
-
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    need(shutil.which("chromium") is not None and Path(CHROMIUM).exists(), "Debian chromium")
-    need(importlib.util.find_spec("playwright") is not None, "the playwright Python package")
+    need_chromium()
     root = tmp_path_factory.mktemp("browser") / "project"
     root.mkdir()
     shutil.copy(ROOT / "mkdocs.yml", root / "mkdocs.yml")
@@ -129,52 +84,17 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 
     deals = json.loads((project.site / "deals.json").read_text(encoding="utf-8"))
     model = load_stage_model(project.model)
-    server = ThreadingHTTPServer((HOST, 0), functools.partial(_QuietHandler, directory=str(project.site)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield Site(project, f"http://{HOST}:{server.server_address[1]}/", model, deals)
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with serve(project.site) as base:
+        yield Site(project, base, model, deals)
 
 
 @pytest.fixture(scope="module")
 def browser(site: Site):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with chromium() as running:
+        yield running
 
 
-@contextmanager
-def open_tab(browser, **context_options) -> Iterator[Tab]:
-    context = browser.new_context(**context_options)
-    try:
-        page = context.new_page()
-        tab = Tab(page)
-
-        def on_request(request) -> None:
-            tab.requests.append(request.url)
-            if _leaves_host(request.url):
-                tab.foreign.append(request.url)
-
-        def on_console(message) -> None:
-            if message.type == "error":
-                tab.errors.append(f"{page.url}: console: {message.text}")
-
-        context.on("request", on_request)
-        context.route(_leaves_host, lambda route: route.abort())  # nothing actually leaves the machine
-        page.on("console", on_console)
-        page.on("pageerror", lambda error: tab.errors.append(f"{page.url}: page error: {error}"))
-        yield tab
-    finally:
-        context.close()
+open_tab = logged_tab
 
 
 def _column(page, index: int) -> list[tuple[str, str]]:

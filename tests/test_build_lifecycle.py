@@ -13,17 +13,12 @@ import uuid
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, SITE_PATHS, Project, need
+from browser_support import chromium
+from conftest import ROOT, SITE_PATHS, Project
 from test_serve import DEAL, _free_port, _get, _wait_for
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
 
 
 def test_serve_shows_deal_errors_in_the_page_and_reloads_when_fixed(project: Project) -> None:
-    need(Path(CHROMIUM).exists(), "Debian chromium")
-    from playwright.sync_api import sync_playwright
 
     deal = project.write_deal("serve-test.yml", DEAL)
     port = _free_port()
@@ -34,9 +29,9 @@ def test_serve_shows_deal_errors_in_the_page_and_reloads_when_fixed(project: Pro
                                    "--livereload"], cwd=project.root, stdout=out, stderr=subprocess.STDOUT,
                                   stdin=subprocess.DEVNULL, env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
         try:
-            _wait_for(lambda: _get(base + SITE_PATHS.url(SITE_PATHS.deal_page("serve-test")))[0] == 200, 60, "the preview", server, log)
-            with sync_playwright() as p:
-                browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            _wait_for(lambda: _get(base + SITE_PATHS.url(SITE_PATHS.deal_page("serve-test")))[0] == 200, 60,
+                      "the preview", server, log)
+            with chromium() as browser:
                 page = browser.new_page()
                 page.goto(base + SITE_PATHS.url(SITE_PATHS.process))
                 assert page.locator(".dealbook-errors").count() == 0
@@ -52,7 +47,6 @@ def test_serve_shows_deal_errors_in_the_page_and_reloads_when_fixed(project: Pro
                 deal.write_text(DEAL, encoding="utf-8")
                 page.wait_for_selector(".dealbook-errors", state="detached", timeout=10_000)
                 assert "process" in page.url
-                browser.close()
         finally:
             server.terminate()
             server.wait(timeout=20)
@@ -120,3 +114,33 @@ def test_concurrent_builds_never_fail(sample_project: Project, rounds: int) -> N
         procs = [subprocess.Popen(args, cwd=sample_project.root, stderr=subprocess.PIPE, text=True) for _ in range(2)]
         results = [(p.wait(timeout=300), p.stderr.read()) for p in procs]
         assert all(code == 0 for code, _ in results), results
+
+
+def test_a_dirty_serve_rebuilds_only_what_changed(sample_project: Project) -> None:
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}/"
+    log = sample_project.root / "serve.log"
+    deal = sample_project.deals / "northwind-mes-upgrade.yml"
+    page = base + SITE_PATHS.url(SITE_PATHS.deal_page(deal.stem))
+    with log.open("wb") as out:
+        server = subprocess.Popen([sys.executable, "-m", "generator", "serve", "--dev-addr", f"127.0.0.1:{port}"],
+                                  cwd=sample_project.root, stdout=out, stderr=subprocess.STDOUT,
+                                  stdin=subprocess.DEVNULL, env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
+        try:
+            _wait_for(lambda: _get(page)[0] == 200, 60, "the preview", server, log)
+            deal.write_text(deal.read_text(encoding="utf-8").replace("title: ", "title: Edited ", 1), encoding="utf-8")
+            _wait_for(lambda: "Edited MES" in _get(page)[1], 60, "the edit", server, log)
+            index = _get(base + "search/search_index.json")[1]
+        finally:
+            server.terminate()
+            server.wait(timeout=20)
+    text = log.read_text(encoding="utf-8", errors="replace")
+    counts = [line for line in text.splitlines() if "dirty rebuild:" in line]
+    assert len(counts) >= 2, text[-2000:]
+    first, last = counts[0], counts[-1]
+    total = int(first.split(" of ")[1].split()[0])
+    assert f"{total} of {total} generated pages changed" in first
+    changed = int(last.split("dirty rebuild: ")[1].split(" of ")[0])
+    # The deal's page, the pipeline, its stage page, deals.json: not the other deals' pages.
+    assert 2 <= changed <= 6, last
+    assert all(SITE_PATHS.url(SITE_PATHS.deal_page(p.stem)) in index for p in sample_project.deals.glob("*.yml"))

@@ -7,29 +7,18 @@ Debian's Chromium with every request routed, and no request may leave 127.0.0.1.
 
 from __future__ import annotations
 
-import functools
-import importlib.util
 import json
 import shutil
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from html.parser import HTMLParser
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from conftest import AS_OF_EPOCH, ROOT, Project, need
+from browser_support import DESKTOP, HOST, chromium, logged_tab, serve
+from conftest import AS_OF_EPOCH, ROOT, Project
 
 from generator.site.safe_markdown import SafeMarkdown, browser_url, is_safe_image, is_safe_link, url_scheme
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
-HOST = "127.0.0.1"
-DESKTOP = {"width": 1280, "height": 800}
 
 
 @dataclass(frozen=True)
@@ -195,82 +184,6 @@ def test_raw_html_in_markdown_is_escaped_text() -> None:
 
 # ------------------------------------------------------------------------------------------------
 # End to end: a real build, real Chromium.
-
-
-class _QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:  # keep pytest output clean
-        pass
-
-
-@dataclass
-class Tab:
-    """A page in its own browser context that routes every request and logs those that leave HOST."""
-
-    page: object
-    requests: list[str] = field(default_factory=list)
-    foreign: list[str] = field(default_factory=list)
-
-
-def leaves_host(url: str) -> bool:
-    parts = urlsplit(url)
-    if parts.scheme in ("data", "blob", "about"):  # never touch the network
-        return False
-    return parts.hostname != HOST
-
-
-@contextmanager
-def serve(site: Path) -> Iterator[str]:
-    """Serve a built site on 127.0.0.1; yields the base URL."""
-    server = ThreadingHTTPServer((HOST, 0), functools.partial(_QuietHandler, directory=str(site)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://{HOST}:{server.server_address[1]}/"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
-
-
-@contextmanager
-def chromium() -> Iterator[object]:
-    need(shutil.which("chromium") is not None and Path(CHROMIUM).exists(), "Debian chromium")
-    need(importlib.util.find_spec("playwright") is not None, "the playwright Python package")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
-@contextmanager
-def logged_tab(browser, **context_options) -> Iterator[Tab]:
-    context = browser.new_context(**context_options)
-    try:
-        page = context.new_page()
-        tab = Tab(page)
-
-        def route(route) -> None:
-            url = route.request.url
-            tab.requests.append(url)
-            if leaves_host(url):
-                tab.foreign.append(url)
-                route.abort()  # recorded, and nothing actually leaves the machine
-            else:
-                route.continue_()
-
-        def on_request(request) -> None:  # anything the route did not see (it should see everything)
-            if leaves_host(request.url) and request.url not in tab.foreign:
-                tab.foreign.append(request.url)
-
-        context.route("**/*", route)
-        context.on("request", on_request)
-        yield tab
-    finally:
-        context.close()
 
 
 def build_project(root: Path, deals: dict[str, str]) -> Project:

@@ -13,7 +13,6 @@ import subprocess
 import sys
 import textwrap
 import zipfile
-from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -22,13 +21,17 @@ from pathlib import Path
 import openpyxl
 import pytest
 import yaml
-from conftest import AS_OF_EPOCH, ROOT, Project, need
+from conftest import AS_OF_EPOCH, ROOT, Project, Recalc
+from openpyxl.workbook.defined_name import DefinedName
+from openpyxl.worksheet.datavalidation import DataValidation
+from workbook_checks import INLINE_STRING_WARNING, audit, audit_tool, excel_limit_problems
 
 from generator.build import read_project
 from generator.cache import Cache
 from generator.labels import Labels
 from generator.site.paths import SitePaths
 from generator.sources.stage_model import StageModel, load_stage_model
+from generator.workbooks.cells import Sheet, workbook_bytes
 from generator.workbooks.deal_book import INPUT_NAMES, RESULT_NAMES
 from generator.workbooks.jobs import Job, plan_workbooks
 from generator.workbooks.plain_text import plain_text
@@ -146,30 +149,6 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
 
 # --- LibreOffice ---------------------------------------------------------------------------
 
-Recalc = Callable[[list[Path], Path], dict[str, Path]]
-
-
-@pytest.fixture(scope="session")
-def libreoffice(tmp_path_factory: pytest.TempPathFactory) -> Recalc:
-    """Recalculate workbooks with headless LibreOffice (a fresh profile for this session)."""
-    soffice = shutil.which("soffice")
-    need(soffice is not None, "LibreOffice (soffice, Debian libreoffice-calc-nogui)")
-    profile = tmp_path_factory.mktemp("lo-profile")
-
-    def recalc(paths: list[Path], out: Path) -> dict[str, Path]:
-        out.mkdir(parents=True, exist_ok=True)
-        assert len({p.name for p in paths}) == len(paths), "LibreOffice writes by file name"
-        run = subprocess.run([soffice, f"-env:UserInstallation={profile.as_uri()}", "--headless", "--calc",
-                              "--convert-to", "xlsx", "--outdir", str(out), *map(str, paths)],
-                             capture_output=True, text=True, timeout=600)
-        done = {p.stem: out / p.name for p in paths}
-        missing = [str(p) for p in done.values() if not p.is_file()]
-        assert run.returncode == 0 and not missing, f"soffice failed ({run.returncode}): {run.stderr}\n{missing}"
-        return done
-
-    return recalc
-
-
 @pytest.fixture(scope="module")
 def recalculated(built: Built, libreoffice: Recalc, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return libreoffice(built.all_workbooks, tmp_path_factory.mktemp("recalculated"))
@@ -212,7 +191,8 @@ def test_every_deal_has_a_workbook_with_the_sheets_names_and_live_formulas(built
     assert published == {*ids, "pipeline", "scorecard-template"}
     for name in [*ids, "scorecard-template"]:
         wb = openpyxl.load_workbook(built.workbook(name))
-        assert wb.sheetnames == sheets, name
+        assert wb.sheetnames == [*sheets, labels.wb_sheet_import], name
+        assert [ws.sheet_state for ws in wb] == ["visible"] * 5 + ["hidden"], name
         for result in RESULT_NAMES:
             formula = named_cell(wb, result).value
             assert isinstance(formula, str) and formula.startswith("="), (name, result, formula)
@@ -279,6 +259,8 @@ def test_sheets_are_set_up_for_printing(built: Built) -> None:
     for name in ("chenghu-metro-afc", "pipeline"):
         wb = openpyxl.load_workbook(built.workbook(name))
         for ws in wb:
+            if ws.sheet_state != "visible":
+                continue  # the hidden data sheet is not for reading
             assert ws.page_setup.orientation == "landscape", ws.title
             assert ws.page_setup.fitToWidth == 1 and ws.sheet_properties.pageSetUpPr.fitToPage, ws.title
             assert ws.freeze_panes, ws.title
@@ -490,6 +472,149 @@ def test_scores_on_a_rounding_boundary_agree(built: Built, recalculated: dict[st
     assert results(recalculated[EDGE])["Score"] == site["score"]
 
 
+# --- Results without recalculation --------------------------------------------------------
+
+def _formula_results(path: Path) -> dict[tuple[str, str], object]:
+    """Every formula cell's stored result, as a viewer that does not calculate shows it."""
+    formulas = _formulas(path)
+    values = openpyxl.load_workbook(path, data_only=True)
+    return {(sheet, ref): values[sheet][ref].value for sheet, ref in formulas}
+
+
+def test_every_formula_cell_carries_the_site_result_without_recalculation(built: Built) -> None:
+    for deal in built.deals:
+        got = results(built.workbook(deal["id"]))  # openpyxl, data_only: no calculation at all
+        assert got == {"Score": deal["score"], "Grade": deal["grade"], "Probability": deal["probability"],
+                       "WeightedAmount": deal["weighted_amount"]}, deal["id"]
+    template = results(built.workbook("scorecard-template"))
+    assert template == {"Score": None, "Grade": None, "Probability": built.model.stage(1).probability,
+                        "WeightedAmount": 0}
+    table = openpyxl.load_workbook(built.workbook("pipeline"), data_only=True)[Labels("en").wb_sheet_deals]
+    assert [c.value for c in table["L"][1:]] == [d["weighted_amount"] for d in built.deals]
+    for path in built.all_workbooks:
+        with zipfile.ZipFile(path) as z:
+            assert 'fullCalcOnLoad="1"' in z.read("xl/workbook.xml").decode(), path.name  # and still recalculated
+            sheets = "".join(z.read(n).decode() for n in z.namelist() if n.startswith("xl/worksheets/sheet"))
+        assert sheets.count("<f>") == len(re.findall(r"</f><v>[^<]*</v>", sheets)) > 0, path.name
+
+
+def test_stored_results_equal_what_libreoffice_computes(built: Built, recalculated: dict[str, Path]) -> None:
+    """Every formula cell of every workbook: the result Dealbook stored equals LibreOffice's recalculation."""
+    checked = 0
+    for path in built.all_workbooks:
+        ours, theirs = _formula_results(path), _formula_results(recalculated[path.stem])
+        assert ours.keys() == theirs.keys(), path.name
+        for where, value in ours.items():
+            computed = theirs[where]
+            if blank(computed):
+                assert blank(value), (path.name, where, value)
+            elif isinstance(computed, int | float):
+                assert value == pytest.approx(computed, rel=1e-12, abs=1e-9), (path.name, where, value, computed)
+            else:
+                assert value == computed, (path.name, where, value, computed)
+            checked += 1
+    assert checked > 500
+
+
+# --- What Excel accepts --------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def built_zh(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    """The same deals on a Chinese site: translated sheet names in every reference."""
+    project = make_project(tmp_path_factory.mktemp("workbooks-zh") / "project")
+    config = project.root / "mkdocs.yml"
+    config.write_text(config.read_text(encoding="utf-8").replace("  language: en\n", "  language: zh\n", 1),
+                      encoding="utf-8")
+    build(project)
+    deals = json.loads((project.site / "deals.json").read_text(encoding="utf-8"))
+    return Built(project, load_stage_model(project.model), deals)
+
+
+def test_every_workbook_keeps_excels_own_limits(built: Built, built_zh: Built) -> None:
+    paths = built.all_workbooks + built_zh.all_workbooks
+    assert len(paths) == 2 * (len(built.deals) + 2)
+    assert openpyxl.load_workbook(built_zh.workbook("hostile")).sheetnames[1] == Labels("zh").wb_sheet_scorecard
+    assert {path.name: excel_limit_problems(path) for path in paths} == {path.name: [] for path in paths}
+
+
+def test_the_limit_checks_see_what_excel_would_delete(tmp_path: Path) -> None:
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Deal summary"
+    validation = DataValidation(type="list", formula1='"' + ",".join(f"choice-{n:03}" for n in range(30)) + '"')
+    validation.add("A1")
+    ws.add_data_validation(validation)
+    wb.defined_names["Q1"] = DefinedName("Q1", attr_text="'Deal summary'!$A$1")
+    wb.defined_names["R1C1"] = DefinedName("R1C1", attr_text="'Deal summary'!$A$1")
+    wb.defined_names["Fine"] = DefinedName("Fine", attr_text="Deal summary!$A$1")
+    wb.save(tmp_path / "bad.xlsx")
+    problems = excel_limit_problems(tmp_path / "bad.xlsx")
+    assert len(problems) == 4 and "329 characters" in problems[0], problems
+
+
+def test_a_dropdown_longer_than_excel_allows_moves_to_a_hidden_sheet(tmp_path: Path) -> None:
+    wb = openpyxl.Workbook()
+    sheet = Sheet(wb.active, [10])
+    items = [f"vocabulary-term-{n:02}" for n in range(20)]  # 379 characters with the commas
+    sheet.dropdown("A1:A5", items, "Choose from the list.", "Lists")
+    sheet.dropdown("B1", ["open", "won"], "Choose from the list.", "Lists")
+    path = tmp_path / "long.xlsx"
+    path.write_bytes(workbook_bytes(wb, AS_OF))
+    wb = openpyxl.load_workbook(path)
+    first, second = wb.active.data_validations.dataValidation
+    assert first.formula1 == "'Lists'!$A$1:$A$20" and second.formula1 == '"open,won"'
+    assert wb["Lists"].sheet_state == "hidden" and [c.value for c in wb["Lists"]["A"]] == items
+    assert excel_limit_problems(path) == []
+
+
+def test_the_schema_validator_passes_a_known_good_file_and_fails_a_broken_one(built: Built, tmp_path: Path) -> None:
+    tool = audit_tool()
+    good = tmp_path / "good"
+    good.mkdir()
+    # XlsxWriter's test suite compares its files with files Excel wrote: a known-good workbook.
+    script = textwrap.dedent("""
+        import sys, xlsxwriter
+        wb = xlsxwriter.Workbook(sys.argv[1])
+        ws = wb.add_worksheet("Deal summary")
+        bold = wb.add_format({"bold": True, "font_color": "red", "font_size": 12})
+        ws.write("A1", "Score", bold)
+        ws.write_number("A2", 3)
+        ws.write_formula("A3", "=A2*2", bold, 6)
+        ws.data_validation("A2", {"validate": "list", "source": ["1", "2", "3"]})
+        wb.define_name("Score", "='Deal summary'!$A$3")
+        chart = wb.add_chart({"type": "column"})
+        chart.add_series({"values": "='Deal summary'!$A$2:$A$3"})
+        ws.insert_chart("C2", chart)
+        wb.close()
+        """)
+    subprocess.run([str(tool.parent / "python"), "-c", script, str(good / "xlsxwriter.xlsx")], check=True, timeout=60)
+    assert audit(good) == {"xlsxwriter.xlsx": {"errors": [], "warnings": []}}
+
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    with zipfile.ZipFile(built.workbook("closing-soon")) as source, \
+            zipfile.ZipFile(broken / "closing-soon.xlsx", "w") as target:
+        for info in source.infolist():
+            data = source.read(info)
+            if info.filename == "xl/worksheets/sheet2.xml":
+                data = data.replace(b'type="list"', b'type="dropdown"', 1)  # not a validation type
+            target.writestr(info, data)
+    (report,) = audit(broken).values()
+    assert report["errors"], report
+
+
+def test_every_workbook_validates_against_the_office_open_xml_schema(built: Built, built_zh: Built) -> None:
+    checked = 0
+    for site in (built, built_zh):
+        reports = audit(site.project.site / "workbooks")
+        assert {name: r["errors"] for name, r in reports.items()} == {name: [] for name in reports}
+        # The only remark: cells hold inline strings, which the schema allows (see workbook_checks).
+        notes = {w["description"] for r in reports.values() for w in r["warnings"]}
+        assert all(INLINE_STRING_WARNING in note for note in notes), notes
+        checked += len(reports)
+    assert checked == 2 * (len(built.deals) + 2)
+
+
 # --- Reproducible and cached ---------------------------------------------------------------
 
 def _workbook_bytes(site: Path) -> dict[str, bytes]:
@@ -586,10 +711,11 @@ def test_cache_reuses_unchanged_workbooks_and_rewrites_a_changed_deal(
     assert sorted(n for n in first if first[n] != after[n]) == ["closing-soon.xlsx", "pipeline.xlsx"]
     assert len(list(cache.glob("*"))) == 5  # the superseded entries are gone
 
-    # Only the deal's data counts: a comment in the file changes nothing.
+    # A comment changes no figure, so the pipeline is reused; the deal's workbook records the sha256
+    # of the file it was made from (for `dealbook import`), so it is made again.
     path.write_text("# a comment\n" + path.read_text(encoding="utf-8"), encoding="utf-8")
     project.build()
-    assert _counts(caplog) == (0, 5)
+    assert _counts(caplog) == (1, 4)
 
 
 def test_a_chinese_site_gets_chinese_sheets_headers_and_the_same_results(
@@ -603,7 +729,7 @@ def test_a_chinese_site_gets_chinese_sheets_headers_and_the_same_results(
     zh, model = Labels("zh"), load_stage_model(project.model)
     wb = openpyxl.load_workbook(project.site / "workbooks" / "closing-soon.xlsx")
     assert wb.sheetnames == [zh.wb_sheet_summary, zh.wb_sheet_scorecard, zh.wb_sheet_stakeholders,
-                             zh.wb_sheet_negotiation, zh.wb_sheet_stages]
+                             zh.wb_sheet_negotiation, zh.wb_sheet_stages, zh.wb_sheet_import]
     scorecard = wb[zh.wb_sheet_scorecard]
     assert [c.value for c in scorecard[2]][:4] == [zh.wb_group, zh.factor, zh.wb_question, zh.weight]
     assert [scorecard.cell(3 + i, 2).value for i in range(9)] == [f.name_zh for f in model.evaluation.factors]

@@ -3,14 +3,31 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ..sources.deal_format import json_schema
+from .finished import FinishedPage
 
 if TYPE_CHECKING:
     from ..cache import Cache
     from ..model.pipeline import Pipeline
     from .renderer import Renderer
+
+
+@dataclass
+class SitePages:
+    """Site path → text for every generated file; for finished pages also their HTML and search entry."""
+
+    files: dict[str, str] = field(default_factory=dict)
+    finished: dict[str, FinishedPage] = field(default_factory=dict)
+
+    def add(self, src: str, page: FinishedPage | str) -> None:
+        if isinstance(page, FinishedPage):
+            self.finished[src] = page
+            self.files[src] = page.markdown
+        else:
+            self.files[src] = page
 
 
 def deals_json(pipeline: Pipeline, renderer: Renderer) -> str:
@@ -20,32 +37,31 @@ def deals_json(pipeline: Pipeline, renderer: Renderer) -> str:
     return json.dumps(deals, ensure_ascii=False, indent=1)
 
 
-def generated_pages(pipeline: Pipeline, renderer: Renderer, cache: Cache) -> dict[str, str]:
-    """Site path (as if in the docs folder) → content, for everything but the workbooks.
+def generated_pages(pipeline: Pipeline, renderer: Renderer, cache: Cache) -> SitePages:
+    """Every generated file but the workbooks.
 
     Deal pages are most of the rendering time; a page whose deal view (deal, results,
     warnings, timeline) and rendering context are unchanged is reused from `cache`.
     """
     model, paths = pipeline.model, renderer.paths
-    pages = {
-        paths.pipeline_page: renderer.pipeline_page(pipeline),
-        paths.reference_page: renderer.reference_page(),
-        paths.deals_json: deals_json(pipeline, renderer),
-        paths.schema_json: json.dumps(json_schema(model, renderer.labels), ensure_ascii=False, indent=2),
-    }
+    out = SitePages()
+    out.add(paths.pipeline_page, renderer.pipeline_page(pipeline))
+    out.add(paths.reference_page, renderer.reference_page())
+    out.add(paths.deals_json, deals_json(pipeline, renderer))
+    out.add(paths.schema_json, json.dumps(json_schema(model, renderer.labels), ensure_ascii=False, indent=2))
     for stage in model.stages:
-        pages[paths.stage_page(stage)] = renderer.stage_page(stage.number, pipeline)
+        out.add(paths.stage_page(stage), renderer.stage_page(stage.number, pipeline))
     context = renderer.context_key(pipeline)
     keys = set()
     for view in pipeline.deals:
-        src = paths.deal_page(view.id)
         key = cache.key("page", context, repr(view))
         keys.add(key)
         cached = cache.get("pages", key)
         if cached is None:
-            pages[src] = renderer.deal_page(view, pipeline)
-            cache.put("pages", key, pages[src].encode("utf-8"))
+            page = renderer.deal_page(view, pipeline)
+            cache.put("pages", key, json.dumps([page.markdown, page.html, page.search]).encode("utf-8"))
         else:
-            pages[src] = cached.decode("utf-8")
+            page = FinishedPage(*json.loads(cached))
+        out.add(paths.deal_page(view.id), page)
     cache.prune("pages", keys)
-    return pages
+    return out

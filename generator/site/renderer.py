@@ -19,6 +19,7 @@ import jinja2
 from markupsafe import Markup, escape
 
 from ..sources.deal_format import reference_rows
+from .finished import PLACEHOLDER, FinishedPage
 from .safe_markdown import SafeMarkdown, is_safe_url
 
 if TYPE_CHECKING:
@@ -86,7 +87,7 @@ class Renderer:
                     self.workbooks, pipeline.as_of.isoformat(), pipeline.history_note)
         return repr((self.model, settings))
 
-    def deal_page(self, view: DealView, pipeline: Pipeline) -> str:
+    def deal_page(self, view: DealView, pipeline: Pipeline) -> FinishedPage:
         src = self.paths.deal_page(view.id)
         edit = ""
         if self.repo_url and is_safe_url(self.repo_url):
@@ -97,7 +98,22 @@ class Renderer:
             edit_url=edit, workbooks=self.workbooks, history_note=pipeline.history_note,
             matrix=self.stakeholder_matrix(view),
         )
-        return front_matter(view.deal.title, hide=["navigation", "toc"]) + body
+        return FinishedPage(front_matter(view.deal.title, hide=["navigation", "toc"]) + PLACEHOLDER, body,
+                            self.deal_search_entry(view))
+
+    def deal_search_entry(self, view: DealView) -> str:
+        """What search indexes for a deal page: its words, not its markup (much less to parse)."""
+        d = view.deal
+        status = self.labels.term(self.model, "status", d.status)
+        words = [d.account, d.owner, self.labels.stage_name(view.stage), status, d.summary, d.lost_reason]
+        for person in d.stakeholders:
+            words += [person.name, person.title, person.notes]
+        words += [step.action for step in d.next_steps] + [step.owner for step in d.next_steps]
+        for rival in d.competitors:
+            words += [rival.name, rival.strengths, rival.weaknesses]
+        words += [e.evidence for e in d.exits.values()]
+        text = " ".join(" ".join(w.split()) for w in words if w)
+        return f"<h1>{escape(d.title)}</h1><p>{escape(text)}</p>"
 
     def stakeholder_matrix(self, view: DealView) -> list[list[list]]:
         """Rows: influence high → low; columns: stance champion → opponent; cells: stakeholders."""
@@ -109,12 +125,14 @@ class Renderer:
                 grid[influence.index(person.influence)][stance.index(person.stance)].append(person)
         return grid
 
-    def pipeline_page(self, pipeline: Pipeline) -> str:
+    def pipeline_page(self, pipeline: Pipeline) -> FinishedPage:
         body = self.env.get_template("pipeline.html.j2").render(
             p=pipeline, as_of=pipeline.as_of, link=self.paths.linker(self.paths.pipeline_page),
             workbooks=self.workbooks, totals=pipeline.stage_totals(), attention=self.needs_attention(pipeline),
         )
-        return front_matter(self.labels.pipeline, hide=["navigation", "toc"]) + body
+        title = self.labels.pipeline
+        return FinishedPage(front_matter(title, hide=["navigation", "toc"]) + PLACEHOLDER, body,
+                            f"<h1>{escape(title)}</h1>")
 
     @staticmethod
     def needs_attention(pipeline: Pipeline) -> list[tuple[DealView, list[str]]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import hashlib
 import os
 import pickle
 import re
@@ -90,6 +91,8 @@ class Deal:
     next_steps: list[NextStep] = field(default_factory=list)
     competitors: list[Competitor] = field(default_factory=list)
     negotiation: list[NegotiationTerm] = field(default_factory=list)
+    # sha256 of the file's bytes: a workbook records it, so `dealbook import` knows whether the file changed since.
+    fingerprint: str = ""
     marks: dict[str, tuple[int, int]] = field(default_factory=dict, repr=False)
 
     def mark(self, where: str) -> tuple[int, int]:
@@ -218,11 +221,11 @@ class DealLoader:
         raw = self.spec.check(node, "", c)
         if c.failed or raw is None:
             return None
-        deal = self._build(stem, shown, raw, c.marks)
+        deal = self._build(stem, shown, raw, c.marks, hashlib.sha256(data).hexdigest())
         self.cache.put("deals", key, pickle.dumps(deal, protocol=pickle.HIGHEST_PROTOCOL))
         return deal
 
-    def _build(self, deal_id: str, shown: str, raw: dict, marks: dict) -> Deal:
+    def _build(self, deal_id: str, shown: str, raw: dict, marks: dict, fingerprint: str) -> Deal:
         return Deal(
             id=deal_id, path=shown, title=raw["title"], account=raw["account"], owner=raw["owner"],
             stage=raw["stage"], status=raw["status"], amount=raw["amount"],
@@ -235,7 +238,7 @@ class DealLoader:
             next_steps=[NextStep(**s) for s in raw.get("next_steps", [])],
             competitors=[Competitor(**s) for s in raw.get("competitors", [])],
             negotiation=[NegotiationTerm(**t) for t in raw.get("negotiation", {}).get("terms", [])],
-            marks=marks,
+            fingerprint=fingerprint, marks=marks,
         )
 
     def load_all(self, paths: list[Path], problems: Problems) -> list[Deal]:

@@ -13,12 +13,13 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import yaml
 from yaml.constructor import SafeConstructor
 
-from .yaml_nodes import CORE, REFUSED, position
+from .yaml_nodes import CORE, REFUSED, position, slip_hint
 
 if TYPE_CHECKING:
     from ..diagnostics import Problems
@@ -149,30 +150,97 @@ class Pattern(Text):
         return f"{self.what}, e.g. `{self.example}`"
 
 
+LIMIT = 10**15  # the largest amount (or any number) a deal file may hold
+DIGITS_LIMIT = 4000  # Python refuses to turn longer decimal digit strings into an int
+
+
+def _numeral(value: float) -> str:
+    """A bound as people write it: 1,000,000,000,000,000; 0.001; 1."""
+    if isinstance(value, int) or float(value).is_integer():
+        return f"{int(value):,}"
+    return f"{value:g}"
+
+
+def _brief(text: str) -> str:
+    """A value as typed, short enough for one line (a 5,000-digit number stays readable)."""
+    return text if len(text) <= 40 else f"{text[:24]}… ({len(text):,} characters)"
+
+
+class _ValueUnreadable(Exception):
+    """A number-tagged value that PyYAML's constructor cannot turn into a number."""
+
+
 @dataclass
 class Integer(Spec):
+    """A whole number in [minimum, maximum]; no bound given still means at most LIMIT."""
+
     minimum: int | None = None
-    maximum: int | None = None
+    maximum: int | None = LIMIT
+
+    TAGS: ClassVar[tuple[str, ...]] = ("int",)
+    WANTED: ClassVar[str] = "a whole number"
+    WORD: ClassVar[str] = "whole_number"
+    JSON_TYPE: ClassVar[str] = "integer"
+
+    def _bounds(self) -> tuple[float, float]:
+        low = -LIMIT if self.minimum is None else self.minimum
+        high = LIMIT if self.maximum is None else min(self.maximum, LIMIT)
+        return low, high
 
     def _range(self) -> str:
-        return f"from {self.minimum} to {self.maximum}" if self.maximum is not None else f"≥ {self.minimum}"
+        if self.minimum is None:
+            return f"up to {_numeral(self._bounds()[1])}"
+        if self.maximum is None:
+            return f"≥ {_numeral(self.minimum)}"
+        return f"from {_numeral(self.minimum)} to {_numeral(self.maximum)}"
 
     def _words(self, words: dict[str, str], kind: str) -> str:
+        low = _numeral(self._bounds()[0])
         if self.maximum is not None:
-            return words[f"{kind}_range"].format(min=self.minimum, max=self.maximum)
-        return words[f"{kind}_min"].format(min=self.minimum)
+            return words[f"{kind}_range"].format(min=low, max=_numeral(self.maximum))
+        return words[f"{kind}_min"].format(min=low)
 
     def check(self, node, where, c):
-        if not self._scalar(node, where, c, ("int",), f"a whole number {self._range()}"):
+        wanted = f"{self.WANTED} {self._range()}"
+        if not self._scalar(node, where, c, self.TAGS, wanted, hint=_number_hint(node, self)):
             return None
-        value = _constructor.construct_yaml_int(node)
-        if (self.minimum is not None and value < self.minimum) or (self.maximum is not None and value > self.maximum):
-            c.error(node, where, f"{value} is out of range", f"use a whole number {self._range()}")
+        try:
+            value = self._construct(node)
+        except _ValueUnreadable:
+            if sum(ch.isdigit() for ch in node.value) > DIGITS_LIMIT:
+                self._out_of_range(node, where, c, above=not node.value.lstrip().startswith("-"))
+            else:
+                kind = KIND_NAMES.get(node.tag, "a number")
+                c.error(node, where, f"{_brief(node.value)!r} cannot be read as {kind}", f"use {wanted}")
+            return None
+        if value != value or (abs(value) == float("inf") and re.search(r"(?i)inf", node.value)):
+            c.error(node, where, f"{_brief(node.value)!r} is not a usable number", f"use {wanted}")
+            return None
+        low, high = self._bounds()
+        if not low <= value <= high:  # an overflowing float (1.0e+400) is inf: out of range too
+            self._out_of_range(node, where, c, above=value > high)
             return None
         return value
 
+    @staticmethod
+    def _construct(node: yaml.ScalarNode) -> float:
+        """The value, or _ValueUnreadable for what PyYAML cannot construct (`0x_`, `!!int 1.5`, 5,000 digits)."""
+        try:
+            if node.tag == CORE + "int":
+                return _constructor.construct_yaml_int(node)
+            return _constructor.construct_yaml_float(node)
+        except (ValueError, IndexError, OverflowError) as exc:
+            raise _ValueUnreadable from exc
+
+    def _out_of_range(self, node: yaml.ScalarNode, where: str, c: Checker, above: bool) -> None:
+        if above and (self.maximum is None or self.maximum >= LIMIT):  # only the general bound applies
+            hint = f"use {self.WANTED} up to {_numeral(LIMIT)}"
+        else:
+            hint = f"use {self.WANTED} {self._range()}"
+        c.error(node, where, f"{_brief(node.value)} is out of range", hint)
+
     def json_schema(self, meaning=None, where=""):
-        out: dict[str, Any] = {"type": "integer"}
+        out: dict[str, Any] = {"type": self.JSON_TYPE}
         if self.minimum is not None:
             out["minimum"] = self.minimum
         if self.maximum is not None:
@@ -180,47 +248,62 @@ class Integer(Spec):
         return out
 
     def describe(self, words):
-        return self._words(words, "whole_number")
+        return self._words(words, self.WORD)
 
 
 @dataclass
 class Number(Integer):
     minimum: float | None = None
-    maximum: float | None = None
+    maximum: float | None = LIMIT
 
-    def check(self, node, where, c):
-        if not self._scalar(node, where, c, ("int", "float"), f"a number {self._range()}", hint=_number_hint(node)):
-            return None
-        if node.tag == CORE + "int":
-            value: float = _constructor.construct_yaml_int(node)
-        else:
-            value = _constructor.construct_yaml_float(node)
-            if value != value or value in (float("inf"), float("-inf")):
-                c.error(node, where, f"{node.value!r} is not a usable number", f"use a number {self._range()}")
-                return None
-        if (self.minimum is not None and value < self.minimum) or (self.maximum is not None and value > self.maximum):
-            c.error(node, where, f"{node.value} is out of range", f"use a number {self._range()}")
-            return None
-        return value
-
-    def json_schema(self, meaning=None, where=""):
-        out = super().json_schema(meaning, where)
-        out["type"] = "number"
-        return out
-
-    def describe(self, words):
-        return self._words(words, "number")
+    TAGS: ClassVar[tuple[str, ...]] = ("int", "float")
+    WANTED: ClassVar[str] = "a number"
+    WORD: ClassVar[str] = "number"
+    JSON_TYPE: ClassVar[str] = "number"
 
 
-def _number_hint(node: yaml.Node) -> str:
+# How many a Chinese or an English multiplier stands for (460万 = 4,600,000; 4.6M = 4,600,000).
+MULTIPLIERS = {"万": 10**4, "万元": 10**4, "亿": 10**8, "亿元": 10**8, "元": 1,
+               "k": 10**3, "K": 10**3, "m": 10**6, "M": 10**6}
+MULTIPLIED = re.compile(r"[¥$€£]?\s*(?P<n>\d+(?:\.\d+)?)\s*(?P<unit>万元|万|亿元|亿|元|[kKmM])")
+SCIENTIFIC = re.compile(r"(?P<sign>[-+]?)(?P<mantissa>\d+(?:\.\d*)?|\.\d+)[eE](?P<exp>[-+]?\d+)")
+
+
+def _number_hint(node: yaml.Node, spec: Integer) -> str:
     """What a rep probably meant by a number written as text."""
-    text = node.value.strip() if isinstance(node, yaml.ScalarNode) else ""
-    if re.fullmatch(r"\d+(\.\d+)?\s*%", text):
+    text = node.value.strip() if isinstance(node, yaml.ScalarNode) and node.tag == CORE + "str" else ""
+    if not text:
+        return ""
+    if re.fullmatch(r"\d+(\.\d+)?\s*%", text) and isinstance(spec, Number):
         return f"write a share as a fraction: {float(text.rstrip('% ')) / 100:g} for {text}"
     if re.fullmatch(r"\d{1,3}([,' ]\d{3})+(\.\d+)?", text):
         digits = re.sub(r"[,' ]", "", text)
         return f"write the number without separators: {digits}"
-    return ""
+    multiplied = MULTIPLIED.fullmatch(text)
+    if multiplied:
+        value = Decimal(multiplied["n"]) * MULTIPLIERS[multiplied["unit"]]
+        return f"write {_plain(value)} for {text}"
+    scientific = SCIENTIFIC.fullmatch(text)
+    if scientific:
+        return _scientific_hint(text, scientific, spec)
+    return slip_hint(text)
+
+
+def _plain(value: Decimal) -> str:
+    """4600000, 0.5: a Decimal written out without an exponent or trailing zeros."""
+    return format(value.normalize(), "f")
+
+
+def _scientific_hint(text: str, m: re.Match[str], spec: Integer) -> str:
+    """YAML 1.1 reads 1.5e6 as text: its floats need a '.' and a signed exponent (1.5e+6)."""
+    exponent = int(m["exp"]) if len(m["exp"]) < 6 else 10**6 * (-1 if m["exp"].startswith("-") else 1)
+    if exponent > 30:
+        return f"{text} is far too large; use a number up to {_numeral(spec._bounds()[1])}"
+    mantissa = m["mantissa"] if "." in m["mantissa"] else m["mantissa"] + ".0"
+    works = f"{m['sign']}{mantissa}e{'-' if exponent < 0 else '+'}{abs(exponent)}"
+    if exponent < -30:
+        return f"YAML reads {text} as text; {works} works, or write 0"
+    return f"write {_plain(Decimal(text))} (YAML reads {text} as text; {works} also works)"
 
 
 DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -335,8 +418,9 @@ class Record(Spec):
 
     def check(self, node, where, c):
         if not isinstance(node, yaml.MappingNode):
-            c.error(node, where or "(file)", f"expected {KIND_NAMES[CORE + 'map']}, got {_kind(node)}",
-                    "write one 'key: value' per line")
+            text = node.value if isinstance(node, yaml.ScalarNode) and node.tag == CORE + "str" else ""
+            c.error(node, where or "(file)", f"expected {KIND_NAMES[CORE + 'map']}, got {_kind(node)} "
+                    f"{_shown(node)}".rstrip(), slip_hint(text) or "write one 'key: value' per line")
             return None
         prefix = f"{where}." if where else ""
         out: dict[str, Any] = {}
@@ -346,11 +430,16 @@ class Record(Spec):
             key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
             if _is_duplicate(key_node, prefix, first_line, c):
                 continue
-            spec = self.fields.get(key) if isinstance(key, str) else None
+            if key is None:  # `? [a, b]` or `{a: 1}: x`: a key that is itself a list or a mapping
+                c.error(key_node, where or "(file)", f"a key must be a word, got {_kind(key_node)}",
+                        "write one 'key: value' per line")
+                continue
+            spec = self.fields.get(key)
             if spec is None:
-                close = suggest(str(key), list(self.fields))
-                hint = close or f"allowed keys: {join_options(list(self.fields), 20)}"
-                c.error(key_node, f"{prefix}{key}", "unknown key", hint)
+                close = suggest(key, list(self.fields))
+                # `{stage:3}` or `name：Ann` in a flow mapping is one key with no value.
+                hint = slip_hint(key) or close or f"allowed keys: {join_options(list(self.fields), 20)}"
+                c.error(key_node, f"{prefix}{_brief(key)}", "unknown key", hint)
                 if close:
                     misspelt.add(close.split("'")[1])
                 continue
@@ -390,6 +479,7 @@ class MapOf(Spec):
 
     key: Integer = field(default_factory=Integer)
     value: Spec = field(default_factory=Text)
+    noun: str = "stage"  # what a key stands for, in messages
 
     def check(self, node, where, c):
         if not isinstance(node, yaml.MappingNode):
@@ -397,12 +487,20 @@ class MapOf(Spec):
             return None
         out = {}
         first_line: dict[str, int] = {}
+        first_key: dict[int, tuple[int, str]] = {}  # `1:` and `01:` are different keys but the same number
         for key_node, value_node in node.value:
             if _is_duplicate(key_node, f"{where}.", first_line, c):
                 continue
-            number = self.key.check(key_node, f"{where}.{getattr(key_node, 'value', '?')}", c)
-            if number is None or number in out:
+            shown = f"{where}.{_brief(key_node.value) if isinstance(key_node, yaml.ScalarNode) else '?'}"
+            number = self.key.check(key_node, shown, c)
+            if number is None:
                 continue
+            if number in first_key:
+                line, text = first_key[number]
+                c.error(key_node, shown, f"{self.noun} {number} is given twice (first on line {line})",
+                        f"keep one of them: '{_brief(text)}' and '{_brief(key_node.value)}' are the same number")
+                continue
+            first_key[number] = (position(key_node)[0], key_node.value)
             c.marks[f"{where}.{number}"] = position(key_node)
             value = self.value.check(value_node, f"{where}.{number}", c)
             if value is not None:

@@ -6,10 +6,17 @@ that ask for Python objects, and aliases that expand into huge documents.
 It returns PyYAML *nodes*, not values, so that every later check can point
 at a line and column, and so that a text field keeps exactly what was typed
 (`country: NO` stays the text "NO", not the boolean false).
+
+When PyYAML cannot read a file, its message names the token it choked on,
+often a line after the real mistake. The reader looks at the lines itself
+for the slips people actually make (a full-width colon, a missing space
+after ':', a tab for indentation) and reports those, at their own line.
 """
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,10 +38,35 @@ CORE = "tag:yaml.org,2002:"
 REFUSED = "tag:dealbook,refused"
 ALLOWED_TAGS = {CORE + t for t in ("null", "bool", "int", "float", "str", "timestamp", "seq", "map")}
 
+# Line breaks as PyYAML counts them, so that our line numbers agree with the ones in its marks.
+LINE_BREAK = re.compile(r"\r\n|[\r\n\x85\u2028\u2029]")
+# Every character PyYAML refuses to read (its reader's allowed set, inverted).
+UNREADABLE = re.compile("[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+C0_NAMES = ("NUL SOH STX ETX EOT ENQ ACK BEL BS HT LF VT FF CR SO SI "
+            "DLE DC1 DC2 DC3 DC4 NAK SYN ETB CAN EM SUB ESC FS GS RS US").split()
+
+# The slips, on a line meant as `key: value` (an optional `- ` first, for a list item).
+FULLWIDTH_KEY = re.compile(r"^(?P<lead>\s*(?:-\s+)?)(?P<key>[A-Za-z0-9_][\w-]*)\s*(?P<colon>：)")
+NO_SPACE_KEY = re.compile(r"^(?P<lead>\s*(?:-\s+)?)(?P<key>[A-Za-z_][\w-]*)(?P<colon>:)(?=[^\s:/])")
+TAB_INDENT = re.compile(r"^[ ]*(?:-[ ]+)?(?P<tab>\t)")
+KEY_SEPARATOR = re.compile(r":(?:\s|$)")
+WALK_BACK = 50  # lines looked at above PyYAML's mark for the start of a broken key line
+
 
 def position(node: yaml.Node) -> tuple[int, int]:
     """1-based line and column where a node starts."""
     return node.start_mark.line + 1, node.start_mark.column + 1
+
+
+def slip_hint(text: str) -> str:
+    """The fix for a text that was meant as `key: value`, or ''; the schema checks use it too."""
+    fullwidth = FULLWIDTH_KEY.match(text)
+    if fullwidth:
+        return (f"use an ASCII colon ':' after the key '{fullwidth['key']}' "
+                "(the full-width '：' is not a separator)")
+    if NO_SPACE_KEY.match(text):
+        return "put a space after ':'"
+    return ""
 
 
 def read_bytes(path: Path, shown_as: str, problems: Problems) -> bytes | None:
@@ -55,66 +87,265 @@ def read_yaml(path: Path, shown_as: str, problems: Problems, data: bytes | None 
         problems.error(shown_as, 1, 1, "", f"the file is {len(data):,} bytes; the limit is {MAX_BYTES:,}",
                        "split it up or remove pasted material")
         return None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
-        problems.error(shown_as, line, col, "", f"the file is not valid UTF-8 (byte 0x{data[exc.start]:02x})",
-                       "save the file with UTF-8 encoding")
+    text = _decode(data, shown_as, problems)
+    if text is None or not _no_hidden_line_breaks(text, shown_as, problems) \
+            or not _readable_characters(text, shown_as, problems):
         return None
-    text = text.removeprefix("\ufeff")
-    try:
-        node = yaml.compose(text, Loader=_Loader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        what = exc.problem or exc.context or "the YAML cannot be read"
-        hint = "use spaces, not tabs, to indent" if "\\t" in what or "tab" in what else \
-            "check the indentation and quoting on this line and the one before"
-        problems.error(shown_as, line, col, "", f"YAML syntax error: {what}", hint)
-        return None
-    except yaml.YAMLError as exc:
-        problems.error(shown_as, 1, 1, "", f"YAML error: {exc}")
-        return None
+    node = _compose(text, shown_as, problems)
     if node is None:
-        problems.error(shown_as, 1, 1, "", "the file is empty", "run `dealbook new <id>` for a starting point")
         return None
     if not _check_structure(node, shown_as, problems):
         return None
     return node
 
 
+def _line_col(text: str, index: int) -> tuple[int, int]:
+    """1-based line and column of a character index, with line breaks counted as PyYAML counts them."""
+    before = text[:index]
+    breaks = list(LINE_BREAK.finditer(before))
+    if not breaks:
+        return 1, index + 1
+    return len(breaks) + 1, index - breaks[-1].end() + 1
+
+
+def _decode(data: bytes, shown_as: str, problems: Problems) -> str | None:
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        # The part before the bad byte is valid, so the column can be counted in characters, as editors do.
+        before = data[:exc.start].decode("utf-8", "replace")
+        breaks = list(EDITOR_BREAK.finditer(before))  # as the rep's editor counts lines
+        line, col = len(breaks) + 1, len(before) - (breaks[-1].end() if breaks else 0) + 1
+        problems.error(shown_as, line, col, "", f"the file is not valid UTF-8 (byte 0x{data[exc.start]:02x})",
+                       "save the file with UTF-8 encoding")
+        return None
+    return text.removeprefix("\ufeff")
+
+
+def _character_name(char: str) -> str:
+    code = ord(char)
+    if code < 0x20:
+        return f"U+{code:04X} {C0_NAMES[code]}"
+    if code == 0x7F:
+        return "U+007F DEL"
+    if code < 0xA0:
+        return f"U+{code:04X} (a C1 control character)"
+    return f"U+{code:04X} (not a character)"
+
+
+YAML_ONLY_BREAK = re.compile("[\x85\u2028\u2029]")
+EDITOR_BREAK = re.compile(r"\r\n|[\r\n]")
+BREAK_NAMES = {"\x85": "U+0085 NEXT LINE", "\u2028": "U+2028 LINE SEPARATOR", "\u2029": "U+2029 PARAGRAPH SEPARATOR"}
+
+
+def _no_hidden_line_breaks(text: str, shown_as: str, problems: Problems) -> bool:
+    """Refuse the characters YAML reads as line breaks and editors do not.
+
+    Left in, every line number after them would be off by one against the rep's editor.
+    """
+    first = YAML_ONLY_BREAK.search(text)
+    if first is None:
+        return True
+    before = text[:first.start()]
+    breaks = list(EDITOR_BREAK.finditer(before))
+    line, col = len(breaks) + 1, first.start() - (breaks[-1].end() if breaks else 0) + 1
+    problems.error(shown_as, line, col, "", f"the file contains {BREAK_NAMES[first[0]]}, which YAML reads as a "
+                   "line break and editors do not", "replace it with a normal line break or a space")
+    return False
+
+
+def _readable_characters(text: str, shown_as: str, problems: Problems) -> bool:
+    """Report the first character PyYAML would refuse, at its own line and column.
+
+    PyYAML reports these as a position in the whole text, on two lines; looking first gives
+    the rep a line, a column and the name of the character.
+    """
+    first = UNREADABLE.search(text)
+    if first is None:
+        return True
+    line, col = _line_col(text, first.start())
+    more = len(UNREADABLE.findall(text)) - 1
+    what = "control character" if ord(first[0]) < 0xA0 else "character"
+    message = f"the file contains the {what} {_character_name(first[0])}"
+    if more:
+        message += f" (and {more} more like it)"
+    hint = f"remove the {what} (it is often pasted in by accident)"
+    if text.count("\x00") * 3 > len(text):  # every other byte zero: UTF-16 from a Windows editor
+        hint = "the file looks saved as UTF-16; save it with UTF-8 encoding"
+    problems.error(shown_as, line, col, "", message, hint)
+    return False
+
+
+def _compose(text: str, shown_as: str, problems: Problems) -> yaml.Node | None:
+    try:
+        node = yaml.compose(text, Loader=_Loader)
+    except yaml.MarkedYAMLError as exc:
+        _report_syntax_error(exc, text, shown_as, problems)
+        return None
+    except yaml.reader.ReaderError as exc:  # the character check above should have caught it
+        line, col = _line_col(text, exc.position)
+        problems.error(shown_as, line, col, "", f"YAML error: {_first_line(exc.reason)}")
+        return None
+    except yaml.YAMLError as exc:
+        problems.error(shown_as, 1, 1, "", f"YAML error: {_first_line(str(exc))}")
+        return None
+    if node is None:
+        problems.error(shown_as, 1, 1, "", "the file is empty", "run `dealbook new <id>` for a starting point")
+    return node
+
+
+def _first_line(text: str) -> str:
+    """PyYAML appends `in "<unicode string>", position N` on further lines: keep the first only."""
+    lines = text.strip().splitlines()
+    return lines[0].strip() if lines else ""
+
+
+@dataclass(frozen=True)
+class Slip:
+    line: int
+    col: int
+    message: str
+    hint: str
+
+
+def _report_syntax_error(exc: yaml.MarkedYAMLError, text: str, shown_as: str, problems: Problems) -> None:
+    lines = LINE_BREAK.split(text)
+    slip = _find_slip(exc, lines)
+    if slip is not None:
+        problems.error(shown_as, slip.line, slip.col, "", f"YAML syntax error: {slip.message}", slip.hint)
+        return
+    mark = exc.problem_mark or exc.context_mark
+    line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+    what = _first_line(exc.problem or exc.context or "") or "the YAML cannot be read"
+    if what.startswith("but ") and exc.context:  # "but found another document" needs what was expected
+        what = f"{_first_line(exc.context)}, {what}"
+    hint = _syntax_hint(f"{_first_line(exc.context or '')} {what}")
+    problems.error(shown_as, line, col, "", f"YAML syntax error: {what}", hint)
+
+
+# What PyYAML's own words usually mean, for the errors that are not one of the slips.
+SYNTAX_HINTS = (
+    ("tab", "indent with spaces, not tabs"),
+    ("single document", "a deal file holds one document; remove the '---' line"),
+    ("undefined alias", "put the value in quotes if it starts with '*'"),
+    ("nesting depth", "a deal file needs only a few levels; check the brackets and the indentation"),
+    ("cannot start any token", "put the value in quotes if it starts with one of @ ` % ! & * | >"),
+)
+
+
+def _syntax_hint(what: str) -> str:
+    for words, hint in SYNTAX_HINTS:
+        if words in what:
+            return hint
+    return "check the indentation and quoting on this line and the one before"
+
+
+def _find_slip(exc: yaml.MarkedYAMLError, lines: list[str]) -> Slip | None:
+    """The line with the slip that broke the file, near where PyYAML noticed it.
+
+    A key line with a slip is read as the start of a plain text, and PyYAML only notices when
+    the text runs into the next key; so the search starts at PyYAML's marks and walks back over
+    lines that have no real `key:` separator, which are the lines that text would have swallowed.
+    """
+    marks = [m.line for m in (exc.context_mark, exc.problem_mark) if m is not None and m.line < len(lines)]
+    for index in marks:
+        slip = _tab_slip(lines[index], index) or _colon_slip(lines[index], index)
+        if slip is not None:
+            return slip
+    if exc.problem_mark is None:
+        return None
+    start = min(exc.problem_mark.line, len(lines)) - 1
+    for index in range(start, max(start - WALK_BACK, -1), -1):
+        slip = _colon_slip(lines[index], index)
+        if slip is not None:
+            return slip
+        if KEY_SEPARATOR.search(_without_comment(lines[index])):
+            return None
+    return None
+
+
+def _without_comment(line: str) -> str:
+    return re.split(r"(?:^|\s)#", line, maxsplit=1)[0]
+
+
+def _tab_slip(line: str, index: int) -> Slip | None:
+    tab = TAB_INDENT.match(line)
+    if tab is None:
+        return None
+    return Slip(index + 1, tab.start("tab") + 1, "a tab is used to indent this line", "indent with spaces, not tabs")
+
+
+def _colon_slip(line: str, index: int) -> Slip | None:
+    fullwidth = FULLWIDTH_KEY.match(line)
+    if fullwidth:
+        return Slip(index + 1, fullwidth.start("colon") + 1, f"a full-width colon after '{fullwidth['key']}'",
+                    slip_hint(line))
+    no_space = NO_SPACE_KEY.match(line)
+    if no_space:
+        word = line[no_space.start("key"):].split()[0]
+        return Slip(index + 1, no_space.start("colon") + 1, f"no space after ':' in '{word[:40]}'",
+                    "put a space after ':'")
+    return None
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def _refuse_tag(node: yaml.Node, shown_as: str, problems: Problems) -> None:
+    line, col = position(node)
+    if node.tag == CORE + "merge":
+        problems.error(shown_as, line, col, "", "the merge key '<<' is not allowed", "write the keys out")
+    else:
+        tag = node.tag.replace(CORE, "!!")
+        problems.error(shown_as, line, col, "", f"the tag '{tag}' is not allowed",
+                       "deal files hold plain data; remove the tag")
+    node.tag = REFUSED  # reported once here; the schema checks skip it
+
+
 def _check_structure(root: yaml.Node, shown_as: str, problems: Problems) -> bool:
-    """Refuse unsafe tags and alias bombs; False if the tree must not be looked at further."""
-    sizes: dict[int, int] = {}
-
-    def visit(node: yaml.Node) -> int:
-        # Aliases share node objects, so memoising by identity measures the expanded
-        # document in time linear in the *composed* one, and checks each node once.
-        known = sizes.get(id(node))
-        if known is not None:
-            return known
-        sizes[id(node)] = 1  # a recursive alias counts once, then stops
-        if node.tag not in ALLOWED_TAGS:
-            line, col = position(node)
-            tag = node.tag.replace(CORE, "!!")
-            problems.error(shown_as, line, col, "", f"the tag '{tag}' is not allowed",
-                           "deal files hold plain data; remove the tag")
-            node.tag = REFUSED  # reported once here; the schema checks skip it
-            return 1
-        if isinstance(node, yaml.MappingNode):
-            total = 1 + sum(visit(k) + visit(v) for k, v in node.value)
-        elif isinstance(node, yaml.SequenceNode):
-            total = 1 + sum(visit(v) for v in node.value)
-        else:
-            total = 1
-        sizes[id(node)] = total
-        return total
-
-    if visit(root) > MAX_VALUES:
-        line, col = position(root)
+    """Refuse unsafe tags, huge documents and alias bombs; False if the tree must not be looked at further."""
+    expanded, written = _measure(root, shown_as, problems)
+    if expanded <= MAX_VALUES:
+        return True
+    line, col = position(root)
+    if written > MAX_VALUES:  # big without any help from aliases: a paste, not a bomb
+        problems.error(shown_as, line, col, "", f"the file has more than {MAX_VALUES:,} values",
+                       "a deal file is small; split it up or remove pasted material")
+    else:
         problems.error(shown_as, line, col, "", f"anchors and aliases expand to more than {MAX_VALUES:,} values",
                        "write the values out instead of using & and *")
-        return False
-    return True
+    return False
+
+
+def _measure(root: yaml.Node, shown_as: str, problems: Problems) -> tuple[int, int]:
+    """(values once aliases are expanded, values as written), refusing disallowed tags on the way.
+
+    Aliases share node objects, so memoising sizes by identity measures the expanded document
+    in time linear in the composed one. The walk uses its own stack: a deal may be nested a
+    thousand levels deep (libyaml's limit), past Python's recursion limit.
+    """
+    sizes: dict[int, int] = {}
+    written = 0
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        if children_done:
+            sizes[id(node)] = 1 + sum(sizes[id(child)] for child in _children(node))
+            continue
+        if id(node) in sizes:  # seen before: an alias (a recursive one counts once, then stops)
+            continue
+        sizes[id(node)] = 1
+        written += 1
+        if node.tag not in ALLOWED_TAGS:
+            _refuse_tag(node, shown_as, problems)
+            continue
+        children = _children(node)
+        if children:
+            stack.append((node, True))
+            stack.extend((child, False) for child in reversed(children))
+    return sizes[id(root)], written

@@ -28,6 +28,8 @@ from openpyxl.worksheet.page import PageMargins
 from openpyxl.worksheet.worksheet import Worksheet
 from openpyxl.writer.excel import ExcelWriter
 
+from .package import CachedValue, add_cached_values, order_font_children
+
 MAX_CELL_TEXT = 32767  # Excel's limit for one cell
 MAX_ROW_HEIGHT = 409  # points, Excel's limit
 LINE_HEIGHT = 15  # points per line of 11 pt text
@@ -88,6 +90,8 @@ def quote_label(text: str) -> str:
 
 # Per workbook: (font, fill, alignment, border, number format) → the cell's style indices.
 _STYLES: weakref.WeakKeyDictionary[Workbook, dict[tuple, object]] = weakref.WeakKeyDictionary()
+# Per worksheet: cell reference → the computed result of its formula, written beside it by `workbook_bytes`.
+_RESULTS: weakref.WeakKeyDictionary[Worksheet, dict[str, CachedValue]] = weakref.WeakKeyDictionary()
 
 
 class Sheet:
@@ -161,11 +165,15 @@ class Sheet:
             cell.number_format = style.get("fmt") or DATE
         return cell
 
-    def formula(self, row: int, col: int, formula: str, **style) -> Cell:
-        """A formula built by Dealbook (never from deal text)."""
+    def formula(self, row: int, col: int, formula: str, result: CachedValue | None, **style) -> Cell:
+        """A formula built by Dealbook (never from deal text), with its result as Dealbook computed it.
+
+        `result` is what a viewer that does not calculate shows; None stands for a blank result ("").
+        """
         cell = self.cell(row, col)
         self._style(cell, **style)
         cell.value = "=" + formula
+        _RESULTS.setdefault(self.ws, {})[cell.coordinate] = "" if result is None else result
         return cell
 
     def header(self, row: int, labels: list[str], first_col: int = 1) -> None:
@@ -191,6 +199,20 @@ class Sheet:
     def validate(self, ref: str, validation: DataValidation) -> None:
         validation.add(ref)
         self.ws.add_data_validation(validation)
+
+    def dropdown(self, ref: str, items: list[str], error: str, lists_title: str, allow_blank: bool = True) -> None:
+        """A dropdown of fixed values (stage-model keys, never with commas).
+
+        Excel deletes, on open, an inline list of more than 255 characters; a longer list is
+        written to the hidden sheet `lists_title` and the dropdown refers to its range instead.
+        """
+        inline = ",".join(items)
+        if len(inline) <= MAX_INLINE_LIST:
+            source = '"' + inline + '"'
+        else:
+            source = _hidden_list(self.ws.parent, lists_title, items)
+        self.validate(ref, DataValidation(type="list", formula1=source, allow_blank=allow_blank,
+                                          showErrorMessage=True, errorTitle=None, error=error))
 
     def finish(self, *, freeze: str | None, title_rows: str | None, one_page: bool = False) -> None:
         """Row heights for wrapped text, frozen headers, landscape, one page wide (and tall if `one_page`)."""
@@ -239,10 +261,19 @@ _TOKENS = re.compile(rf"\s+|[{_WIDE}]|[^\s{_WIDE}]+")
 _HAS_WIDE = re.compile(f"[{_WIDE}]")
 
 
-def list_validation(items: list[str], error: str, allow_blank: bool = True) -> DataValidation:
-    """A dropdown of fixed keys (stage-model keys: lower-case letters, digits and '-', never commas)."""
-    return DataValidation(type="list", formula1='"' + ",".join(items) + '"', allow_blank=allow_blank,
-                          showErrorMessage=True, errorTitle=None, error=error)
+MAX_INLINE_LIST = 255  # characters, commas included: Excel's limit for a list typed into a validation
+
+
+def _hidden_list(wb: Workbook, title: str, items: list[str]) -> str:
+    """Write `items` into the next column of the workbook's hidden sheet of lists; return its range."""
+    ws = wb[title] if title in wb.sheetnames else wb.create_sheet(title)
+    ws.sheet_state = "hidden"
+    col = ws.max_column + 1 if ws.max_row > 1 or ws.cell(1, 1).value is not None else 1
+    for row, item in enumerate(items, start=1):
+        cell = ws.cell(row=row, column=col, value=clean_text(item))
+        cell.data_type = "s"
+    letter = get_column_letter(col)
+    return sheet_ref(ws, f"{letter}1:{letter}{len(items)}")
 
 
 def sheet_ref(ws: Worksheet, ref: str) -> str:
@@ -270,16 +301,23 @@ def workbook_bytes(wb: Workbook, as_of: date) -> bytes:
     stamp = datetime(as_of.year, as_of.month, as_of.day)
     wb.properties.created = stamp
     wb.properties.modified = stamp  # openpyxl's save_workbook() would set "now"; ExcelWriter does not
+    wb.calculation.fullCalcOnLoad = True  # the cached results are for viewers; spreadsheets recompute
     raw = io.BytesIO()
     with zipfile.ZipFile(raw, "w", zipfile.ZIP_STORED) as archive:  # compressed once, below
         ExcelWriter(wb, archive).save()
+    results = {ws.path.lstrip("/"): _RESULTS.get(ws, {}) for ws in wb.worksheets}  # paths are set by saving
     when = (max(1980, as_of.year), as_of.month, as_of.day, 0, 0, 0)
     out = io.BytesIO()
     with zipfile.ZipFile(raw) as source, zipfile.ZipFile(out, "w") as target:
         for name in sorted(source.namelist()):  # "[Content_Types].xml" sorts first
+            data = source.read(name)
+            if name in results:
+                data = add_cached_values(data, results[name], name)
+            elif name == "xl/styles.xml":
+                data = order_font_children(data)
             info = zipfile.ZipInfo(name, date_time=when)
             info.compress_type = zipfile.ZIP_DEFLATED
             info.create_system = 0
             info.external_attr = 0
-            target.writestr(info, source.read(name), compresslevel=6)
+            target.writestr(info, data, compresslevel=6)
     return out.getvalue()

@@ -8,6 +8,7 @@ can change a score or a date in Excel and see the grade follow.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING
 
@@ -15,14 +16,20 @@ from openpyxl.chart import BarChart, Reference
 from openpyxl.formatting.rule import FormulaRule
 from openpyxl.worksheet.datavalidation import DataValidation
 
+from ..model.merge import deal_fields
 from ..model.scoring import (
+    Result,
     days_to_close_formula,
+    evaluate,
     grade_formula,
+    likelihood,
     likelihood_formula,
     passed_formula,
     probability_formula,
+    round_half_up,
     score_formula,
     weighted_amount_formula,
+    win_probability,
 )
 from .cells import (
     AMOUNT,
@@ -47,12 +54,12 @@ from .cells import (
     Sheet,
     clean_text,
     define,
-    list_validation,
     new_workbook,
     quote_label,
     workbook_bytes,
     wrapped_lines,
 )
+from .meta import DEAL, DEAL_ID_NAME, PEOPLE_NAME, SCORECARD, TERMS_NAME, Meta, write_meta
 from .plain_text import plain_text
 
 if TYPE_CHECKING:
@@ -70,11 +77,40 @@ MIN_STAKEHOLDER_ROWS = 10
 BLANK_ROW_LINES = 2  # height of an empty row to fill in, in lines
 
 
-def deal_workbook(deal: Deal | None, model: StageModel, as_of: date, labels: Labels) -> bytes:
+@dataclass(frozen=True)
+class Shown:
+    """The results the workbook's formulas compute for the values written into it: the site's own results
+    for a deal, and those of an empty stage-1 opportunity for the blank scorecard (no score, no grade)."""
+
+    score: float | None
+    passed: bool | None
+    probability: float
+    weighted_amount: float
+    likelihood: float
+    days_to_close: int | None
+    grade: str | None
+
+
+def shown_results(deal: Deal | None, model: StageModel, as_of: date, result: Result | None = None) -> Shown:
+    if deal is None:
+        chance = win_probability("open", 1, None, model)
+        return Shown(None, None, chance, round_half_up(0 * chance, 2), likelihood(None, chance), None, None)
+    if result is None:
+        result = evaluate(status=deal.status, stage=deal.stage, amount=deal.amount,
+                          expected_close=deal.expected_close, scores=deal.qualification,
+                          probability=deal.probability, grade=deal.grade, model=model, as_of=as_of)
+    return Shown(result.score, result.passed, result.probability, result.weighted_amount, result.likelihood,
+                 result.days_to_close, result.grade)
+
+
+def deal_workbook(deal: Deal | None, model: StageModel, as_of: date, labels: Labels,
+                  result: Result | None = None) -> bytes:
     """The .xlsx bytes of a deal's workbook (or, for None, the blank scorecard).
 
-    A pure function of picklable inputs, so it can run in another process.
+    A pure function of picklable inputs, so it can run in another process. `result` is the
+    pipeline's result for the deal (computed here when not given): every formula cell carries it.
     """
+    shown = shown_results(deal, model, as_of, result)
     wb = new_workbook(as_of)
     title = deal.title if deal else labels.wb_new_opportunity
     wb.properties.title = clean_text(title)
@@ -86,13 +122,17 @@ def deal_workbook(deal: Deal | None, model: StageModel, as_of: date, labels: Lab
     stages = wb.create_sheet(labels.wb_sheet_stages)
 
     names: dict[str, tuple] = {}
-    names.update(_summary(Sheet(summary, [30, 44, 26, 26]), deal, model, labels, as_of))
-    names.update(_scorecard(Sheet(scorecard, [18, 26, 62, 9, 12, 18]), deal, model, labels, title))
-    _stakeholders(Sheet(people, [24, 24, 16, 12, 13, 13, 50]), deal, model, labels, title)
-    _negotiation(Sheet(negotiation, [22, 32, 32, 32, 32, 32]), deal, model, labels, title)
+    names.update(_summary(Sheet(summary, [30, 44, 26, 26]), deal, model, labels, as_of, shown))
+    names.update(_scorecard(Sheet(scorecard, [18, 26, 62, 9, 12, 18]), deal, model, labels, title, shown))
+    names.update(_stakeholders(Sheet(people, [24, 24, 16, 12, 13, 13, 50]), deal, model, labels, title))
+    names.update(_negotiation(Sheet(negotiation, [22, 32, 32, 32, 32, 32]), deal, model, labels, title))
     names.update(_stages(Sheet(stages, [7, 34, 46, 12, 8, 13, 40]), deal, model, labels, title))
     for name, (ws, ref) in sorted(names.items()):
         define(wb, name, ws, ref)
+    factors = [f.key for f in model.evaluation.factors]
+    write_meta(wb, labels.wb_sheet_import,
+               Meta(DEAL, deal.id, deal.fingerprint, factors, deal_fields(deal)) if deal else
+               Meta(SCORECARD, "", "", factors, None))
     return workbook_bytes(wb, as_of)
 
 
@@ -106,7 +146,7 @@ def _section(s: Sheet, row: int, label: str, last_col: int) -> None:
         s.cell(row, col).fill = SECTION_FILL
 
 
-def _summary(s: Sheet, deal: Deal | None, model: StageModel, labels: Labels, as_of: date) -> dict:
+def _summary(s: Sheet, deal: Deal | None, model: StageModel, labels: Labels, as_of: date, shown: Shown) -> dict:
     ws = s.ws
     names: dict[str, tuple] = {}
     title = deal.title if deal else labels.wb_new_opportunity
@@ -117,7 +157,7 @@ def _summary(s: Sheet, deal: Deal | None, model: StageModel, labels: Labels, as_
     s.merge(2, 1, 4)
 
     def fact(row: int, label: str, value, *, kind: str = "text", name: str | None = None, fmt: str | None = None,
-             wide: bool = False, is_input: bool = False) -> None:
+             wide: bool = False, is_input: bool = False, result=None) -> None:
         _label_cell(s, row, label)
         style = {"border": GRID, "align": LEFT_WRAP}
         if is_input:
@@ -125,7 +165,7 @@ def _summary(s: Sheet, deal: Deal | None, model: StageModel, labels: Labels, as_
         if kind == "text":
             s.text(row, 2, value, span=3 if wide else 1, **style)  # grows the row to fit
         elif kind == "formula":
-            s.formula(row, 2, value, fmt=fmt, **style)
+            s.formula(row, 2, value, result, fmt=fmt, **style)
         else:
             s.value(row, 2, value, fmt=fmt, **style)
         if wide:
@@ -134,21 +174,25 @@ def _summary(s: Sheet, deal: Deal | None, model: StageModel, labels: Labels, as_
             names[name] = (ws, f"B{row}")
 
     stage_number = deal.stage if deal else 1
+    stage = model.stage(stage_number)
+    currency = deal.currency if deal else model.currency
     _section(s, 3, labels.wb_deal_facts, 4)
-    fact(4, labels.wb_deal_id, deal.id if deal else "")
+    # The blank scorecard's one input that a deal workbook lacks: which deal it is for, so it can be imported.
+    fact(4, labels.wb_deal_id, deal.id if deal else "", name=DEAL_ID_NAME, is_input=deal is None)
     fact(5, labels.account, deal.account if deal else "")
     fact(6, labels.owner, deal.owner if deal else "")
     fact(7, labels.status, deal.status if deal else "open", name="Status", is_input=True)
-    s.validate("B7", list_validation(model.keys("status"), labels.wb_list_error, allow_blank=False))
+    s.dropdown("B7", model.keys("status"), labels.wb_list_error, labels.wb_sheet_lists, allow_blank=False)
     fact(8, labels.stage, stage_number, kind="value", name="Stage", fmt=WHOLE, is_input=True)
     s.validate("B8", DataValidation(type="whole", operator="between", formula1="1", formula2=str(len(model.stages)),
                                     showErrorMessage=True, error=labels("wb_stage_error", n=len(model.stages))))
-    s.formula(8, 3, "INDEX(StageNames,Stage)", align=WRAP, border=GRID)
+    s.formula(8, 3, "INDEX(StageNames,Stage)", clean_text(labels.stage_name(stage)), align=WRAP, border=GRID)
     s.merge(8, 3, 4)
-    fact(9, labels.next_exit, "INDEX(StageExits,Stage)", kind="formula", wide=True)
-    s.grow(9, wrapped_lines(model.stage(stage_number).exit_criterion, sum(s.widths[1:])))
+    fact(9, labels.next_exit, "INDEX(StageExits,Stage)", kind="formula", wide=True,
+         result=clean_text(stage.exit_criterion))
+    s.grow(9, wrapped_lines(stage.exit_criterion, sum(s.widths[1:])))
     fact(10, labels.amount, deal.amount if deal else None, kind="value", name="Amount", fmt=AMOUNT, is_input=True)
-    fact(11, labels.currency, deal.currency if deal else model.currency, name="Currency")
+    fact(11, labels.currency, currency, name="Currency")
     fact(12, labels.expected_close, deal.expected_close if deal else None, kind="value", name="ExpectedClose",
          fmt=DATE, is_input=True)
     fact(13, labels.wb_probability_override, deal.probability if deal else None, kind="value",
@@ -156,7 +200,7 @@ def _summary(s: Sheet, deal: Deal | None, model: StageModel, labels: Labels, as_
     s.validate("B13", DataValidation(type="decimal", operator="between", formula1="0", formula2="1",
                                      allow_blank=True, showErrorMessage=True, error=labels.wb_probability_error))
     fact(14, labels.wb_grade_override, (deal.grade or "") if deal else "", name="GradeOverride", is_input=True)
-    s.validate("B14", list_validation(model.grades, labels.wb_list_error))
+    s.dropdown("B14", model.grades, labels.wb_list_error, labels.wb_sheet_lists)
     fact(15, labels.wb_lost_reason, deal.lost_reason if deal else "", wide=True)
     fact(16, labels.summary, plain_text(deal.summary) if deal else "", wide=True)
     if deal is None:
@@ -164,22 +208,25 @@ def _summary(s: Sheet, deal: Deal | None, model: StageModel, labels: Labels, as_
 
     _section(s, 18, labels.wb_results, 4)
     yes, no = quote_label(labels("pass")), quote_label(labels.fail)
-    fact(19, labels.score, "Score", kind="formula", fmt=SCORE)
-    fact(20, labels.wb_passed, passed_formula("Score", model, yes, no), kind="formula")
+    fact(19, labels.score, "Score", kind="formula", fmt=SCORE, result=shown.score)
+    fact(20, labels.wb_passed, passed_formula("Score", model, yes, no), kind="formula",
+         result=_passed_label(shown, labels))
     fact(21, labels.probability, probability_formula("Status", "Stage", "ProbabilityOverride", "StageProbabilities"),
-         kind="formula", name="Probability", fmt=PERCENT)
+         kind="formula", name="Probability", fmt=PERCENT, result=shown.probability)
     fact(22, labels.weighted_amount, weighted_amount_formula("Amount", "Probability"), kind="formula",
-         name="WeightedAmount", fmt=AMOUNT)
-    s.formula(22, 3, "Currency", align=LEFT_TOP)
+         name="WeightedAmount", fmt=AMOUNT, result=shown.weighted_amount)
+    s.formula(22, 3, "Currency", clean_text(currency), align=LEFT_TOP)
     fact(23, labels.wb_likelihood, likelihood_formula("Score", "Probability", "Status"), kind="formula",
-         name="Likelihood", fmt=SCORE)
+         name="Likelihood", fmt=SCORE, result=shown.likelihood)
     fact(24, labels.wb_as_of, as_of, kind="value", name="AsOf", fmt=DATE, is_input=True)
     fact(25, labels.wb_days_to_close, days_to_close_formula("ExpectedClose", "AsOf"), kind="formula",
-         name="DaysToClose", fmt=WHOLE)
+         name="DaysToClose", fmt=WHOLE, result=shown.days_to_close)
     grade = grade_formula("DaysToClose", "Likelihood", "GradeOverride", model)
-    fact(26, labels.grade, f'IF(AND(GradeOverride="",DaysToClose=""),"",{grade})', kind="formula", name="Grade")
+    fact(26, labels.grade, f'IF(AND(GradeOverride="",DaysToClose=""),"",{grade})', kind="formula", name="Grade",
+         result=shown.grade)
     s.cell(26, 2).font = BOLD
-    s.formula(26, 3, 'IFERROR(INDEX(GradeMeanings,MATCH(Grade,GradeLetters,0)),"")', align=LEFT_TOP)
+    meaning = clean_text(model.grade_rule(shown.grade).meaning) if shown.grade in model.grades else None
+    s.formula(26, 3, 'IFERROR(INDEX(GradeMeanings,MATCH(Grade,GradeLetters,0)),"")', meaning, align=LEFT_TOP)
     s.merge(26, 3, 4)
 
     _section(s, 28, labels.wb_grade_rules, 4)
@@ -206,7 +253,11 @@ def _sheet_title(s: Sheet, label: str, title: str, last_col: int) -> None:
     s.grow(1, wrapped_lines(clean_text(title), sum(s.widths[2:last_col]) / 1.3), line_height=20)
 
 
-def _scorecard(s: Sheet, deal: Deal | None, model: StageModel, labels: Labels, title: str) -> dict:
+def _passed_label(shown: Shown, labels: Labels) -> str | None:
+    return None if shown.passed is None else labels("pass") if shown.passed else labels.fail
+
+
+def _scorecard(s: Sheet, deal: Deal | None, model: StageModel, labels: Labels, title: str, shown: Shown) -> dict:
     ws = s.ws
     ev = model.evaluation
     _sheet_title(s, labels.evaluation, title, 6)
@@ -218,10 +269,12 @@ def _scorecard(s: Sheet, deal: Deal | None, model: StageModel, labels: Labels, t
         start = row
         for factor in group.factors:
             s.text(row, 2, labels.pick(factor, "name"), align=WRAP, border=GRID)
-            s.text(row, 3, factor.question, align=WRAP, border=GRID)
+            s.text(row, 3, labels.pick(factor, "question"), align=WRAP, border=GRID)
             s.value(row, 4, factor.weight, align=TOP, border=GRID)
-            s.value(row, 5, scores.get(factor.key), align=CENTER_TOP, border=GRID, fill=INPUT_FILL, fmt=WHOLE)
-            s.formula(row, 6, f'IF(E{row}="","",D{row}*E{row})', align=TOP, border=GRID)
+            score = scores.get(factor.key)
+            s.value(row, 5, score, align=CENTER_TOP, border=GRID, fill=INPUT_FILL, fmt=WHOLE)
+            s.formula(row, 6, f'IF(E{row}="","",D{row}*E{row})', None if score is None else factor.weight * score,
+                      align=TOP, border=GRID)
             row += 1
         s.text(start, 1, labels.pick(group, "name"), align=WRAP, border=GRID, font=BOLD, fit=False)
         for r in range(start + 1, row):
@@ -231,10 +284,8 @@ def _scorecard(s: Sheet, deal: Deal | None, model: StageModel, labels: Labels, t
     first, last = FIRST_FACTOR_ROW, row - 1
     scores_ref, weights_ref = f"E{first}:E{last}", f"D{first}:D{last}"
 
-    validation = DataValidation(type="list", formula1='"' + ",".join(str(n) for n in range(ev.scale_min,
-                                ev.scale_max + 1)) + '"', allow_blank=True, showErrorMessage=True,
-                                error=labels("wb_score_error", min=ev.scale_min, max=ev.scale_max))
-    s.validate(scores_ref, validation)
+    s.dropdown(scores_ref, [str(n) for n in range(ev.scale_min, ev.scale_max + 1)],
+               labels("wb_score_error", min=ev.scale_min, max=ev.scale_max), labels.wb_sheet_lists)
     ws.conditional_formatting.add(scores_ref, FormulaRule(
         formula=[f"AND(ISNUMBER(E{first}),E{first}<{ev.weak_below})"], fill=WEAK_FILL, stopIfTrue=True))
     ws.conditional_formatting.add(scores_ref, FormulaRule(
@@ -243,23 +294,26 @@ def _scorecard(s: Sheet, deal: Deal | None, model: StageModel, labels: Labels, t
     total = last + 1
     s.text(total, 2, labels.wb_scored_total, font=BOLD, border=GRID)
     s.merge(total, 2, 3)
-    s.formula(total, 4, 'SUMPRODUCT(FactorWeights,--(FactorScores<>""))', font=BOLD, border=GRID)
+    scored = [f for f in ev.factors if f.key in scores]
+    s.formula(total, 4, 'SUMPRODUCT(FactorWeights,--(FactorScores<>""))', sum(f.weight for f in scored), font=BOLD,
+              border=GRID)
     s.cell(total, 5).border = GRID
-    s.formula(total, 6, f"SUM(F{first}:F{last})", font=BOLD, border=GRID)
+    s.formula(total, 6, f"SUM(F{first}:F{last})", sum(f.weight * scores[f.key] for f in scored), font=BOLD,
+              border=GRID)
 
     r = total + 2
     yes, no = quote_label(labels("pass")), quote_label(labels.fail)
     s.text(r, 2, labels.score, font=BOLD)
-    s.formula(r, 5, score_formula("FactorWeights", "FactorScores", model), font=BOLD, fmt=SCORE, align=CENTER_TOP,
-              border=GRID)
+    s.formula(r, 5, score_formula("FactorWeights", "FactorScores", model), shown.score, font=BOLD, fmt=SCORE,
+              align=CENTER_TOP, border=GRID)
     s.text(r, 6, "/ 100")
     s.text(r + 1, 2, labels.pass_mark)
     s.value(r + 1, 5, ev.pass_mark, align=CENTER_TOP)
-    s.formula(r + 1, 6, passed_formula("Score", model, yes, no))
+    s.formula(r + 1, 6, passed_formula("Score", model, yes, no), _passed_label(shown, labels))
     s.text(r + 2, 2, labels.grade, font=BOLD)
-    s.formula(r + 2, 5, "Grade", font=BOLD, align=CENTER_TOP, border=GRID)
+    s.formula(r + 2, 5, "Grade", shown.grade, font=BOLD, align=CENTER_TOP, border=GRID)
     s.text(r + 3, 2, labels.probability)
-    s.formula(r + 3, 5, "Probability", fmt=PERCENT, align=CENTER_TOP)
+    s.formula(r + 3, 5, "Probability", shown.probability, fmt=PERCENT, align=CENTER_TOP)
     s.text(r + 5, 2, labels("wb_weak", n=ev.weak_below), fill=WEAK_FILL)
     s.text(r + 6, 2, labels("wb_strong", n=ev.strong_from), fill=STRONG_FILL)
 
@@ -280,7 +334,7 @@ def _scorecard(s: Sheet, deal: Deal | None, model: StageModel, labels: Labels, t
     return {"Score": (ws, f"E{r}"), "FactorScores": (ws, scores_ref), "FactorWeights": (ws, weights_ref)}
 
 
-def _stakeholders(s: Sheet, deal: Deal | None, model: StageModel, labels: Labels, title: str) -> None:
+def _stakeholders(s: Sheet, deal: Deal | None, model: StageModel, labels: Labels, title: str) -> dict:
     _sheet_title(s, labels.stakeholders, title, 7)
     s.header(2, [labels.name, labels.title, labels.role, labels.influence, labels.stance, labels.last_contact,
                  labels.notes])
@@ -298,13 +352,14 @@ def _stakeholders(s: Sheet, deal: Deal | None, model: StageModel, labels: Labels
             s.grow(row, BLANK_ROW_LINES)
     last = 2 + rows
     for col, vocabulary in (("C", "roles"), ("D", "influence"), ("E", "stance")):
-        s.validate(f"{col}3:{col}{last}", list_validation(model.keys(vocabulary), labels.wb_list_error))
+        s.dropdown(f"{col}3:{col}{last}", model.keys(vocabulary), labels.wb_list_error, labels.wb_sheet_lists)
     s.validate(f"F3:F{last}", DataValidation(type="date", operator="greaterThan", formula1="1",
                                              allow_blank=True))
     s.finish(freeze="A3", title_rows="2:2")
+    return {PEOPLE_NAME: (s.ws, f"A3:G{last}")}
 
 
-def _negotiation(s: Sheet, deal: Deal | None, model: StageModel, labels: Labels, title: str) -> None:
+def _negotiation(s: Sheet, deal: Deal | None, model: StageModel, labels: Labels, title: str) -> dict:
     _sheet_title(s, labels.negotiation, title, 6)
     s.header(2, [labels.topic, labels.opening, labels.target, labels.walk_away, labels.customer_position,
                  labels.concessions])
@@ -322,6 +377,7 @@ def _negotiation(s: Sheet, deal: Deal | None, model: StageModel, labels: Labels,
                 s.grow(row, BLANK_ROW_LINES)  # room to write by hand on the printed sheet
             row += 1
     s.finish(freeze="A3", title_rows="2:2")
+    return {TERMS_NAME: (s.ws, f"A3:F{row - 1}")}
 
 
 def _stages(s: Sheet, deal: Deal | None, model: StageModel, labels: Labels, title: str) -> dict:
@@ -337,7 +393,9 @@ def _stages(s: Sheet, deal: Deal | None, model: StageModel, labels: Labels, titl
         s.text(row, 2, labels.stage_name(stage), align=WRAP, border=GRID)
         s.text(row, 3, stage.exit_criterion, align=WRAP, border=GRID)
         s.value(row, 4, stage.probability, fmt=PERCENT, align=TOP, border=GRID)
-        s.formula(row, 5, f'IF(OR(F{row}<>"",G{row}<>""),"✓","")', align=CENTER_TOP, border=GRID, font=BOLD)
+        done = met is not None and (met.date is not None or met.evidence != "")
+        s.formula(row, 5, f'IF(OR(F{row}<>"",G{row}<>""),"✓","")', "✓" if done else None, align=CENTER_TOP,
+                  border=GRID, font=BOLD)
         s.value(row, 6, met.date if met else None, fmt=DATE, align=TOP, border=GRID, fill=INPUT_FILL)
         s.text(row, 7, met.evidence if met else "", align=WRAP, border=GRID, fill=INPUT_FILL)
         row += 1

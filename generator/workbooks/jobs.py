@@ -47,7 +47,7 @@ def plan_workbooks(pipeline: Pipeline, labels: Labels, paths: SitePaths, cache: 
     for view in pipeline.deals:
         # The dataclass repr holds every field but the line marks (repr=False).
         jobs.append(Job(paths.deal_workbook(view.id), cache.key("deal workbook", repr(view.deal), *common),
-                        deal_workbook, (view.deal, model, as_of, labels)))
+                        deal_workbook, (view.deal, model, as_of, labels, view.result)))
     rows = deal_rows(pipeline)
     jobs.append(Job(paths.pipeline_workbook, cache.key("pipeline workbook", repr(rows), *common),
                     pipeline_workbook, (rows, model, as_of, labels)))

@@ -47,14 +47,20 @@ class DealRow(NamedTuple):
     currency: str
     amount: float
     probability: float
+    weighted_amount: float
     score: float | None
     grade: str
 
 
 def deal_rows(pipeline: Pipeline) -> list[DealRow]:
     return [DealRow(v.deal.id, v.deal.title, v.deal.account, v.deal.owner, v.deal.stage, v.deal.status,
-                    v.deal.expected_close, v.deal.currency, v.deal.amount, v.result.probability, v.result.score,
-                    v.result.grade) for v in pipeline.deals]
+                    v.deal.expected_close, v.deal.currency, v.deal.amount, v.result.probability,
+                    v.result.weighted_amount, v.result.score, v.result.grade) for v in pipeline.deals]
+
+
+def _open(rows: list[DealRow], **where: object) -> list[DealRow]:
+    """The open deals whose fields equal `where`: what the summary's COUNTIFS and SUMIFS select."""
+    return [r for r in rows if r.status == OPEN and all(getattr(r, k) == v for k, v in where.items())]
 
 
 # Column letters of the Deals table, and the names the summary's SUMIFS read.
@@ -76,7 +82,7 @@ def pipeline_workbook(rows: list[DealRow], model: StageModel, as_of: date, label
         define(wb, name, deals, f"{col}2:{col}{last}")
     currencies = sorted({r.currency for r in rows})
     counts = [sum(r.stage == stage.number and r.status == OPEN for r in rows) for stage in model.stages]
-    _summary(Sheet(summary, [9, 40, 10, 18, 18]), currencies, model, labels, as_of, max(counts, default=0))
+    _summary(Sheet(summary, [9, 40, 10, 18, 18]), rows, currencies, model, labels, as_of, max(counts, default=0))
     return workbook_bytes(wb, as_of)
 
 
@@ -98,7 +104,7 @@ def _deals(s: Sheet, rows: list[DealRow], model: StageModel, labels: Labels) -> 
         s.text(r, 9, d.currency, align=TOP)
         s.value(r, 10, d.amount, fmt=AMOUNT, align=TOP)
         s.value(r, 11, d.probability, fmt=PERCENT, align=TOP)
-        s.formula(r, 12, weighted_amount_formula(f"J{r}", f"K{r}"), fmt=AMOUNT, align=TOP)
+        s.formula(r, 12, weighted_amount_formula(f"J{r}", f"K{r}"), d.weighted_amount, fmt=AMOUNT, align=TOP)
         s.value(r, 13, d.score, fmt=SCORE, align=TOP)
         s.text(r, 14, d.grade, align=CENTER_TOP)
     last = max(2, 1 + len(rows))  # a table needs a row under its header, even an empty one
@@ -109,7 +115,7 @@ def _deals(s: Sheet, rows: list[DealRow], model: StageModel, labels: Labels) -> 
     return last
 
 
-def _summary(s: Sheet, currencies: list[str], model: StageModel, labels: Labels, as_of: date,
+def _summary(s: Sheet, rows: list[DealRow], currencies: list[str], model: StageModel, labels: Labels, as_of: date,
              most: int) -> None:
     ws = s.ws
     s.text(1, 1, labels.pipeline, font=TITLE_FONT)
@@ -129,10 +135,11 @@ def _summary(s: Sheet, currencies: list[str], model: StageModel, labels: Labels,
     for stage in model.stages:
         s.value(row, 1, stage.number, align=CENTER_TOP, border=GRID)
         s.text(row, 2, labels.stage_name(stage), align=WRAP, border=GRID)
-        s.formula(row, 3, f'COUNTIFS(DealStage,A{row},DealStatus,"{OPEN}")', border=GRID, align=TOP)
+        s.formula(row, 3, f'COUNTIFS(DealStage,A{row},DealStatus,"{OPEN}")', len(_open(rows, stage=stage.number)),
+                  border=GRID, align=TOP)
         row += 1
     s.text(row, 2, labels.total, font=BOLD, border=GRID)
-    s.formula(row, 3, f"SUM(C{first}:C{row - 1})", font=BOLD, border=GRID)
+    s.formula(row, 3, f"SUM(C{first}:C{row - 1})", len(_open(rows)), font=BOLD, border=GRID)
     chart = BarChart()
     chart.type = "bar"
     chart.title = labels.funnel
@@ -154,15 +161,20 @@ def _summary(s: Sheet, currencies: list[str], model: StageModel, labels: Labels,
     grades = [(rule.grade, labels.pick(rule, "meaning")) for rule in model.grading]
     for currency in currencies:
         row = _breakdown(s, section, row, currency, labels("wb_open_deals_in", currency=currency),
-                         [labels.stage, labels.wb_stage_name], stages, "DealStage", labels) + 2
+                         [labels.stage, labels.wb_stage_name], stages, "DealStage",
+                         [_open(rows, currency=currency, stage=number) for number, _ in stages], labels) + 2
         row = _breakdown(s, section, row, currency, labels("wb_open_by_grade_in", currency=currency),
-                         [labels.grade, labels.wb_meaning], grades, "DealGrade", labels) + 3
+                         [labels.grade, labels.wb_meaning], grades, "DealGrade",
+                         [_open(rows, currency=currency, grade=grade) for grade, _ in grades], labels) + 3
     s.finish(freeze="A3", title_rows=None)
 
 
 def _breakdown(s: Sheet, section, head: int, currency: str, title: str, headers: list[str],
-               rows: list[tuple[int | str, str]], column: str, labels: Labels) -> int:
-    """Open deals in one currency, a row per stage or grade, and a total; returns the total's row."""
+               rows: list[tuple[int | str, str]], column: str, selected: list[list[DealRow]], labels: Labels) -> int:
+    """Open deals in one currency, a row per stage or grade, and a total; returns the total's row.
+
+    `selected` holds, per row, the deals its COUNTIFS and SUMIFS pick: their results are written beside the formulas.
+    """
     section(head, currency, title)
     key = f"$A${head}"
     s.header(head + 1, [*headers, labels.count, labels.amount, labels.weighted_amount])
@@ -173,20 +185,27 @@ def _breakdown(s: Sheet, section, head: int, currency: str, title: str, headers:
         else:
             s.value(row, 1, first, align=CENTER_TOP, border=GRID)
         s.text(row, 2, name, align=WRAP, border=GRID)
-        _totals(s, row, f"{column},A{row}", key)
+        _totals(s, row, f"{column},A{row}", key, _sums(selected[row - top]))
         row += 1
-    _total_row(s, row, top, labels)
+    _total_row(s, row, top, labels, [_sums(deals) for deals in selected])
     return row
 
 
-def _totals(s: Sheet, row: int, criterion: str, currency_cell: str) -> None:
+def _sums(deals: list[DealRow]) -> tuple[int, float, float]:
+    """Count, amount and weighted amount; sums correctly rounded (fsum), as near as a spreadsheet's own sums get."""
+    return len(deals), math.fsum(d.amount for d in deals), math.fsum(d.weighted_amount for d in deals)
+
+
+def _totals(s: Sheet, row: int, criterion: str, currency_cell: str, sums: tuple[int, float, float]) -> None:
     where = f'{criterion},DealCurrency,{currency_cell},DealStatus,"{OPEN}"'
-    s.formula(row, 3, f"COUNTIFS({where})", border=GRID, align=TOP)
-    s.formula(row, 4, f"SUMIFS(DealAmount,{where})", fmt=AMOUNT, border=GRID, align=TOP)
-    s.formula(row, 5, f"SUMIFS(DealWeightedAmount,{where})", fmt=AMOUNT, border=GRID, align=TOP)
+    s.formula(row, 3, f"COUNTIFS({where})", sums[0], border=GRID, align=TOP)
+    s.formula(row, 4, f"SUMIFS(DealAmount,{where})", sums[1], fmt=AMOUNT, border=GRID, align=TOP)
+    s.formula(row, 5, f"SUMIFS(DealWeightedAmount,{where})", sums[2], fmt=AMOUNT, border=GRID, align=TOP)
 
 
-def _total_row(s: Sheet, row: int, top: int, labels: Labels) -> None:
+def _total_row(s: Sheet, row: int, top: int, labels: Labels, lines: list[tuple[int, float, float]]) -> None:
     s.text(row, 2, labels.total, font=BOLD, border=GRID)
     for col, letter, fmt in ((3, "C", None), (4, "D", AMOUNT), (5, "E", AMOUNT)):
-        s.formula(row, col, f"SUM({letter}{top}:{letter}{row - 1})", font=BOLD, border=GRID, fmt=fmt)
+        total = math.fsum(line[col - 3] for line in lines)
+        s.formula(row, col, f"SUM({letter}{top}:{letter}{row - 1})", int(total) if col == 3 else total, font=BOLD,
+                  border=GRID, fmt=fmt)

@@ -1,0 +1,269 @@
+"""`dealbook import`: bring filled-in workbooks back into the deal files.
+
+For each workbook: read what it holds (`reader`), find the deal file it belongs to, merge
+three ways (`model.merge`: the base stored in the workbook, the deal file now, the
+workbook), apply the changes as text edits (`sources.deal_edit`: every other byte stays),
+and check the result with the rules of `dealbook check` (`build.read_project` on a copy of
+the would-be file). All workbooks are read, merged and checked before any file is written;
+any problem in any of them writes nothing. Several workbooks of one deal are applied in the
+order given, each on top of the one before.
+
+A blank scorecard was made from no deal file: its filled cells fill in or overwrite the
+deal's values, and its blank cells change nothing.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import os
+import tempfile
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..build import read_project
+from ..cache import Cache
+from ..diagnostics import Problem
+from ..labels import Labels
+from ..model.merge import (
+    NEW_PERSON_FIELDS,
+    PERSON_FIELDS,
+    TERM_FIELDS,
+    Changes,
+    Fields,
+    Key,
+    deal_fields,
+    describe,
+    merge,
+)
+from ..sources.deal_edit import EditError, Item, append_item, set_value
+from ..sources.deal_files import shown_path
+from .meta import SCORECARD, NotDealbook
+from .reader import Filled, read_filled
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from ..sources.deal_files import Deal
+    from ..sources.stage_model import StageModel
+
+
+@dataclass
+class Run:
+    root: Path
+    model_path: Path
+    deals_dir: Path
+    as_of: date
+    model: StageModel
+    echo: Callable[[str], None]
+    texts: dict[Path, str] = field(default_factory=dict)  # deal file → its text after the workbooks so far
+    originals: dict[Path, str] = field(default_factory=dict)
+    failed: bool = False
+
+    def problem(self, line: str) -> None:
+        self.failed = True
+        self.echo(line)
+
+
+def import_workbooks(paths: list[Path], *, root: Path, model_path: Path, deals_dir: Path, as_of: date,
+                     model: StageModel, dry_run: bool, echo: Callable[[str], None]) -> int:
+    """Import every workbook; 0 when all went in (or there was nothing to import), 1 when nothing was written."""
+    run = Run(root, model_path, deals_dir, as_of, model, echo)
+    for path in paths:
+        _one(run, path)
+    if run.failed:
+        echo("nothing was written")
+        return 1
+    changed = [p for p in run.texts if run.texts[p] != run.originals[p]]
+    for path in changed:
+        shown = shown_path(path, root)
+        echo("".join(difflib.unified_diff(run.originals[path].splitlines(True), run.texts[path].splitlines(True),
+                                          f"a/{shown}", f"b/{shown}")).rstrip("\n"))
+    for path in changed:
+        if dry_run:
+            continue
+        _write(path, run.texts[path])
+    if changed:
+        echo(f"--dry-run: nothing was written ({len(changed)} file(s) would change)" if dry_run else
+             f"wrote {', '.join(shown_path(p, root) for p in changed)}")
+    return 0
+
+
+def _one(run: Run, path: Path) -> None:
+    name = path.name
+    try:
+        filled = read_filled(path, run.model)
+    except NotDealbook as why:
+        run.problem(f"{name}: not a Dealbook deal workbook or scorecard: {why}")
+        return
+    except OSError as exc:
+        run.problem(f"{name}: cannot be read: {exc.strerror or exc}")
+        return
+    for line in filled.problems:
+        run.problem(f"{name}: {line}")
+    if filled.problems:
+        return
+    deal_path = _deal_file(run, filled, name)
+    if deal_path is None:
+        return
+    shown = shown_path(deal_path, run.root)
+    if deal_path not in run.texts:
+        data = deal_path.read_bytes()
+        try:
+            run.texts[deal_path] = run.originals[deal_path] = data.decode("utf-8")
+        except UnicodeDecodeError:
+            run.problem(f"{name}: {shown} is not valid UTF-8; fix it first (dealbook check {shown})")
+            return
+        if filled.meta.fingerprint and hashlib.sha256(data).hexdigest() != filled.meta.fingerprint:
+            run.echo(f"{name}: {shown} has changed since the workbook was made; merging both sides' changes")
+    text = run.texts[deal_path]
+    deal, problems = _check(run, deal_path, text)
+    if deal is None:
+        run.problem(f"{name}: {shown} has errors; fix them first (dealbook check {shown})")
+        return
+    theirs = deal_fields(deal)
+    merged = merge(filled.meta.base, theirs, _mine(filled, filled.meta.base, theirs),
+                   filled_only=filled.meta.kind == SCORECARD)
+    for conflict in merged.conflicts:
+        run.problem(f"{name}: {describe(conflict.key)}: changed in the workbook ({_show(conflict.mine)}) and in "
+                    f"{shown} since the workbook was made ({_show(conflict.theirs)}); "
+                    "change one of them to match and import again")
+    if merged.conflicts:
+        return
+    bom = "\ufeff" if text.startswith("\ufeff") else ""  # kept, and kept out of the YAML positions
+    try:
+        new = bom + _apply(text.removeprefix(bom), merged.changes, theirs)
+    except EditError as why:
+        run.problem(f"{name}: {shown}: {why}")
+        return
+    if new == text:
+        run.echo(f"{name}: nothing to import")
+        return
+    deal, problems = _check(run, deal_path, new)
+    if deal is None:
+        for problem in problems:
+            if problem.severity == "error":
+                run.problem(f"{name}: the result would not pass `dealbook check`: {problem}")
+        return
+    run.texts[deal_path] = new
+
+
+def _deal_file(run: Run, filled: Filled, name: str) -> Path | None:
+    deal_id = filled.deal_id.strip()
+    if not deal_id:
+        run.problem(f"{name}: {filled.deal_id_cell}: fill in the id of the deal this scorecard is for")
+        return None
+    for suffix in (".yml", ".yaml"):
+        path = run.deals_dir / f"{deal_id}{suffix}"
+        if path.is_file() and path.resolve().parent == run.deals_dir.resolve():
+            return path
+    where = f"{filled.deal_id_cell}: " if filled.meta.kind == SCORECARD else ""
+    run.problem(f"{name}: {where}no deal '{deal_id}' ({shown_path(run.deals_dir, run.root)}/{deal_id}.yml "
+                "does not exist)")
+    return None
+
+
+def _mine(filled: Filled, base: Fields | None, theirs: Fields) -> Changes:
+    """The workbook's fields, keyed like `deal_fields`.
+
+    A row that the deal file has (or had) is matched, and only its importable fields count;
+    a new row also brings its name or topic, and a new stakeholder their title and role.
+    """
+    mine: Changes = {}
+    for factor, score in filled.scores.items():
+        mine[("qualification", factor)] = score
+    known = {key[:3] for key in (base or {}) | theirs}
+    for row in filled.people:
+        prefix = ("stakeholders", row.key, row.n)
+        if prefix not in known:
+            mine[(*prefix, "name")] = str(row.values["name"])
+        for attribute in NEW_PERSON_FIELDS if prefix not in known else PERSON_FIELDS:
+            mine[(*prefix, attribute)] = _value(row.values.get(attribute))
+    for row in filled.terms:
+        prefix = ("negotiation", row.key, row.n)
+        if prefix not in known:
+            if all(v is None for v in row.values.values()):
+                continue  # an empty row for a topic the deal has no term on
+            mine[(*prefix, "topic")] = row.key
+        for attribute in TERM_FIELDS:
+            mine[(*prefix, attribute)] = _value(row.values.get(attribute))
+    return mine
+
+
+def _value(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def _apply(text: str, changes: dict[Key, object], theirs: Fields) -> str:
+    """The deal file's text with the merged changes made, in the workbook's order; new rows appended whole."""
+    rows = {key[:3] for key in theirs if key[0] != "qualification"}
+    added: dict[tuple, dict[str, object]] = {}
+    for key, value in changes.items():
+        if key[0] == "qualification":
+            text = set_value(text, ["qualification", key[1]], value)  # type: ignore[arg-type]
+            continue
+        list_path: list = ["stakeholders"] if key[0] == "stakeholders" else ["negotiation", "terms"]
+        match = "name" if key[0] == "stakeholders" else "topic"
+        if key[:3] not in rows:
+            added.setdefault(key[:3], {})[key[3]] = value
+            continue
+        text = set_value(text, [*list_path, Item(match, key[1], key[2]), key[3]], _typed(key[3], value))
+    for (kind, first, _), values in added.items():
+        if kind == "stakeholders":
+            item = {"name": values.pop("name", first)} | {a: values[a] for a in NEW_PERSON_FIELDS
+                                                           if values.get(a) is not None}
+            text = append_item(text, ["stakeholders"], {k: _typed(k, v) for k, v in item.items()})
+        else:
+            item = {"topic": first} | {a: values[a] for a in TERM_FIELDS if values.get(a) is not None}
+            text = append_item(text, ["negotiation", "terms"], item)  # type: ignore[arg-type]
+    return text
+
+
+def _typed(attribute: str, value: object) -> object:
+    if value is not None and attribute == "last_contact":
+        return date.fromisoformat(str(value))
+    return value
+
+
+def _show(value: object) -> str:
+    if value is None:
+        return "blank"
+    text = str(value).replace("\n", " ")
+    return repr(text[:60] + "…" if len(text) > 60 else text) if isinstance(value, str) else text
+
+
+def _check(run: Run, deal_path: Path, text: str) -> tuple[Deal | None, list[Problem]]:
+    """The deal as `dealbook check` reads `text` in place of the file; None when it has an error.
+
+    The text is checked as a copy in a scratch folder, under the file's own name, so every rule
+    of the check applies (the file name is the deal id) and the real file is not touched.
+    """
+    shown = shown_path(deal_path, run.root)
+    with tempfile.TemporaryDirectory(prefix="dealbook-import-") as scratch:
+        folder = Path(scratch) / "deals"
+        folder.mkdir()
+        copy = folder / deal_path.name
+        copy.write_text(text, encoding="utf-8", newline="")
+        project = read_project(Path(scratch), run.model_path, folder, run.as_of, Labels("en"), Cache(None),
+                               files=[copy], history=False)
+    problems = [Problem(shown, p.line, p.col, p.severity, p.field, p.message, p.hint) for p in project.problems]
+    if project.pipeline is None or any(p.severity == "error" for p in problems):
+        return None, problems
+    views = project.pipeline.deals
+    return (views[0].deal if views else None), problems
+
+
+def _write(path: Path, text: str) -> None:
+    """Replace the file in one step, so an interrupted import never leaves half a deal file."""
+    data = text.encode("utf-8")
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+        os.chmod(temporary, path.stat().st_mode & 0o7777)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,91 @@
+"""What Excel needs of a workbook beyond well-formed XML: the OOXML schema, and Excel's own limits.
+
+The schema check is `openxml-audit` (a Python port of the Open XML SDK's validator). It lives
+in its own virtualenv (`.venv/tools`, made by `make test`), not in the one Dealbook runs in: it
+needs lxml, and with lxml installed openpyxl switches to another XML writer whose (equally valid)
+bytes differ, so installing the validator beside Dealbook would change the workbooks it checks.
+
+Before its verdicts count it must pass a file known to be good (XlsxWriter output: XlsxWriter's
+own tests compare its files with files Excel wrote) and fail a broken one; both are tests. Its
+one class of false errors on openpyxl files (font children "out of order": ECMA-376 allows any
+order, the SDK expects Excel's) is avoided at the source: Dealbook writes Excel's order.
+Its only warnings on Dealbook's workbooks say that cells hold inline strings, which the schema
+allows and Excel reads (it moves them to a shared-string table when it next saves the file).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+from conftest import ROOT, need
+
+INLINE_STRING_WARNING = "inline-string cell"
+_CELL_REF = re.compile(r"^\$?([A-Za-z]{1,3})\$?(\d+)$")
+_R1C1 = re.compile(r"^[Rr](\d*)[Cc](\d*)$")
+_NAME_OK = re.compile(r"^[A-Za-z_\\][A-Za-z0-9_.\\]*$")
+
+
+def audit_tool() -> Path:
+    """The openxml-audit command: $DEALBOOK_OPENXML_AUDIT, or the tools virtualenv beside the running one."""
+    candidates = [os.environ.get("DEALBOOK_OPENXML_AUDIT", ""),
+                  str(Path(sys.prefix) / "tools" / "bin" / "openxml-audit"),
+                  str(ROOT / ".venv" / "tools" / "bin" / "openxml-audit")]
+    found = next((Path(c) for c in candidates if c and Path(c).is_file()), None)
+    need(found is not None, "openxml-audit (`make test` installs it into .venv/tools)")
+    assert found is not None
+    return found
+
+
+def audit(folder: Path) -> dict[str, dict]:
+    """openxml-audit's findings for every .xlsx in `folder`, by file name: {"errors": [...], "warnings": [...]}."""
+    run = subprocess.run([str(audit_tool()), "-o", "json", "-m", "0", "-r", str(folder)],
+                         capture_output=True, text=True, timeout=600)
+    assert run.stdout.strip(), run.stderr
+    out = {}
+    for report in json.loads(run.stdout):
+        findings = report.get("errors", [])
+        out[Path(report["file"]).name] = {"errors": [f for f in findings if f.get("severity") != "warning"],
+                                          "warnings": [f for f in findings if f.get("severity") == "warning"]}
+    assert set(out) == {p.name for p in folder.glob("*.xlsx")}, out.keys()
+    return out
+
+
+def excel_limit_problems(path: Path) -> list[str]:
+    """What Excel would delete or refuse although the schema allows it, one line each."""
+    problems: list[str] = []
+    with zipfile.ZipFile(path) as z:
+        parts = {name: z.read(name).decode("utf-8") for name in z.namelist() if name.endswith(".xml")}
+    sheets = re.findall(r'<sheet [^>]*name="([^"]*)"', parts["xl/workbook.xml"])
+    for name, xml in parts.items():
+        for formula in map(_unescape, re.findall(r"<formula1>([^<]*)</formula1>", xml)):
+            if formula.startswith('"') and len(formula) - 2 > 255:
+                problems.append(f"{name}: an inline dropdown list of {len(formula) - 2} characters")
+        for ref in re.findall(r"<(?:c:)?f>([^<]*)</(?:c:)?f>", xml) + re.findall(r"<definedName [^>]*>([^<]*)<", xml):
+            problems += [f"{name}: unquoted sheet name in {ref!r}" for sheet in sheets
+                         if re.search(rf"(?<!['\w]){re.escape(sheet)}!", _unescape(ref))]
+    for defined in re.findall(r'<definedName name="([^"]*)"', parts["xl/workbook.xml"]):
+        if defined.startswith("_xlnm."):
+            continue
+        cell = _CELL_REF.match(defined)
+        looks_like_cell = cell is not None and _column_number(cell[1]) <= 16384 and int(cell[2]) <= 1048576
+        if not _NAME_OK.match(defined) or looks_like_cell or _R1C1.match(defined) or defined.upper() in ("R", "C"):
+            problems.append(f"defined name {defined!r} is not one Excel accepts")
+    return problems
+
+
+def _unescape(text: str) -> str:
+    return text.replace("&quot;", '"').replace("&apos;", "'").replace("&lt;", "<").replace("&gt;", ">") \
+        .replace("&amp;", "&")
+
+
+def _column_number(letters: str) -> int:
+    number = 0
+    for ch in letters.upper():
+        number = number * 26 + ord(ch) - 64
+    return number
