@@ -29,8 +29,8 @@ def test_serve_shows_deal_errors_in_the_page_and_reloads_when_fixed(project: Pro
                                    "--livereload"], cwd=project.root, stdout=out, stderr=subprocess.STDOUT,
                                   stdin=subprocess.DEVNULL, env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
         try:
-            _wait_for(lambda: _get(base + SITE_PATHS.url(SITE_PATHS.deal_page("serve-test")))[0] == 200, 60,
-                      "the preview", server, log)
+            deal_url = base + SITE_PATHS.url(SITE_PATHS.deal_page("serve-test"))
+            _wait_for(lambda: _get(deal_url)[0] == 200, 60, "the preview", server, log)
             with chromium() as browser:
                 page = browser.new_page()
                 page.goto(base + SITE_PATHS.url(SITE_PATHS.process))
@@ -121,15 +121,16 @@ def test_a_dirty_serve_rebuilds_only_what_changed(sample_project: Project) -> No
     base = f"http://127.0.0.1:{port}/"
     log = sample_project.root / "serve.log"
     deal = sample_project.deals / "northwind-mes-upgrade.yml"
-    page = base + SITE_PATHS.url(SITE_PATHS.deal_page(deal.stem))
     with log.open("wb") as out:
         server = subprocess.Popen([sys.executable, "-m", "generator", "serve", "--dev-addr", f"127.0.0.1:{port}"],
                                   cwd=sample_project.root, stdout=out, stderr=subprocess.STDOUT,
                                   stdin=subprocess.DEVNULL, env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
         try:
+            page = base + SITE_PATHS.url(SITE_PATHS.deal_page("northwind-mes-upgrade"))
             _wait_for(lambda: _get(page)[0] == 200, 60, "the preview", server, log)
             deal.write_text(deal.read_text(encoding="utf-8").replace("title: ", "title: Edited ", 1), encoding="utf-8")
-            _wait_for(lambda: "Edited MES" in _get(page)[1], 60, "the edit", server, log)
+            _wait_for(lambda: "Edited MES" in _get(page)[1], 60, "the edit",
+                      server, log)
             index = _get(base + "search/search_index.json")[1]
         finally:
             server.terminate()
