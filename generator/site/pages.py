@@ -6,6 +6,7 @@ import json
 from typing import TYPE_CHECKING
 
 from ..sources.deal_format import json_schema
+from .history_pages import history_pages
 
 if TYPE_CHECKING:
     from ..cache import Cache
@@ -33,6 +34,7 @@ def generated_pages(pipeline: Pipeline, renderer: Renderer, cache: Cache) -> dic
         paths.deals_json: deals_json(pipeline, renderer),
         paths.schema_json: json.dumps(json_schema(model, renderer.labels), ensure_ascii=False, indent=2),
     }
+    pages.update(history_pages(pipeline, renderer))  # what moved, where deals die, /history.json
     for stage in model.stages:
         pages[paths.stage_page(stage)] = renderer.stage_page(stage.number, pipeline)
     context = renderer.context_key(pipeline)

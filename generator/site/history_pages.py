@@ -1,0 +1,233 @@
+"""The history pages — what moved (`/deals/changes/`), where deals die (`/deals/insights/`) — and `/history.json`.
+
+Numbers come from the pipeline's `Movement`; this module only arranges them: sums per kind, the
+geometry of the two charts (drawn as SVG by the templates, coloured by the stylesheet so that
+they follow the light and dark schemes), and the links. Rep text reaches the templates as
+variables only, like everywhere else.
+
+It uses the model and the renderer through the objects it is handed, importing neither, so the
+import graph stays as shallow as `tests/test_architecture.py` wants it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from ..labels import Labels
+    from ..model.movement import Event, Movement, Week
+    from ..model.pipeline import Pipeline
+    from .renderer import Renderer
+
+# What the reader is told to do about each reason there is no history (catalog keys).
+TODO = {"history_no_git": "history_todo_no_git", "history_not_repo": "history_todo_not_repo",
+        "history_shallow": "history_todo_shallow", "history_no_commits": "history_todo_no_commits",
+        "history_failed": "history_todo_failed", "history_off": "history_todo_off"}
+
+
+def history_pages(pipeline: Pipeline, renderer: Renderer) -> dict[str, str]:
+    """Site path → content for the two pages and `/history.json`; nothing when the build did not ask for them."""
+    movement = pipeline.movement
+    if movement is None:
+        return {}
+    paths = renderer.paths
+    return {
+        paths.changes_page: changes_page(movement, pipeline, renderer),
+        paths.insights_page: insights_page(movement, pipeline, renderer),
+        paths.history_json: json.dumps(movement.as_json(), ensure_ascii=False, indent=1),
+    }
+
+
+def _common(movement: Movement, pipeline: Pipeline, renderer: Renderer, src: str) -> dict:
+    paths = renderer.paths
+    deal_ids = {view.id for view in pipeline.deals}
+    return {
+        "m": movement, "as_of": movement.as_of, "link": paths.linker(src),
+        "todo": TODO.get(movement.reason, "history_todo_failed"),
+        "deal_link": lambda deal_id: paths.link(src, paths.deal_page(deal_id)) if deal_id in deal_ids else "",
+        "title": lambda deal_id: movement.titles.get(deal_id, deal_id),
+        "sums": lambda values: _format_sums(values, renderer.env.filters["number"]),
+    }
+
+
+def changes_page(movement: Movement, pipeline: Pipeline, renderer: Renderer) -> str:
+    src = renderer.paths.changes_page
+    as_of = movement.as_of
+    week = movement.events_between(as_of - timedelta(days=6), as_of)
+    month = movement.events_between(as_of - timedelta(days=29), as_of)
+    earlier = [e for e in month if e.date < as_of - timedelta(days=6)]
+    body = renderer.env.get_template("changes.html.j2").render(
+        **_common(movement, pipeline, renderer, src),
+        summary=[(kind, _of_kind(week, kind), _of_kind(month, kind)) for kind in movement.kinds],
+        week=_grouped(week, movement.kinds), earlier=_grouped(earlier, movement.kinds),
+        week_first=as_of - timedelta(days=6), earlier_last=as_of - timedelta(days=7),
+        month_first=as_of - timedelta(days=29),
+        waterfalls=[_waterfall_chart(bucket, steps, movement.waterfall.STEPS, renderer)
+                    for bucket, steps in sorted(movement.waterfall.steps.items())] if movement.waterfall else [],
+    )
+    return body
+
+
+def insights_page(movement: Movement, pipeline: Pipeline, renderer: Renderer) -> str:
+    src = renderer.paths.insights_page
+    buckets = sorted({b for week in movement.weekly for b in week.by_stage})
+    longest = max((row.median_days or 0 for row in movement.conversion), default=0) or 1
+    body = renderer.env.get_template("insights.html.j2").render(
+        **_common(movement, pipeline, renderer, src),
+        longest=longest, closed=sum(b.won + b.lost for b in movement.owners),  # each closed deal has one owner
+        weekly=[(_weekly_chart(bucket, movement.weekly, len(pipeline.model.stages), renderer.labels),
+                 [(w.week_end, w.counts.get(bucket, 0), sum(w.by_stage.get(bucket, {}).values()),
+                   w.weighted.get(bucket, 0.0)) for w in reversed(movement.weekly)])
+                for bucket in buckets],
+    )
+    return body
+
+
+def _of_kind(events: list[Event], kind: str) -> tuple[int, list[tuple[str, float]]]:
+    chosen = [e for e in events if e.kind == kind]
+    return len(chosen), _sums(chosen)
+
+
+def _sums(events: list[Event]) -> list[tuple[str, float]]:
+    """(currency, sum) of the events' values: one line in the reporting currency when there is one."""
+    sums: dict[str, float] = {}
+    for event in events:
+        if event.value_reporting is not None:
+            sums["*"] = sums.get("*", 0.0) + event.value_reporting
+        else:
+            sums[event.currency] = sums.get(event.currency, 0.0) + event.value
+    return sorted(sums.items())
+
+
+def _format_sums(values: list[tuple[str, float]], number: Callable[[float], str]) -> str:
+    return " · ".join(f"{number(round(amount, 2))}{'' if currency == '*' else ' ' + currency}"
+                      for currency, amount in values) or "–"
+
+
+def _grouped(events: list[Event], kinds: tuple[str, ...]) -> list[tuple[str, list[Event], list[tuple[str, float]]]]:
+    """(kind, its events newest first, their sums), in the order of `kinds`, kinds without events left out."""
+    out = []
+    for kind in kinds:
+        chosen = [e for e in events if e.kind == kind]
+        if chosen:
+            out.append((kind, sorted(chosen, key=lambda e: (-e.date.toordinal(), e.deal)), _sums(chosen)))
+    return out
+
+
+# --- charts ---------------------------------------------------------------------------------------
+
+def compact(value: float, labels: Labels) -> str:
+    """An axis label: 1.2M, 350k — or 120万, 1.5亿 on a Chinese site, as amounts are said there."""
+    steps = ((1e8, "亿"), (1e4, "万")) if labels.language == "zh" else ((1e9, "B"), (1e6, "M"), (1e3, "k"))
+    for size, unit in steps:
+        if abs(value) >= size:
+            return f"{value / size:.3g}{unit}"
+    return f"{value:.0f}"
+
+
+@dataclass(frozen=True)
+class Bar:
+    x: float
+    y: float
+    width: float
+    height: float
+    css: str  # a class of the stylesheet, which holds the colour
+    title: str  # shown on hover and read by screen readers
+    opacity: float = 1.0  # later stages darker, in the one accent colour of either scheme
+
+
+@dataclass(frozen=True)
+class Chart:
+    bucket: str
+    width: int
+    height: int
+    bars: list[Bar]
+    texts: list[tuple[float, float, str, str, str]]  # x, y, anchor, css, text
+    lines: list[tuple[float, float, float, float, str]]  # x1, y1, x2, y2, css
+    path: str = ""  # the weighted-pipeline line of the weekly chart
+    legend: tuple[tuple[str, str, float], ...] = ()  # (css, text, opacity)
+
+
+def _waterfall_chart(bucket: str, steps: dict[str, float], order: tuple[str, ...], renderer: Renderer) -> Chart:
+    """Horizontal bars, one row per step: start, what came in, what went out, end (phone-sized rows)."""
+    labels, _number = renderer.labels, renderer.env.filters["number"]
+    shown = [s for s in order if s != "removed" or steps.get("removed")]
+    level = 0.0
+    rows = []  # (step, low, high, css, value shown, level after the step)
+    for step in shown:
+        amount = steps.get(step, 0.0)
+        if step in ("start", "end"):
+            rows.append((step, 0.0, amount, "db-wf--total", _number(round(amount, 2)), amount))
+            level = amount
+        elif step in ("new", "increases"):
+            rows.append((step, level, level + amount, "db-wf--up", "+" + _number(round(amount, 2)), level + amount))
+            level += amount
+        else:
+            css = {"decreases": "db-wf--down", "won": "db-wf--won"}.get(step, "db-wf--lost")
+            rows.append((step, level - amount, level, css, "−" + _number(round(amount, 2)), level - amount))
+            level -= amount
+    top = max([row[2] for row in rows] + [1.0])
+    width, row_height, left, span = 500, 34, 150, 200
+    bars, texts, lines = [], [], []
+    for index, (step, low, high, css, value, _) in enumerate(rows):
+        y = index * row_height
+        x0, x1 = left + span * low / top, left + span * high / top
+        name = labels.waterfall_steps[step]
+        bars.append(Bar(round(x0, 1), y + 5, round(max(x1 - x0, 1.5), 1), row_height - 10, css, f"{name}: {value}"))
+        texts.append((left - 8, y + row_height / 2 + 5, "end", "db-chart__label", name))
+        texts.append((width, y + row_height / 2 + 5, "end", "db-chart__value", value))
+        if index:  # a dotted line carries the level from one bar to the next
+            x = round(left + span * rows[index - 1][5] / top, 1)
+            lines.append((x, y - 5, x, y + 5, "db-chart__carry"))
+    return Chart(bucket, width, len(rows) * row_height, bars, texts, lines)
+
+
+def _weekly_chart(bucket: str, weeks: list[Week], stages: int, labels: Labels) -> Chart:
+    """Stacked columns: the open pipeline of each week by stage, and the weighted pipeline as a line."""
+    width, height, left, bottom, top_pad = 520, 250, 58, 26, 8
+    plot = height - bottom - top_pad
+    totals = [sum(w.by_stage.get(bucket, {}).values()) for w in weeks]
+    weighted = [w.weighted.get(bucket, 0.0) for w in weeks]
+    top = _nice(max(totals + [1.0]))
+    step = (width - left) / max(len(weeks), 1)
+    bars, texts, lines = [], [], []
+    for grid in range(5):
+        value = top * grid / 4
+        y = round(top_pad + plot - plot * grid / 4, 1)
+        lines.append((left, y, width, y, "db-chart__grid"))
+        texts.append((left - 6, y + 4, "end", "db-chart__axis", compact(value, labels)))
+    points = []
+    for index, week in enumerate(weeks):
+        x = left + index * step + step * 0.15
+        base = 0.0
+        for stage, amount in sorted(week.by_stage.get(bucket, {}).items()):
+            h = plot * amount / top
+            bars.append(Bar(round(x, 1), round(top_pad + plot - plot * (base + amount) / top, 1), round(step * 0.7, 1),
+                            round(h, 1), "db-wk",
+                            f"{week.week_end.isoformat()} · {labels('stage_n', n=stage)}: {compact(amount, labels)}",
+                            _shade(stage, stages)))
+            base += amount
+        points.append(f"{x + step * 0.35:.1f},{top_pad + plot - plot * weighted[index] / top:.1f}")
+        if index % 4 == (len(weeks) - 1) % 4:  # the last week always has its date
+            texts.append((round(x + step * 0.35, 1), height - 8, "middle", "db-chart__axis",
+                          week.week_end.strftime("%m-%d")))
+    legend = tuple(("db-wk", str(n), _shade(n, stages)) for n in range(1, stages + 1))
+    return Chart(bucket, width, height, bars, texts, lines, "M" + " L".join(points) if points else "", legend)
+
+
+def _shade(stage: int, stages: int) -> float:
+    return round(0.25 + 0.75 * (min(max(stage, 1), stages) - 1) / max(stages - 1, 1), 2)
+
+
+def _nice(value: float) -> float:
+    """The axis maximum: the next 1, 2, 2.5 or 5 × a power of ten at or above `value`."""
+    power = 10 ** (len(str(int(value))) - 1)
+    for factor in (1, 2, 2.5, 5, 10):
+        if value <= factor * power:
+            return factor * power
+    return 10 * power
