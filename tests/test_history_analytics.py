@@ -181,7 +181,7 @@ def test_two_weekly_snapshots(built: tuple[Project, dict]) -> None:
 def _svg_values(page: str, currency: str) -> list[str]:
     figure = re.search(rf'<figure class="db-chart db-waterfall" data-currency="{currency}">(.*?)</figure>', page, re.S)
     assert figure, currency
-    return re.findall(r'<text class="db-chart__value"[^>]*>([^<]*)</text>', figure.group(1))
+    return re.findall(r'<span class="db-wf__value" role="cell">([^<]*)</span>', figure.group(1))
 
 
 def test_changes_page(built: tuple[Project, dict]) -> None:
@@ -189,9 +189,9 @@ def test_changes_page(built: tuple[Project, dict]) -> None:
     page = project.page("deals/changes")
     # The waterfall of the last 30 days (from 10-28), per currency: start, new, increases, decreases, won, lost,
     # deleted (only when something was), end.
-    assert _svg_values(page, "CNY") == ["5,500", "+800", "+500", "−0", "−1,500", "−500", "−4,000", "800"]
-    assert _svg_values(page, "USD") == ["2,000", "+0", "+0", "−0", "−0", "−2,000", "0"]
-    assert _svg_values(page, "EUR") == ["0", "+800", "+0", "−0", "−0", "−0", "800"]
+    assert _svg_values(page, "CNY") == ["5,500", "+800", "+500", "0", "−1,500", "−500", "−4,000", "800"]
+    assert _svg_values(page, "USD") == ["2,000", "0", "0", "0", "0", "−2,000", "0"]
+    assert _svg_values(page, "EUR") == ["0", "+800", "0", "0", "0", "0", "800"]
     week, earlier = page.split('id="last-7-days"')[1].split('id="earlier"')
     kinds = re.findall(r'data-kind="([a-z-]+)"', week)
     assert kinds == ["created", "advanced", "pulled-in", "won"]

@@ -63,8 +63,9 @@ def changes_page(movement: Movement, pipeline: Pipeline, renderer: Renderer) -> 
     earlier = [e for e in month if e.date < as_of - timedelta(days=6)]
     body = renderer.env.get_template("changes.html.j2").render(
         **_common(movement, pipeline, renderer, src),
-        summary=[(kind, _of_kind(week, kind), _of_kind(month, kind)) for kind in movement.kinds],
-        week=_grouped(week, movement.kinds), earlier=_grouped(earlier, movement.kinds),
+        summary=[(kind, _of_kind(week, kind, movement.reporting), _of_kind(month, kind, movement.reporting))
+                 for kind in movement.kinds],
+        week=_grouped(week, movement), earlier=_grouped(earlier, movement),
         week_first=as_of - timedelta(days=6), earlier_last=as_of - timedelta(days=7),
         month_first=as_of - timedelta(days=29),
         waterfalls=[_waterfall_chart(bucket, steps, movement.waterfall.STEPS, renderer)
@@ -88,34 +89,34 @@ def insights_page(movement: Movement, pipeline: Pipeline, renderer: Renderer) ->
     return body
 
 
-def _of_kind(events: list[Event], kind: str) -> tuple[int, list[tuple[str, float]]]:
+def _of_kind(events: list[Event], kind: str, reporting: str | None) -> tuple[int, list[tuple[str, float]]]:
     chosen = [e for e in events if e.kind == kind]
-    return len(chosen), _sums(chosen)
+    return len(chosen), _sums(chosen, reporting)
 
 
-def _sums(events: list[Event]) -> list[tuple[str, float]]:
-    """(currency, sum) of the events' values: one line in the reporting currency when there is one."""
+def _sums(events: list[Event], reporting: str | None) -> list[tuple[str, float]]:
+    """(currency, sum) of the events' values: in the reporting currency when there is one."""
     sums: dict[str, float] = {}
     for event in events:
-        if event.value_reporting is not None:
-            sums["*"] = sums.get("*", 0.0) + event.value_reporting
+        if reporting and event.value_reporting is not None:
+            sums[reporting] = sums.get(reporting, 0.0) + event.value_reporting
         else:
             sums[event.currency] = sums.get(event.currency, 0.0) + event.value
     return sorted(sums.items())
 
 
 def _format_sums(values: list[tuple[str, float]], number: Callable[[float], str]) -> str:
-    return " · ".join(f"{number(round(amount, 2))}{'' if currency == '*' else ' ' + currency}"
-                      for currency, amount in values) or "–"
+    return " · ".join(f"{number(round(amount, 2))} {currency}" for currency, amount in values) or "–"
 
 
-def _grouped(events: list[Event], kinds: tuple[str, ...]) -> list[tuple[str, list[Event], list[tuple[str, float]]]]:
-    """(kind, its events newest first, their sums), in the order of `kinds`, kinds without events left out."""
+def _grouped(events: list[Event], movement: Movement) -> list[tuple[str, list[Event], list[tuple[str, float]]]]:
+    """(kind, its events newest first, their sums), in the order of the kinds, kinds without events left out."""
     out = []
-    for kind in kinds:
+    for kind in movement.kinds:
         chosen = [e for e in events if e.kind == kind]
         if chosen:
-            out.append((kind, sorted(chosen, key=lambda e: (-e.date.toordinal(), e.deal)), _sums(chosen)))
+            newest_first = sorted(chosen, key=lambda e: (-e.date.toordinal(), e.deal))
+            out.append((kind, newest_first, _sums(chosen, movement.reporting)))
     return out
 
 
@@ -153,48 +154,72 @@ class Chart:
     legend: tuple[tuple[str, str, float], ...] = ()  # (css, text, opacity)
 
 
-def _waterfall_chart(bucket: str, steps: dict[str, float], order: tuple[str, ...], renderer: Renderer) -> Chart:
-    """Horizontal bars, one row per step: start, what came in, what went out, end (phone-sized rows)."""
-    labels, _number = renderer.labels, renderer.env.filters["number"]
+# The colour class of each step that takes from the pipeline (the stylesheet holds the colours).
+_TAKEN = {"decreases": "db-wf--down", "won": "db-wf--won", "lost": "db-wf--lost", "removed": "db-wf--removed"}
+
+
+@dataclass(frozen=True)
+class Step:
+    """One row of the waterfall: its words and value are HTML text, its bar an SVG 1000 units wide."""
+
+    step: str
+    label: str
+    value: str
+    css: str
+    x: float
+    width: float
+
+
+@dataclass(frozen=True)
+class WaterfallChart:
+    bucket: str
+    steps: list[Step]
+
+
+def _waterfall_chart(bucket: str, steps: dict[str, float], order: tuple[str, ...],
+                     renderer: Renderer) -> WaterfallChart:
+    """One row per step, the bar floating from the level before it to the level after it.
+
+    The rows are HTML with an SVG bar each, not one SVG: on a phone the words then wrap and keep
+    the page's text size instead of shrinking with a drawing scaled to the screen.
+    """
+    labels, number = renderer.labels, renderer.env.filters["number"]
     shown = [s for s in order if s != "removed" or steps.get("removed")]
+
+    def value(sign: str, amount: float) -> str:
+        return number(round(amount, 2)) if not amount or not sign else sign + number(round(amount, 2))
+
     level = 0.0
-    rows = []  # (step, low, high, css, value shown, level after the step)
+    rows = []  # (step, low, high, css, value shown)
     for step in shown:
         amount = steps.get(step, 0.0)
         if step in ("start", "end"):
-            rows.append((step, 0.0, amount, "db-wf--total", _number(round(amount, 2)), amount))
+            rows.append((step, 0.0, amount, "db-wf--total", value("", amount)))
             level = amount
         elif step in ("new", "increases"):
-            rows.append((step, level, level + amount, "db-wf--up", "+" + _number(round(amount, 2)), level + amount))
+            rows.append((step, level, level + amount, "db-wf--up", value("+", amount)))
             level += amount
         else:
-            css = {"decreases": "db-wf--down", "won": "db-wf--won"}.get(step, "db-wf--lost")
-            rows.append((step, level - amount, level, css, "−" + _number(round(amount, 2)), level - amount))
+            rows.append((step, level - amount, level, _TAKEN.get(step, "db-wf--lost"), value("−", amount)))
             level -= amount
     top = max([row[2] for row in rows] + [1.0])
-    width, row_height, left, span = 500, 34, 150, 200
-    bars, texts, lines = [], [], []
-    for index, (step, low, high, css, value, _) in enumerate(rows):
-        y = index * row_height
-        x0, x1 = left + span * low / top, left + span * high / top
-        name = labels.waterfall_steps[step]
-        bars.append(Bar(round(x0, 1), y + 5, round(max(x1 - x0, 1.5), 1), row_height - 10, css, f"{name}: {value}"))
-        texts.append((left - 8, y + row_height / 2 + 5, "end", "db-chart__label", name))
-        texts.append((width, y + row_height / 2 + 5, "end", "db-chart__value", value))
-        if index:  # a dotted line carries the level from one bar to the next
-            x = round(left + span * rows[index - 1][5] / top, 1)
-            lines.append((x, y - 5, x, y + 5, "db-chart__carry"))
-    return Chart(bucket, width, len(rows) * row_height, bars, texts, lines)
+    out = []
+    for step, low, high, css, shown_value in rows:
+        # A step that moved something gets at least a sliver; one that moved nothing, no bar.
+        width = 0.0 if high <= low else max(1000 * (high - low) / top, 6.0)
+        out.append(Step(step, labels.waterfall_steps[step], shown_value, css, round(1000 * low / top, 1),
+                        round(width, 1)))
+    return WaterfallChart(bucket, out)
 
 
 def _weekly_chart(bucket: str, weeks: list[Week], stages: int, labels: Labels) -> Chart:
     """Stacked columns: the open pipeline of each week by stage, and the weighted pipeline as a line."""
-    width, height, left, bottom, top_pad = 520, 250, 58, 26, 8
+    width, height, left, right, bottom, top_pad = 520, 250, 58, 18, 26, 8
     plot = height - bottom - top_pad
     totals = [sum(w.by_stage.get(bucket, {}).values()) for w in weeks]
     weighted = [w.weighted.get(bucket, 0.0) for w in weeks]
     top = _nice(max(totals + [1.0]))
-    step = (width - left) / max(len(weeks), 1)
+    step = (width - left - right) / max(len(weeks), 1)
     bars, texts, lines = [], [], []
     for grid in range(5):
         value = top * grid / 4
@@ -221,13 +246,14 @@ def _weekly_chart(bucket: str, weeks: list[Week], stages: int, labels: Labels) -
 
 
 def _shade(stage: int, stages: int) -> float:
-    return round(0.25 + 0.75 * (min(max(stage, 1), stages) - 1) / max(stages - 1, 1), 2)
+    """One hue, later stages stronger: the stages are an order, not categories; 0.3 still reads on dark."""
+    return round(0.3 + 0.7 * (min(max(stage, 1), stages) - 1) / max(stages - 1, 1), 2)
 
 
 def _nice(value: float) -> float:
-    """The axis maximum: the next 1, 2, 2.5 or 5 × a power of ten at or above `value`."""
+    """The axis maximum at or above `value` whose quarters are round numbers (4 grid lines)."""
     power = 10 ** (len(str(int(value))) - 1)
-    for factor in (1, 2, 2.5, 5, 10):
+    for factor in (1, 1.2, 1.6, 2, 2.4, 3, 4, 5, 6, 8, 10):
         if value <= factor * power:
             return factor * power
     return 10 * power
