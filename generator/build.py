@@ -16,13 +16,14 @@ from pathlib import Path
 from .cache import Cache
 from .diagnostics import Problems
 from .labels import Labels
+from .model.movement import MovementSource, movement_inputs
 from .model.movement import movement as compute_movement
 from .model.pipeline import Pipeline, compute
 from .site.pages import generated_pages
 from .site.paths import SitePaths
 from .site.renderer import Renderer
 from .sources.deal_files import DealLoader, deal_files, shown_path
-from .sources.deal_versions import DealVersions, read_versions
+from .sources.deal_versions import VersionsSource, open_versions
 from .sources.history import History, read_history
 from .sources.stage_model import StageModel, StageModelError, load_stage_model
 from .workbooks.jobs import Job, plan_workbooks
@@ -70,16 +71,21 @@ def read_project(root: Path, model_path: Path, deals_dir: Path, as_of: date, lab
     # git reads the history in its own processes while this one parses the deals.
     with ThreadPoolExecutor(max_workers=2) as pool:
         past = pool.submit(read_history, deals_dir, cache) if history else None
-        versions = pool.submit(read_versions, deals_dir, cache) if history and movement else None
+        versions = pool.submit(open_versions, deals_dir, cache) if history and movement else None
         paths = files if files is not None else deal_files(deals_dir)
         deals = loader.load_all(paths, problems)
         known = past.result() if past is not None else History({}, "history_off")
-        past_versions = versions.result() if versions is not None else DealVersions(reason="history_off")
+        source = versions.result() if versions is not None else VersionsSource(deals_dir, cache, reason="history_off")
     if files is None:
         loader.prune_cache()
     pipeline = compute(deals, model, as_of, labels, problems, known)
     if movement:
-        pipeline.movement = compute_movement(past_versions, deals, {p.stem for p in paths}, model, as_of)
+        # Computed only if the pages are not cached under this key: a rebuild at the same HEAD with the
+        # same deals reads no versions and computes nothing.
+        present = {p.stem for p in paths}
+        key = cache.key("movement", source.key or source.reason, movement_inputs(deals, present, model, as_of))
+        pipeline.movement = MovementSource(
+            key, lambda: compute_movement(source.load(), deals, present, model, as_of))
     return Project(model, pipeline, pipeline.problems)
 
 

@@ -237,18 +237,28 @@ def test_versions_are_parsed_once_each(built: tuple[Project, dict], tmp_path: Pa
     parsed: list[bytes] = []
     real = deal_versions.facts
     monkeypatch.setattr(deal_versions, "facts", lambda data: parsed.append(data) or real(data))
-    project.build()  # the same HEAD: nothing is read from git or parsed again
-    assert parsed == []
+    logs: list[str] = []
+    real_log = deal_versions._read_log
+    monkeypatch.setattr(deal_versions, "_read_log", lambda top, folder: logs.append(folder) or real_log(top, folder))
+    project.build()  # the same HEAD and deals: the pages come from the cache; no version is read or parsed
+    assert parsed == [] and logs == []
     assert json.loads((project.site / "history.json").read_text(encoding="utf-8")) == history
     cache = project.root / ".cache" / "versions"
     entries = len(list(cache.iterdir()))
     git(project.root, "add", "deals/eps.yml")
     git(project.root, "commit", "-qm", "eps advances", when="2026-11-26T10:00:00+00:00")
-    project.build()  # a new commit: only its one new version is parsed
-    assert len(parsed) == 1 and b"stage: 3" in parsed[0]
+    project.build()  # a new commit: the log is read again, and only its one new version is parsed
+    assert len(parsed) == 1 and b"stage: 3" in parsed[0] and logs == ["deals"]
     assert len(list(cache.iterdir())) == entries  # the old HEAD's entry was replaced, not kept
     events = json.loads((project.site / "history.json").read_text(encoding="utf-8"))["events"]
     assert event("2026-11-26", "eps", "advanced", 2, 3, 3, 800, "EUR") in events
+    gamma = project.deals / "gamma.yml"
+    gamma.write_text(gamma.read_text(encoding="utf-8").replace("title: Deal at stage 1", "title: Gamma"),
+                     encoding="utf-8")
+    git(project.root, "commit", "-qam", "gamma renamed", when="2026-11-26T11:00:00+00:00")
+    project.build()  # a commit that changes no field the history reads: git does not even list it
+    assert len(parsed) == 1 and logs == ["deals", "deals"]
+    assert "<bdi>Gamma</bdi>" in project.page("deals/changes")
 
 
 # --- fallbacks --------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import statistics
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, ClassVar
@@ -183,6 +184,29 @@ class Movement:
                 "events": [e.as_json() for e in self.events],
                 "conversion": [row.as_json() for row in self.conversion],
                 "weekly": [week.as_json(self.reporting) for week in self.weekly]}
+
+
+class MovementSource:
+    """The history pages' numbers, computed when first asked for.
+
+    `key` names every input (the versions' HEAD, the deals in the work tree, the model, the as-of
+    date), so a rebuild whose pages are cached under it computes nothing and reads no versions.
+    """
+
+    def __init__(self, key: str, compute: Callable[[], Movement]) -> None:
+        self.key = key
+        self._compute = compute
+        self._value: Movement | None = None
+
+    def get(self) -> Movement:
+        if self._value is None:
+            self._value = self._compute()
+        return self._value
+
+
+def movement_inputs(deals: list[Deal], present: set[str], model: StageModel, as_of: date) -> str:
+    """Everything besides the versions that `movement()` reads, as text for a cache key."""
+    return repr((model, as_of, sorted(present), [(d.id, d.title, facts_of(d)) for d in deals]))
 
 
 def facts_of(deal: Deal) -> Facts:

@@ -12,6 +12,7 @@ import graph stays as shallow as `tests/test_architecture.py` wants it.
 from __future__ import annotations
 
 import json
+import pickle
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from ..cache import Cache
     from ..labels import Labels
     from ..model.movement import Event, Movement, Week
     from ..model.pipeline import Pipeline
@@ -30,17 +32,31 @@ TODO = {"history_no_git": "history_todo_no_git", "history_not_repo": "history_to
         "history_failed": "history_todo_failed", "history_off": "history_todo_off"}
 
 
-def history_pages(pipeline: Pipeline, renderer: Renderer) -> dict[str, str]:
-    """Site path → content for the two pages and `/history.json`; nothing when the build did not ask for them."""
-    movement = pipeline.movement
-    if movement is None:
+def history_pages(pipeline: Pipeline, renderer: Renderer, cache: Cache) -> dict[str, str]:
+    """Site path → content for the two pages and `/history.json`; nothing when the build did not ask for them.
+
+    Cached under the movement's key and the rendering context: a rebuild at the same HEAD with the
+    same deals takes them from the cache without computing the movement.
+    """
+    source = pipeline.movement
+    if source is None:
         return {}
-    paths = renderer.paths
-    return {
+    key = cache.key("history-pages", source.key, renderer.context_key(pipeline))
+    cached = cache.get("history-pages", key)
+    if cached is not None:
+        try:
+            return pickle.loads(cached)
+        except Exception:  # noqa: BLE001 - verified but unreadable (another Python): render them again
+            pass
+    movement, paths = source.get(), renderer.paths
+    pages = {
         paths.changes_page: changes_page(movement, pipeline, renderer),
         paths.insights_page: insights_page(movement, pipeline, renderer),
         paths.history_json: json.dumps(movement.as_json(), ensure_ascii=False, indent=1),
     }
+    cache.put("history-pages", key, pickle.dumps(pages, protocol=pickle.HIGHEST_PROTOCOL))
+    cache.prune("history-pages", {key})
+    return pages
 
 
 def _common(movement: Movement, pipeline: Pipeline, renderer: Renderer, src: str) -> dict:

@@ -34,7 +34,7 @@ def generated_pages(pipeline: Pipeline, renderer: Renderer, cache: Cache) -> dic
         paths.deals_json: deals_json(pipeline, renderer),
         paths.schema_json: json.dumps(json_schema(model, renderer.labels), ensure_ascii=False, indent=2),
     }
-    pages.update(history_pages(pipeline, renderer))  # what moved, where deals die, /history.json
+    pages.update(history_pages(pipeline, renderer, cache))  # what moved, where deals die, /history.json
     for stage in model.stages:
         pages[paths.stage_page(stage)] = renderer.stage_page(stage.number, pipeline)
     context = renderer.context_key(pipeline)

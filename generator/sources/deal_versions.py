@@ -7,6 +7,7 @@ top-level fields the history needs, with the YAML reader as the fallback for any
 scan cannot read with certainty. Parses are kept in one cache entry, a table keyed by blob id,
 so a new commit costs only its own new versions; the joined result is cached per HEAD, so a
 rebuild at the same commit does not start git at all beyond `locate`.
+Commits that change none of the fields the history reads are not listed by git (`-G`).
 
 Only the first-parent line is read: it is the history of the branch being built, so a deal
 edited on a side branch changed, for the site, on the day the branch was merged.
@@ -25,7 +26,7 @@ from typing import TYPE_CHECKING, NamedTuple
 import yaml
 
 from ..diagnostics import Problems
-from .history import _deal_id, _git, locate
+from .history import _git, locate
 from .yaml_nodes import MAX_BYTES, read_yaml
 
 if TYPE_CHECKING:
@@ -70,79 +71,136 @@ _BLOB_MODES = ("100644", "100755")
 # The version table is kept whole in one entry: one entry per blob would be 20,000 small files at
 # 1,000 deals × 20 commits, and writing them costs more than parsing the blobs again.
 _TABLE = "version-table"
+# The commits git lists for a file: those whose diff adds or removes a line of a field the history
+# reads. A commit that only edits notes or next steps changes no fact, so it is not read at all.
+_FIELDS_CHANGED = r"^(stage|status|amount|currency|expected_close|probability|owner|lost_reason)[[:blank:]]*:"
+
+Stored = tuple  # a Facts as a plain tuple, dates as ordinals: pickles several times faster than NamedTuples
+
+
+@dataclass
+class VersionsSource:
+    """Where the versions come from: `key` names them (HEAD and folder), `load()` reads them.
+
+    Finding HEAD is three quick git commands; reading the versions is not, so a build that finds
+    everything it makes from them already cached never calls `load()`.
+    """
+
+    deals_dir: Path
+    cache: Cache
+    reason: str = ""
+    key: str = ""
+    top: Path | None = None
+    folder: str = ""
+    _loaded: DealVersions | None = field(default=None, repr=False)
+
+    def load(self) -> DealVersions:
+        if self._loaded is None:
+            self._loaded = self._read() if not self.reason else DealVersions(reason=self.reason)
+        return self._loaded
+
+    def _read(self) -> DealVersions:
+        cache, key, table_key = self.cache, self.key, self.cache.key(_TABLE)
+        cached = cache.get("versions", key)
+        if cached is not None:
+            try:
+                return _unpack(pickle.loads(cached))
+            except Exception:  # noqa: BLE001 - verified but unreadable (another Python): read the log again
+                pass
+        table: dict[str, Stored | None] = {}
+        stored = cache.get("versions", table_key)
+        if stored is not None:
+            try:
+                table = pickle.loads(stored)
+            except Exception:  # noqa: BLE001 - as above: parse every version again
+                table = {}
+        assert self.top is not None
+        try:
+            log = _read_log(self.top, self.folder)
+            wanted = {blob for changes in log.values() for _, blob in changes if blob}
+            missing = sorted(wanted - table.keys())
+            if missing:
+                for blob, data in _cat_blobs(self.top, missing).items():
+                    parsed = facts(data)
+                    table[blob] = _pack(parsed) if parsed is not None else None
+        except (subprocess.SubprocessError, OSError, ValueError):
+            # A repository git cannot walk (a broken object, a time-out) leaves the history pages empty,
+            # saying so; it never stops the build.
+            return DealVersions(reason="history_failed")
+        packed = {deal_id: [(when, table.get(blob) if blob else None) for when, blob in changes
+                            # A version that cannot be read (broken YAML, no stage) changes nothing: left out.
+                            if not blob or table.get(blob) is not None]
+                  for deal_id, changes in log.items()}
+        if missing:
+            # Only the blobs this history still names are kept, so a rewritten history does not grow the table.
+            cache.put("versions", table_key, pickle.dumps({b: table.get(b) for b in wanted},
+                                                          protocol=pickle.HIGHEST_PROTOCOL))
+        cache.put("versions", key, pickle.dumps(packed, protocol=pickle.HIGHEST_PROTOCOL))
+        cache.prune("versions", {key, table_key})
+        return _unpack(packed)
+
+
+def open_versions(deals_dir: Path, cache: Cache) -> VersionsSource:
+    """The source of the versions of every deal file in `deals_dir`, in the repository that holds it."""
+    repo = locate(deals_dir)
+    if isinstance(repo, str):
+        return VersionsSource(deals_dir, cache, reason=repo)
+    top, head, folder = repo
+    return VersionsSource(deals_dir, cache, key=cache.key("versions", head, folder), top=top, folder=folder)
 
 
 def read_versions(deals_dir: Path, cache: Cache) -> DealVersions:
-    """The versions of every deal file in `deals_dir`, from the repository that holds it."""
-    repo = locate(deals_dir)
-    if isinstance(repo, str):
-        return DealVersions(reason=repo)
-    top, head, folder = repo
-    key = cache.key("versions", head, folder)
-    table_key = cache.key(_TABLE)
-    cached = cache.get("versions", key)
-    if cached is not None:
-        try:
-            return pickle.loads(cached)
-        except Exception:  # noqa: BLE001 - verified but unreadable (another Python): read the log again
-            pass
-    table: dict[str, Facts | None] = {}
-    stored = cache.get("versions", table_key)
-    if stored is not None:
-        try:
-            table = pickle.loads(stored)
-        except Exception:  # noqa: BLE001 - as above: parse every version again
-            table = {}
-    try:
-        log = _read_log(top, folder)
-        wanted = {blob for changes in log.values() for _, blob in changes if blob}
-        missing = sorted(wanted - table.keys())
-        if missing:
-            for blob, data in _cat_blobs(top, missing).items():
-                table[blob] = facts(data)
-    except (subprocess.SubprocessError, OSError, ValueError):
-        # A repository git cannot walk (a broken object, a time-out) leaves the history pages empty,
-        # saying so; it never stops the build.
-        return DealVersions(reason="history_failed")
-    result = DealVersions({
-        deal_id: [Version(when, table.get(blob) if blob else None) for when, blob in changes
-                  # A version that cannot be read (broken YAML, no stage) changes nothing: it is left out.
-                  if not blob or table.get(blob) is not None]
-        for deal_id, changes in log.items()
-    })
-    if missing:
-        # Only the blobs this history still names are kept, so a rewritten history does not grow the table.
-        cache.put("versions", table_key, pickle.dumps({b: table.get(b) for b in wanted},
-                                                      protocol=pickle.HIGHEST_PROTOCOL))
-    cache.put("versions", key, pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
-    cache.prune("versions", {key, table_key})
-    return result
+    return open_versions(deals_dir, cache).load()
 
 
-def _read_log(top: Path, folder: str) -> dict[str, list[tuple[date, str]]]:
-    """Per deal id, (day, blob id or "" for a deletion), oldest first."""
+def _pack(parsed: Facts) -> Stored:
+    close = parsed.expected_close.toordinal() if parsed.expected_close else None
+    return tuple(parsed._replace(expected_close=close))
+
+
+def _unpack(packed: dict[str, list[tuple[int, Stored | None]]]) -> DealVersions:
+    made: dict[int, Facts] = {}  # a version shared by several commits (a revert) is made once
+
+    def one(stored: Stored) -> Facts:
+        found = made.get(id(stored))
+        if found is None:
+            close = stored[4]
+            found = made[id(stored)] = Facts._make(stored)._replace(
+                expected_close=date.fromordinal(close) if close is not None else None)
+        return found
+
+    return DealVersions({deal_id: [Version(date.fromordinal(when), one(stored) if stored is not None else None)
+                                   for when, stored in changes]
+                         for deal_id, changes in packed.items()})
+
+
+def _read_log(top: Path, folder: str) -> dict[str, list[tuple[int, str]]]:
+    """Per deal id, (day as an ordinal, blob id or "" for a deletion), oldest first."""
     # --first-parent with -m: a merge shows what it changed on the branch, against its first parent.
+    # -G without --pickaxe-all: only the files whose diff touches a field the history reads.
     out = _git(top, "log", "--first-parent", "-m", "--reverse", "--no-renames", "--raw", "--no-abbrev",
-               "--no-color", "--format=%x1e%ct", "--", folder).decode("utf-8", "replace")
-    deals: dict[str, list[tuple[date, str]]] = {}
+               "--no-color", "-G", _FIELDS_CHANGED, "--format=%x1e%ct", "--", folder).decode("utf-8", "replace")
+    prefix = "" if folder == "." else folder + "/"
+    deals: dict[str, list[tuple[int, str]]] = {}
     for record in out.split("\x1e")[1:]:
         header, _, body = record.partition("\n")
-        when = datetime.fromtimestamp(int(header.strip()), tz=UTC).date()
+        when = datetime.fromtimestamp(int(header.strip()), tz=UTC).date().toordinal()
         for line in body.split("\n"):
             if not line.startswith(":"):
                 continue
             meta, _, path = line.partition("\t")
             fields = meta.split()
-            if len(fields) < 5:
-                continue
-            deal_id = _deal_id(path, folder)
-            if deal_id is None:
+            # A deal file: directly in the folder, named <id>.yml or <id>.yaml (as `history._deal_id`, without
+            # building a path object for each of thousands of lines).
+            name = path[len(prefix):] if path.startswith(prefix) else ""
+            stem, dot, suffix = name.rpartition(".")
+            if len(fields) < 5 or not stem or "/" in name or suffix not in ("yml", "yaml") or not dot:
                 continue
             new_mode, new_blob, change = fields[1], fields[3], fields[4][:1]
             if change == "D" or new_blob == _ZERO:
-                deals.setdefault(deal_id, []).append((when, ""))
+                deals.setdefault(stem, []).append((when, ""))
             elif new_mode in _BLOB_MODES:
-                deals.setdefault(deal_id, []).append((when, new_blob))
+                deals.setdefault(stem, []).append((when, new_blob))
             # A link or a submodule named like a deal file is not a deal; the loader says so for the work tree.
     return deals
 
