@@ -1,8 +1,8 @@
 """The history pages — what moved (`/deals/changes/`), where deals die (`/deals/insights/`) — and `/history.json`.
 
 Numbers come from the pipeline's `Movement`; this module only arranges them: sums per kind, the
-geometry of the two charts (drawn as SVG by the templates, coloured by the stylesheet so that
-they follow the light and dark schemes), and the links. Rep text reaches the templates as
+geometry of the two charts (SVG drawn by the templates, coloured by the stylesheet so that they
+follow the light and dark schemes), and the links. Rep text reaches the templates as
 variables only, like everywhere else.
 
 It uses the model and the renderer through the objects it is handed, importing neither, so the
@@ -77,7 +77,7 @@ def changes_page(movement: Movement, pipeline: Pipeline, renderer: Renderer) -> 
     week = movement.events_between(as_of - timedelta(days=6), as_of)
     month = movement.events_between(as_of - timedelta(days=29), as_of)
     earlier = [e for e in month if e.date < as_of - timedelta(days=6)]
-    body = renderer.env.get_template("changes.html.j2").render(
+    return renderer.env.get_template("changes.html.j2").render(
         **_common(movement, pipeline, renderer, src),
         summary=[(kind, _of_kind(week, kind, movement.reporting), _of_kind(month, kind, movement.reporting))
                  for kind in movement.kinds],
@@ -87,14 +87,13 @@ def changes_page(movement: Movement, pipeline: Pipeline, renderer: Renderer) -> 
         waterfalls=[_waterfall_chart(bucket, steps, movement.waterfall.STEPS, renderer)
                     for bucket, steps in sorted(movement.waterfall.steps.items())] if movement.waterfall else [],
     )
-    return body
 
 
 def insights_page(movement: Movement, pipeline: Pipeline, renderer: Renderer) -> str:
     src = renderer.paths.insights_page
     buckets = sorted({b for week in movement.weekly for b in week.by_stage})
     longest = max((row.median_days or 0 for row in movement.conversion), default=0) or 1
-    body = renderer.env.get_template("insights.html.j2").render(
+    return renderer.env.get_template("insights.html.j2").render(
         **_common(movement, pipeline, renderer, src),
         longest=longest, closed=sum(b.won + b.lost for b in movement.owners),  # each closed deal has one owner
         weekly=[(_weekly_chart(bucket, movement.weekly, len(pipeline.model.stages), renderer.labels),
@@ -102,7 +101,6 @@ def insights_page(movement: Movement, pipeline: Pipeline, renderer: Renderer) ->
                    w.weighted.get(bucket, 0.0)) for w in reversed(movement.weekly)])
                 for bucket in buckets],
     )
-    return body
 
 
 def _of_kind(events: list[Event], kind: str, reporting: str | None) -> tuple[int, list[tuple[str, float]]]:
