@@ -93,6 +93,7 @@ class DealbookConfig(base.Config):
     workbooks = c.Type(bool, default=True)
     edit_branch = c.Type(str, default="main")
     cache_dir = c.Type(str, default=".cache")
+    history_pages = c.Type(bool, default=True)  # /deals/changes/, /deals/insights/, /history.json
 
 
 class DealbookPlugin(BasePlugin[DealbookConfig]):
@@ -151,7 +152,8 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
             return None
         started = time.perf_counter()
         cache = Cache(self.cache_dir)
-        project = read_project(self.root, self.model_path, self.deals_dir, self.as_of, self.labels, cache)
+        project = read_project(self.root, self.model_path, self.deals_dir, self.as_of, self.labels, cache,
+                               movement=self.config.history_pages)
         self.serve_errors = project.problems.errors if self.serving else []
         if self.serve_errors:
             for problem in self.serve_errors:

@@ -111,17 +111,22 @@ class Project:
         raise FileNotFoundError(f"no page {url!r} in {self.site}: tried {[str(c) for c in candidates]}")
 
 
-@pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Project:
-    """A copy of the project's site sources with an empty deals/ folder."""
-    root = tmp_path / "project"
-    root.mkdir()
+def new_project(root: Path) -> Project:
+    """A copy of the project's site sources in `root`, with an empty deals/ folder."""
+    root.mkdir(parents=True)
     shutil.copy(ROOT / "mkdocs.yml", root / "mkdocs.yml")
     shutil.copytree(ROOT / "playbook", root / "playbook")
     (root / "deals").mkdir()
-    monkeypatch.setenv("SOURCE_DATE_EPOCH", AS_OF_EPOCH)
-    monkeypatch.chdir(root)
     return Project(root)
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Project:
+    """A copy of the project's site sources with an empty deals/ folder."""
+    made = new_project(tmp_path / "project")
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", AS_OF_EPOCH)
+    monkeypatch.chdir(made.root)
+    return made
 
 
 @pytest.fixture

@@ -70,7 +70,7 @@ def test_reserved_ids_are_one_error_each_and_stop_the_build(project: Project, ca
     model = load_stage_model(project.model)
     assert renamed == ("stages/1-planning-the-account.md" in SitePaths().fixed_paths(model))
     ids = generated_ids(model)
-    assert {"index", "pipeline", "scorecard-template"} <= set(ids)
+    assert {"index", "pipeline", "scorecard-template", "changes", "insights"} <= set(ids)
     assert set(ids) == SitePaths().reserved_ids(model)
     for deal_id in ids:
         path = project.write_deal(f"{deal_id}.yml", BASE)

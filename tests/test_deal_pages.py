@@ -10,7 +10,7 @@ import shutil
 
 import openpyxl
 import pytest
-from conftest import BASE_DEAL, ROOT, Project
+from conftest import BASE_DEAL, ROOT, Project, new_project
 
 from generator.diagnostics import Problem, listed
 from generator.sources.stage_model import load_stage_model
@@ -110,12 +110,8 @@ next_steps:
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory, monkeypatch_module) -> Project:
-    root = tmp_path_factory.mktemp("deals") / "project"
-    root.mkdir()
-    shutil.copy(ROOT / "mkdocs.yml", root / "mkdocs.yml")
-    shutil.copytree(ROOT / "playbook", root / "playbook")
-    (root / "deals").mkdir()
-    project = Project(root)
+    project = new_project(tmp_path_factory.mktemp("deals") / "project")
+    root = project.root
     for name, text in {"acme.yml": ACME, "beta.yml": BETA, "gamma.yml": GAMMA, "lost-one.yml": LOST,
                        "zh-his.yml": ZH}.items():
         project.write_deal(name, text)

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from ..sources.deal_files import Deal
     from ..sources.history import History
     from ..sources.stage_model import Stage, StageModel
+    from .movement import MovementSource
 
 
 @dataclass
@@ -74,6 +75,7 @@ class Pipeline:
     deals: list[DealView]
     problems: Problems = field(default_factory=Problems)
     history_note: str = ""  # why there is no git history (a label key), when there is none
+    movement: MovementSource | None = None  # the history pages' numbers, when the build asked for them
 
     @property
     def stale(self) -> list[DealView]:
