@@ -6,6 +6,7 @@ command line), and handed down as a `Labels` object to everything that writes te
 
 from __future__ import annotations
 
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 
@@ -71,3 +72,13 @@ class Labels:
 
     def stage_name(self, stage) -> str:
         return self.pick(stage, "name")
+
+    def format_date(self, value: date | None) -> str:
+        """A date as this language writes it (2026-11-27, 2026年11月27日); '' for none."""
+        if value is None:
+            return ""
+        return self._labels["date_format"].format(year=value.year, month=value.month, day=value.day)
+
+    def format_month(self, value: date) -> str:
+        """A month as this language writes it (2026-11, 2026年11月)."""
+        return self._labels["month_format"].format(year=value.year, month=value.month)

@@ -21,7 +21,7 @@ def test_languages_have_the_same_labels() -> None:
     assert set(en) == set(zh)
     for key in en:
         assert isinstance(en[key], str) and isinstance(zh[key], str), key
-        assert set(re.findall(r"{(\w+)}", en[key])) == set(re.findall(r"{(\w+)}", zh[key])), key
+        assert set(re.findall(r"{(\w+)[:}]", en[key])) == set(re.findall(r"{(\w+)[:}]", zh[key])), key
 
 
 def test_chinese_site_uses_chinese_labels(project: Project) -> None:

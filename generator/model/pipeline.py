@@ -106,11 +106,11 @@ class Pipeline:
             groups.setdefault(v.result.grade, []).append(v)
         return groups
 
-    def closing_by_month(self) -> list[tuple[str, str, int, float, float]]:
-        """(month, currency, count, amount, weighted) for open deals, by expected close."""
-        sums: dict[tuple[str, str], list] = defaultdict(lambda: [0, 0.0, 0.0])
+    def closing_by_month(self) -> list[tuple[date, str, int, float, float]]:
+        """(first day of the month, currency, count, amount, weighted) for open deals, by expected close."""
+        sums: dict[tuple[date, str], list] = defaultdict(lambda: [0, 0.0, 0.0])
         for v in self.open_deals:
-            key = (v.deal.expected_close.strftime("%Y-%m"), v.deal.currency)
+            key = (v.deal.expected_close.replace(day=1), v.deal.currency)
             sums[key][0] += 1
             sums[key][1] += v.deal.amount
             sums[key][2] += v.result.weighted_amount

@@ -36,7 +36,6 @@ from .cells import (
     BOLD,
     CENTER_TOP,
     CURRENT_FILL,
-    DATE,
     GRID,
     INPUT_FILL,
     LEFT_TOP,
@@ -152,7 +151,7 @@ def _summary(s: Sheet, deal: Deal | None, model: StageModel, labels: Labels, as_
     s.text(1, 1, title, font=TITLE_FONT, align=WRAP, span=4)
     s.merge(1, 1, 4)
     s.grow(1, wrapped_lines(clean_text(title), sum(s.widths) / 1.3), line_height=20)
-    s.text(2, 1, labels("wb_inputs_note", date=as_of.isoformat()), font=NOTE_FONT, align=WRAP, span=4)
+    s.text(2, 1, labels("wb_inputs_note", date=labels.format_date(as_of)), font=NOTE_FONT, align=WRAP, span=4)
     s.merge(2, 1, 4)
 
     def fact(row: int, label: str, value, *, kind: str = "text", name: str | None = None, fmt: str | None = None,
@@ -193,7 +192,7 @@ def _summary(s: Sheet, deal: Deal | None, model: StageModel, labels: Labels, as_
     fact(10, labels.amount, deal.amount if deal else None, kind="value", name="Amount", fmt=AMOUNT, is_input=True)
     fact(11, labels.currency, currency, name="Currency")
     fact(12, labels.expected_close, deal.expected_close if deal else None, kind="value", name="ExpectedClose",
-         fmt=DATE, is_input=True)
+         fmt=labels.wb_date_format, is_input=True)
     fact(13, labels.wb_probability_override, deal.probability if deal else None, kind="value",
          name="ProbabilityOverride", fmt=PERCENT, is_input=True)
     s.validate("B13", DataValidation(type="decimal", operator="between", formula1="0", formula2="1",
@@ -217,7 +216,7 @@ def _summary(s: Sheet, deal: Deal | None, model: StageModel, labels: Labels, as_
     s.formula(22, 3, "Currency", clean_text(currency), align=LEFT_TOP)
     fact(23, labels.wb_likelihood, likelihood_formula("Score", "Probability", "Status"), kind="formula",
          name="Likelihood", fmt=SCORE, result=shown.likelihood)
-    fact(24, labels.wb_as_of, as_of, kind="value", name="AsOf", fmt=DATE, is_input=True)
+    fact(24, labels.wb_as_of, as_of, kind="value", name="AsOf", fmt=labels.wb_date_format, is_input=True)
     fact(25, labels.wb_days_to_close, days_to_close_formula("ExpectedClose", "AsOf"), kind="formula",
          name="DaysToClose", fmt=WHOLE, result=shown.days_to_close)
     grade = grade_formula("DaysToClose", "Likelihood", "GradeOverride", model)
@@ -345,7 +344,8 @@ def _stakeholders(s: Sheet, deal: Deal | None, model: StageModel, labels: Labels
         for col, value in enumerate([person.name, person.title, person.role, person.influence, person.stance]
                                     if person else [""] * 5, start=1):
             s.text(row, col, value, align=WRAP, border=GRID)
-        s.value(row, 6, person.last_contact if person else None, fmt=DATE, align=TOP, border=GRID)
+        s.value(row, 6, person.last_contact if person else None, fmt=labels.wb_date_format, align=TOP,
+                border=GRID)
         s.text(row, 7, person.notes if person else "", align=WRAP, border=GRID)
         if person is None:
             s.grow(row, BLANK_ROW_LINES)
@@ -395,7 +395,8 @@ def _stages(s: Sheet, deal: Deal | None, model: StageModel, labels: Labels, titl
         done = met is not None and (met.date is not None or met.evidence != "")
         s.formula(row, 5, f'IF(OR(F{row}<>"",G{row}<>""),"✓","")', "✓" if done else None, align=CENTER_TOP,
                   border=GRID, font=BOLD)
-        s.value(row, 6, met.date if met else None, fmt=DATE, align=TOP, border=GRID, fill=INPUT_FILL)
+        s.value(row, 6, met.date if met else None, fmt=labels.wb_date_format, align=TOP, border=GRID,
+                fill=INPUT_FILL)
         s.text(row, 7, met.evidence if met else "", align=WRAP, border=GRID, fill=INPUT_FILL)
         row += 1
     first, last = FIRST_STAGE_ROW, row - 1

@@ -14,7 +14,6 @@ from .cells import (
     AMOUNT,
     BOLD,
     CENTER_TOP,
-    DATE,
     GRID,
     NOTE_FONT,
     PERCENT,
@@ -100,7 +99,7 @@ def _deals(s: Sheet, rows: list[DealRow], model: StageModel, labels: Labels) -> 
         s.value(r, 5, d.stage, align=CENTER_TOP)
         s.text(r, 6, labels.stage_name(stage), align=WRAP)
         s.text(r, 7, d.status, align=TOP)
-        s.value(r, 8, d.expected_close, fmt=DATE, align=TOP)
+        s.value(r, 8, d.expected_close, fmt=labels.wb_date_format, align=TOP)
         s.text(r, 9, d.currency, align=TOP)
         s.value(r, 10, d.amount, fmt=AMOUNT, align=TOP)
         s.value(r, 11, d.probability, fmt=PERCENT, align=TOP)
@@ -120,7 +119,7 @@ def _summary(s: Sheet, rows: list[DealRow], currencies: list[str], model: StageM
     ws = s.ws
     s.text(1, 1, labels.pipeline, font=TITLE_FONT)
     s.grow(1, 1, line_height=20)
-    s.text(2, 1, labels("as_of", date=as_of.isoformat()), font=NOTE_FONT)
+    s.text(2, 1, labels("as_of", date=labels.format_date(as_of)), font=NOTE_FONT)
 
     def section(row: int, first: str, label: str) -> None:
         s.text(row, 1, first, font=BOLD, fill=SECTION_FILL)
