@@ -70,6 +70,16 @@ class Labels:
                 return self.pick(term, "label")
         return key
 
+    def value_word(self, model, vocabulary: str, key: str) -> str:
+        """A deal-file value as a workbook cell shows it: in English the key itself (the word the deal
+        file uses, `won`), in another language the term's label (`赢单`), so that every word of a
+        Chinese workbook, its dropdowns included, is Chinese."""
+        return key if self.language == "en" else self.term(model, vocabulary, key)
+
+    def value_words(self, model, vocabulary: str) -> dict[str, str]:
+        """Key → `value_word` for every term of a vocabulary, in the model's order."""
+        return {key: self.value_word(model, vocabulary, key) for key in model.keys(vocabulary)}
+
     def stage_name(self, stage) -> str:
         return self.pick(stage, "name")
 
