@@ -199,7 +199,9 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
         if not self.config.enabled:
             return None
         started = time.perf_counter()
-        cache = Cache(self.cache_dir)
+        if not self._nested:  # one cache for every language's build (it says once when it cannot be written)
+            self._cache = Cache(self.cache_dir)
+        cache = self._cache
         files = self._pages_in_language(files, config)
         if not self._nested:
             # Deals are read, checked and their history read here, once, whatever the languages.

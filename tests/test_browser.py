@@ -23,7 +23,7 @@ from generator.site.paths import SitePaths
 from generator.sources.stage_model import StageModel, load_stage_model
 
 ARTIFACTS = ROOT / "tests" / "artifacts"
-LABELS = Labels("en")  # mkdocs.yml sets theme.language: en
+LABELS = Labels("en")  # mkdocs.yml: languages: [en, zh], English at the root
 
 # Anything in the page body that could run code, or that only hostile deal text would produce.
 INJECTED_JS = """() => {
