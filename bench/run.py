@@ -117,10 +117,10 @@ def make_projects(workdir: Path, count: int) -> tuple[Path, Path]:
     baseline = workdir / "baseline"
     shutil.copytree(project / "playbook", baseline / "playbook")
     config = (project / "mkdocs.yml").read_text(encoding="utf-8")
-    off = config.replace("\n  - dealbook\n", "\n  - dealbook:\n      history_pages: false\n")
-    assert off != config, "mkdocs.yml no longer lists the plugin as `  - dealbook`"
+    off = re.sub(r"\n  - dealbook:?\n", "\n  - dealbook:\n      history_pages: false\n", config, count=1)
+    assert off != config, "mkdocs.yml no longer lists the dealbook plugin"
     (project / HISTORY_OFF).write_text(off, encoding="utf-8")
-    (baseline / "mkdocs.yml").write_text(re.sub(r"\n  - dealbook\n", "\n", config), encoding="utf-8")
+    (baseline / "mkdocs.yml").write_text(re.sub(r"\n  - dealbook:?\n(?:      .*\n)*", "\n", config), encoding="utf-8")
     pipeline = read_project(project, project / "playbook" / "playbook.yml", project / "deals", AS_OF, Labels("en"),
                             Cache(None), history=False).pipeline
     assert pipeline is not None

@@ -101,14 +101,20 @@ class SiteOutputs:
 
 
 def site_outputs(pipeline: Pipeline, labels: Labels, paths: SitePaths, cache: Cache, *, repo_url: str = "",
-                 edit_branch: str = "main", workbooks: bool = True) -> tuple[SiteOutputs, Renderer]:
-    """Everything a build adds to the site; the renderer is returned for the hand-written pages."""
+                 edit_branch: str = "main", workbooks: bool = True, first_language: bool = True,
+                 ) -> tuple[SiteOutputs, Renderer]:
+    """Everything a build adds to the site; the renderer is returned for the hand-written pages.
+
+    A site in several languages calls this once per language with the same pipeline (worded in
+    that language); only the first writes `/deals.json`, and each keeps its own cache entries.
+    """
     # Imported here: `dealbook check` needs none of Jinja, Markdown or openpyxl, and starts faster without them.
     from .site.pages import generated_pages
     from .site.renderer import Renderer
     from .workbooks.jobs import plan_workbooks
 
     renderer = Renderer(pipeline.model, labels, paths, repo_url, edit_branch, workbooks)
-    pages = generated_pages(pipeline, renderer, cache)
+    kind = "pages" if first_language else f"pages-{labels.language}"
+    pages = generated_pages(pipeline, renderer, cache, kind=kind, with_deals_json=first_language)
     jobs = plan_workbooks(pipeline, labels, paths, cache) if workbooks else []
     return SiteOutputs(pages, jobs), renderer

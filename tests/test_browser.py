@@ -22,7 +22,7 @@ from generator.labels import Labels
 from generator.sources.stage_model import StageModel, load_stage_model
 
 ARTIFACTS = ROOT / "tests" / "artifacts"
-LABELS = Labels("en")  # mkdocs.yml sets theme.language: en
+LABELS = Labels("en")  # mkdocs.yml: languages: [en, zh], English at the root
 PIPELINE = SITE_PATHS.url(SITE_PATHS.pipeline_page)
 
 # Anything in the page body that could run code, or that only hostile deal text would produce.

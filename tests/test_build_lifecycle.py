@@ -21,6 +21,9 @@ from test_serve import DEAL, _free_port, _get, _wait_for
 def test_serve_shows_deal_errors_in_the_page_and_reloads_when_fixed(project: Project) -> None:
 
     deal = project.write_deal("serve-test.yml", DEAL)
+    config = project.root / "mkdocs.yml"  # one language: the panel's latency, not a second site's build
+    config.write_text(config.read_text(encoding="utf-8").replace("languages: [en, zh]", "languages: [en]"),
+                      encoding="utf-8")
     port = _free_port()
     base = f"http://127.0.0.1:{port}/"
     log = project.root / "serve.log"

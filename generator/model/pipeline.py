@@ -7,7 +7,7 @@ downstream computes a score, grade, probability or weighted amount again.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import TYPE_CHECKING
 
@@ -116,11 +116,11 @@ class Pipeline:
             groups.setdefault(v.result.grade, []).append(v)
         return groups
 
-    def closing_by_month(self) -> list[tuple[str, str, int, float, float]]:
-        """(month, currency, count, amount, weighted) for open deals, by expected close."""
-        sums: dict[tuple[str, str], list] = defaultdict(lambda: [0, 0.0, 0.0])
+    def closing_by_month(self) -> list[tuple[date, str, int, float, float]]:
+        """(first day of the month, currency, count, amount, weighted) for open deals, by expected close."""
+        sums: dict[tuple[date, str], list] = defaultdict(lambda: [0, 0.0, 0.0])
         for v in self.open_deals:
-            key = (v.deal.expected_close.strftime("%Y-%m"), v.deal.currency)
+            key = (v.deal.expected_close.replace(day=1), v.deal.currency)
             sums[key][0] += 1
             sums[key][1] += v.deal.amount
             sums[key][2] += v.result.weighted_amount
@@ -128,6 +128,18 @@ class Pipeline:
 
     def as_json(self) -> list[dict]:
         return [v.as_json() for v in self.deals]
+
+    def in_language(self, labels: Labels) -> Pipeline:
+        """The same deals, results and timelines, with the warnings worded in another language.
+
+        A site in two languages reads, checks and computes its deals once; only the sentences differ.
+        """
+        views = [replace(v, warnings=deal_warnings(v.deal, v.result, v.timeline, self.model, self.as_of, labels))
+                 for v in self.deals]
+        problems = Problems(p for p in self.problems if p.severity == "error")
+        for view in views:
+            problems.extend(view.warnings)
+        return Pipeline(self.model, self.as_of, views, problems, self.history_note)
 
 
 def compute(deals: list[Deal], model: StageModel, as_of: date, labels: Labels, problems: Problems | None = None,

@@ -32,9 +32,10 @@ def deal_warnings(deal: Deal, result: Result, times: Timeline, model: StageModel
                            labels(hint, **values), labels(f"{message}_plain", **values)))
 
     # A file from `dealbook new` that was never filled in.
-    for key, placeholder in PLACEHOLDERS.items():
-        if getattr(deal, key).strip() == placeholder:
-            warn(key, "w_placeholder", "w_placeholder_hint", value=placeholder, what=labels.placeholder_fields[key])
+    for key, placeholders in PLACEHOLDERS.items():
+        value = getattr(deal, key).strip()
+        if value in placeholders:
+            warn(key, "w_placeholder", "w_placeholder_hint", value=value, what=labels.placeholder_fields[key])
     if deal.status == "open" and deal.amount == 0:
         warn("amount", "w_zero_amount", "w_zero_amount_hint")
 
@@ -63,13 +64,13 @@ def deal_warnings(deal: Deal, result: Result, times: Timeline, model: StageModel
         warn("qualification", "w_below_pass", "w_below_pass_hint", score=f"{result.score:g}",
              mark=f"{model.evaluation.pass_mark:g}")
     if deal.status == "open" and deal.expected_close < as_of:
-        warn("expected_close", "w_close_past", "w_close_past_hint", date=deal.expected_close.isoformat())
+        warn("expected_close", "w_close_past", "w_close_past_hint", date=labels.format_date(deal.expected_close))
     if times.stale:
         warn("stage", "w_stale", "w_stale_hint", days=times.days_since_update, limit=times.stale_days, n=deal.stage)
     for index, step in enumerate(deal.next_steps, start=1):
         if step.due is not None and not step.done and step.due < as_of:
             warn(f"next_steps[{index}].due", "w_step_overdue", "w_step_overdue_hint", action=_short(step.action),
-                 date=step.due.isoformat())
+                 date=labels.format_date(step.due))
     return out
 
 

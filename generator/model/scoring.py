@@ -120,14 +120,20 @@ def passed_formula(score: str, model: StageModel, yes: str, no: str) -> str:
     return f'IF({score}="","",IF({score}>={model.evaluation.pass_mark:g},"{yes}","{no}"))'
 
 
-def probability_formula(status: str, stage: str, override: str, stage_probabilities: str) -> str:
-    closed = "".join(f'IF({status}="{k}",{v:g},' for k, v in CLOSED_PROBABILITY.items())
+def _word(key: str, words: dict[str, str] | None) -> str:
+    """How a status is written in the workbook's cells (a Chinese workbook says 赢单 for won)."""
+    return (words or {}).get(key, key).replace('"', '""')
+
+
+def probability_formula(status: str, stage: str, override: str, stage_probabilities: str,
+                        words: dict[str, str] | None = None) -> str:
+    closed = "".join(f'IF({status}="{_word(k, words)}",{v:g},' for k, v in CLOSED_PROBABILITY.items())
     default = f'IF({override}<>"",{override},INDEX({stage_probabilities},{stage}))'
     return closed + default + ")" * len(CLOSED_PROBABILITY)
 
 
-def likelihood_formula(score: str, probability: str, status: str) -> str:
-    closed = ",".join(f'{status}="{k}"' for k in CLOSED_PROBABILITY)
+def likelihood_formula(score: str, probability: str, status: str, words: dict[str, str] | None = None) -> str:
+    closed = ",".join(f'{status}="{_word(k, words)}"' for k in CLOSED_PROBABILITY)
     return f'IF(OR({closed},{score}=""),{probability}*100,{score})'
 
 

@@ -38,17 +38,21 @@ def deals_json(pipeline: Pipeline, renderer: Renderer) -> str:
     return json.dumps(deals, ensure_ascii=False, indent=1)
 
 
-def generated_pages(pipeline: Pipeline, renderer: Renderer, cache: Cache) -> SitePages:
+def generated_pages(pipeline: Pipeline, renderer: Renderer, cache: Cache, *, kind: str = "pages",
+                    with_deals_json: bool = True) -> SitePages:
     """Every generated file but the workbooks.
 
     Deal pages are most of the rendering time; a page whose deal view (deal, results,
-    warnings, timeline) and rendering context are unchanged is reused from `cache`.
+    warnings, timeline) and rendering context are unchanged is reused from `cache`. Each
+    language keeps its pages under its own cache `kind`, so pruning one keeps the other's;
+    `/deals.json` is the same in every language and is written by the first only.
     """
     model, paths = pipeline.model, renderer.paths
     out = SitePages()
     out.add(paths.pipeline_page, renderer.pipeline_page(pipeline))
     out.add(paths.reference_page, renderer.reference_page())
-    out.add(paths.deals_json, deals_json(pipeline, renderer))
+    if with_deals_json:
+        out.add(paths.deals_json, deals_json(pipeline, renderer))
     out.add(paths.schema_json, json.dumps(json_schema(model, renderer.labels), ensure_ascii=False, indent=2))
     for src, page in history_pages(pipeline, renderer, cache).items():  # what moved, where deals die, /history.json
         out.add(src, page)
@@ -59,12 +63,12 @@ def generated_pages(pipeline: Pipeline, renderer: Renderer, cache: Cache) -> Sit
     for view in pipeline.deals:
         key = cache.key("page", context, repr(view))
         keys.add(key)
-        cached = cache.get("pages", key)
+        cached = cache.get(kind, key)
         if cached is None:
             page = renderer.deal_page(view, pipeline)
-            cache.put("pages", key, json.dumps([page.markdown, page.html, page.search]).encode("utf-8"))
+            cache.put(kind, key, json.dumps([page.markdown, page.html, page.search]).encode("utf-8"))
         else:
             page = FinishedPage(*json.loads(cached))
         out.add(paths.deal_page(view.id), page)
-    cache.prune("pages", keys)
+    cache.prune(kind, keys)
     return out

@@ -51,9 +51,12 @@ class SitePaths:
     template_workbook = "workbooks/scorecard-template.xlsx"
     # Paths made from a deal id; an id whose path would equal a fixed path is reserved.
     DEAL_PATTERNS = ("deals/{id}.md", "workbooks/{id}.xlsx")
+    # Written once, at the root, whatever the languages: another language's site links up to it.
+    SHARED = frozenset({deals_json})
 
-    def __init__(self, url_of: UrlOf | None = None, directory_urls: bool = True):
+    def __init__(self, url_of: UrlOf | None = None, directory_urls: bool = True, shared_root: str = ""):
         self._url_of = url_of or default_url_of(directory_urls)
+        self._shared_root = shared_root  # from this site's root to the root site's ('../' under /zh/)
 
     @staticmethod
     def deal_page(deal_id: str) -> str:
@@ -90,6 +93,8 @@ class SitePaths:
 
     def url(self, src: str) -> str:
         """The site-relative URL of the page or file made from `src` (no leading slash)."""
+        if src in self.SHARED:
+            return self._shared_root + self._url_of(src)
         return self._url_of(src)
 
     def link(self, from_src: str, to_src: str) -> str:

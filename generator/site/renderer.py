@@ -12,7 +12,6 @@ from __future__ import annotations
 import html
 import json
 import re
-from datetime import date
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -49,10 +48,6 @@ def _percent(value: float | None) -> str:
     return "–" if value is None else f"{value * 100:.0f}%"
 
 
-def _date(value: date | None) -> str:
-    return value.isoformat() if value else ""
-
-
 def front_matter(title: str, **meta: object) -> str:
     # Material prints page.meta.title without escaping, so escape it here;
     # JSON strings are valid YAML scalars.
@@ -78,7 +73,9 @@ class Renderer:
             loader=jinja2.PackageLoader("generator.site", "templates"),
             autoescape=True, trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined,
         )
-        self.env.filters.update(text=_text, number=_number, percent=_percent, date=_date)
+        # Dates as the site's language writes them; amounts with thousands separators in every language.
+        self.env.filters.update(text=_text, number=_number, percent=_percent, date=labels.format_date,
+                                month=labels.format_month)
         self.env.globals.update(model=model, labels=labels, paths=paths, t=labels.pick,
                                 term=partial(labels.term, model), stage_name=labels.stage_name)
 
