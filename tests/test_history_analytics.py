@@ -293,7 +293,9 @@ def test_a_chinese_site_words_the_pages_in_chinese(built: tuple[Project, dict], 
     root = tmp_path / "zh"
     shutil.copytree(source.root, root, ignore=shutil.ignore_patterns("site", ".cache"))
     config = root / "mkdocs.yml"
-    config.write_text(config.read_text(encoding="utf-8").replace("language: en", "language: zh"), encoding="utf-8")
+    text = config.read_text(encoding="utf-8")
+    assert "languages: [en, zh]" in text
+    config.write_text(text.replace("languages: [en, zh]", "languages: [zh]"), encoding="utf-8")  # Chinese at /
     monkeypatch.chdir(root)
     monkeypatch.setenv("SOURCE_DATE_EPOCH", AS_OF_EPOCH)
     Project(root).build()
