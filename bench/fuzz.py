@@ -61,6 +61,11 @@ Findings, one per (mutant, kind):
     alias-message      (extra) a message about anchors and aliases for a file that has no alias
     missed-error       (extra) no error for a file whose last mutation made it certainly invalid
                        (duplicate key, refused tag, NUL, invalid UTF-8, unknown key, negative stage, ...)
+    wrong-position     (extra) the problem about an invalid byte or control character is not on the line of
+                       the first one (e.g. 1:1 with "position 1307" in the message)
+
+A hang's finding says how much CPU the checker had used by then, as a loaded
+machine can stretch a slow check past 10 s.
 
 A batch that hangs, crashes, exits with another code, prints bad JSON or a
 line without a position is re-run one file at a time (10 s each) to find
@@ -109,6 +114,7 @@ KINDS = {
     "line-out-of-range": "problem line beyond the file's line count + 1",
     "alias-message": "'anchors and aliases' message for a file without aliases",
     "missed-error": "no error for a certainly invalid file",
+    "wrong-position": "a bad character or byte reported away from its line",
 }
 
 NUMBER_KEYS = {"amount", "stage", "probability", "project_level", "funding", "technical_fit", "relationship",
@@ -731,6 +737,7 @@ class Run:
     stdout: str
     stderr: str
     seconds: float
+    cpu: float | None = None  # CPU seconds the checker had used when it was stopped for taking too long
 
     @property
     def traceback(self) -> bool:
@@ -763,15 +770,50 @@ class Checker:
             out, err = process.communicate(timeout=timeout)
             rc: int | None = process.returncode
         except subprocess.TimeoutExpired:
+            cpu = cpu_seconds(process.pid)
             os.killpg(process.pid, signal.SIGKILL)  # our own process group: the checker and any git it started
             out, err = process.communicate()
-            rc = None
+            return Run(None, out.decode("utf-8", "replace"), err.decode("utf-8", "replace"),
+                       time.perf_counter() - started, cpu)
         return Run(rc, out.decode("utf-8", "replace"), err.decode("utf-8", "replace"), time.perf_counter() - started)
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of a running process (Linux), to tell a hang from a busy machine."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def hang_finding(run: Run, m: Mutant) -> Finding:
+    cpu = f", {run.cpu:.1f} s of CPU" if run.cpu is not None else ""
+    busy = run.cpu is not None and run.cpu < FILE_TIMEOUT / 2
+    signature = "no answer in 10 s" + (" (under half of it on CPU: waiting, or a busy machine)" if busy else "")
+    return Finding(m.index, "hang", signature, f"no answer in {run.seconds:.1f} s{cpu}, load average "
+                   f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
 
 
 def line_count(data: bytes) -> int:
     norm = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
     return norm.count(b"\n") + (1 if norm and not norm.endswith(b"\n") else 0)
+
+
+CHAR_MESSAGE = re.compile(r"UTF-8|unacceptable character|control character|special character", re.IGNORECASE)
+BAD_CHAR = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ud800-\udfff\ufffe\uffff]")
+
+
+def first_bad_char(data: bytes) -> tuple[int, str] | None:
+    """Line (LF, CRLF or CR ends one) and name of the first invalid byte or control character, if any."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return line_count(data[: exc.start] + b"x"), f"invalid UTF-8 byte 0x{data[exc.start]:02x}"
+    m = BAD_CHAR.search(text)
+    if not m:
+        return None
+    return line_count(text[: m.start()].encode() + b"x"), f"U+{ord(m[0]):04X}"
 
 
 def traceback_signature(stderr: str) -> str:
@@ -793,6 +835,7 @@ def check_problems(problems: object, by_rel: dict[str, Mutant], rc: int | None,
         return [], True
     found: list[Finding] = []
     errors: dict[str, int] = {rel: 0 for rel in by_rel}
+    about_chars: dict[str, list[dict]] = {}
     unattributed = False
     for p in problems:
         if not isinstance(p, dict) or not isinstance(p.get("path"), str) or p["path"] not in by_rel:
@@ -822,6 +865,16 @@ def check_problems(problems: object, by_rel: dict[str, Mutant], rc: int | None,
                                  re.sub(r"\d+", "N", texts[2].splitlines()[0] if texts[2] else "")[:70], shown))
         if "anchors and aliases" in str(p.get("message")) and not ALIAS_TOKEN.search(m.data):
             found.append(Finding(m.index, "alias-message", str(p.get("message"))[:80], shown))
+        if CHAR_MESSAGE.search(str(p.get("message"))):
+            about_chars.setdefault(p["path"], []).append(p)
+    for rel, reported in about_chars.items():
+        m = by_rel[rel]
+        first = first_bad_char(m.data)
+        if first and all(p.get("line") != first[0] for p in reported):
+            p = reported[0]
+            at = "1:1" if (p.get("line"), p.get("col")) == (1, 1) else "another line"
+            found.append(Finding(m.index, "wrong-position", f"{first[1].split(' 0x')[0]} reported at {at}",
+                                 f"{first[1]} on line {first[0]}: " + json.dumps(p, ensure_ascii=False)[:600]))
     for rel, count in errors.items():
         m = by_rel[rel]
         if m.must_fail and count == 0:
@@ -843,7 +896,7 @@ def json_findings(run: Run, by_rel: dict[str, Mutant], batch: bool) -> tuple[lis
             return [], True
         (m,) = by_rel.values()
         if run.rc is None:
-            return [Finding(m.index, "hang", f"no answer in {run.seconds:.1f} s", "")], False
+            return [hang_finding(run, m)], False
         if run.traceback:
             return [Finding(m.index, "traceback", traceback_signature(run.stderr), run.stderr[-1500:])], False
         return [Finding(m.index, "bad-exit", f"exit code {run.rc}", (run.stderr or run.stdout)[-800:])], False
@@ -885,6 +938,8 @@ def text_broken(run: Run) -> list[str]:
 
 def text_findings(run: Run, m: Mutant) -> list[Finding]:
     found = []
+    if run.rc is None:
+        return [hang_finding(run, m)]
     for what in text_broken(run):
         kind, _, detail = what.partition(": ")
         signature = detail if kind != "no-position" else "text line: " + re.sub(r"\d+", "N", detail)[:70]

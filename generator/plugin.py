@@ -32,7 +32,7 @@ from mkdocs.structure.pages import Page
 
 from .build import Project, as_of_date, read_project, site_outputs
 from .cache import Cache
-from .diagnostics import format_problems
+from .diagnostics import format_problems, listed
 from .labels import Labels
 from .site.languages import (
     SOURCE_LANGUAGE,
@@ -116,6 +116,7 @@ class DealbookConfig(base.Config):
     workbooks = c.Type(bool, default=True)
     edit_branch = c.Type(str, default="main")
     cache_dir = c.Type(str, default=".cache")
+    history_pages = c.Type(bool, default=True)  # /deals/changes/, /deals/insights/, /history.json
     # The site's languages, the first at the root and each other one under /<code>/; none: the theme's.
     languages = c.ListOfItems(c.Type(str), default=[])
     # What a language's site says differently from mkdocs.yml (site_name, site_description, …).
@@ -210,7 +211,8 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
         files = self._pages_in_language(files, config)
         if not self._nested:
             # Deals are read, checked and their history read here, once, whatever the languages.
-            self.project = read_project(self.root, self.model_path, self.deals_dir, self.as_of, self.labels, cache)
+            self.project = read_project(self.root, self.model_path, self.deals_dir, self.as_of, self.labels, cache,
+                                        movement=self.config.history_pages)
             self.serve_errors = self.project.problems.errors if self.serving else []
             self.pages_written = 0
             self.workbooks = WorkbookRun(cache) if self.config.workbooks else None
@@ -411,6 +413,9 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
                  run.written if run else 0, run.reused if run else 0,
                  f" in {', '.join(self.languages.codes)}" if self.languages.several else "", self.seconds,
                  self.as_of, len(pipeline.problems.warnings))
+        # Which warnings, not only how many (info, not warning: `mkdocs build --strict` must not fail on them).
+        for line in listed(pipeline.problems.warnings):
+            log.info("dealbook:   %s", line)
 
     def on_page_markdown(self, markdown: str, /, *, page: Page, config: MkDocsConfig, files: Files) -> str | None:
         if not self.config.enabled or self.renderer is None or page.file.src_uri in self.generated:

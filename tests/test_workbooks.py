@@ -34,6 +34,7 @@ from generator.sources.stage_model import StageModel, load_stage_model
 from generator.workbooks.cells import Sheet, workbook_bytes
 from generator.workbooks.deal_book import INPUT_NAMES, RESULT_NAMES
 from generator.workbooks.jobs import Job, plan_workbooks
+from generator.workbooks.plain_text import plain_text
 
 AS_OF = date(2026, 11, 27)
 HOSTILE = ROOT / "tests" / "data" / "hostile.yml"
@@ -323,7 +324,8 @@ def _formulas(path: Path) -> dict[tuple[str, str], str]:
 
 def test_deal_text_is_written_as_literal_strings(built: Built) -> None:
     hostile = yaml.safe_load(HOSTILE.read_text(encoding="utf-8"))
-    shown = {k: hostile[k] for k in ("title", "account", "owner", "lost_reason", "summary")}
+    shown = {k: hostile[k] for k in ("title", "account", "owner", "lost_reason")}
+    shown["summary"] = plain_text(hostile["summary"])  # Markdown: its words, as plain text
     shown["people"] = hostile["stakeholders"]
     shown["exits"] = [e["evidence"] for e in hostile["exits"].values()]
     shown["terms"] = [{k: v for k, v in t.items() if k != "topic"} for t in hostile["negotiation"]["terms"]]

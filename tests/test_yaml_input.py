@@ -88,6 +88,11 @@ BAD = [
     ("bell-twice", BASE.replace("Test Rep", "Te\x07st Rep\x07"), "3:10", "U+0007 BEL (and 1 more like it)"),
     ("delete", BASE.replace("Example Co", "Example\x7f Co"), "2:17", "U+007F DEL"),
     ("c1-control", BASE.replace("Example Co", "Example\x9b Co"), "2:17", "U+009B (a C1 control character)"),
+    # YAML reads U+0085, U+2028 and U+2029 as line breaks, editors do not: refused where they are,
+    # so that no line number after them is off by one.
+    ("line-separator", BASE.replace("Example Co", "Example\u2028Co"), "2:17", "U+2028 LINE SEPARATOR, which YAML"),
+    ("next-line-then-nul", BASE.replace("Test Rep", "Test\x85Rep").replace("exits:", "\x00exits:"), "3:12",
+     "U+0085 NEXT LINE"),
     ("nul-after-crlf", BASE.replace("\n", "\r\n").replace("Example Co", "Exa\x00mple"), "2:13", "U+0000 NUL"),
     ("utf-16", BASE.encode("utf-16-le"), "1:2", "U+0000 NUL (and 226 more like it) (the file looks saved as UTF-16"),
     # 3. YAML slips, at the line of the slip, with the fix named.

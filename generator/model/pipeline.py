@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from ..sources.deal_files import Deal
     from ..sources.history import History
     from ..sources.stage_model import Stage, StageModel
+    from .movement import MovementSource
 
 
 @dataclass
@@ -46,6 +47,13 @@ class DealView:
         dated = sorted((s for s in todo if s.due), key=lambda s: s.due)
         return (dated or todo or [None])[0]
 
+    @property
+    def next_steps_in_order(self) -> list:
+        """Steps to do, the earliest due first and undated ones after them; then the steps done."""
+        def key(step) -> tuple:
+            return (step.done, step.due is None, step.due or date.min)
+        return sorted(self.deal.next_steps, key=key)  # stable: file order among equals
+
     def as_json(self) -> dict:
         d, r = self.deal, self.result
         return {
@@ -53,7 +61,8 @@ class DealView:
             "stage": d.stage, "stage_name": self.stage.name, "status": d.status,
             "amount": d.amount, "currency": d.currency, "expected_close": d.expected_close.isoformat(),
             "probability": r.probability, "weighted_amount": r.weighted_amount, "score": r.score,
-            "passed": r.passed, "grade": r.grade, "next_exit_criterion": self.stage.exit_criterion,
+            "passed": r.passed, "scored_weight": r.scored_weight, "grade": r.grade,
+            "next_exit_criterion": self.stage.exit_criterion,
             "warnings": [w.summary() for w in self.warnings],
             **self.timeline.as_json(),
         }
@@ -66,6 +75,7 @@ class Pipeline:
     deals: list[DealView]
     problems: Problems = field(default_factory=Problems)
     history_note: str = ""  # why there is no git history (a label key), when there is none
+    movement: MovementSource | None = None  # the history pages' numbers, when the build asked for them
 
     @property
     def stale(self) -> list[DealView]:

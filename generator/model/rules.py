@@ -10,6 +10,7 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from ..diagnostics import Problem
+from ..sources.skeleton import PLACEHOLDERS
 
 if TYPE_CHECKING:
     from ..labels import Labels
@@ -24,9 +25,19 @@ def deal_warnings(deal: Deal, result: Result, times: Timeline, model: StageModel
     out: list[Problem] = []
 
     def warn(where: str, message: str, hint: str, **values: object) -> None:
+        # Reps get the field, the message and the fix (`dealbook check`); readers of the site get
+        # the `<message>_plain` sentence of the catalog, which names no field.
         line, col = deal.mark(where)
         out.append(Problem(deal.path, line, col, "warning", where, labels(message, **values),
-                           labels(hint, **values)))
+                           labels(hint, **values), labels(f"{message}_plain", **values)))
+
+    # A file from `dealbook new` that was never filled in.
+    for key, placeholders in PLACEHOLDERS.items():
+        value = getattr(deal, key).strip()
+        if value in placeholders:
+            warn(key, "w_placeholder", "w_placeholder_hint", value=value, what=labels.placeholder_fields[key])
+    if deal.status == "open" and deal.amount == 0:
+        warn("amount", "w_zero_amount", "w_zero_amount_hint")
 
     last = len(model.stages)
     for number in range(1, deal.stage):
@@ -34,6 +45,12 @@ def deal_warnings(deal: Deal, result: Result, times: Timeline, model: StageModel
             stage = model.stage(number)
             warn("exits" if deal.exits else "stage", "w_no_exit", "w_no_exit_hint", n=number,
                  name=labels.stage_name(stage), criterion=labels.pick(stage, "exit_criterion"))
+    if deal.status == "open" and deal.stage in deal.exits:
+        # The exit criterion of the current stage is met: the rep probably forgot to move the deal on.
+        if deal.stage < last:
+            warn(f"exits.{deal.stage}", "w_exit_current", "w_exit_current_hint", n=deal.stage, next=deal.stage + 1)
+        else:
+            warn(f"exits.{deal.stage}", "w_exit_current", "w_exit_last_hint", n=deal.stage, next=deal.stage)
     if deal.status == "won" and deal.stage != last:
         warn("status", "w_won_early", "w_won_early_hint", stage=deal.stage, last=last)
     if deal.status in ("lost", "abandoned") and not deal.lost_reason:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from ..sources.deal_format import json_schema
 from .finished import FinishedPage
+from .history_pages import history_pages
 
 if TYPE_CHECKING:
     from ..cache import Cache
@@ -53,6 +54,8 @@ def generated_pages(pipeline: Pipeline, renderer: Renderer, cache: Cache, *, kin
     if with_deals_json:
         out.add(paths.deals_json, deals_json(pipeline, renderer))
     out.add(paths.schema_json, json.dumps(json_schema(model, renderer.labels), ensure_ascii=False, indent=2))
+    for src, page in history_pages(pipeline, renderer, cache).items():  # what moved, where deals die, /history.json
+        out.add(src, page)
     for stage in model.stages:
         out.add(paths.stage_page(stage), renderer.stage_page(stage.number, pipeline))
     context = renderer.context_key(pipeline)

@@ -41,6 +41,9 @@ class SitePaths:
     process = "process.md"
     editing = "editing.md"
     pipeline_page = "deals/index.md"
+    changes_page = "deals/changes.md"
+    insights_page = "deals/insights.md"
+    history_json = "history.json"
     reference_page = "reference/deal-file.md"
     deals_json = "deals.json"
     schema_json = "schema/deal.schema.json"
@@ -74,7 +77,9 @@ class SitePaths:
     def fixed_paths(self, model: StageModel) -> list[str]:
         """Every generated path that does not come from a deal."""
         return [self.pipeline_page, self.reference_page, self.deals_json, self.schema_json,
-                self.pipeline_workbook, self.template_workbook, *(self.stage_page(s) for s in model.stages)]
+                self.pipeline_workbook, self.template_workbook, *(self.stage_page(s) for s in model.stages),
+                # Always listed, even with the history pages switched off: a deal id must not depend on a setting.
+                self.changes_page, self.insights_page, self.history_json]
 
     def reserved_ids(self, model: StageModel) -> set[str]:
         """Deal ids whose page or workbook would take the place of another generated file."""

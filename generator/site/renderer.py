@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -126,7 +127,8 @@ class Renderer:
         """What search indexes for a deal page: its words, not its markup (much less to parse)."""
         d = view.deal
         status = self.labels.term(self.model, "status", d.status)
-        words = [d.account, d.owner, self.labels.stage_name(view.stage), status, d.summary, d.lost_reason]
+        summary = html.unescape(re.sub(r"<[^>]+>", " ", self.markdown.convert(d.summary))) if d.summary else ""
+        words = [d.account, d.owner, self.labels.stage_name(view.stage), status, summary, d.lost_reason]
         for person in d.stakeholders:
             words += [person.name, person.title, person.notes]
         words += [step.action for step in d.next_steps] + [step.owner for step in d.next_steps]
@@ -157,7 +159,7 @@ class Renderer:
 
     @staticmethod
     def needs_attention(pipeline: Pipeline) -> list[tuple[DealView, list[str]]]:
-        return [(view, [w.summary() for w in view.warnings]) for view in pipeline.deals if view.warnings]
+        return [(view, [w.reader_text for w in view.warnings]) for view in pipeline.deals if view.warnings]
 
     def stage_page(self, number: int, pipeline: Pipeline | None) -> str:
         stage = self.model.stage(number)

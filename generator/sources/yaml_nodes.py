@@ -88,7 +88,8 @@ def read_yaml(path: Path, shown_as: str, problems: Problems, data: bytes | None 
                        "split it up or remove pasted material")
         return None
     text = _decode(data, shown_as, problems)
-    if text is None or not _readable_characters(text, shown_as, problems):
+    if text is None or not _no_hidden_line_breaks(text, shown_as, problems) \
+            or not _readable_characters(text, shown_as, problems):
         return None
     node = _compose(text, shown_as, problems)
     if node is None:
@@ -113,7 +114,8 @@ def _decode(data: bytes, shown_as: str, problems: Problems) -> str | None:
     except UnicodeDecodeError as exc:
         # The part before the bad byte is valid, so the column can be counted in characters, as editors do.
         before = data[:exc.start].decode("utf-8", "replace")
-        line, col = _line_col(before, len(before))
+        breaks = list(EDITOR_BREAK.finditer(before))  # as the rep's editor counts lines
+        line, col = len(breaks) + 1, len(before) - (breaks[-1].end() if breaks else 0) + 1
         problems.error(shown_as, line, col, "", f"the file is not valid UTF-8 (byte 0x{data[exc.start]:02x})",
                        "save the file with UTF-8 encoding")
         return None
@@ -129,6 +131,27 @@ def _character_name(char: str) -> str:
     if code < 0xA0:
         return f"U+{code:04X} (a C1 control character)"
     return f"U+{code:04X} (not a character)"
+
+
+YAML_ONLY_BREAK = re.compile("[\x85\u2028\u2029]")
+EDITOR_BREAK = re.compile(r"\r\n|[\r\n]")
+BREAK_NAMES = {"\x85": "U+0085 NEXT LINE", "\u2028": "U+2028 LINE SEPARATOR", "\u2029": "U+2029 PARAGRAPH SEPARATOR"}
+
+
+def _no_hidden_line_breaks(text: str, shown_as: str, problems: Problems) -> bool:
+    """Refuse the characters YAML reads as line breaks and editors do not.
+
+    Left in, every line number after them would be off by one against the rep's editor.
+    """
+    first = YAML_ONLY_BREAK.search(text)
+    if first is None:
+        return True
+    before = text[:first.start()]
+    breaks = list(EDITOR_BREAK.finditer(before))
+    line, col = len(breaks) + 1, first.start() - (breaks[-1].end() if breaks else 0) + 1
+    problems.error(shown_as, line, col, "", f"the file contains {BREAK_NAMES[first[0]]}, which YAML reads as a "
+                   "line break and editors do not", "replace it with a normal line break or a space")
+    return False
 
 
 def _readable_characters(text: str, shown_as: str, problems: Problems) -> bool:

@@ -59,6 +59,7 @@ from .cells import (
     wrapped_lines,
 )
 from .meta import DEAL, DEAL_ID_NAME, PEOPLE_NAME, SCORECARD, TERMS_NAME, Meta, write_meta
+from .plain_text import plain_text
 
 if TYPE_CHECKING:
     from ..labels import Labels
@@ -202,7 +203,7 @@ def _summary(s: Sheet, deal: Deal | None, model: StageModel, labels: Labels, as_
     fact(14, labels.wb_grade_override, (deal.grade or "") if deal else "", name="GradeOverride", is_input=True)
     s.dropdown("B14", model.grades, labels.wb_list_error, labels.wb_sheet_lists)
     fact(15, labels.wb_lost_reason, deal.lost_reason if deal else "", wide=True)
-    fact(16, labels.summary, deal.summary if deal else "", wide=True)
+    fact(16, labels.summary, plain_text(deal.summary) if deal else "", wide=True)
     if deal is None:
         s.grow(16, BLANK_ROW_LINES * 2)  # room to write on the printed blank scorecard
 
