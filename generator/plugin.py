@@ -44,7 +44,7 @@ from .site.languages import (
     translation_suffix,
 )
 from .site.paths import SitePaths, site_nav
-from .site.renderer import Renderer
+from .site.renderer import CompiledTemplates, Renderer
 from .sources.deal_files import shown_path
 from .sources.stage_model import TOOLS, StageModelError, load_stage_model
 from .workbooks.run import WorkbookRun
@@ -102,6 +102,11 @@ class _LateFile(File):
 
     def copy_file(self, dirty: bool = False) -> None:
         pass
+
+
+# mkdocs makes a new Jinja environment for every build: the theme's ninety templates would be
+# compiled again for every `mkdocs serve` rebuild and for each other language's site.
+_COMPILED = CompiledTemplates()
 
 
 class DealbookConfig(base.Config):
@@ -370,8 +375,11 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
             self._lock = None
 
     def on_env(self, env: jinja2.Environment, /, *, config: MkDocsConfig, files: Files) -> jinja2.Environment | None:
-        if not self.config.enabled or not self.languages.several:
+        if not self.config.enabled:
             return None
+        env.bytecode_cache = _COMPILED
+        if not self.languages.several:
+            return env
         # The language selector takes the links `_theme_sees_page` made for the page as they are.
         ours = (Path(__file__).parent / "site" / "templates" / "alternate.html").read_text(encoding="utf-8")
         env.loader = jinja2.ChoiceLoader([jinja2.DictLoader({"partials/alternate.html": ours}), env.loader])

@@ -48,6 +48,29 @@ def _percent(value: float | None) -> str:
     return "–" if value is None else f"{value * 100:.0f}%"
 
 
+class CompiledTemplates(jinja2.BytecodeCache):
+    """Templates compiled once per process, for every Jinja environment that uses it.
+
+    A build makes its environments anew (the renderer's, the theme's), and a site in two languages
+    or a live preview builds again and again in one process. Entries are checked against the
+    template's source, so an edited template is compiled anew.
+    """
+
+    def __init__(self) -> None:
+        self._code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        code = self._code.get(bucket.key)
+        if code is not None:
+            bucket.bytecode_from_string(code)
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        self._code[bucket.key] = bucket.bytecode_to_string()
+
+
+_COMPILED = CompiledTemplates()
+
+
 def front_matter(title: str, **meta: object) -> str:
     # Material prints page.meta.title without escaping, so escape it here;
     # JSON strings are valid YAML scalars.
@@ -72,6 +95,7 @@ class Renderer:
         self.env = jinja2.Environment(
             loader=jinja2.PackageLoader("generator.site", "templates"),
             autoescape=True, trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined,
+            bytecode_cache=_COMPILED,
         )
         # Dates as the site's language writes them; amounts with thousands separators in every language.
         self.env.filters.update(text=_text, number=_number, percent=_percent, date=labels.format_date,
