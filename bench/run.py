@@ -4,11 +4,14 @@ Creates a temporary copy of the project with N synthetic deals and two reference
 the plain peer (a plain mkdocs-material site of N ordinary pages, `bench/peer.py`:
 what a team would otherwise have) and the same-pages baseline (Dealbook's own pages
 as hand-written Markdown, the plugin switched off). Then, for each round: both
-references, a cold build (empty cache), a warm build (nothing changed), a rebuild
-after one deal changed, and `dealbook check`. Also measures the live preview: from
-saving a deal file to Chromium showing the change (median of 5). Prints medians,
-ratios and peak memory of the whole process tree (workers included); writes them
-to bench/results/.
+references, a cold build (empty cache), a warm build (nothing changed), the same two
+with the history pages switched off (their difference is what the history pages
+cost), a rebuild after one deal changed, the same three builds of the site in one
+language (`languages: [en]`: what the two languages cost), and `dealbook check`. Also
+measures the live preview: from saving a deal file to Chromium showing the change
+(median of 5).
+Prints medians, ratios and peak memory of the whole process tree (workers included);
+writes them to bench/results/.
 """
 
 from __future__ import annotations
@@ -32,17 +35,32 @@ from bench.peer import write_plain_peer
 from bench.synth import write_deals, write_team
 from generator.build import read_project, site_outputs
 from generator.cache import Cache
+from generator.diagnostics import Problems
 from generator.labels import Labels
+from generator.model.movement import MovementSource, movement, movement_inputs
 from generator.site.finished import PLACEHOLDER
+from generator.site.history_pages import history_pages
 from generator.site.paths import SitePaths
+from generator.site.renderer import Renderer
+from generator.sources.deal_files import DealLoader, deal_files
+from generator.sources.deal_versions import open_versions, read_versions
 from generator.sources.history import read_history
 from generator.sources.stage_model import load_stage_model
 
 ROOT = Path(__file__).resolve().parent.parent
 AS_OF = date(2026, 11, 27)
 EPOCH = str(int(datetime(2026, 11, 27, tzinfo=UTC).timestamp()))
-TARGETS = {"cold": 2.0, "warm": 1.3, "one_deal": 1.3}  # against the plain peer, at 1,000 deals
-TARGETS_10K = {"cold": 2.5}
+# Against the plain peer, at 1,000 deals: set for a site in one language, so they apply to the
+# one-language builds; the shipped site in two languages may cost 1.7× those (issue 15).
+TARGETS = {"cold_1": 2.0, "warm_1": 1.3, "one_deal_1": 1.3}
+TARGETS_10K = {"cold_1": 2.5}
+TWO_LANGUAGES_TARGET = 1.7
+# The same site in English only: the A/B pair that prices the second language.
+ONE_LANGUAGE = "mkdocs-one-language.yml"
+HISTORY_EXTRA_TARGET = 3.0  # seconds a cold build may spend on the history pages (issue 14)
+# The same site with the history pages switched off: the A/B pair that prices them.
+HISTORY_OFF = "mkdocs-history-off.yml"
+BUILDS = ("cold", "warm", "one_deal")  # each also measured as "<name>_1", the site in one language
 
 
 def _tree_rss(root: int) -> int:
@@ -66,8 +84,11 @@ def _tree_rss(root: int) -> int:
     return total
 
 
-def timed(args: list[str], cwd: Path) -> tuple[float, int]:
-    """Wall seconds and peak resident memory (bytes) of one command, its worker processes included."""
+def timed(args: list[str], cwd: Path) -> tuple[float, int, float]:
+    """Wall seconds, peak resident memory (bytes, worker processes included) and CPU seconds of one command.
+
+    CPU seconds (user + system, the command's own processes and git's included) say what a step
+    costs even when other work shares the machine and stretches the wall time."""
     env = {**os.environ, "SOURCE_DATE_EPOCH": EPOCH}
     started = time.perf_counter()
     process = subprocess.Popen(args, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -88,7 +109,7 @@ def timed(args: list[str], cwd: Path) -> tuple[float, int]:
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode not in (0, 1) or (process.returncode == 1 and "check" not in args):
         raise SystemExit(f"{' '.join(args)} failed in {cwd}:\n{stderr[-3000:]}")
-    return seconds, max(peak[0], usage.ru_maxrss * 1024)
+    return seconds, max(peak[0], usage.ru_maxrss * 1024), usage.ru_utime + usage.ru_stime
 
 
 def make_projects(workdir: Path, count: int) -> tuple[Path, Path]:
@@ -105,7 +126,12 @@ def make_projects(workdir: Path, count: int) -> tuple[Path, Path]:
     baseline = workdir / "baseline"
     shutil.copytree(project / "playbook", baseline / "playbook")
     config = (project / "mkdocs.yml").read_text(encoding="utf-8")
-    (baseline / "mkdocs.yml").write_text(re.sub(r"\n  - dealbook\n", "\n", config), encoding="utf-8")
+    off = re.sub(r"\n  - dealbook:?\n", "\n  - dealbook:\n      history_pages: false\n", config, count=1)
+    assert off != config, "mkdocs.yml no longer lists the dealbook plugin"
+    (project / HISTORY_OFF).write_text(off, encoding="utf-8")
+    assert "languages: [en, zh]" in config, "mkdocs.yml no longer ships the site in two languages"
+    (project / ONE_LANGUAGE).write_text(config.replace("languages: [en, zh]", "languages: [en]"), encoding="utf-8")
+    (baseline / "mkdocs.yml").write_text(re.sub(r"\n  - dealbook:?\n(?:      .*\n)*", "\n", config), encoding="utf-8")
     pipeline = read_project(project, project / "playbook" / "playbook.yml", project / "deals", AS_OF, Labels("en"),
                             Cache(None), history=False).pipeline
     assert pipeline is not None
@@ -193,17 +219,61 @@ def make_history(project: Path, commits: int) -> None:
                     text = earlier_stage.sub(lambda m: f"stage: {max(1, int(m.group(1)) - 1)}", text, count=1)
                 path.write_text(text, encoding="utf-8")
         git("add", "-A")
-        day = date(2026, 1, 1) + timedelta(days=number * 10)
-        git("commit", "-qm", f"revision {number}", when=f"{day.isoformat()}T12:00:00")
+        # Ten days apart, the last the day before the as-of date: the history pages have a full last 30 days.
+        day = AS_OF - timedelta(days=1 + (commits - 1 - number) * 10)
+        git("commit", "-qm", f"revision {number}", when=f"{day.isoformat()}T12:00:00+00:00")
+
+
+def history_parts(project: Path) -> dict[str, float]:
+    """Seconds of each part of the history pages, in this process: reading the versions from git with an
+    empty cache, computing, rendering, and all a rebuild at the same HEAD does (find HEAD, make the key,
+    take the pages from the cache)."""
+    model = load_stage_model(project / "playbook" / "playbook.yml")
+    deals = DealLoader(model, project, Cache(None)).load_all(deal_files(project / "deals"), Problems())
+    present = {d.id for d in deals}
+    pipeline = read_project(project, project / "playbook" / "playbook.yml", project / "deals", AS_OF, Labels("en"),
+                            Cache(None), history=False).pipeline
+    assert pipeline is not None
+    renderer = Renderer(model, Labels("en"), SitePaths())
+    out: dict[str, float] = {}
+    started = time.perf_counter()
+    versions = read_versions(project / "deals", Cache(None))
+    out["read_cold"] = time.perf_counter() - started
+    assert versions.available, versions.reason
+    started = time.perf_counter()
+    moved = movement(versions, deals, present, model, AS_OF)
+    out["compute"] = time.perf_counter() - started
+    pipeline.movement = MovementSource("bench", lambda: moved)
+    started = time.perf_counter()
+    history_pages(pipeline, renderer, Cache(None))
+    out["render"] = time.perf_counter() - started
+    out["events"] = len(moved.events)
+    with tempfile.TemporaryDirectory(prefix="dealbook-bench-cache-") as folder:
+        cache = Cache(Path(folder))
+
+        def same_head() -> None:  # what read_project and generated_pages do for the history pages
+            source = open_versions(project / "deals", cache)
+            key = cache.key("movement", source.key, movement_inputs(deals, present, model, AS_OF))
+            pipeline.movement = MovementSource(key, lambda: movement(source.load(), deals, present, model, AS_OF))
+            history_pages(pipeline, renderer, cache)
+
+        same_head()
+        started = time.perf_counter()
+        same_head()
+        out["same_head"] = time.perf_counter() - started
+    return out
 
 
 def run(count: int, rounds: int, out_dir: Path, history_commits: int = 20, preview: bool = True) -> dict:
     mkdocs = str(Path(sys.executable).parent / "mkdocs")
     dealbook = str(Path(sys.executable).parent / "dealbook")
-    samples: dict[str, list[float]] = {k: [] for k in ("peer", "baseline", "cold", "warm", "one_deal", "check",
+    samples: dict[str, list[float]] = {k: [] for k in ("peer", "baseline", "cold", "warm", "cold_off", "warm_off",
+                                                       "one_deal", "cold_1", "warm_1", "one_deal_1", "check",
                                                        "check_cold")}
     memory: dict[str, int] = {k: 0 for k in samples}
+    cpu_samples: dict[str, list[float]] = {k: [] for k in samples}
     history_seconds: list[float] = []
+    parts: list[dict[str, float]] = []
     with tempfile.TemporaryDirectory(prefix="dealbook-bench-") as tmp:
         project, baseline = make_projects(Path(tmp), count)
         peer = Path(tmp) / "peer"
@@ -216,16 +286,20 @@ def run(count: int, rounds: int, out_dir: Path, history_commits: int = 20, previ
         timed([mkdocs, "build", "-q"], peer)
         timed([mkdocs, "build", "-q"], baseline)
         timed([dealbook, "build", "-q"], project)
-        def step(name: str, number: int) -> tuple[float, int]:
+        def step(name: str, number: int) -> tuple[float, int, float]:
             if name == "peer":
                 return timed([mkdocs, "build", "-q"], peer)
             if name == "baseline":
                 return timed([mkdocs, "build", "-q"], baseline)
-            if name == "cold":
+            if name in ("cold", "cold_off", "cold_1"):
                 shutil.rmtree(project / ".cache", ignore_errors=True)
                 shutil.rmtree(project / "site", ignore_errors=True)
-            elif name == "one_deal":
-                changed.write_text(original.replace("title: ", f"title: R{number} ", 1), encoding="utf-8")
+            if name in ("cold_off", "warm_off"):
+                return timed([dealbook, "build", "-q", "-f", HISTORY_OFF], project)
+            if name in ("one_deal", "one_deal_1"):
+                changed.write_text(original.replace("title: ", f"title: R{number}{name[-1]} ", 1), encoding="utf-8")
+            if name.endswith("_1"):
+                return timed([dealbook, "build", "-q", "-f", ONE_LANGUAGE], project)
             elif name == "check":
                 return timed([dealbook, "check"], project)
             elif name == "check_cold":  # nothing parsed or read from git before
@@ -239,9 +313,11 @@ def run(count: int, rounds: int, out_dir: Path, history_commits: int = 20, previ
                 history = read_history(project / "deals", Cache(None))
                 history_seconds.append(time.perf_counter() - started)
                 assert history.available and len(history.deals) == count, history.reason
+                parts.append(history_parts(project))
             for name in samples:
-                seconds, peak = step(name, number)
+                seconds, peak, cpu = step(name, number)
                 samples[name].append(seconds)
+                cpu_samples[name].append(cpu)
                 memory[name] = max(memory[name], peak)
                 print(f"  round {number + 1}: {name:9s} {seconds:7.2f} s  {peak / 2**20:7.0f} MiB", flush=True)
         latency = preview_latency(project) if preview else []
@@ -250,14 +326,22 @@ def run(count: int, rounds: int, out_dir: Path, history_commits: int = 20, previ
     medians = {k: statistics.median(v) for k, v in samples.items()}
     result = {
         "deals": count, "rounds": rounds, "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+                   f"load average {os.getloadavg()[1]:.1f} at the end",  # other work stretches wall times
         "median_seconds": medians, "peak_memory_mib": {k: round(v / 2**20) for k, v in memory.items()},
-        "ratio_to_peer": {k: medians[k] / medians["peer"] for k in ("baseline", "cold", "warm", "one_deal")},
-        "ratio_to_baseline": {k: medians[k] / medians["baseline"] for k in ("cold", "warm", "one_deal")},
+        "ratio_to_peer": {k: medians[k] / medians["peer"] for k in ("baseline", *BUILDS, *(f"{b}_1" for b in BUILDS))},
+        "ratio_to_baseline": {k: medians[k] / medians["baseline"] for k in (*BUILDS, *(f"{b}_1" for b in BUILDS))},
+        # The shipped site (English and Chinese) against the same site in English only.
+        "ratio_to_one_language": {b: medians[b] / medians[f"{b}_1"] for b in BUILDS},
         "preview_seconds": statistics.median(latency) if latency else None,
         "preview_samples": latency,
         "history_commits": history_commits,
         "history_seconds": statistics.median(history_seconds) if history_seconds else None,
+        # What the history pages add to a build: the A/B difference of whole builds, and its parts in-process.
+        "median_cpu_seconds": {k: statistics.median(v) for k, v in cpu_samples.items()},
+        "history_pages_extra": {"cold": medians["cold"] - medians["cold_off"],
+                                "warm": medians["warm"] - medians["warm_off"]},
+        "history_pages_parts": {k: statistics.median(p[k] for p in parts) for k in parts[0]} if parts else None,
     }
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / f"latest-{count}.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
@@ -270,8 +354,13 @@ def table(result: dict) -> str:
         result["peak_memory_mib"]
     targets = TARGETS_10K if result["deals"] >= 10000 else TARGETS
 
+    one = result["ratio_to_one_language"]
+
     def row(label: str, key: str) -> str:
-        target = f"≤ {targets[key]}×" if key in targets else ""
+        if key in BUILDS:  # two languages: priced against the same build in one language
+            target = f"{one[key]:.2f}× one language (≤ {TWO_LANGUAGES_TARGET:g}×)"
+        else:
+            target = f"≤ {targets[key]}×" if key in targets else ""
         return (f"| {label} | {m[key]:.2f} s | {p[key]:.2f}× | {b[key]:.2f}× | {target} | {mem[key]} MiB |")
 
     rows = [
@@ -283,9 +372,12 @@ def table(result: dict) -> str:
         f"| {mem['peer']} MiB |",
         f"| same pages as plain Markdown (plugin off) | {m['baseline']:.2f} s | {p['baseline']:.2f}× | 1.00× | "
         f"| {mem['baseline']} MiB |",
-        row("cold `dealbook build`", "cold"),
-        row("warm `dealbook build`", "warm"),
-        row("rebuild after one deal changed", "one_deal"),
+        row("cold `dealbook build`, English only", "cold_1"),
+        row("warm `dealbook build`, English only", "warm_1"),
+        row("rebuild after one deal changed, English only", "one_deal_1"),
+        row("cold `dealbook build`, English and Chinese (as shipped)", "cold"),
+        row("warm `dealbook build`, English and Chinese", "warm"),
+        row("rebuild after one deal changed, English and Chinese", "one_deal"),
         f"| `dealbook check` | {m['check']:.2f} s | | | < 2 s | {mem['check']} MiB |",
         f"| `dealbook check`, empty cache | {m['check_cold']:.2f} s | | | < 2 s | {mem['check_cold']} MiB |",
     ]
@@ -295,6 +387,21 @@ def table(result: dict) -> str:
     if result.get("history_seconds") is not None:
         rows.append(f"| reading git history ({result['history_commits']} commits per deal, part of each build) "
                     f"| {result['history_seconds']:.2f} s | | | < 2 s | |")
+    extra, parts = result.get("history_pages_extra"), result.get("history_pages_parts")
+    if extra is not None:
+        cpu = result["median_cpu_seconds"]
+        for step, what, target in (("cold", "cold build", f"≤ {HISTORY_EXTRA_TARGET:g} s"),
+                                   ("warm", "rebuild at the same HEAD", "nothing measurable")):
+            rows.append(f"| history pages: {what} − the same without them ({m[step + '_off']:.2f} s; CPU "
+                        f"{cpu[step]:.2f} − {cpu[step + '_off']:.2f} = {cpu[step] - cpu[step + '_off']:+.2f} s) "
+                        f"| {extra[step]:+.2f} s | | | {target} | {mem[step + '_off']} MiB without |")
+    if parts:
+        rows.append(f"| history pages, in-process, cold: read git {parts['read_cold']:.2f} s + compute "
+                    f"{parts['compute']:.2f} s + render {parts['render']:.2f} s ({parts['events']:,.0f} events) "
+                    f"| {parts['read_cold'] + parts['compute'] + parts['render']:.2f} s | | "
+                    f"| ≤ {HISTORY_EXTRA_TARGET:g} s | |")
+        rows.append(f"| history pages, in-process, same HEAD (find HEAD, key, cached pages) "
+                    f"| {parts['same_head'] * 1000:.0f} ms | | | | |")
     return "\n".join(rows)
 
 

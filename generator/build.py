@@ -17,9 +17,12 @@ from typing import TYPE_CHECKING
 from .cache import Cache
 from .diagnostics import Problems
 from .labels import Labels
+from .model.movement import MovementSource, movement_inputs
+from .model.movement import movement as compute_movement
 from .model.pipeline import Pipeline, compute
 from .site.paths import SitePaths
 from .sources.deal_files import DealLoader, deal_files, shown_path
+from .sources.deal_versions import VersionsSource, open_versions
 from .sources.history import History, read_history
 from .sources.stage_model import StageModel, StageModelError, load_stage_model
 from .sources.team import load_team
@@ -62,8 +65,11 @@ class Project:
 
 
 def read_project(root: Path, model_path: Path, deals_dir: Path, as_of: date, labels: Labels, cache: Cache,
-                 files: list[Path] | None = None, history: bool = True) -> Project:
-    """Everything `dealbook check` and the build need: every deal file, or only `files`."""
+                 files: list[Path] | None = None, history: bool = True, movement: bool = False) -> Project:
+    """Everything `dealbook check` and the build need: every deal file, or only `files`.
+
+    `movement`: also read every past version of the deal files, for the history pages (builds only).
+    """
     try:
         model = load_stage_model(model_path, shown_path(model_path, root))
     except StageModelError as exc:
@@ -75,13 +81,23 @@ def read_project(root: Path, model_path: Path, deals_dir: Path, as_of: date, lab
     # not on URL settings, so the default paths give it.
     loader = DealLoader(model, root, cache, reserved=SitePaths().reserved_ids(model))
     # git reads the history in its own processes while this one parses the deals.
-    with ThreadPoolExecutor(max_workers=1) as pool:
+    with ThreadPoolExecutor(max_workers=2) as pool:
         past = pool.submit(read_history, deals_dir, cache) if history else None
-        deals = loader.load_all(files if files is not None else deal_files(deals_dir), problems)
+        versions = pool.submit(open_versions, deals_dir, cache) if history and movement else None
+        paths = files if files is not None else deal_files(deals_dir)
+        deals = loader.load_all(paths, problems)
         known = past.result() if past is not None else History({}, "history_off")
+        source = versions.result() if versions is not None else VersionsSource(deals_dir, cache, reason="history_off")
     if files is None:
         loader.prune_cache()
     pipeline = compute(deals, model, as_of, labels, problems, known, team)
+    if movement:
+        # Computed only if the pages are not cached under this key: a rebuild at the same HEAD with the
+        # same deals reads no versions and computes nothing.
+        present = {p.stem for p in paths}
+        key = cache.key("movement", source.key or source.reason, movement_inputs(deals, present, model, as_of))
+        pipeline.movement = MovementSource(
+            key, lambda: compute_movement(source.load(), deals, present, model, as_of))
     return Project(model, pipeline, pipeline.problems)
 
 
@@ -94,14 +110,20 @@ class SiteOutputs:
 
 
 def site_outputs(pipeline: Pipeline, labels: Labels, paths: SitePaths, cache: Cache, *, repo_url: str = "",
-                 edit_branch: str = "main", workbooks: bool = True) -> tuple[SiteOutputs, Renderer]:
-    """Everything a build adds to the site; the renderer is returned for the hand-written pages."""
+                 edit_branch: str = "main", workbooks: bool = True, first_language: bool = True,
+                 ) -> tuple[SiteOutputs, Renderer]:
+    """Everything a build adds to the site; the renderer is returned for the hand-written pages.
+
+    A site in several languages calls this once per language with the same pipeline (worded in
+    that language); only the first writes `/deals.json`, and each keeps its own cache entries.
+    """
     # Imported here: `dealbook check` needs none of Jinja, Markdown or openpyxl, and starts faster without them.
     from .site.pages import generated_pages
     from .site.renderer import Renderer
     from .workbooks.jobs import plan_workbooks
 
     renderer = Renderer(pipeline.model, labels, paths, repo_url, edit_branch, workbooks)
-    pages = generated_pages(pipeline, renderer, cache)
+    kind = "pages" if first_language else f"pages-{labels.language}"
+    pages = generated_pages(pipeline, renderer, cache, kind=kind, with_site_json=first_language)
     jobs = plan_workbooks(pipeline, labels, paths, cache) if workbooks else []
     return SiteOutputs(pages, jobs), renderer

@@ -6,6 +6,7 @@ import json
 import os
 import re
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -13,7 +14,7 @@ import click
 from .build import DEFAULT_CACHE, DEFAULT_DEALS, DEFAULT_MODEL, as_of_date, read_project
 from .cache import Cache
 from .diagnostics import format_problems
-from .labels import Labels
+from .labels import LANGUAGES, Labels
 from .sources.deal_files import DEAL_SUFFIXES, deal_files, suggested_id
 from .sources.deal_format import ID_PATTERN, json_schema
 from .sources.skeleton import skeleton
@@ -28,6 +29,12 @@ class UsageError(click.UsageError):
 @click.version_option(package_name="dealbook")
 def main() -> None:
     """Dealbook: the key-account sales playbook and the team's deals."""
+
+
+def _language_option(command):
+    return click.option("--lang", "language", type=click.Choice(LANGUAGES), default="en", show_default=True,
+                        help="The language of the messages (en, zh); file positions, field names and values "
+                             "stay as they are.")(command)
 
 
 def _as_of() -> object:
@@ -46,7 +53,8 @@ def _as_of() -> object:
               help="The stage model file.")
 @click.option("--deals", "deals_dir", type=click.Path(path_type=Path), default=DEFAULT_DEALS, show_default=True,
               help="The folder of deal files.")
-def check(paths: tuple[Path, ...], style: str, strict: bool, model_path: Path, deals_dir: Path) -> None:
+@_language_option
+def check(paths: tuple[Path, ...], style: str, strict: bool, model_path: Path, deals_dir: Path, language: str) -> None:
     """Validate deal files (default: every deal in deals/) and the stage model.
 
     Exits 0 when there is no error, 1 when there is any, 2 on wrong usage.
@@ -67,12 +75,15 @@ def check(paths: tuple[Path, ...], style: str, strict: bool, model_path: Path, d
                 raise UsageError(f"{path}: no such file or folder")
     elif not deals_dir.is_dir():
         raise UsageError(f"{deals_dir}: no such folder (pass deal files, or --deals)")
-    labels = Labels("en")
+    labels = Labels(language)
     project = read_project(Path.cwd(), model_path, deals_dir, _as_of(), labels, Cache(Path.cwd() / DEFAULT_CACHE),
                            files)
     pipeline, problems = project.pipeline, project.problems
     if strict:
         problems = [p.promoted() for p in problems]
+    # Warnings are worded in the language already; the checks of the file format word theirs in English.
+    problems = [replace(p, message=labels.check_message(p.message), hint=labels.check_message(p.hint))
+                for p in problems]
     text = format_problems(problems, style)
     if text:
         click.echo(text)
@@ -81,9 +92,10 @@ def check(paths: tuple[Path, ...], style: str, strict: bool, model_path: Path, d
     if style == "text":
         sys.stdout.flush()  # the notes and the summary go to stderr, after the problems
         if pipeline and pipeline.history_note:
-            click.echo("note: " + labels("history_note_log", reason=labels(pipeline.history_note)), err=True)
+            note = labels("history_note_log", reason=labels(pipeline.history_note))
+            click.echo(labels("check_note", text=note), err=True)
         checked = len(files) if files is not None else len(deal_files(deals_dir))
-        click.echo(f"{checked} deal file(s) checked: {errors} error(s), {warnings} warning(s)", err=True)
+        click.echo(labels("check_summary", checked=checked, errors=errors, warnings=warnings), err=True)
     sys.exit(1 if errors else 0)
 
 
@@ -108,7 +120,8 @@ def schema(model_path: Path) -> None:
 @click.argument("deal_id")
 @click.option("--deals", "deals_dir", type=click.Path(path_type=Path), default=DEFAULT_DEALS, show_default=True)
 @click.option("--model", "model_path", type=click.Path(path_type=Path), default=DEFAULT_MODEL, show_default=True)
-def new(deal_id: str, deals_dir: Path, model_path: Path) -> None:
+@_language_option
+def new(deal_id: str, deals_dir: Path, model_path: Path, language: str) -> None:
     """Write a commented skeleton deal to deals/<DEAL_ID>.yml."""
     if not re.fullmatch(ID_PATTERN, deal_id):
         raise UsageError(f"'{deal_id}' is not a valid deal id: use a-z, 0-9 and '-', e.g. {suggested_id(deal_id)}")
@@ -117,8 +130,9 @@ def new(deal_id: str, deals_dir: Path, model_path: Path) -> None:
     if target.exists() or (deals_dir / f"{deal_id}.yaml").exists():
         raise UsageError(f"{target}: a deal with this id already exists; nothing was changed")
     deals_dir.mkdir(parents=True, exist_ok=True)
-    target.write_text(skeleton(model, _as_of()), encoding="utf-8")
-    click.echo(f"wrote {target}: fill it in, then run `dealbook check {target}`")
+    labels = Labels(language)
+    target.write_text(skeleton(model, _as_of(), labels), encoding="utf-8")
+    click.echo(labels("new_written", target=target))
 
 
 @main.command(name="import")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Literal
 
 Severity = Literal["error", "warning"]
@@ -32,6 +32,9 @@ class Problem:
     field: str
     message: str
     hint: str = ""
+    # The same in plain words, for managers reading the site: no field names, no positions.
+    # Only deal warnings have one; `reader_text` falls back to the field and the message.
+    plain: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
         for name in ("path", "field", "message", "hint"):
@@ -43,6 +46,10 @@ class Problem:
         field = f"{self.field}: " if self.field else ""
         hint = f" ({self.hint})" if self.hint else ""
         return f"{self.path}:{self.line}:{self.col}: {self.severity}: {field}{self.message}{hint}"
+
+    @property
+    def reader_text(self) -> str:
+        return self.plain or self.summary()
 
     def summary(self) -> str:
         """The field and the message, without the position: for pages and `/deals.json`."""
@@ -58,7 +65,7 @@ class Problem:
 
     def promoted(self) -> Problem:
         """The same problem as an error (for --strict)."""
-        return Problem(self.path, self.line, self.col, "error", self.field, self.message, self.hint)
+        return Problem(self.path, self.line, self.col, "error", self.field, self.message, self.hint, self.plain)
 
 
 class Problems(list):
@@ -74,6 +81,15 @@ class Problems(list):
     @property
     def warnings(self) -> list[Problem]:
         return [p for p in self if p.severity == "warning"]
+
+
+def listed(problems: Iterable[Problem], limit: int = 20) -> list[str]:
+    """The first `limit` problems as `dealbook check` prints them, then how many more there are."""
+    problems = sorted(problems, key=sort_key)
+    lines = [str(p) for p in problems[:limit]]
+    if len(problems) > limit:
+        lines.append(f"… and {len(problems) - limit} more: run `dealbook check` for all of them")
+    return lines
 
 
 def sort_key(problem: Problem) -> tuple:

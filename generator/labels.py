@@ -6,6 +6,8 @@ command line), and handed down as a `Labels` object to everything that writes te
 
 from __future__ import annotations
 
+import re
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 
@@ -24,6 +26,57 @@ def language_code(language: str | None) -> str:
 def catalog(language: str) -> dict:
     """The labels of one language, as stored in `catalog/<language>.yml`."""
     return yaml.safe_load((_DIR / f"{language_code(language)}.yml").read_text(encoding="utf-8"))
+
+
+@lru_cache
+def _message_patterns(language: str, section: str) -> tuple[tuple[re.Pattern[str], str], ...]:
+    """(English pattern, text in `language`) for each entry of a catalog section, the most specific first.
+
+    `{name}` in the English text matches any text; the longest literal texts are tried first, so that
+    "expected one of {options}, got {got}" wins over "expected {wanted}, got {got}".
+    """
+    english, other = catalog("en")[section], catalog(language)[section]
+    pairs = []
+    for key, text in english.items():
+        pieces = re.split(r"({\w+})", text)
+        regex = "".join(f"(?P<{p[1:-1]}>.+?)" if re.fullmatch(r"{\w+}", p) else re.escape(p) for p in pieces)
+        literal = sum(len(p) for p in pieces if not re.fullmatch(r"{\w+}", p))
+        pairs.append((literal, re.compile(regex, re.S), other[key]))
+    pairs.sort(key=lambda pair: -pair[0])
+    return tuple((pattern, text) for _, pattern, text in pairs)
+
+
+def _translated(text: str, language: str, section: str, depth: int = 0) -> str | None:
+    """`text` (an English check message, hint or piece of one) in `language`; None when no pattern matches."""
+    for pattern, target in _message_patterns(language, section):
+        match = pattern.fullmatch(text)
+        if match:
+            values = match.groupdict()
+            if depth < 3:  # a piece may be a known part ("a whole number from 1 to 8") or a message itself
+                values = {name: _translated(value, language, "message_parts", depth + 1)
+                          or _translated(value, language, "messages", depth + 1) or value
+                          for name, value in values.items()}
+            return _fill(target, values)
+    return None
+
+
+_WIDE = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff]")
+_NARROW = re.compile(r"[A-Za-z0-9'`\"]")
+
+
+def _fill(template: str, values: dict[str, str]) -> str:
+    """`template` with its `{name}`s filled in, a space between Chinese text and a Latin word or number."""
+
+    def one(match: re.Match[str]) -> str:
+        value = values[match[1]]
+        before, after = template[match.start() - 1:match.start()], template[match.end():match.end() + 1]
+        if value and _WIDE.match(before) and _NARROW.match(value[0]):
+            value = " " + value
+        if value and _WIDE.match(after) and _NARROW.match(value[-1]):
+            value += " "
+        return value
+
+    return re.sub(r"{(\w+)}", one, template)
 
 
 class Labels:
@@ -69,5 +122,35 @@ class Labels:
                 return self.pick(term, "label")
         return key
 
+    def value_word(self, model, vocabulary: str, key: str) -> str:
+        """A deal-file value as a workbook cell shows it: in English the key itself (the word the deal
+        file uses, `won`), in another language the term's label (`赢单`), so that every word of a
+        Chinese workbook, its dropdowns included, is Chinese."""
+        return key if self.language == "en" else self.term(model, vocabulary, key)
+
+    def value_words(self, model, vocabulary: str) -> dict[str, str]:
+        """Key → `value_word` for every term of a vocabulary, in the model's order."""
+        return {key: self.value_word(model, vocabulary, key) for key in model.keys(vocabulary)}
+
+    def check_message(self, text: str) -> str:
+        """A message or hint of `dealbook check` in this language (the checks word them in English).
+
+        Matched against the English texts of the catalog's `messages:`; the values, keys and
+        field names inside stay as they are. A text no pattern knows is left in English.
+        """
+        if self.language == "en" or not text:
+            return text
+        return _translated(text, self.language, "messages") or text
+
     def stage_name(self, stage) -> str:
         return self.pick(stage, "name")
+
+    def format_date(self, value: date | None) -> str:
+        """A date as this language writes it (2026-11-27, 2026年11月27日); '' for none."""
+        if value is None:
+            return ""
+        return self._labels["date_format"].format(year=value.year, month=value.month, day=value.day)
+
+    def format_month(self, value: date) -> str:
+        """A month as this language writes it (2026-11, 2026年11月)."""
+        return self._labels["month_format"].format(year=value.year, month=value.month)

@@ -1,8 +1,10 @@
 """The mkdocs plugin: wires `generator.build` into an mkdocs build, and nothing more.
 
-It decides the language (from the theme), hands mkdocs' URL rules to the site layer,
-sets the navigation from the stage model, adds the generated files, and reports
-problems as one `PluginError`.
+It decides the languages (the `languages:` option, else the theme's), hands mkdocs' URL rules
+to the site layer, sets the navigation from the stage model, adds the generated files, and
+reports problems as one `PluginError`. A site in several languages is one build of the first
+language, at the root, followed by a build of each other one under `/<code>/`, run from this
+build's end with the deals already read (`generator.site.languages` says what differs).
 """
 
 from __future__ import annotations
@@ -14,8 +16,12 @@ import logging
 import os
 import re
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import jinja2
+from mkdocs.commands.build import build as mkdocs_build
 from mkdocs.config import base
 from mkdocs.config import config_options as c
 from mkdocs.config.defaults import MkDocsConfig
@@ -26,15 +32,25 @@ from mkdocs.structure.pages import Page
 
 from .build import Project, as_of_date, read_project, site_outputs, team_path
 from .cache import Cache
-from .diagnostics import format_problems
+from .diagnostics import format_problems, listed
 from .labels import Labels
+from .site.languages import (
+    SOURCE_LANGUAGE,
+    LanguageError,
+    SiteLanguages,
+    localized_palette,
+    overridden,
+    translation_of,
+    translation_suffix,
+)
 from .site.paths import SitePaths, site_nav
-from .site.renderer import Renderer
+from .site.renderer import CompiledTemplates, Renderer
 from .sources.deal_files import shown_path
 from .sources.stage_model import TOOLS, StageModelError, load_stage_model
 from .workbooks.run import WorkbookRun
 
 log = logging.getLogger("mkdocs.plugins.dealbook")
+_HEAD_ALTERNATE = re.compile(r'\s*<link rel="alternate" href="[^"]*" hreflang="[^"]*">')
 
 
 def _acquire_lock(cache_dir: Path) -> int | None:
@@ -69,10 +85,12 @@ def _keep_jieba_cache_in(cache_dir: Path) -> None:
 class _GeneratedFile(File):
     """A generated file that, in a dirty rebuild (`dealbook serve`), is rebuilt only if its content changed."""
 
-    previous: dict[str, str] = {}  # site path → digest of the content last built, per serving process
+    # language → site path → digest of the content last built, per serving process
+    previous: dict[str, dict[str, str]] = {}
+    language = ""
 
     def is_modified(self) -> bool:
-        return self.previous.get(self.src_uri) != self.digest
+        return self.previous.get(self.language, {}).get(self.src_uri) != self.digest
 
     @property
     def digest(self) -> str:
@@ -86,6 +104,11 @@ class _LateFile(File):
         pass
 
 
+# mkdocs makes a new Jinja environment for every build: the theme's ninety templates would be
+# compiled again for every `mkdocs serve` rebuild and for each other language's site.
+_COMPILED = CompiledTemplates()
+
+
 class DealbookConfig(base.Config):
     enabled = c.Type(bool, default=True)
     deals_dir = c.Dir(exists=True, default="deals")
@@ -93,6 +116,11 @@ class DealbookConfig(base.Config):
     workbooks = c.Type(bool, default=True)
     edit_branch = c.Type(str, default="main")
     cache_dir = c.Type(str, default=".cache")
+    history_pages = c.Type(bool, default=True)  # /deals/changes/, /deals/insights/, /history.json
+    # The site's languages, the first at the root and each other one under /<code>/; none: the theme's.
+    languages = c.ListOfItems(c.Type(str), default=[])
+    # What a language's site says differently from mkdocs.yml (site_name, site_description, …).
+    per_language = c.DictOfItems(c.Type(dict), default={})
 
 
 class DealbookPlugin(BasePlugin[DealbookConfig]):
@@ -109,36 +137,63 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
         self.workbooks: WorkbookRun | None = None
         self.pages_written = 0
         self.seconds = 0.0
+        self.language = SOURCE_LANGUAGE
+        self._nested = False  # True while another language's site is being built
+        self._model_digest: dict[str, str] = {}
+        self._search_previous: dict[str, object] = {}
 
     def on_startup(self, *, command: str, dirty: bool) -> None:
         # While serving, a deal error must not stop the preview: pages show it instead.
         self.serving = command == "serve"
         self.dirty = dirty
-        self._model_digest = ""
+        self._model_digest = {}
+        self._search_previous = {}
 
     def on_pre_build(self, *, config: MkDocsConfig) -> None:
         # Before mkdocs empties site/: a second build in the same folder waits for the first.
-        if self.config.enabled:
+        # (Another language's build runs inside this one, which holds the lock already.)
+        if self.config.enabled and not self._nested:
             self._lock = _acquire_lock(self.cache_dir)
 
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig | None:
         if not self.config.enabled:
             return None
-        self.root = Path(config.config_file_path).parent if config.config_file_path else Path.cwd()
-        self.model_path = Path(self.config.stage_model)
-        self.deals_dir = Path(self.config.deals_dir)
-        self.cache_dir = self.root / self.config.cache_dir
-        _keep_jieba_cache_in(self.cache_dir)
-        # The language is decided here, once, and handed down.
-        self.labels = Labels(config.theme.get("language"))
-        self.paths = SitePaths(lambda src: File(src, "", "", config.use_directory_urls).url)
-        try:
-            self.as_of = as_of_date()
-        except ValueError as exc:
-            raise PluginError(str(exc)) from None
-        if config.nav is None:
+        if not self._nested:
+            self.root = Path(config.config_file_path).parent if config.config_file_path else Path.cwd()
+            self.model_path = Path(self.config.stage_model)
+            self.deals_dir = Path(self.config.deals_dir)
+            self.cache_dir = self.root / self.config.cache_dir
+            _keep_jieba_cache_in(self.cache_dir)
+            # The languages are decided here, once, and handed down; the first is the root site's.
+            try:
+                self.languages = SiteLanguages.configured(self.config.languages, config.theme.get("language"),
+                                                          self.config.per_language)
+            except LanguageError as exc:
+                raise PluginError(f"dealbook: {exc}") from None
+            self.language = self.languages.primary
+            if self.config.languages:
+                config.theme["language"] = self.language
+                self._apply_language_settings(config, self.language)
+            self._user_nav = config.nav
+            try:
+                self.as_of = as_of_date()
+            except ValueError as exc:
+                raise PluginError(str(exc)) from None
+        self.labels = Labels(self.language)
+        self.paths = SitePaths(lambda src: File(src, "", "", config.use_directory_urls).url,
+                               shared_root="../" * self.languages.prefix(self.language).count("/"))
+        if self._user_nav is None:
             config.nav = site_nav(self._model(), self.paths, self.labels, TOOLS)
         return config
+
+    def _apply_language_settings(self, config: MkDocsConfig, language: str) -> None:
+        """What mkdocs.yml says differently in this language (`per_language:`), set on the config."""
+        settings = self.languages.settings(language)
+        for key in ("site_name", "site_description", "copyright"):
+            if key in settings:
+                config[key] = settings[key]
+        if "palette_toggle_names" in settings:
+            config.theme["palette"] = localized_palette(config.theme.get("palette"), settings["palette_toggle_names"])
 
     def _model(self):
         try:
@@ -150,14 +205,23 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
         if not self.config.enabled:
             return None
         started = time.perf_counter()
-        cache = Cache(self.cache_dir)
-        project = read_project(self.root, self.model_path, self.deals_dir, self.as_of, self.labels, cache)
-        self.serve_errors = project.problems.errors if self.serving else []
+        if not self._nested:  # one cache for every language's build (it says once when it cannot be written)
+            self._cache = Cache(self.cache_dir)
+        cache = self._cache
+        files = self._pages_in_language(files, config)
+        if not self._nested:
+            # Deals are read, checked and their history read here, once, whatever the languages.
+            self.project = read_project(self.root, self.model_path, self.deals_dir, self.as_of, self.labels, cache,
+                                        movement=self.config.history_pages)
+            self.serve_errors = self.project.problems.errors if self.serving else []
+            self.pages_written = 0
+            self.workbooks = WorkbookRun(cache) if self.config.workbooks else None
+        project = self.project
         if self.serve_errors:
-            for problem in self.serve_errors:
-                log.warning("dealbook: %s", problem)
+            if not self._nested:
+                for problem in self.serve_errors:
+                    log.warning("dealbook: %s", problem)
             if project.pipeline is None:  # the stage model itself is broken: only the panel can be shown
-                self.project = project
                 if getattr(self, "dirty", False):
                     self._rebuild_all_if_changed(files)
                 return files
@@ -166,15 +230,16 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
                               + format_problems(project.problems.errors)
                               + "\nRun `dealbook check` for the full list, warnings included.")
         assert project.pipeline is not None
-        self.project = project
-        note = project.pipeline.history_note
+        # The first language's pipeline as read; another's is the same with its warnings reworded.
+        pipeline = project.pipeline if not self._nested else project.pipeline.in_language(self.labels)
+        note = pipeline.history_note
         if note and note != self._history_note_said:
             # Said once (not on every live-reload rebuild), and never a reason to fail the build.
             log.info("dealbook: %s", self.labels("history_note_log", reason=self.labels(note)))
             self._history_note_said = note
-        outputs, self.renderer = site_outputs(project.pipeline, self.labels, self.paths, cache,
+        outputs, self.renderer = site_outputs(pipeline, self.labels, self.paths, cache,
                                               repo_url=config.repo_url or "", edit_branch=self.config.edit_branch,
-                                              workbooks=self.config.workbooks)
+                                              workbooks=self.config.workbooks, first_language=not self._nested)
         for data in (self.model_path, team_path(self.model_path)):
             # The stage model and the team file (e-mail addresses, quotas) are data, not files to publish.
             existing = files.get_file_from_path(shown_path(data, Path(config.docs_dir)))
@@ -183,10 +248,13 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
         self.finished = outputs.pages.finished
         new_files = [_GeneratedFile.generated(config, src, content=content)
                      for src, content in outputs.pages.files.items()]
+        for file in new_files:
+            file.language = self.language
         if getattr(self, "dirty", False):
             self._rebuild_all_if_changed(files)
             changed = sum(f.is_modified() for f in new_files if isinstance(f, _GeneratedFile))
-            log.info("dealbook: dirty rebuild: %d of %d generated pages changed", changed, len(outputs.pages.files))
+            log.info("dealbook: dirty rebuild: %d of %d generated pages changed%s", changed, len(outputs.pages.files),
+                     f" ({self.language})" if self.languages.several else "")
         new_files += [_LateFile.generated(config, job.path, content=b"") for job in outputs.workbooks]
         for file in new_files:
             if files.get_file_from_path(file.src_uri) is not None:
@@ -194,10 +262,33 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
             files.append(file)
         self.generated = {f.src_uri for f in new_files}
         self.generated_files = [f for f in new_files if isinstance(f, _GeneratedFile)]
-        self.pages_written = sum(src.endswith(".md") for src in outputs.pages.files)
-        self.workbooks = WorkbookRun(outputs.workbooks, cache, Path(config.site_dir)).start() \
-            if outputs.workbooks else None
-        self.seconds = time.perf_counter() - started
+        self.pages_written += sum(src.endswith(".md") for src in outputs.pages.files)
+        if self.workbooks is not None and outputs.workbooks:
+            # Each language's workbooks go into its own site folder, which mkdocs has just emptied.
+            kind = "workbooks" if not self._nested else f"workbooks-{self.language}"
+            self.workbooks.start(outputs.workbooks, Path(config.site_dir), kind)
+        self.seconds = (self.seconds if self._nested else 0.0) + time.perf_counter() - started
+        return files
+
+    def _pages_in_language(self, files: Files, config: MkDocsConfig) -> Files:
+        """The hand-written pages in this build's language: `X.<code>.md` published as `X.md`.
+
+        A translation is never a page of its own; a page with no translation into this language
+        is published in English, with a warning (the site promises every page in every language).
+        """
+        translations = {f.src_uri: f for f in files if translation_suffix(f.src_uri)}
+        for file in translations.values():
+            files.remove(file)
+        if self.language == SOURCE_LANGUAGE:
+            return files
+        for file in [f for f in files if f.is_documentation_page() and not f.generated_by]:
+            twin = translations.get(translation_of(file.src_uri, self.language))
+            if twin is None:
+                log.warning("dealbook: %s has no %s version (%s); the English page is published in its place",
+                            file.src_uri, self.language, translation_of(file.src_uri, self.language))
+                continue
+            files.remove(file)
+            files.append(File.generated(config, file.src_uri, abs_src_path=twin.abs_src_path))
         return files
 
     def _rebuild_all_if_changed(self, files: Files) -> None:
@@ -205,18 +296,24 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
         # a deal is wrong: in a dirty rebuild, every page is redone when either of them changes.
         errors = "\n".join(str(p) for p in self.serve_errors)
         digest = hashlib.sha256(self.model_path.read_bytes() + b"\0" + errors.encode()).hexdigest()
-        if digest != self._model_digest:
-            _GeneratedFile.previous.clear()
+        if digest != self._model_digest.get(self.language):
+            _GeneratedFile.previous.pop(self.language, None)
             for file in files:
                 if file.is_documentation_page():
                     file.is_modified = lambda: True  # type: ignore[method-assign]
-            self._model_digest = digest
+            self._model_digest[self.language] = digest
 
+    @event_priority(-100)  # after the search plugin has written this language's index
     def on_post_build(self, *, config: MkDocsConfig) -> None:
         started = time.perf_counter()
         if getattr(self, "dirty", False):
-            _GeneratedFile.previous = {f.src_uri: f.digest for f in self.generated_files}
+            _GeneratedFile.previous[self.language] = {f.src_uri: f.digest for f in self.generated_files}
+        if self._nested:
+            self.seconds += time.perf_counter() - started
+            return
         try:
+            for language in self.languages.others:
+                self._build_language(config, language)
             if self.workbooks is not None:
                 try:
                     self.workbooks.wait()
@@ -226,6 +323,44 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
             self._release_lock()
         self.seconds += time.perf_counter() - started
         self._log_summary()
+
+    def _build_language(self, config: MkDocsConfig, language: str) -> None:
+        """Build the site of another language under `/<code>/`, with this build's deals and workbook run.
+
+        mkdocs runs every plugin again on the same configuration, with the values below in place
+        for the length of that build (its own folder, theme language, navigation and titles).
+        """
+        settings = self.languages.settings(language)
+        values: dict[str, object] = {"site_dir": os.path.join(config.site_dir, language), "nav": self._user_nav}
+        if config.site_url:
+            values["site_url"] = config.site_url.rstrip("/") + f"/{language}/"
+        values.update({k: settings[k] for k in ("site_name", "site_description", "copyright") if k in settings})
+        theme = {"language": language,
+                 "palette": localized_palette(config.theme.get("palette"), settings.get("palette_toggle_names"))}
+        primary = self.language
+        search = config.plugins.get("material/search") or config.plugins.get("search")
+        with overridden(config, **values), overridden(config.theme, **theme), \
+                self._search_index_of(search, language):
+            self.language, self._nested = language, True
+            try:
+                mkdocs_build(config, dirty=getattr(self, "dirty", False))
+            finally:
+                self.language, self._nested = primary, False
+
+    @contextmanager
+    def _search_index_of(self, search: object, language: str) -> Iterator[None]:
+        # Material's search plugin keeps the previous index for dirty rebuilds (`mkdocs serve`);
+        # each language has its own, so the other language's previous index is swapped in.
+        if search is None or not hasattr(search, "search_index_prev"):
+            yield
+            return
+        mine = search.search_index_prev
+        search.search_index_prev = self._search_previous.get(language)
+        try:
+            yield
+        finally:
+            self._search_previous[language] = search.search_index_prev
+            search.search_index_prev = mine
 
     def on_build_error(self, *, error: Exception) -> None:
         if self.workbooks is not None:
@@ -240,9 +375,28 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
             os.close(self._lock)  # closing the descriptor releases the lock
             self._lock = None
 
-    def on_post_page(self, output: str, /, *, page: Page, config: MkDocsConfig) -> str | None:
-        if not self.serve_errors:
+    def on_env(self, env: jinja2.Environment, /, *, config: MkDocsConfig, files: Files) -> jinja2.Environment | None:
+        if not self.config.enabled:
             return None
+        env.bytecode_cache = _COMPILED
+        if not self.languages.several:
+            return env
+        # The language selector takes the links `_theme_sees_page` made for the page as they are.
+        ours = (Path(__file__).parent / "site" / "templates" / "alternate.html").read_text(encoding="utf-8")
+        env.loader = jinja2.ChoiceLoader([jinja2.DictLoader({"partials/alternate.html": ours}), env.loader])
+        return env
+
+    def on_post_page(self, output: str, /, *, page: Page, config: MkDocsConfig) -> str | None:
+        if self.config.enabled and self.languages.several:
+            # Material also lists the languages as <link rel="alternate"> in the head, and its script
+            # takes each such link for a site root: it fetches <link>/sitemap.xml (for a page, a 404
+            # on every page view) and, finding the page in no sitemap when site_url is unset, sends
+            # the reader to the other language's home page instead of following the link. Without
+            # them, the selector's links are plain links to the same page in the other language.
+            head, end, body = output.partition("</head>")
+            output = _HEAD_ALTERNATE.sub("", head) + end + body
+        if not self.serve_errors:
+            return output
         # Live preview only: every page opens with the problems, until the files are fixed.
         items = "".join(f"<li><code>{html.escape(str(p))}</code></li>" for p in self.serve_errors)
         panel = (f'<div class="dealbook-errors" role="alert" style="margin:0;padding:.8rem 1.2rem;'
@@ -255,10 +409,14 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
         if self.project is None or self.project.pipeline is None:
             return
         pipeline, run = self.project.pipeline, self.workbooks
-        log.info("dealbook: %d deals read, %d pages written, %d workbooks written, %d reused, %.2f s "
+        log.info("dealbook: %d deals read, %d pages written, %d workbooks written, %d reused%s, %.2f s "
                  "(as of %s, %d warnings)", len(pipeline.deals), self.pages_written,
-                 run.written if run else 0, run.reused if run else 0, self.seconds, self.as_of,
-                 len(pipeline.problems.warnings))
+                 run.written if run else 0, run.reused if run else 0,
+                 f" in {', '.join(self.languages.codes)}" if self.languages.several else "", self.seconds,
+                 self.as_of, len(pipeline.problems.warnings))
+        # Which warnings, not only how many (info, not warning: `mkdocs build --strict` must not fail on them).
+        for line in listed(pipeline.problems.warnings):
+            log.info("dealbook:   %s", line)
 
     def on_page_markdown(self, markdown: str, /, *, page: Page, config: MkDocsConfig, files: Files) -> str | None:
         if not self.config.enabled or self.renderer is None or page.file.src_uri in self.generated:
@@ -286,6 +444,9 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
         full = self._full_content.pop(page.file.src_uri, None)
         if full is not None:
             page.content = full
+        if self.config.enabled and self.languages.several:
+            # Material's language selector, for this page: the same page in each language.
+            config.extra["alternate"] = self.languages.alternates(page.url, self.language)
         return context
 
     on_page_context = CombinedEvent(_search_sees_words, _theme_sees_page)

@@ -57,6 +57,8 @@ def leaves_host(url: str) -> bool:
     parts = urlsplit(url)
     if parts.scheme in ("data", "blob", "about"):  # never touch the network
         return False
+    if parts.scheme == "file":  # the site opened from disk: a file on this machine, not a network path
+        return bool(parts.netloc)
     return parts.hostname != HOST
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -12,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from generator.site.paths import SitePaths
 
 ROOT = Path(__file__).resolve().parent.parent
 AS_OF_EPOCH = "1795737600"  # 2026-11-27 00:00 UTC: tests see one fixed as-of date
@@ -35,6 +38,16 @@ stakeholders:
 exits:
   1: {date: 2026-11-20, evidence: Meeting booked}
 """
+
+
+def directory_urls(config: Path) -> bool:
+    """The `use_directory_urls` setting of an mkdocs.yml (mkdocs' default, true, when it is not set)."""
+    found = re.search(r"^use_directory_urls:\s*(\S+)", config.read_text(encoding="utf-8"), re.M)
+    return found is None or found.group(1).lower() == "true"
+
+
+# The URLs of the shipped mkdocs.yml, which every test project copies.
+SITE_PATHS = SitePaths(directory_urls=directory_urls(ROOT / "mkdocs.yml"))
 
 
 def run_check(cwd: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
@@ -82,25 +95,44 @@ class Project:
         config = load_config(str(self.root / "mkdocs.yml"), strict=strict)
         build(config)
 
+    @property
+    def paths(self) -> SitePaths:
+        """Site paths and URLs with this project's URL setting."""
+        return SitePaths(directory_urls=directory_urls(self.root / "mkdocs.yml"))
+
     def page(self, url: str) -> str:
-        return (self.site / url / "index.html").read_text(encoding="utf-8")
+        """The HTML of a page named without its ending: `deals/acme` is deals/acme.html or
+        deals/acme/index.html, whichever `use_directory_urls` made; "" is the home page."""
+        url = url.strip("/")
+        candidates = [self.site / url / "index.html", self.site / f"{url}.html"] if url else [self.site / "index.html"]
+        for path in candidates:
+            if path.is_file():
+                return path.read_text(encoding="utf-8")
+        raise FileNotFoundError(f"no page {url!r} in {self.site}: tried {[str(c) for c in candidates]}")
+
+
+def new_project(root: Path, team: bool = False) -> Project:
+    """A copy of the project's site sources in `root`, with an empty deals/ folder.
+
+    The shipped playbook/team.yml lists the owners of the sample deals; a test's own deals (owner
+    "Test Rep") would each get an "owner not in the team" warning, so it comes only with the samples
+    (`team=True`).
+    """
+    root.mkdir(parents=True)
+    shutil.copy(ROOT / "mkdocs.yml", root / "mkdocs.yml")
+    shutil.copytree(ROOT / "playbook", root / "playbook",
+                    ignore=None if team else shutil.ignore_patterns("team.yml"))
+    (root / "deals").mkdir()
+    return Project(root)
 
 
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Project:
-    """A copy of the project's site sources with an empty deals/ folder, and no team file.
-
-    The shipped playbook/team.yml lists the owners of the sample deals; a test's own deals (owner
-    "Test Rep") would each get an "owner not in the team" warning, so it comes with the samples.
-    """
-    root = tmp_path / "project"
-    root.mkdir()
-    shutil.copy(ROOT / "mkdocs.yml", root / "mkdocs.yml")
-    shutil.copytree(ROOT / "playbook", root / "playbook", ignore=shutil.ignore_patterns("team.yml"))
-    (root / "deals").mkdir()
+    """A copy of the project's site sources with an empty deals/ folder, and no team file."""
+    made = new_project(tmp_path / "project")
     monkeypatch.setenv("SOURCE_DATE_EPOCH", AS_OF_EPOCH)
-    monkeypatch.chdir(root)
-    return Project(root)
+    monkeypatch.chdir(made.root)
+    return made
 
 
 @pytest.fixture

@@ -13,10 +13,10 @@ from itertools import pairwise
 from pathlib import Path
 
 from browser_support import DESKTOP, HOST, chromium, logged_tab, serve
+from conftest import SITE_PATHS
 from test_url_safety import build_project
 
 from generator.labels import Labels
-from generator.site.paths import SitePaths
 from generator.sources.stage_model import load_stage_model
 
 RLO = "\u202e"
@@ -152,8 +152,11 @@ def test_an_unclosed_rlo_in_deal_text_reorders_nothing_around_it(tmp_path: Path)
             assert_in_order(step, ["Call back", "—", "Carol", "Cole", LABELS.due, "2026", "-10-", "15", LABELS.overdue])
 
             # The warning that quotes the action: its date reads in order too.
-            warning = page.locator(".db-warnings li", has_text="2026-10-15")
+            warning = page.locator(".db-warnings__list > li", has_text="2026-10-15")
             assert_in_order(warning, ["Call back", "2026", "10-15"])
+            page.locator(".db-fix > summary").click()  # and in the rep's detail, as `dealbook check` prints it
+            assert_in_order(page.locator(".db-fix li", has_text="2026-10-15"), ["deals/bidi.yml", "Call back", "2026",
+                                                                                "10-15", "do it"])
 
             # Stakeholders: two names in one cell of the matrix, and the table row.
             cell = page.locator(".db-matrix__cell", has_text="Alice Able")
@@ -172,10 +175,11 @@ def test_an_unclosed_rlo_in_deal_text_reorders_nothing_around_it(tmp_path: Path)
             assert_in_order(page.locator("dd.db-amount"), ["7", ",000", "USD"])
 
             # The pipeline: rows, lists, and the line under a poisoned title.
-            page.goto(base + "deals/", wait_until="networkidle")
+            page.goto(base + SITE_PATHS.url(SITE_PATHS.pipeline_page), wait_until="networkidle")
             row = page.locator("table.db-deals tbody tr", has_text="Bidi title")
-            assert_in_order(row, ["Bidi title", "Bidi account", "3", "Olivia Owner", "5,000", "USD", "2027",
-                                  "01-15", "Call back", "2026", "10-15"])
+            assert_in_order(row, ["Bidi title", "3", "Olivia Owner", "5,000", "USD", "2027", "01-15", "Call back",
+                                  "2026", "10-15"])
+            assert_in_order(row.locator("td").first, ["Bidi title", "Bidi account"])  # the account under the deal
             attention = page.locator("ul.db-attention > li", has_text="Bidi title")
             assert_in_order(attention, ["Bidi title", "—", "Olivia", "Owner", "Call back", "2026", "10-15"])
             grade_item = page.locator(".db-grades li", has_text="Bidi title")
@@ -183,7 +187,7 @@ def test_an_unclosed_rlo_in_deal_text_reorders_nothing_around_it(tmp_path: Path)
 
             # The stage page lists the deal with its amount after two poisoned fields.
             stage = load_stage_model(project.model).stage(3)
-            page.goto(base + SitePaths().url(SitePaths.stage_page(stage)), wait_until="networkidle")
+            page.goto(base + SITE_PATHS.url(SITE_PATHS.stage_page(stage)), wait_until="networkidle")
             listed = page.locator("ul.db-stage-deals > li", has_text="Bidi title")
             assert_in_order(listed, ["Bidi title", "—", "Bidi", "account", "5", ",000", "USD", LABELS.grade])
             assert tab.foreign == [], f"requests left {HOST}: {tab.foreign}"

@@ -16,14 +16,14 @@ from urllib.parse import urlsplit
 
 import pytest
 from browser_support import DESKTOP, PHONE, chromium, logged_tab, need_chromium, serve
-from conftest import AS_OF_EPOCH, ROOT, Project
+from conftest import AS_OF_EPOCH, ROOT, SITE_PATHS, Project
 
 from generator.labels import Labels
-from generator.site.paths import SitePaths
 from generator.sources.stage_model import StageModel, load_stage_model
 
 ARTIFACTS = ROOT / "tests" / "artifacts"
-LABELS = Labels("en")  # mkdocs.yml sets theme.language: en
+LABELS = Labels("en")  # mkdocs.yml: languages: [en, zh], English at the root
+PIPELINE = SITE_PATHS.url(SITE_PATHS.pipeline_page)
 
 # Anything in the page body that could run code, or that only hostile deal text would produce.
 INJECTED_JS = """() => {
@@ -37,6 +37,13 @@ INJECTED_JS = """() => {
   }
   return bad;
 }"""
+
+
+# Tables whose content is wider than the box around them (which then scrolls sideways): (class, overflow px).
+TABLES_WIDER_THAN_BOX = """() => [...document.querySelectorAll('.md-content table')].map(t => {
+  const box = t.closest('.md-typeset__table') || t.parentElement;
+  return [t.className || '(hand-written)', Math.round(t.getBoundingClientRect().width - box.clientWidth)];
+}).filter(([, over]) => over > 1)"""
 
 
 @dataclass
@@ -113,7 +120,7 @@ def _shown_ids(page) -> list[str]:
 
 def test_pages_stay_on_localhost_run_no_deal_script_and_log_no_error(site: Site, browser) -> None:
     assert any(d["id"] == "hostile" for d in site.deals)
-    named = ["", SitePaths().url(SitePaths.stage_page(site.model.stage(6))), "deals/", site.deal("hostile")["url"]]
+    named = ["", SITE_PATHS.url(SITE_PATHS.stage_page(site.model.stage(6))), PIPELINE, site.deal("hostile")["url"]]
     paths = named + [d["url"] for d in site.deals if d["url"] not in named]
     with open_tab(browser, viewport=DESKTOP) as tab:
         for path in paths:
@@ -127,7 +134,7 @@ def test_pages_stay_on_localhost_run_no_deal_script_and_log_no_error(site: Site,
         assert tab.page.evaluate("typeof window.__pwned") == "undefined"
         tab.assert_clean()
         visited = {urlsplit(u).path for u in tab.requests}
-        assert {"/", "/deals/", "/deals/hostile/"} <= visited
+        assert {"/", "/" + PIPELINE, "/" + site.deal("hostile")["url"]} <= visited
         assert any(p.endswith("/dealbook.js") for p in visited) and any(p.endswith("/dealbook.css") for p in visited)
 
 
@@ -136,7 +143,7 @@ def test_pages_stay_on_localhost_run_no_deal_script_and_log_no_error(site: Site,
 
 def test_search_finds_a_stage_page_by_its_chinese_name(site: Site, browser) -> None:
     stage = site.model.stage(6)
-    target = "/" + SitePaths().url(SitePaths.stage_page(stage))
+    target = "/" + SITE_PATHS.url(SITE_PATHS.stage_page(stage))
     with open_tab(browser, viewport=DESKTOP) as tab:
         tab.goto(site.url(), settle=True)
         box = tab.page.locator("input.md-search__input")
@@ -150,6 +157,47 @@ def test_search_finds_a_stage_page_by_its_chinese_name(site: Site, browser) -> N
         hrefs = [urlsplit(a.get_attribute("href") or "").path for a in results.all()]
         assert target in hrefs, f"searching {stage.name_zh!r} found {hrefs}"
         tab.assert_clean()
+
+
+def test_the_site_opened_from_disk_follows_links_and_searches(site: Site, browser) -> None:
+    """The README says "open site/index.html": from file:// the tabs, the pipeline, deal and stage
+    links and search work, and nothing is fetched from another host."""
+    root = site.project.site
+
+    def on_disk(url: str) -> str:
+        return (root / url).as_uri()
+
+    deal = site.deal("hospital-his-2027")
+    stage = site.model.stage(deal["stage"])
+    wanted = site.deal("porthaven-terminal-tos")
+    with open_tab(browser, viewport=DESKTOP) as tab:
+        page = tab.page
+        page.goto(on_disk("index.html"))
+        page.get_by_role("navigation", name="Tabs").get_by_role("link", name=LABELS.nav_deals, exact=True).click()
+        page.wait_for_url(on_disk(PIPELINE))
+        assert page.locator("table.db-deals tbody tr").count() == len(site.deals)
+        page.locator("table.db-deals thead th").first.click()  # the vendored table sorter runs from disk too
+        assert page.locator("table.db-deals thead th").first.get_attribute("aria-sort") in ("ascending", "descending")
+        page.locator(f"table.db-deals tr[data-id='{deal['id']}'] td:first-child a").click()
+        page.wait_for_url(on_disk(deal["url"]))
+        assert page.locator("h1.db-title").inner_text() == deal["title"]
+        page.locator(".db-next-exit a").click()
+        page.wait_for_url(on_disk(SITE_PATHS.url(SITE_PATHS.stage_page(stage))))
+        assert page.locator("h1").first.inner_text().startswith(f"{stage.number}. {stage.name}")
+
+        box = page.locator("input.md-search__input")
+        box.click()
+        box.fill(wanted["account"].split()[0])
+        box.press("End")  # Material reads the query on keyup
+        results = page.locator(".md-search-result__list a")
+        results.first.wait_for(state="visible", timeout=15_000)
+        found = [urlsplit(a.get_attribute("href") or "").path for a in results.all()]
+        assert urlsplit(on_disk(wanted["url"])).path in found, found
+        results.first.click()
+        page.wait_for_url(lambda url: urlsplit(url).path == urlsplit(on_disk(wanted["url"])).path)
+        assert page.locator("h1.db-title").inner_text() == wanted["title"]
+        tab.assert_clean()
+        assert all(url.startswith("file://") for url in tab.requests), [u for u in tab.requests if "file:" not in u]
 
 
 # c. -------------------------------------------------------------------------------------------------
@@ -182,7 +230,7 @@ def test_deal_pages_mark_the_current_stage_and_show_its_exit_criterion(site: Sit
 
 def test_pipeline_table_sorts_and_filters(site: Site, browser) -> None:
     with open_tab(browser, viewport=DESKTOP) as tab:
-        tab.goto(site.url("deals/"))
+        tab.goto(site.url(PIPELINE))
         page = tab.page
         headers = [h.strip() for h in page.locator("table.db-deals thead th").all_inner_texts()]
         stage_col, amount_col = headers.index(LABELS.stage), headers.index(LABELS.amount)
@@ -236,8 +284,8 @@ def test_screenshots_fit_the_screen_in_both_schemes(site: Site, browser, width: 
     """Saves tests/artifacts/<page>-<width>-<scheme>.png; someone looks at them before a change is done."""
     ARTIFACTS.mkdir(exist_ok=True)
     viewport = DESKTOP if width == "desktop" else PHONE
-    pages = {"deal": site.rich_deal()["url"], "pipeline": "deals/", "hostile": site.deal("hostile")["url"],
-             "board": SitePaths().url(SitePaths.board_page), "owner": site.owner_url(site.rich_deal()["owner"])}
+    pages = {"deal": site.rich_deal()["url"], "pipeline": PIPELINE, "hostile": site.deal("hostile")["url"],
+             "board": SITE_PATHS.url(SITE_PATHS.board_page), "owner": site.owner_url(site.rich_deal()["owner"])}
     with open_tab(browser, viewport=viewport, color_scheme=scheme) as tab:
         page = tab.page
         for name, path in pages.items():
@@ -246,7 +294,16 @@ def test_screenshots_fit_the_screen_in_both_schemes(site: Site, browser, width: 
             assert page.evaluate("document.body.dataset.mdColorScheme") == expected
             overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
             assert overflow <= 0, f"{name} at {width} width is {overflow}px wider than the screen"
+            wide = page.evaluate(TABLES_WIDER_THAN_BOX)
+            if width == "desktop":
+                assert wide == [], f"{name}: tables wider than their box at 1280 px: {wide}"
+            else:  # only the pipeline's deals table scrolls inside its box (its first column stays put)
+                assert [c for c, _ in wide] in ([], ["db-deals"]), f"{name}: tables wider than the phone: {wide}"
             if name in ("deal", "hostile"):
+                # Notes are read on the phone itself: every cell of a notes table lies within the screen.
+                outside = page.evaluate("[...document.querySelectorAll('table.db-stack td')]"
+                                        ".filter(td => td.getBoundingClientRect().right > window.innerWidth + 1).length")
+                assert outside == 0, f"{name}: {outside} cells of the notes tables are off the screen"
                 boxes = [li.bounding_box() for li in page.locator("ol.db-tracker > li").all()]
                 if width == "desktop":  # one row of eight steps
                     assert len({round(b["y"]) for b in boxes}) == 1
@@ -279,7 +336,7 @@ def test_screenshots_fit_the_screen_in_both_schemes(site: Site, browser, width: 
 def test_the_dashboard_headline_and_forecast_fit_one_screen(site: Site, browser) -> None:
     """A manager reads the headline figures and the forecast table at 1280 × 900 without scrolling."""
     with open_tab(browser, viewport={"width": 1280, "height": 900}) as tab:
-        tab.goto(site.url("deals/"), settle=True)
+        tab.goto(site.url(PIPELINE), settle=True)
         page = tab.page
         for selector in ("dl.db-kpis", "table.db-forecast"):
             box = page.locator(selector).first.bounding_box()
@@ -293,7 +350,7 @@ def test_the_dashboard_headline_and_forecast_fit_one_screen(site: Site, browser)
 
 def test_all_deals_filter_by_owner_stage_grade_and_category(site: Site, browser) -> None:
     with open_tab(browser, viewport=DESKTOP) as tab:
-        tab.goto(site.url("deals/"))
+        tab.goto(site.url(PIPELINE))
         page = tab.page
         everyone = _shown_ids(page)
         assert sorted(everyone) == sorted(d["id"] for d in site.deals)
@@ -336,7 +393,7 @@ def test_all_deals_filter_by_owner_stage_grade_and_category(site: Site, browser)
 def test_the_board_and_owner_pages(site: Site, browser) -> None:
     open_ids = sorted(d["id"] for d in site.deals if d["status"] == "open")
     with open_tab(browser, viewport=DESKTOP) as tab:
-        tab.goto(site.url(SitePaths().url(SitePaths.board_page)), settle=True)
+        tab.goto(site.url(SITE_PATHS.url(SITE_PATHS.board_page)), settle=True)
         page = tab.page
         columns = page.locator("section.db-board__column")
         assert columns.count() == len(site.model.stages)
@@ -358,10 +415,38 @@ def test_the_board_and_owner_pages(site: Site, browser) -> None:
         # and every deal page links to its owner's page
         tab.goto(site.url(deal["url"]))
         href = page.locator("dl.db-facts a.db-owner-link").get_attribute("href")
-        assert href and href.startswith("../owners/")
+        owners = SITE_PATHS.owner_pages(d["owner"] for d in site.deals)
+        assert href == SITE_PATHS.link(SITE_PATHS.deal_page(deal["id"]), owners[deal["owner"]])
         tab.assert_clean()
 
 
 def _luminance(css_colour: str) -> float:
     r, g, b = (int(x) / 255 for x in re.findall(r"[\d.]+", css_colour)[:3])
     return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+@pytest.mark.parametrize("width", ["desktop", "phone"])
+def test_playbook_tables_fit_the_screen(site: Site, browser, width: str) -> None:
+    """The tool pages and the deal-file reference: the page never scrolls sideways and no table is wider
+    than its box, so the question to answer and the meaning of a field are read without scrolling."""
+    pages = [SITE_PATHS.url(SITE_PATHS.tool_page(tool)) for tool in ("evaluation", "grading", "stakeholders",
+                                                                        "negotiation")]
+    pages += [SITE_PATHS.url(SITE_PATHS.reference_page), SITE_PATHS.url(SITE_PATHS.editing)]
+    with open_tab(browser, viewport=DESKTOP if width == "desktop" else PHONE) as tab:
+        for path in pages:
+            tab.goto(site.url(path))
+            assert tab.page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0, path
+            assert tab.page.evaluate(TABLES_WIDER_THAN_BOX) == [], path
+        tab.assert_clean()
+
+
+def test_a_deal_page_marks_the_deals_tab_and_leads_back_to_the_pipeline(site: Site, browser) -> None:
+    deal = site.deal("hospital-his-2027")
+    with open_tab(browser, viewport=DESKTOP) as tab:
+        tab.goto(site.url(deal["url"]))
+        active = tab.page.locator(".md-tabs__item--active")
+        assert active.count() == 1 and active.inner_text().strip() == LABELS.nav_deals
+        tab.page.locator("a.db-crumbs__up").click()
+        tab.page.wait_for_url(site.url(PIPELINE))
+        assert tab.page.locator(".md-tabs__item--active").inner_text().strip() == LABELS.nav_deals
+        tab.assert_clean()

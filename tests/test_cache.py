@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, Project
+from conftest import AS_OF_EPOCH, ROOT, Project
 
 from generator.cache import MAGIC, Cache, fingerprint
 
@@ -92,11 +92,33 @@ def committed(sample_project: Project) -> Project:
     return sample_project
 
 
+@pytest.fixture(scope="module")
+def clean_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, bytes]]:
+    """The committed sample project built once with an empty cache: its folder and its site."""
+    root = tmp_path_factory.mktemp("clean") / "project"
+    shutil.copytree(ROOT / "playbook", root / "playbook")
+    shutil.copy(ROOT / "mkdocs.yml", root / "mkdocs.yml")
+    shutil.copytree(ROOT / "deals", root / "deals")
+    for args in (("init", "-q", "-b", "main"), ("add", "-A"), ("commit", "-qm", "Deals")):
+        _git(root, *args)
+    project = Project(root)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SOURCE_DATE_EPOCH", AS_OF_EPOCH)
+        mp.chdir(root)
+        project.build()
+    return root, _site(project)
+
+
 @pytest.mark.parametrize("damage", ["truncate", "flip", "swap"])
-def test_every_kind_of_damaged_entry_gives_the_clean_site(committed: Project, damage: str) -> None:
+def test_every_kind_of_damaged_entry_gives_the_clean_site(clean_build: tuple[Path, dict[str, bytes]],
+                                                          tmp_path: Path, damage: str,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    source, clean = clean_build
+    committed = Project(tmp_path / "project")
+    shutil.copytree(source, committed.root, symlinks=True)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", AS_OF_EPOCH)
+    monkeypatch.chdir(committed.root)
     cache_dir = committed.root / ".cache"
-    committed.build()
-    clean = _site(committed)
     entries = {kind: sorted((cache_dir / kind).iterdir()) for kind in KINDS}
     assert all(entries.values()), {k: len(v) for k, v in entries.items()}
     everything = [p for paths in entries.values() for p in paths]

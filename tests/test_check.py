@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
-from conftest import BASE_DEAL, ROOT, run_check
+from conftest import AS_OF_EPOCH, BASE_DEAL, ROOT, run_check
 
 BASE = BASE_DEAL
 
@@ -122,6 +125,15 @@ WARNINGS = [
     ("below pass mark", BASE + "qualification: {funding: 1, price: 2}\n", "is below the pass mark"),
     ("past expected close", BASE.replace("2027-01-31", "2026-11-01"), "expected_close: 2026-11-01 is in the past"),
     ("overdue step", BASE + "next_steps:\n  - {action: Call Ann, due: 2026-11-20}\n", "'Call Ann' was due 2026-11-20"),
+    # The whole line, as a rep sees it.
+    ("exit evidence for the current stage", BASE + "  2: {date: 2026-11-25, evidence: Asked for a proposal}\n",
+     "deals/w.yml:13:3: warning: exits.2: exit evidence is recorded for stage 2, the current stage "
+     "(did you mean to move to stage 3? Set stage: 3)"),
+    ("amount left at 0", BASE.replace("amount: 1000", "amount: 0"),
+     "deals/w.yml:6:1: warning: amount: the amount is 0 (write the expected contract value as a plain number, "
+     "e.g. 4600000)"),
+    ("placeholder left in", BASE.replace("account: Example Co", "account: Customer name"),
+     "deals/w.yml:2:1: warning: account: 'Customer name' is what `dealbook new` wrote here (write the real account)"),
 ]
 
 
@@ -133,6 +145,23 @@ def test_warnings_do_not_fail_unless_strict(workdir: Path, case, content, words)
     lines = result.stdout.splitlines()
     assert len(lines) == 1 and ": warning: " in lines[0] and words in lines[0], lines
     assert run_check(workdir, "--strict").returncode == 1
+
+
+def test_an_untouched_skeleton_is_not_taken_for_a_deal(workdir: Path) -> None:
+    new = subprocess.run([sys.executable, "-m", "generator", "new", "acme-erp"], cwd=workdir, capture_output=True,
+                         text=True, env={**os.environ, "SOURCE_DATE_EPOCH": AS_OF_EPOCH})
+    assert new.returncode == 0, new.stderr
+    result = run_check(workdir)
+    assert result.returncode == 0  # warnings: the file is valid, only not filled in
+    assert result.stdout.splitlines() == [
+        "deals/acme-erp.yml:3:1: warning: title: 'New opportunity' is what `dealbook new` wrote here "
+        "(write the real deal's title)",
+        "deals/acme-erp.yml:4:1: warning: account: 'Customer name' is what `dealbook new` wrote here "
+        "(write the real account)",
+        "deals/acme-erp.yml:5:1: warning: owner: 'Your name' is what `dealbook new` wrote here (write the real owner)",
+        "deals/acme-erp.yml:8:1: warning: amount: the amount is 0 (write the expected contract value as a plain "
+        "number, e.g. 4600000)",
+    ]
 
 
 def test_output_formats(workdir: Path) -> None:

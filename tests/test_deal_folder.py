@@ -75,7 +75,7 @@ def test_reserved_ids_are_one_error_each_and_stop_the_build(project: Project, ca
     model = load_stage_model(project.model)
     assert renamed == ("stages/1-planning-the-account.md" in SitePaths().fixed_paths(model))
     ids = generated_ids(model)
-    assert {"index", "pipeline", "scorecard-template", "board", "owners"} <= set(ids)
+    assert {"index", "pipeline", "scorecard-template", "board", "owners", "changes", "insights"} <= set(ids)
     assert set(ids) == SitePaths().reserved_ids(model)
     for deal_id in ids:
         path = project.write_deal(f"{deal_id}.yml", BASE)
@@ -188,7 +188,7 @@ def test_the_build_stops_with_the_same_line(project: Project, case, make, words)
     result = run_build(project.root)
     assert result.returncode != 0
     assert line in result.stdout + result.stderr
-    assert not (project.site / "deals" / "x" / "index.html").exists()
+    assert not (project.site / "deals" / "x" / "index.html").exists() and not (project.site / "deals" / "x.html").exists()
 
 
 def test_a_file_outside_the_project_given_explicitly_is_an_error(project: Project) -> None:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import html
 import json
+import logging
 import re
 import shutil
 
+import openpyxl
 import pytest
-from conftest import ROOT, Project
+from conftest import BASE_DEAL, ROOT, Project, new_project
 
+from generator.diagnostics import Problem, listed
 from generator.sources.stage_model import load_stage_model
 
 ACME = """\
@@ -75,16 +78,42 @@ expected_close: 2026-06-01
 lost_reason: Price
 """
 
+# Chinese written over several lines: YAML folds and Markdown soft breaks between CJK characters.
+ZH = """\
+title: 新一代医院信息系统
+  建设项目
+account: 西岭省人民医院
+owner: 周婷
+stage: 2
+status: open
+amount: 12800000
+currency: CNY
+expected_close: 2027-07-31
+summary: |
+  现有 HIS 无法满足
+  电子病历五级。签约定在 **12 月 18 日**，见[方案](https://example.com/)。
+stakeholders:
+  - name: 陈静怡
+    role: decision-maker
+    notes: 采购小组组长，认可我们的
+      集成平台方案。
+exits:
+  1: {date: 2026-06-10, evidence: 同意会面}
+qualification: {project_level: 5, funding: 4, technical_fit: 4, relationship: 3, credibility: 5}
+next_steps:
+  - {action: 第二步, due: 2026-12-20}
+  - {action: 已完成, due: 2026-11-01, done: true}
+  - {action: 没有日期}
+  - {action: 第一步, due: 2026-12-01}
+"""
+
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory, monkeypatch_module) -> Project:
-    root = tmp_path_factory.mktemp("deals") / "project"
-    root.mkdir()
-    shutil.copy(ROOT / "mkdocs.yml", root / "mkdocs.yml")
-    shutil.copytree(ROOT / "playbook", root / "playbook")
-    (root / "deals").mkdir()
-    project = Project(root)
-    for name, text in {"acme.yml": ACME, "beta.yml": BETA, "gamma.yml": GAMMA, "lost-one.yml": LOST}.items():
+    project = new_project(tmp_path_factory.mktemp("deals") / "project")
+    root = project.root
+    for name, text in {"acme.yml": ACME, "beta.yml": BETA, "gamma.yml": GAMMA, "lost-one.yml": LOST,
+                       "zh-his.yml": ZH}.items():
         project.write_deal(name, text)
     shutil.copy(ROOT / "tests" / "data" / "hostile.yml", project.deals / "hostile.yml")
     monkeypatch_module.chdir(root)
@@ -126,7 +155,8 @@ def test_deal_page_answers_at_a_glance(built: Project) -> None:
     overdue = re.search(r'<li class="is-overdue">([^<]*Send the proposal)', page)
     assert overdue, "the overdue next step is not marked"
     assert 'class="is-overdue">Book the demo' not in page
-    assert "../../stages/3-preliminary-proposal/" in page
+    paths = built.paths
+    assert f'href="{paths.link("deals/acme.md", paths.stage_page(model.stage(3)))}"' in page
 
 
 def test_numbers_are_computed_once(built: Project, deals_json) -> None:
@@ -147,7 +177,7 @@ def test_numbers_are_computed_once(built: Project, deals_json) -> None:
                 "expected_close", "probability", "weighted_amount", "score", "grade", "next_exit_criterion",
                 "warnings", "url"):
         assert key in acme, key
-    assert acme["url"] == "deals/acme/"
+    assert acme["url"] == built.paths.url("deals/acme.md")
     assert acme["next_exit_criterion"] == model.stage(3).exit_criterion
     assert any("was due 2026-11-20" in w for w in acme["warnings"])
     page = text_of(built.page("deals/acme"))
@@ -197,9 +227,9 @@ def test_hostile_text_stays_text(built: Project, deals_json) -> None:
 
 
 def test_deal_pages_are_not_in_the_sidebar(built: Project) -> None:
-    home = built.page("")
-    assert "deals/acme/" not in home
-    assert "deals/" in home
+    home, paths = built.page(""), built.paths
+    assert paths.url(paths.deal_page("acme")) not in home
+    assert f'href="{paths.url(paths.pipeline_page)}"' in home
 
 
 def test_invalid_deal_stops_the_build_with_the_checks_message(project: Project, caplog) -> None:
@@ -247,3 +277,87 @@ def test_cached_pages_follow_their_inputs(project: Project, monkeypatch) -> None
     project.build()
     assert "ERP rollout, phase two" in project.page("deals/acme")
     assert json.loads((project.site / "deals.json").read_text())[0]["title"] == "ERP rollout, phase two"
+
+
+def test_chinese_lines_join_without_a_space_on_the_page_in_json_and_in_the_workbook(built: Project, deals_json) -> None:
+    assert deals_json["zh-his"]["title"] == "新一代医院信息系统建设项目"
+    page = built.page("deals/zh-his")
+    assert "现有 HIS 无法满足电子病历五级。" in page  # the space before HIS was typed: it stays
+    assert "采购小组组长，认可我们的集成平台方案。" in page
+    wb = openpyxl.load_workbook(built.site / built.paths.deal_workbook("zh-his"))
+    texts = {c.value for ws in wb for row in ws.iter_rows() for c in row if isinstance(c.value, str)}
+    assert "新一代医院信息系统建设项目" in texts
+    assert "采购小组组长，认可我们的集成平台方案。" in texts
+    # The summary cell holds plain text: no asterisks, the link's text without its address.
+    assert "现有 HIS 无法满足电子病历五级。签约定在 12 月 18 日，见方案。" in texts
+
+
+def test_warnings_speak_plainly_and_keep_the_file_position_for_the_rep(built: Project) -> None:
+    line_no, line = next((n, text) for n, text in enumerate(ACME.splitlines(), start=1) if "Send the proposal" in text)
+    where = f"deals/acme.yml:{line_no}:{line.index('due') + 1}"
+    page = built.page("deals/acme")
+    box = re.search(r'<div class="admonition warning db-warnings">(.*?)</div>', page, re.S).group(1)
+    shown, detail = box.split('<details class="db-fix">')
+    assert "Next step 'Send the proposal' was due 2026-11-20." in text_of(shown)
+    assert "deals/acme.yml" not in shown and "next_steps[" not in shown
+    assert f"{where}: warning: next_steps[1].due: 'Send the proposal' was due 2026-11-20 (do it and set done: " \
+        "true, or set a new due date)" in text_of(detail)  # as `dealbook check` prints it
+    attention = re.search(r'<ul class="db-attention">(.*?)</ul>\s*\n', built.page("deals"), re.S).group(1)
+    assert "Next step 'Send the proposal' was due 2026-11-20." in text_of(attention)
+    assert "next_steps[" not in attention and "deals/acme.yml" not in attention and "expected_close:" not in attention
+
+
+def test_an_incomplete_score_says_how_much_of_the_weight_is_scored(built: Project, deals_json) -> None:
+    # Five of nine factors, weights 10+15+15+15+10 of 100: 4 not scored, 35% of the weight.
+    assert deals_json["zh-his"]["scored_weight"] == 0.65
+    assert deals_json["acme"]["scored_weight"] == 1 and deals_json["beta"]["scored_weight"] == 0
+    page = text_of(built.page("deals/zh-his"))
+    assert "4 of 9 factors not scored (35% of the weight)" in page
+    assert "35% of the weight not scored" in page  # the short form, in the facts at the top
+    assert "factors not scored" not in text_of(built.page("deals/acme"))
+    row = re.search(r'<tr data-id="zh-his"[^>]*>(.*?)</tr>', built.page("deals"), re.S).group(1)
+    assert "65% scored" in text_of(row) and 'title="4 of 9 factors not scored (35% of the weight)"' in row
+
+
+def test_next_steps_are_listed_by_due_date(built: Project) -> None:
+    steps = re.search(r'<ul class="db-steps">(.*?)</ul>', built.page("deals/zh-his"), re.S).group(1)
+    order = re.findall(r"第一步|第二步|没有日期|已完成", steps)
+    assert order == ["第一步", "第二步", "没有日期", "已完成"]  # by date, undated after, done last
+    row = re.search(r'<tr data-id="zh-his"[^>]*>(.*?)</tr>', built.page("deals"), re.S).group(1)
+    assert "第一步" in row and "2026-12-01" in row
+
+
+def test_a_deal_page_links_back_to_the_pipeline(built: Project) -> None:
+    paths = built.paths
+    page = built.page("deals/acme")
+    back = paths.link(paths.deal_page("acme"), paths.pipeline_page)
+    assert f'data-section="{back}"' in page
+    assert re.search(rf'<a class="db-crumbs__up" href="{re.escape(back)}">← Pipeline: all deals</a>', page)
+
+
+def test_search_keeps_words_apart_and_chinese_lines_joined(built: Project) -> None:
+    docs = json.loads((built.site / "search" / "search_index.json").read_text(encoding="utf-8"))["docs"]
+
+    def indexed(deal_id: str) -> str:
+        url = built.paths.url(built.paths.deal_page(deal_id))
+        return " ".join(d["text"] for d in docs if d["location"].startswith(url))
+
+    assert "Zhang San CIO Wang Wu" in indexed("acme")  # cells of the stakeholder table, not "Zhang SanCIO"
+    # Search tokenises Chinese into words with zero-width spaces; the stray space of the line break is gone.
+    assert "认可我们的集成平台方案" in indexed("zh-his").replace("\u200b", "")
+
+
+def test_the_build_log_lists_its_warnings(project: Project, caplog) -> None:
+    caplog.set_level(logging.INFO, logger="mkdocs")
+    project.write_deal("zero.yml", BASE_DEAL.replace("amount: 1000", "amount: 0"))
+    project.build()
+    assert "(as of 2026-11-27, 1 warnings)" in caplog.text
+    assert "dealbook:   deals/zero.yml:6:1: warning: amount: the amount is 0" in caplog.text
+
+
+def test_a_long_list_of_warnings_stops_at_twenty() -> None:
+    problems = [Problem(f"deals/d{n:02}.yml", 6, 1, "warning", "amount", "the amount is 0") for n in range(25)]
+    lines = listed(problems)
+    assert len(lines) == 21 and lines[0].startswith("deals/d00.yml:6:1: warning:")
+    assert lines[-1] == "… and 5 more: run `dealbook check` for all of them"
+    assert len(listed(problems[:20])) == 20

@@ -6,10 +6,18 @@ import json
 import os
 import re
 import subprocess
+from datetime import date
 from pathlib import Path
 
 import pytest
-from conftest import Project
+from conftest import ROOT, Project
+
+from generator.model.timeline import timeline
+from generator.sources.deal_files import Deal, Exit, Stakeholder
+from generator.sources.history import Change, DealHistory
+from generator.sources.stage_model import load_stage_model
+
+AS_OF = date(2026, 11, 27)
 
 DEAL = """\
 title: History deal
@@ -58,9 +66,10 @@ def test_stage_entered_and_days_from_git(repo: Project) -> None:
     assert deal["stage_history"] == [{"date": "2026-09-01", "stage": 2, "status": "open"},
                                      {"date": "2026-10-21", "stage": 3, "status": "open"}]
     page = repo.page("deals/hist")
-    timeline = re.search(r'<table class="db-timeline">(.*?)</table>', page, re.S).group(1)
-    assert re.search(r"<td>2026-10-21</td><td>2 → 3</td><td>Open</td><td>Bo Mover</td>", timeline)
-    assert "<td>2026-09-01</td><td>added at stage 2</td><td>Open</td><td>Ann Author</td>" in timeline
+    timeline = re.search(r'<table class="db-timeline[^"]*">(.*?)</table>', page, re.S).group(1)
+    rows = [" ".join(re.sub(r"<[^>]+>", " ", row).split()) for row in re.findall(r"<tr>(.*?)</tr>", timeline, re.S)]
+    assert "2026-10-21 2 → 3 Open Bo Mover" in rows
+    assert "2026-09-01 added at stage 2 Open Ann Author" in rows
     assert re.search(r'class="db-days-in-stage">37<', page)
 
 
@@ -135,3 +144,50 @@ def test_first_commit_is_not_taken_for_the_stage_entry(project: Project) -> None
     deal = deal_json(project)
     assert deal["stage_entered"] == "2026-10-20" and deal["days_in_stage"] == 38
     assert deal["last_updated"] == "2026-11-20"
+
+
+# --- Closed deals stop counting at their close ------------------------------------------------
+
+def _closed_deal(**fields: object) -> Deal:
+    values: dict = dict(id="d", path="deals/d.yml", title="T", account="A", owner="O", stage=6, status="lost",
+                        amount=1.0, currency="USD", expected_close=date(2026, 10, 15),
+                        exits={5: Exit(date(2026, 8, 14), "Shortlisted")})
+    return Deal(**{**values, **fields})
+
+
+def test_a_closed_deal_counts_its_days_in_stage_to_its_close() -> None:
+    model = load_stage_model(ROOT / "playbook" / "playbook.yml")
+    lost = timeline(_closed_deal(), None, model, AS_OF)
+    assert lost.closed_on == date(2026, 10, 15)  # the expected close, which lies in the past
+    assert lost.days_in_stage == 62  # 2026-08-14 → 2026-10-15, not the 105 days to the as-of date
+    # Abandoned before its expected close: the last date in the file is the last sign of life.
+    people = [Stakeholder("Ann", last_contact=date(2026, 9, 30))]
+    abandoned = timeline(_closed_deal(status="abandoned", expected_close=date(2027, 3, 31), stakeholders=people),
+                         None, model, AS_OF)
+    assert (abandoned.closed_on, abandoned.days_in_stage) == (date(2026, 9, 30), 47)
+    assert timeline(_closed_deal(status="open"), None, model, AS_OF).days_in_stage == 105
+    assert timeline(_closed_deal(status="open"), None, model, AS_OF).closed_on is None
+
+
+def test_a_closed_deal_closes_on_the_commit_that_closed_it() -> None:
+    model = load_stage_model(ROOT / "playbook" / "playbook.yml")
+    history = DealHistory([Change(date(2026, 8, 1), 6, "open", "Ann"), Change(date(2026, 11, 2), 6, "lost", "Bo")],
+                          date(2026, 11, 2))
+    lost = timeline(_closed_deal(), history, model, AS_OF)
+    assert (lost.stage_entered, lost.closed_on, lost.days_in_stage) == (date(2026, 8, 1), date(2026, 11, 2), 93)
+    # Committed for the first time already lost: the commit is when git saw it, not when it closed.
+    late = DealHistory([Change(date(2026, 11, 20), 6, "lost", "Ann")], date(2026, 11, 20))
+    first_seen = timeline(_closed_deal(), late, model, AS_OF)
+    assert (first_seen.closed_on, first_seen.days_in_stage) == (date(2026, 10, 15), 62)
+
+
+def test_the_page_of_a_closed_deal_says_when_and_where_it_ended(repo: Project) -> None:
+    repo.write_deal("hist.yml", DEAL.format(stage=3, extra="  2: {date: 2026-10-20, evidence: Proposal asked}\n")
+                    .replace("status: open", "status: lost\nlost_reason: Budget cut"))
+    git(repo.root, "commit", "-qam", "Lost", when="2026-11-02T09:00:00+00:00")
+    repo.build()
+    deal = deal_json(repo)
+    assert (deal["closed_on"], deal["days_in_stage"]) == ("2026-11-02", 12)  # 2026-10-21 → 2026-11-02
+    text = re.sub(r"<[^>]+>", "", repo.page("deals/hist"))
+    assert "Lost on 2026-11-02, at stage 3 (Preliminary proposal). It spent 12 days in that stage." in text
+    assert "Days in the stage until it closed" in text

@@ -27,10 +27,11 @@ def test_mkdocs_yml_names_no_stage_page(project: Project) -> None:
     project.build()
     model = load_stage_model(project.model)
     links = _nav_links(project)
+    paths = project.paths
     stage_links = [link for link in links if link.startswith("stages/")]
-    assert stage_links == [f"stages/{s.number}-{s.key}/" for s in model.stages]
+    assert stage_links == [paths.url(paths.stage_page(s)) for s in model.stages]
     assert [link for link in links if link.startswith("tools/")] == \
-        ["tools/evaluation/", "tools/grading/", "tools/stakeholders/", "tools/negotiation/"]
+        [paths.url(paths.tool_page(t)) for t in ("evaluation", "grading", "stakeholders", "negotiation")]
 
 
 def test_a_ninth_stage_gets_its_page_and_a_place_in_the_nav(project: Project) -> None:
@@ -40,10 +41,11 @@ def test_a_ninth_stage_gets_its_page_and_a_place_in_the_nav(project: Project) ->
 
     _edit_model(project, add_stage)
     project.build(strict=True)
-    assert "stages/9-handover/" in _nav_links(project)
+    ninth, eighth = "stages/9-handover.md", "stages/8-signing.md"
+    assert project.paths.url(ninth) in _nav_links(project)
     page = project.page("stages/9-handover")
     assert "Handover to delivery" in page and "99%" in page
-    assert 'href="../9-handover/"' in project.page("stages/8-signing")  # "next stage" from stage 8
+    assert f'href="{project.paths.link(eighth, ninth)}"' in project.page("stages/8-signing")  # "next stage"
 
 
 def test_a_renamed_stage_key_renames_its_page_and_links(project: Project) -> None:
@@ -52,7 +54,8 @@ def test_a_renamed_stage_key_renames_its_page_and_links(project: Project) -> Non
 
     _edit_model(project, rename)
     project.build(strict=True)
-    assert "stages/8-contract-signing/" in _nav_links(project)
-    assert not (project.site / "stages" / "8-signing").exists()
-    assert 'href="../8-contract-signing/"' in project.page("stages/7-negotiation")
-    assert "stages/8-contract-signing/" in project.page("process")
+    renamed, paths = "stages/8-contract-signing.md", project.paths
+    assert paths.url(renamed) in _nav_links(project)
+    assert not list((project.site / "stages").glob("8-signing*"))
+    assert f'href="{paths.link("stages/7-negotiation.md", renamed)}"' in project.page("stages/7-negotiation")
+    assert paths.link("process.md", renamed) in project.page("process")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from conftest import ROOT, Project
@@ -45,7 +46,7 @@ def test_source_links_are_relative_source_paths() -> None:
 def test_reserved_ids_are_the_generated_names_a_deal_could_take() -> None:
     model = load_stage_model(ROOT / "playbook" / "playbook.yml")
     reserved = SitePaths().reserved_ids(model)
-    assert reserved == {"index", "pipeline", "scorecard-template", "board", "owners"}
+    assert reserved == {"index", "pipeline", "scorecard-template", "board", "owners", "changes", "insights"}
     for deal_id in reserved - {"owners"}:
         taken = {SitePaths.deal_page(deal_id), SitePaths.deal_workbook(deal_id)}
         assert taken & set(SitePaths().fixed_paths(model))
@@ -56,8 +57,11 @@ def test_reserved_ids_are_the_generated_names_a_deal_could_take() -> None:
 @pytest.mark.parametrize("directory_urls", [True, False])
 def test_deals_json_urls_resolve_to_real_files(sample_project: Project, directory_urls: bool) -> None:
     config = sample_project.root / "mkdocs.yml"
-    config.write_text(config.read_text(encoding="utf-8") + f"\nuse_directory_urls: {str(directory_urls).lower()}\n",
-                      encoding="utf-8")
+    text = re.sub(r"^use_directory_urls: .*$", f"use_directory_urls: {str(directory_urls).lower()}",
+                  config.read_text(encoding="utf-8"), flags=re.M)
+    if directory_urls:  # the offline plugin (for opening the site from disk) would turn them off again
+        text = text.replace("\n  - offline\n", "\n")
+    config.write_text(text, encoding="utf-8")
     sample_project.build()
     deals = json.loads((sample_project.site / "deals.json").read_text(encoding="utf-8"))
     assert len(deals) == len(list((ROOT / "deals").glob("*.yml")))

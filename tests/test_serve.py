@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import MINIMAL_DEAL, Project, need
+from conftest import MINIMAL_DEAL, SITE_PATHS, Project, need
 
 DEAL = MINIMAL_DEAL.replace("ERP rollout", "Before the edit")
 STARTUP_TIMEOUT = 60.0
@@ -57,7 +57,7 @@ def test_serve_rebuilds_when_a_deal_file_is_saved(project: Project) -> None:
     deal = project.write_deal("serve-test.yml", DEAL)
     port = _free_port()
     base = f"http://127.0.0.1:{port}/"
-    page = base + "deals/serve-test/"
+    page = base + SITE_PATHS.url(SITE_PATHS.deal_page("serve-test"))
     log = project.root / "serve.log"
 
     def says(text: str) -> bool:

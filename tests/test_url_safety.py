@@ -190,8 +190,8 @@ def build_project(root: Path, deals: dict[str, str]) -> Project:
     """A copy of the site sources with exactly these deal files, built with the real mkdocs (no workbooks)."""
     root.mkdir()
     config = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
-    assert "\n  - dealbook\n" in config
-    (root / "mkdocs.yml").write_text(config.replace("\n  - dealbook\n", "\n  - dealbook:\n      workbooks: false\n"),
+    assert "\n  - dealbook:\n" in config
+    (root / "mkdocs.yml").write_text(config.replace("\n  - dealbook:\n", "\n  - dealbook:\n      workbooks: false\n"),
                                      encoding="utf-8")
     shutil.copytree(ROOT / "playbook", root / "playbook")
     project = Project(root)

@@ -35,6 +35,7 @@ from generator.workbooks.cells import Sheet, workbook_bytes
 from generator.workbooks.deal_book import INPUT_NAMES, RESULT_NAMES
 from generator.workbooks.jobs import Job, plan_workbooks
 from generator.workbooks.pipeline_book import FORECAST_JSON_KEYS
+from generator.workbooks.plain_text import plain_text
 
 AS_OF = date(2026, 11, 27)
 HOSTILE = ROOT / "tests" / "data" / "hostile.yml"
@@ -324,7 +325,8 @@ def _formulas(path: Path) -> dict[tuple[str, str], str]:
 
 def test_deal_text_is_written_as_literal_strings(built: Built) -> None:
     hostile = yaml.safe_load(HOSTILE.read_text(encoding="utf-8"))
-    shown = {k: hostile[k] for k in ("title", "account", "owner", "lost_reason", "summary")}
+    shown = {k: hostile[k] for k in ("title", "account", "owner", "lost_reason")}
+    shown["summary"] = plain_text(hostile["summary"])  # Markdown: its words, as plain text
     shown["people"] = hostile["stakeholders"]
     shown["exits"] = [e["evidence"] for e in hostile["exits"].values()]
     shown["terms"] = [{k: v for k, v in t.items() if k != "topic"} for t in hostile["negotiation"]["terms"]]
@@ -644,7 +646,7 @@ def built_zh(tmp_path_factory: pytest.TempPathFactory) -> Built:
     """The same deals on a Chinese site: translated sheet names in every reference."""
     project = make_project(tmp_path_factory.mktemp("workbooks-zh") / "project")
     config = project.root / "mkdocs.yml"
-    config.write_text(config.read_text(encoding="utf-8").replace("  language: en\n", "  language: zh\n", 1),
+    config.write_text(config.read_text(encoding="utf-8").replace("languages: [en, zh]", "languages: [zh]", 1),
                       encoding="utf-8")
     build(project)
     deals = json.loads((project.site / "deals.json").read_text(encoding="utf-8"))
@@ -814,20 +816,21 @@ def test_cache_reuses_unchanged_workbooks_and_rewrites_a_changed_deal(
     cache = project.root / ".cache" / "workbooks"
 
     project.build()
-    assert _counts(caplog) == (5, 0)  # three deals, the pipeline, the template
+    # Three deals, the pipeline, the template: in English and in Chinese (each its own cache entries).
+    assert _counts(caplog) == (10, 0)
     first = _workbook_bytes(project.site)
     entries = {p.name: p.stat().st_mtime_ns for p in cache.glob("*")}
     assert len(entries) == 5
 
     project.build()
-    assert _counts(caplog) == (0, 5)
+    assert _counts(caplog) == (0, 10)
     assert _workbook_bytes(project.site) == first
     assert {p.name: p.stat().st_mtime_ns for p in cache.glob("*")} == entries
 
     path = project.deals / "closing-soon.yml"
     path.write_text(path.read_text(encoding="utf-8").replace("amount: 333.33", "amount: 444.44"), encoding="utf-8")
     project.build()
-    assert _counts(caplog) == (2, 3)  # the deal and the pipeline
+    assert _counts(caplog) == (4, 6)  # the deal and the pipeline, in each language
     after = _workbook_bytes(project.site)
     assert sorted(n for n in first if first[n] != after[n]) == ["closing-soon.xlsx", "pipeline.xlsx"]
     assert len(list(cache.glob("*"))) == 5  # the superseded entries are gone
@@ -836,15 +839,15 @@ def test_cache_reuses_unchanged_workbooks_and_rewrites_a_changed_deal(
     # of the file it was made from (for `dealbook import`), so it is made again.
     path.write_text("# a comment\n" + path.read_text(encoding="utf-8"), encoding="utf-8")
     project.build()
-    assert _counts(caplog) == (1, 4)
+    assert _counts(caplog) == (2, 8)
 
 
 def test_a_chinese_site_gets_chinese_sheets_headers_and_the_same_results(
         project: Project, libreoffice: Recalc, tmp_path: Path) -> None:
     config = project.root / "mkdocs.yml"
     text = config.read_text(encoding="utf-8")
-    assert "  language: en\n" in text
-    config.write_text(text.replace("  language: en\n", "  language: zh\n", 1), encoding="utf-8")
+    assert "languages: [en, zh]" in text
+    config.write_text(text.replace("languages: [en, zh]", "languages: [zh]", 1), encoding="utf-8")
     project.write_deal("closing-soon.yml", TEST_DEALS["closing-soon.yml"])
     project.build()
     zh, model = Labels("zh"), load_stage_model(project.model)

@@ -87,6 +87,11 @@ def converted_amount_formula(amount: str, rate: str) -> str:
 
 # --- One deal ------------------------------------------------------------------------------
 
+def convert(amount: float, rate: float) -> float:
+    """An amount in the reporting currency, rounded to cents (`converted_amount_formula` in a workbook)."""
+    return round_half_up(amount * rate, 2)
+
+
 @dataclass(frozen=True)
 class DealForecast:
     """A deal as the forecast sees it."""
@@ -113,7 +118,7 @@ def deal_forecast(deal: Deal, probability: float, model: StageModel) -> DealFore
     rate = model.rate(deal.currency)
     if rate is None:
         return None
-    amount = round_half_up(deal.amount * rate, 2)
+    amount = convert(deal.amount, rate)
     period = period_of(deal.expected_close, model.fiscal_year_start) if deal.expected_close else None
     return DealForecast(rate, amount, round_half_up(amount * probability, 2),
                         category_of(deal, model.stage(deal.stage)), period)

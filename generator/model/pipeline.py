@@ -6,7 +6,7 @@ downstream computes a score, grade, probability, converted or weighted amount ag
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import TYPE_CHECKING
 
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from ..sources.history import History
     from ..sources.stage_model import Stage, StageModel
     from ..sources.team import Team
+    from .movement import MovementSource
 
 
 @dataclass
@@ -48,6 +49,13 @@ class DealView:
         dated = sorted((s for s in todo if s.due), key=lambda s: s.due)
         return (dated or todo or [None])[0]
 
+    @property
+    def next_steps_in_order(self) -> list:
+        """Steps to do, the earliest due first and undated ones after them; then the steps done."""
+        def key(step) -> tuple:
+            return (step.done, step.due is None, step.due or date.min)
+        return sorted(self.deal.next_steps, key=key)  # stable: file order among equals
+
     def as_json(self) -> dict:
         d, r = self.deal, self.result
         return {
@@ -55,7 +63,8 @@ class DealView:
             "stage": d.stage, "stage_name": self.stage.name, "status": d.status,
             "amount": d.amount, "currency": d.currency, "expected_close": d.expected_close.isoformat(),
             "probability": r.probability, "weighted_amount": r.weighted_amount, "score": r.score,
-            "passed": r.passed, "grade": r.grade, "next_exit_criterion": self.stage.exit_criterion,
+            "passed": r.passed, "scored_weight": r.scored_weight, "grade": r.grade,
+            "next_exit_criterion": self.stage.exit_criterion,
             **self.forecast.as_json(),
             "warnings": [w.summary() for w in self.warnings],
             **self.timeline.as_json(),
@@ -71,6 +80,7 @@ class Pipeline:
     problems: Problems = field(default_factory=Problems)
     history_note: str = ""  # why there is no git history (a label key), when there is none
     team: Team | None = None
+    movement: MovementSource | None = None  # the history pages' numbers, when the build asked for them
 
     @property
     def stale(self) -> list[DealView]:
@@ -100,6 +110,20 @@ class Pipeline:
 
     def as_json(self) -> list[dict]:
         return [v.as_json() for v in self.deals]
+
+    def in_language(self, labels: Labels) -> Pipeline:
+        """The same deals, results and timelines, with the warnings worded in another language.
+
+        A site in two languages reads, checks and computes its deals once; only the sentences differ.
+        """
+        views = [replace(v, warnings=deal_warnings(v.deal, v.result, v.timeline, self.model, self.as_of, labels,
+                                                   self.team))
+                 for v in self.deals]
+        problems = Problems(p for p in self.problems if p.severity == "error")
+        for view in views:
+            problems.extend(view.warnings)
+        # Everything else (forecast, team, the history pages' movement) is the same in every language.
+        return replace(self, deals=views, problems=problems)
 
 
 def compute(deals: list[Deal], model: StageModel, as_of: date, labels: Labels, problems: Problems | None = None,

@@ -37,6 +37,13 @@ def evaluation_score(scores: dict[str, int], model: StageModel) -> float | None:
     return round_half_up(points / weight / model.evaluation.scale_max * 100, 1)
 
 
+def scored_weight(scores: dict[str, int], model: StageModel) -> float:
+    """The share of the evaluation's total weight that is scored, 0–1: how far to trust the score."""
+    total = sum(f.weight for f in model.evaluation.factors)
+    scored = sum(f.weight for f in model.evaluation.factors if f.key in scores)
+    return round_half_up(scored / total, 4) if total else 0.0
+
+
 def win_probability(status: str, stage: int, override: float | None, model: StageModel) -> float:
     if status in CLOSED_PROBABILITY:
         return CLOSED_PROBABILITY[status]
@@ -71,6 +78,13 @@ class Result:
     days_to_close: int
     grade: str
     grade_is_override: bool
+    scored_weight: float = 0.0  # share of the total factor weight that is scored, 0–1
+    factors_scored: int = 0
+    factors_total: int = 0
+
+    @property
+    def unscored_factors(self) -> int:
+        return self.factors_total - self.factors_scored
 
 
 def evaluate(*, status: str, stage: int, amount: float, expected_close: date, scores: dict[str, int],
@@ -88,6 +102,9 @@ def evaluate(*, status: str, stage: int, amount: float, expected_close: date, sc
         days_to_close=days,
         grade=grade or computed_grade(days, likely, model),
         grade_is_override=grade is not None,
+        scored_weight=scored_weight(scores, model),
+        factors_scored=sum(f.key in scores for f in model.evaluation.factors),
+        factors_total=len(model.evaluation.factors),
     )
 
 
@@ -103,14 +120,20 @@ def passed_formula(score: str, model: StageModel, yes: str, no: str) -> str:
     return f'IF({score}="","",IF({score}>={model.evaluation.pass_mark:g},"{yes}","{no}"))'
 
 
-def probability_formula(status: str, stage: str, override: str, stage_probabilities: str) -> str:
-    closed = "".join(f'IF({status}="{k}",{v:g},' for k, v in CLOSED_PROBABILITY.items())
+def _word(key: str, words: dict[str, str] | None) -> str:
+    """How a status is written in the workbook's cells (a Chinese workbook says 赢单 for won)."""
+    return (words or {}).get(key, key).replace('"', '""')
+
+
+def probability_formula(status: str, stage: str, override: str, stage_probabilities: str,
+                        words: dict[str, str] | None = None) -> str:
+    closed = "".join(f'IF({status}="{_word(k, words)}",{v:g},' for k, v in CLOSED_PROBABILITY.items())
     default = f'IF({override}<>"",{override},INDEX({stage_probabilities},{stage}))'
     return closed + default + ")" * len(CLOSED_PROBABILITY)
 
 
-def likelihood_formula(score: str, probability: str, status: str) -> str:
-    closed = ",".join(f'{status}="{k}"' for k in CLOSED_PROBABILITY)
+def likelihood_formula(score: str, probability: str, status: str, words: dict[str, str] | None = None) -> str:
+    closed = ",".join(f'{status}="{_word(k, words)}"' for k in CLOSED_PROBABILITY)
     return f'IF(OR({closed},{score}=""),{probability}*100,{score})'
 
 

@@ -26,6 +26,7 @@ class Timeline:
     days_since_update: int | None
     stale: bool
     stale_days: int
+    closed_on: date | None = None  # when a won, lost or abandoned deal ended (None while open, or unknown)
 
     def as_json(self) -> dict:
         return {
@@ -33,6 +34,7 @@ class Timeline:
             "days_in_stage": self.days_in_stage,
             "last_updated": self.last_updated.isoformat() if self.last_updated else None,
             "stale": self.stale,
+            "closed_on": self.closed_on.isoformat() if self.closed_on else None,
             "stage_history": [{"date": c.date.isoformat(), "stage": c.stage, "status": c.status}
                               for c in self.changes],
         }
@@ -69,11 +71,40 @@ def timeline(deal: Deal, history: DealHistory | None, model: StageModel, as_of: 
         entered = left_previous
     stale_days = model.stage(deal.stage).stale_days
     since = (as_of - last_updated).days if last_updated else None
+    closed_on = None if deal.status == "open" else _closed_on(deal, changes, source, as_of)
+    # A closed deal stopped moving when it closed: its days in the stage end there, not today.
+    until = closed_on if deal.status != "open" else as_of
     return Timeline(
         source=source, changes=tuple(changes), stage_entered=entered, last_updated=last_updated,
-        days_in_stage=(as_of - entered).days if entered else None, days_since_update=since,
+        days_in_stage=max(0, (until - entered).days) if entered and until else None, days_since_update=since,
         stale=deal.status == "open" and since is not None and since > stale_days, stale_days=stale_days,
+        closed_on=closed_on,
     )
+
+
+def _closed_on(deal: Deal, changes: list[Change], source: str, as_of: date) -> date | None:
+    """When a closed deal ended.
+
+    From git: the commit that set its present status, unless the file was already closed when
+    first committed (then that commit says only when git first saw it). Otherwise from the file:
+    its expected close, which reps set to the day of the decision, if that is not later than
+    what is known; else the latest date in the file (an exit, a last contact), the last sign of life.
+    """
+    latest_known = as_of
+    if source == "git" and changes:
+        closing = None
+        for change in reversed(changes):
+            if change.status != deal.status:
+                break
+            closing = change
+        if closing is not None and closing is not changes[0]:
+            return closing.date
+        latest_known = changes[0].date
+    if deal.expected_close <= latest_known:
+        return deal.expected_close
+    dates = [d for d in [*(e.date for e in deal.exits.values()), *(s.last_contact for s in deal.stakeholders)]
+             if d is not None and d <= latest_known]
+    return max(dates, default=None)
 
 
 def _changes_from_exits(deal: Deal) -> list[Change]:

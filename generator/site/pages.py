@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from ..sources.deal_format import json_schema
 from .finished import FinishedPage
+from .history_pages import history_pages
 
 if TYPE_CHECKING:
     from ..cache import Cache
@@ -45,11 +46,14 @@ def pipeline_json(pipeline: Pipeline, renderer: Renderer, owner_srcs: dict[str, 
     return json.dumps(data, ensure_ascii=False, indent=1)
 
 
-def generated_pages(pipeline: Pipeline, renderer: Renderer, cache: Cache) -> SitePages:
+def generated_pages(pipeline: Pipeline, renderer: Renderer, cache: Cache, *, kind: str = "pages",
+                    with_site_json: bool = True) -> SitePages:
     """Every generated file but the workbooks.
 
     Deal pages are most of the rendering time; a page whose deal view (deal, results,
-    warnings, timeline) and rendering context are unchanged is reused from `cache`.
+    warnings, timeline) and rendering context are unchanged is reused from `cache`. Each
+    language keeps its pages under its own cache `kind`, so pruning one keeps the other's;
+    `/deals.json` and `/pipeline.json` are the same in every language and are written by the first only.
     """
     model, paths = pipeline.model, renderer.paths
     out = SitePages()
@@ -57,9 +61,12 @@ def generated_pages(pipeline: Pipeline, renderer: Renderer, cache: Cache) -> Sit
     out.add(paths.pipeline_page, renderer.pipeline_page(pipeline, owner_srcs))
     out.add(paths.board_page, renderer.board_page(pipeline, owner_srcs))
     out.add(paths.reference_page, renderer.reference_page())
-    out.add(paths.deals_json, deals_json(pipeline, renderer))
-    out.add(paths.pipeline_json, pipeline_json(pipeline, renderer, owner_srcs))
+    if with_site_json:
+        out.add(paths.deals_json, deals_json(pipeline, renderer))
+        out.add(paths.pipeline_json, pipeline_json(pipeline, renderer, owner_srcs))
     out.add(paths.schema_json, json.dumps(json_schema(model, renderer.labels), ensure_ascii=False, indent=2))
+    for src, page in history_pages(pipeline, renderer, cache).items():  # what moved, where deals die, /history.json
+        out.add(src, page)
     for stage in model.stages:
         out.add(paths.stage_page(stage), renderer.stage_page(stage.number, pipeline))
     for owner in pipeline.forecast.owners:
@@ -70,12 +77,12 @@ def generated_pages(pipeline: Pipeline, renderer: Renderer, cache: Cache) -> Sit
         owner_src = owner_srcs[view.deal.owner]  # may change when another owner's name takes its slug
         key = cache.key("page", context, repr(view), owner_src)
         keys.add(key)
-        cached = cache.get("pages", key)
+        cached = cache.get(kind, key)
         if cached is None:
             page = renderer.deal_page(view, pipeline, owner_src)
-            cache.put("pages", key, json.dumps([page.markdown, page.html, page.search]).encode("utf-8"))
+            cache.put(kind, key, json.dumps([page.markdown, page.html, page.search]).encode("utf-8"))
         else:
             page = FinishedPage(*json.loads(cached))
         out.add(paths.deal_page(view.id), page)
-    cache.prune("pages", keys)
+    cache.prune(kind, keys)
     return out

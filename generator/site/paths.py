@@ -46,6 +46,9 @@ class SitePaths:
     pipeline_page = "deals/index.md"
     board_page = "deals/board.md"
     owners_folder = "deals/owners"  # one page per deal owner: deals/owners/<slug>.md
+    changes_page = "deals/changes.md"
+    insights_page = "deals/insights.md"
+    history_json = "history.json"
     reference_page = "reference/deal-file.md"
     deals_json = "deals.json"
     pipeline_json = "pipeline.json"
@@ -54,10 +57,13 @@ class SitePaths:
     template_workbook = "workbooks/scorecard-template.xlsx"
     # Paths made from a deal id; an id whose path would equal a fixed path is reserved.
     DEAL_PATTERNS = ("deals/{id}.md", "workbooks/{id}.xlsx")
+    # Written once, at the root, whatever the languages: another language's site links up to it.
+    SHARED = frozenset({deals_json, pipeline_json})
 
-    def __init__(self, url_of: UrlOf | None = None, directory_urls: bool = True):
+    def __init__(self, url_of: UrlOf | None = None, directory_urls: bool = True, shared_root: str = ""):
         self._url_of = url_of or default_url_of(directory_urls)
         self._urls: dict[str, str] = {}
+        self._shared_root = shared_root  # from this site's root to the root site's ('../' under /zh/)
 
     @staticmethod
     def deal_page(deal_id: str) -> str:
@@ -98,7 +104,9 @@ class SitePaths:
         """Every generated path that does not come from a deal."""
         return [self.pipeline_page, self.board_page, self.reference_page, self.deals_json, self.pipeline_json,
                 self.schema_json, self.pipeline_workbook, self.template_workbook,
-                *(self.stage_page(s) for s in model.stages)]
+                *(self.stage_page(s) for s in model.stages),
+                # Always listed, even with the history pages switched off: a deal id must not depend on a setting.
+                self.changes_page, self.insights_page, self.history_json]
 
     def generated_folders(self) -> list[str]:
         """Folders whose every page is generated (their names depend on the deals, e.g. owner pages)."""
@@ -128,7 +136,7 @@ class SitePaths:
         # mkdocs' rule builds a File object per question.
         url = self._urls.get(src)
         if url is None:
-            url = self._urls[src] = self._url_of(src)
+            url = self._urls[src] = (self._shared_root if src in self.SHARED else "") + self._url_of(src)
         return url
 
     def link(self, from_src: str, to_src: str) -> str:

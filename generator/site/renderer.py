@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import html
 import json
-from datetime import date
+import re
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -62,8 +62,27 @@ def _percent(value: float | None) -> str:
     return "–" if value is None else f"{value * 100:.0f}%"
 
 
-def _date(value: date | None) -> str:
-    return value.isoformat() if value else ""
+class CompiledTemplates(jinja2.BytecodeCache):
+    """Templates compiled once per process, for every Jinja environment that uses it.
+
+    A build makes its environments anew (the renderer's, the theme's), and a site in two languages
+    or a live preview builds again and again in one process. Entries are checked against the
+    template's source, so an edited template is compiled anew.
+    """
+
+    def __init__(self) -> None:
+        self._code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        code = self._code.get(bucket.key)
+        if code is not None:
+            bucket.bytecode_from_string(code)
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        self._code[bucket.key] = bucket.bytecode_to_string()
+
+
+_COMPILED = CompiledTemplates()
 
 
 def age_class(view: DealView) -> str:
@@ -98,8 +117,11 @@ class Renderer:
         self.env = jinja2.Environment(
             loader=jinja2.PackageLoader("generator.site", "templates"),
             autoescape=True, trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined,
+            bytecode_cache=_COMPILED,
         )
-        self.env.filters.update(text=_text, plain=_plain, number=_number, percent=_percent, date=_date)
+        # Dates as the site's language writes them; amounts with thousands separators in every language.
+        self.env.filters.update(text=_text, plain=_plain, number=_number, percent=_percent, date=labels.format_date,
+                                month=labels.format_month)
         self.env.globals.update(model=model, labels=labels, paths=paths, t=labels.pick,
                                 term=partial(labels.term, model), stage_name=labels.stage_name,
                                 categories=CATEGORIES, age=age_class)
@@ -128,7 +150,8 @@ class Renderer:
         """What search indexes for a deal page: its words, not its markup (much less to parse)."""
         d = view.deal
         status = self.labels.term(self.model, "status", d.status)
-        words = [d.account, d.owner, self.labels.stage_name(view.stage), status, d.summary, d.lost_reason]
+        summary = html.unescape(re.sub(r"<[^>]+>", " ", self.markdown.convert(d.summary))) if d.summary else ""
+        words = [d.account, d.owner, self.labels.stage_name(view.stage), status, summary, d.lost_reason]
         for person in d.stakeholders:
             words += [person.name, person.title, person.notes]
         words += [step.action for step in d.next_steps] + [step.owner for step in d.next_steps]
@@ -197,7 +220,7 @@ class Renderer:
         """Deals with warnings, the largest (converted) first, each warning in plain words (no field names)."""
         views = sorted((v for v in pipeline.deals if v.warnings),
                        key=lambda v: (not v.is_open, -v.forecast.amount, v.id))
-        return [(view, [w.message for w in view.warnings]) for view in views]
+        return [(view, [w.reader_text for w in view.warnings]) for view in views]
 
     def stage_page(self, number: int, pipeline: Pipeline | None) -> str:
         stage = self.model.stage(number)

@@ -14,6 +14,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .cjk_text import join_folded_lines, join_soft_breaks
 from .deal_format import ID_PATTERN, deal_spec
 from .spec import Checker
 from .yaml_nodes import read_bytes, read_yaml
@@ -215,6 +216,8 @@ class DealLoader:
         node = read_yaml(path, shown, problems, data)
         if node is None:
             return None
+        # Read as UTF-8 without a BOM, as read_yaml did: the node's line and column marks match it.
+        join_folded_lines(node, data.decode("utf-8").removeprefix("\ufeff"))
         c = Checker(shown, problems)
         raw = self.spec.check(node, "", c)
         if c.failed or raw is None:
@@ -228,7 +231,7 @@ class DealLoader:
             id=deal_id, path=shown, title=raw["title"], account=raw["account"], owner=raw["owner"],
             stage=raw["stage"], status=raw["status"], amount=raw["amount"],
             currency=raw.get("currency", self.model.currency), expected_close=raw["expected_close"],
-            lost_reason=raw.get("lost_reason", ""), summary=raw.get("summary", ""),
+            lost_reason=raw.get("lost_reason", ""), summary=join_soft_breaks(raw.get("summary", "")),
             probability=raw.get("probability"), forecast=raw.get("forecast"), grade=raw.get("grade"),
             qualification=dict(raw.get("qualification", {})),
             stakeholders=[Stakeholder(**s) for s in raw.get("stakeholders", [])],

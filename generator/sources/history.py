@@ -59,25 +59,36 @@ def _git(root: Path, *args: str) -> bytes:
     return subprocess.run(["git", "-C", str(root), *args], capture_output=True, check=True, timeout=300).stdout
 
 
+def locate(deals_dir: Path) -> tuple[Path, str, str] | str:
+    """(top folder, HEAD commit, deals folder relative to the top), or why there is no usable history.
+
+    The reason is a label key; every reader of the history (this one, `deal_versions`) gives the same one.
+    """
+    try:
+        top = Path(_git(deals_dir, "rev-parse", "--show-toplevel").decode().strip())
+    except FileNotFoundError:
+        return "history_no_git"
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired):
+        return "history_not_repo"
+    try:
+        if _git(top, "rev-parse", "--is-shallow-repository").strip() == b"true":
+            return "history_shallow"
+        head = _git(top, "rev-parse", "--verify", "-q", "HEAD").decode().strip()
+    except subprocess.CalledProcessError:
+        return "history_no_commits"
+    return top, head, deals_dir.resolve().relative_to(top.resolve()).as_posix()
+
+
 def read_history(deals_dir: Path, cache: Cache) -> History:
     """Read the history of every deal file under `deals_dir` from the repository containing it.
 
     The result is cached per commit: rebuilds while editing (HEAD unchanged) do not read the
     log again. Uncommitted edits are not part of it; see `timeline`.
     """
-    try:
-        top = Path(_git(deals_dir, "rev-parse", "--show-toplevel").decode().strip())
-    except FileNotFoundError:
-        return History({}, "history_no_git")
-    except (subprocess.CalledProcessError, subprocess.TimeoutExpired):
-        return History({}, "history_not_repo")
-    try:
-        if _git(top, "rev-parse", "--is-shallow-repository").strip() == b"true":
-            return History({}, "history_shallow")
-        head = _git(top, "rev-parse", "--verify", "-q", "HEAD").decode().strip()
-    except subprocess.CalledProcessError:
-        return History({}, "history_no_commits")
-    folder = deals_dir.resolve().relative_to(top.resolve()).as_posix()
+    repo = locate(deals_dir)
+    if isinstance(repo, str):
+        return History({}, repo)
+    top, head, folder = repo
     key = cache.key("history", head, folder)
     cached = cache.get("history", key)
     if cached is not None:

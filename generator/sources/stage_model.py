@@ -19,6 +19,9 @@ from .yaml_nodes import read_yaml
 
 VOCABULARIES = ("roles", "influence", "stance", "status", "topics")
 TOOLS = ("evaluation", "grading", "stakeholders", "negotiation")
+# Prose a reader sees; each is given in English (`goal`) and in Chinese (`goal_zh`), or in neither.
+PROSE = ("name", "customer_step", "goal", "activities", "exit_criterion", "pitfalls", "question", "meaning",
+         "action", "label", "description")
 
 
 class StageModelError(Exception):
@@ -240,6 +243,7 @@ def load_stage_model(path: Path, shown_as: str | None = None) -> StageModel:
         raise StageModelError(problems)
     model = _build(raw, shown)
     _check_meaning(model, c)
+    _check_twins(raw, "", c)
     if problems.errors:
         raise StageModelError(problems)
     return model
@@ -272,6 +276,31 @@ def _build(raw: dict, shown: str) -> StageModel:
                       vocabularies, Checks(**raw["checks"]), raw["reporting_currency"],
                       {code: float(rate) for code, rate in raw.get("exchange_rates", {}).items()},
                       raw.get("rates_date"), raw.get("fiscal_year_start", 1))
+
+
+def _check_twins(node: object, where: str, c: Checker) -> None:
+    """Every prose text has an English and a Chinese text, or neither: a site in two languages
+    would otherwise show one language's text in the other's pages without a word."""
+    if isinstance(node, list):
+        for index, item in enumerate(node, start=1):
+            _check_twins(item, f"{where}[{index}]", c)
+        return
+    if not isinstance(node, dict):
+        return
+    prefix = f"{where}." if where else ""
+    for name in PROSE:
+        english, chinese = node.get(name), node.get(f"{name}_zh")
+        if bool(english) != bool(chinese):
+            given, missing = (name, f"{name}_zh") if english else (f"{name}_zh", name)
+            line, col = c.marks.get(prefix + given, c.marks.get(where, (1, 1)))
+            c.problems.error(c.path, line, col, prefix + missing, f"'{given}' is given but '{missing}' is not",
+                             f"every text is given in English and in Chinese: add '{missing}: …' next to '{given}'")
+        elif isinstance(english, list) and isinstance(chinese, list) and len(english) != len(chinese):
+            line, col = c.marks.get(prefix + f"{name}_zh", (1, 1))
+            c.problems.error(c.path, line, col, prefix + f"{name}_zh", f"has {len(chinese)} items and '{name}' has "
+                             f"{len(english)}", "give one Chinese item for each English one, in the same order")
+    for key, value in node.items():
+        _check_twins(value, prefix + key, c)
 
 
 def _check_meaning(model: StageModel, c: Checker) -> None:

@@ -36,7 +36,6 @@ from .cells import (
     BOLD,
     CENTER_TOP,
     CURRENT_FILL,
-    DATE,
     GRID,
     INPUT_FILL,
     LEFT_TOP,
@@ -60,6 +59,7 @@ from .cells import (
     wrapped_lines,
 )
 from .meta import DEAL, DEAL_ID_NAME, PEOPLE_NAME, SCORECARD, TERMS_NAME, Meta, write_meta
+from .plain_text import plain_text
 
 if TYPE_CHECKING:
     from ..labels import Labels
@@ -152,7 +152,7 @@ def _summary(s: Sheet, deal: Deal | None, model: StageModel, labels: Labels, as_
     s.text(1, 1, title, font=TITLE_FONT, align=WRAP, span=4)
     s.merge(1, 1, 4)
     s.grow(1, wrapped_lines(clean_text(title), sum(s.widths) / 1.3), line_height=20)
-    s.text(2, 1, labels("wb_inputs_note", date=as_of.isoformat()), font=NOTE_FONT, align=WRAP, span=4)
+    s.text(2, 1, labels("wb_inputs_note", date=labels.format_date(as_of)), font=NOTE_FONT, align=WRAP, span=4)
     s.merge(2, 1, 4)
 
     def fact(row: int, label: str, value, *, kind: str = "text", name: str | None = None, fmt: str | None = None,
@@ -180,20 +180,22 @@ def _summary(s: Sheet, deal: Deal | None, model: StageModel, labels: Labels, as_
     fact(4, labels.wb_deal_id, deal.id if deal else "", name=DEAL_ID_NAME, is_input=deal is None)
     fact(5, labels.account, deal.account if deal else "")
     fact(6, labels.owner, deal.owner if deal else "")
-    fact(7, labels.status, deal.status if deal else "open", name="Status", is_input=True)
-    s.dropdown("B7", model.keys("status"), labels.wb_list_error, labels.wb_sheet_lists, allow_blank=False)
+    # The status is typed in the workbook's language; the formulas compare it with the same words.
+    statuses = labels.value_words(model, "status")
+    fact(7, labels.status, statuses[deal.status if deal else "open"], name="Status", is_input=True)
+    s.dropdown("B7", list(statuses.values()), labels.wb_list_error, labels.wb_sheet_lists, allow_blank=False)
     fact(8, labels.stage, stage_number, kind="value", name="Stage", fmt=WHOLE, is_input=True)
     s.validate("B8", DataValidation(type="whole", operator="between", formula1="1", formula2=str(len(model.stages)),
                                     showErrorMessage=True, error=labels("wb_stage_error", n=len(model.stages))))
     s.formula(8, 3, "INDEX(StageNames,Stage)", clean_text(labels.stage_name(stage)), align=WRAP, border=GRID)
     s.merge(8, 3, 4)
-    fact(9, labels.next_exit, "INDEX(StageExits,Stage)", kind="formula", wide=True,
-         result=clean_text(stage.exit_criterion))
-    s.grow(9, wrapped_lines(stage.exit_criterion, sum(s.widths[1:])))
+    exit_criterion = labels.pick(stage, "exit_criterion")
+    fact(9, labels.next_exit, "INDEX(StageExits,Stage)", kind="formula", wide=True, result=clean_text(exit_criterion))
+    s.grow(9, wrapped_lines(exit_criterion, sum(s.widths[1:])))
     fact(10, labels.amount, deal.amount if deal else None, kind="value", name="Amount", fmt=AMOUNT, is_input=True)
     fact(11, labels.currency, currency, name="Currency")
     fact(12, labels.expected_close, deal.expected_close if deal else None, kind="value", name="ExpectedClose",
-         fmt=DATE, is_input=True)
+         fmt=labels.wb_date_format, is_input=True)
     fact(13, labels.wb_probability_override, deal.probability if deal else None, kind="value",
          name="ProbabilityOverride", fmt=PERCENT, is_input=True)
     s.validate("B13", DataValidation(type="decimal", operator="between", formula1="0", formula2="1",
@@ -201,7 +203,7 @@ def _summary(s: Sheet, deal: Deal | None, model: StageModel, labels: Labels, as_
     fact(14, labels.wb_grade_override, (deal.grade or "") if deal else "", name="GradeOverride", is_input=True)
     s.dropdown("B14", model.grades, labels.wb_list_error, labels.wb_sheet_lists)
     fact(15, labels.wb_lost_reason, deal.lost_reason if deal else "", wide=True)
-    fact(16, labels.summary, deal.summary if deal else "", wide=True)
+    fact(16, labels.summary, plain_text(deal.summary) if deal else "", wide=True)
     if deal is None:
         s.grow(16, BLANK_ROW_LINES * 2)  # room to write on the printed blank scorecard
 
@@ -210,21 +212,23 @@ def _summary(s: Sheet, deal: Deal | None, model: StageModel, labels: Labels, as_
     fact(19, labels.score, "Score", kind="formula", fmt=SCORE, result=shown.score)
     fact(20, labels.wb_passed, passed_formula("Score", model, yes, no), kind="formula",
          result=_passed_label(shown, labels))
-    fact(21, labels.probability, probability_formula("Status", "Stage", "ProbabilityOverride", "StageProbabilities"),
+    fact(21, labels.probability, probability_formula("Status", "Stage", "ProbabilityOverride", "StageProbabilities",
+                                                               statuses),
          kind="formula", name="Probability", fmt=PERCENT, result=shown.probability)
     fact(22, labels.weighted_amount, weighted_amount_formula("Amount", "Probability"), kind="formula",
          name="WeightedAmount", fmt=AMOUNT, result=shown.weighted_amount)
     s.formula(22, 3, "Currency", clean_text(currency), align=LEFT_TOP)
-    fact(23, labels.wb_likelihood, likelihood_formula("Score", "Probability", "Status"), kind="formula",
+    fact(23, labels.wb_likelihood, likelihood_formula("Score", "Probability", "Status", statuses), kind="formula",
          name="Likelihood", fmt=SCORE, result=shown.likelihood)
-    fact(24, labels.wb_as_of, as_of, kind="value", name="AsOf", fmt=DATE, is_input=True)
+    fact(24, labels.wb_as_of, as_of, kind="value", name="AsOf", fmt=labels.wb_date_format, is_input=True)
     fact(25, labels.wb_days_to_close, days_to_close_formula("ExpectedClose", "AsOf"), kind="formula",
          name="DaysToClose", fmt=WHOLE, result=shown.days_to_close)
     grade = grade_formula("DaysToClose", "Likelihood", "GradeOverride", model)
     fact(26, labels.grade, f'IF(AND(GradeOverride="",DaysToClose=""),"",{grade})', kind="formula", name="Grade",
          result=shown.grade)
     s.cell(26, 2).font = BOLD
-    meaning = clean_text(model.grade_rule(shown.grade).meaning) if shown.grade in model.grades else None
+    meaning = clean_text(labels.pick(model.grade_rule(shown.grade), "meaning")) if shown.grade in model.grades \
+        else None
     s.formula(26, 3, 'IFERROR(INDEX(GradeMeanings,MATCH(Grade,GradeLetters,0)),"")', meaning, align=LEFT_TOP)
     s.merge(26, 3, 4)
 
@@ -233,7 +237,7 @@ def _summary(s: Sheet, deal: Deal | None, model: StageModel, labels: Labels, as_
     first = row = 30
     for rule in model.grading:
         s.text(row, 1, rule.grade, font=BOLD, border=GRID, align=CENTER_TOP)
-        s.text(row, 2, rule.meaning, border=GRID, align=WRAP)
+        s.text(row, 2, labels.pick(rule, "meaning"), border=GRID, align=WRAP)
         s.value(row, 3, rule.max_days_to_close, border=GRID, align=TOP)
         s.value(row, 4, rule.min_likelihood, border=GRID, align=TOP)
         row += 1
@@ -339,19 +343,24 @@ def _stakeholders(s: Sheet, deal: Deal | None, model: StageModel, labels: Labels
                  labels.notes])
     people = deal.stakeholders if deal else []
     rows = max(len(people) + BLANK_STAKEHOLDER_ROWS, MIN_STAKEHOLDER_ROWS)
+    vocabularies = (("C", "roles"), ("D", "influence"), ("E", "stance"))
+    words = {vocabulary: labels.value_words(model, vocabulary) for _, vocabulary in vocabularies}
     for index in range(rows):
         row = 3 + index
         person = people[index] if index < len(people) else None
-        for col, value in enumerate([person.name, person.title, person.role, person.influence, person.stance]
-                                    if person else [""] * 5, start=1):
+        chosen = [words["roles"].get(person.role, person.role), words["influence"].get(person.influence, ""),
+                  words["stance"].get(person.stance, "")] if person else []
+        for col, value in enumerate([person.name, person.title, *chosen] if person else [""] * 5, start=1):
             s.text(row, col, value, align=WRAP, border=GRID)
-        s.value(row, 6, person.last_contact if person else None, fmt=DATE, align=TOP, border=GRID)
+        s.value(row, 6, person.last_contact if person else None, fmt=labels.wb_date_format, align=TOP,
+                border=GRID)
         s.text(row, 7, person.notes if person else "", align=WRAP, border=GRID)
         if person is None:
             s.grow(row, BLANK_ROW_LINES)
     last = 2 + rows
-    for col, vocabulary in (("C", "roles"), ("D", "influence"), ("E", "stance")):
-        s.dropdown(f"{col}3:{col}{last}", model.keys(vocabulary), labels.wb_list_error, labels.wb_sheet_lists)
+    for col, vocabulary in vocabularies:
+        s.dropdown(f"{col}3:{col}{last}", list(words[vocabulary].values()), labels.wb_list_error,
+                   labels.wb_sheet_lists)
     s.validate(f"F3:F{last}", DataValidation(type="date", operator="greaterThan", formula1="1",
                                              allow_blank=True))
     s.finish(freeze="A3", title_rows="2:2")
@@ -390,12 +399,13 @@ def _stages(s: Sheet, deal: Deal | None, model: StageModel, labels: Labels, titl
         met = exits.get(stage.number)
         s.value(row, 1, stage.number, align=CENTER_TOP, border=GRID)
         s.text(row, 2, labels.stage_name(stage), align=WRAP, border=GRID)
-        s.text(row, 3, stage.exit_criterion, align=WRAP, border=GRID)
+        s.text(row, 3, labels.pick(stage, "exit_criterion"), align=WRAP, border=GRID)
         s.value(row, 4, stage.probability, fmt=PERCENT, align=TOP, border=GRID)
         done = met is not None and (met.date is not None or met.evidence != "")
         s.formula(row, 5, f'IF(OR(F{row}<>"",G{row}<>""),"✓","")', "✓" if done else None, align=CENTER_TOP,
                   border=GRID, font=BOLD)
-        s.value(row, 6, met.date if met else None, fmt=DATE, align=TOP, border=GRID, fill=INPUT_FILL)
+        s.value(row, 6, met.date if met else None, fmt=labels.wb_date_format, align=TOP, border=GRID,
+                fill=INPUT_FILL)
         s.text(row, 7, met.evidence if met else "", align=WRAP, border=GRID, fill=INPUT_FILL)
         row += 1
     first, last = FIRST_STAGE_ROW, row - 1

@@ -22,7 +22,6 @@ from .cells import (
     AMOUNT,
     BOLD,
     CENTER_TOP,
-    DATE,
     GRID,
     INPUT_FILL,
     NOTE_FONT,
@@ -35,6 +34,7 @@ from .cells import (
     Sheet,
     define,
     new_workbook,
+    quote_label,
     workbook_bytes,
 )
 
@@ -166,8 +166,8 @@ def _deals(s: Sheet, rows: list[DealRow], model: StageModel, labels: Labels) -> 
         s.text(r, 4, d.owner, align=WRAP)
         s.value(r, 5, d.stage, align=CENTER_TOP)
         s.text(r, 6, labels.stage_name(stage), align=WRAP)
-        s.text(r, 7, d.status, align=TOP)
-        s.value(r, 8, d.expected_close, fmt=DATE, align=TOP)
+        s.text(r, 7, labels.value_word(model, "status", d.status), align=TOP)  # the summary's formulas count it
+        s.value(r, 8, d.expected_close, fmt=labels.wb_date_format, align=TOP)
         s.text(r, 9, d.currency, align=TOP)
         s.value(r, 10, d.amount, fmt=AMOUNT, align=TOP)
         s.value(r, 11, d.probability, fmt=PERCENT, align=TOP)
@@ -194,7 +194,7 @@ def _summary(s: Sheet, rows: list[DealRow], currencies: list[str], model: StageM
     ws = s.ws
     s.text(1, 1, labels.pipeline, font=TITLE_FONT)
     s.grow(1, 1, line_height=20)
-    s.text(2, 1, labels("as_of", date=as_of.isoformat()), font=NOTE_FONT)
+    s.text(2, 1, labels("as_of", date=labels.format_date(as_of)), font=NOTE_FONT)
 
     def section(row: int, first: str, label: str) -> None:
         s.text(row, 1, first, font=BOLD, fill=SECTION_FILL)
@@ -209,7 +209,8 @@ def _summary(s: Sheet, rows: list[DealRow], currencies: list[str], model: StageM
     for stage in model.stages:
         s.value(row, 1, stage.number, align=CENTER_TOP, border=GRID)
         s.text(row, 2, labels.stage_name(stage), align=WRAP, border=GRID)
-        s.formula(row, 3, f'COUNTIFS(DealStage,A{row},DealStatus,"{OPEN}")', len(_open(rows, stage=stage.number)),
+        s.formula(row, 3, f'COUNTIFS(DealStage,A{row},DealStatus,"{_open_word(model, labels)}")',
+                  len(_open(rows, stage=stage.number)),
                   border=GRID, align=TOP)
         row += 1
     s.text(row, 2, labels.total, font=BOLD, border=GRID)
@@ -236,15 +237,16 @@ def _summary(s: Sheet, rows: list[DealRow], currencies: list[str], model: StageM
     for currency in currencies:
         row = _breakdown(s, section, row, currency, labels("wb_open_deals_in", currency=currency),
                          [labels.stage, labels.wb_stage_name], stages, "DealStage",
-                         [_open(rows, currency=currency, stage=number) for number, _ in stages], labels) + 2
+                         [_open(rows, currency=currency, stage=number) for number, _ in stages], labels, model) + 2
         row = _breakdown(s, section, row, currency, labels("wb_open_by_grade_in", currency=currency),
                          [labels.grade, labels.wb_meaning], grades, "DealGrade",
-                         [_open(rows, currency=currency, grade=grade) for grade, _ in grades], labels) + 3
+                         [_open(rows, currency=currency, grade=grade) for grade, _ in grades], labels, model) + 3
     s.finish(freeze="A3", title_rows=None)
 
 
 def _breakdown(s: Sheet, section, head: int, currency: str, title: str, headers: list[str],
-               rows: list[tuple[int | str, str]], column: str, selected: list[list[DealRow]], labels: Labels) -> int:
+               rows: list[tuple[int | str, str]], column: str, selected: list[list[DealRow]], labels: Labels,
+               model: StageModel) -> int:
     """Open deals in one currency, a row per stage or grade, and a total; returns the total's row.
 
     `selected` holds, per row, the deals its COUNTIFS and SUMIFS pick: their results are written beside the formulas.
@@ -259,7 +261,7 @@ def _breakdown(s: Sheet, section, head: int, currency: str, title: str, headers:
         else:
             s.value(row, 1, first, align=CENTER_TOP, border=GRID)
         s.text(row, 2, name, align=WRAP, border=GRID)
-        _totals(s, row, f"{column},A{row}", key, _sums(selected[row - top]))
+        _totals(s, row, f"{column},A{row}", key, _sums(selected[row - top]), _open_word(model, labels))
         row += 1
     _total_row(s, row, top, labels, [_sums(deals) for deals in selected])
     return row
@@ -270,8 +272,14 @@ def _sums(deals: list[DealRow]) -> tuple[int, float, float]:
     return len(deals), math.fsum(d.amount for d in deals), math.fsum(d.weighted_amount for d in deals)
 
 
-def _totals(s: Sheet, row: int, criterion: str, currency_cell: str, sums: tuple[int, float, float]) -> None:
-    where = f'{criterion},DealCurrency,{currency_cell},DealStatus,"{OPEN}"'
+def _open_word(model: StageModel, labels: Labels) -> str:
+    """How the Deals table writes an open deal's status (the summary's formulas count by it), quoted."""
+    return quote_label(labels.value_word(model, "status", OPEN))
+
+
+def _totals(s: Sheet, row: int, criterion: str, currency_cell: str, sums: tuple[int, float, float],
+            open_word: str) -> None:
+    where = f'{criterion},DealCurrency,{currency_cell},DealStatus,"{open_word}"'
     s.formula(row, 3, f"COUNTIFS({where})", sums[0], border=GRID, align=TOP)
     s.formula(row, 4, f"SUMIFS(DealAmount,{where})", sums[1], fmt=AMOUNT, border=GRID, align=TOP)
     s.formula(row, 5, f"SUMIFS(DealWeightedAmount,{where})", sums[2], fmt=AMOUNT, border=GRID, align=TOP)

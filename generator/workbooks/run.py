@@ -47,48 +47,54 @@ def _watch_parent(pid: int) -> None:
     threading.Thread(target=watch, daemon=True).start()
 
 
-def _render_into(job: Job, destination: str, cache_dir: str | None) -> None:
+def _render_into(job: Job, destination: str, cache_dir: str | None, kind: str = KIND) -> None:
     data = job.render()
     _write(Path(destination), data)
     if cache_dir is not None:
-        Cache(Path(cache_dir)).put(KIND, job.key, data)
+        Cache(Path(cache_dir)).put(kind, job.key, data)
 
 
 class WorkbookRun:
-    """The workbooks of one build: copied from the cache, or being rendered."""
+    """The workbooks of one build, for each of its languages: copied from the cache, or being rendered."""
 
-    def __init__(self, jobs: list[Job], cache: Cache, site_dir: Path, workers: int | None = None):
-        self.jobs = jobs
+    def __init__(self, cache: Cache, workers: int | None = None):
         self.cache = cache
-        self.site_dir = site_dir
         self.workers = workers or os.cpu_count() or 1
         self.written = 0
         self.reused = 0
+        self._keys: dict[str, set[str]] = {}  # cache kind → the keys this build uses
         self._executor: ProcessPoolExecutor | None = None
         self._futures: list[Future] = []
 
-    def start(self) -> WorkbookRun:
-        """Copy what the cache has; render the rest inline or in worker processes."""
+    def start(self, jobs: list[Job], site_dir: Path, kind: str = KIND) -> WorkbookRun:
+        """Copy what the cache has; render the rest inline or in worker processes.
+
+        Called once per language, each with its own site folder and cache kind (so that pruning
+        one language's entries never drops another's); one pool of workers serves them all.
+        """
         missing = []
-        for job in self.jobs:
-            data = self.cache.get(KIND, job.key)
+        for job in jobs:
+            data = self.cache.get(kind, job.key)
             if data is None:
                 missing.append(job)
             else:
-                _write(self.site_dir / job.path, data)
-        self.written, self.reused = len(missing), len(self.jobs) - len(missing)
+                _write(site_dir / job.path, data)
+        self._keys.setdefault(kind, set()).update(job.key for job in jobs)
+        self.written += len(missing)
+        self.reused += len(jobs) - len(missing)
         cache_dir = str(self.cache.directory) if self.cache.writable else None
-        if len(missing) <= INLINE_LIMIT or self.workers < 2:
+        if self._executor is None and (len(missing) <= INLINE_LIMIT or self.workers < 2):
             for job in missing:
-                _render_into(job, str(self.site_dir / job.path), cache_dir)
+                _render_into(job, str(site_dir / job.path), cache_dir, kind)
             return self
-        # forkserver, not fork: `mkdocs serve` runs threads, and forking a threaded process is unsafe.
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["generator.workbooks.jobs"])
-        self._executor = ProcessPoolExecutor(max_workers=self.workers, mp_context=context,
-                                             initializer=_watch_parent, initargs=(os.getpid(),))
-        self._futures = [self._executor.submit(_render_into, job, str(self.site_dir / job.path), cache_dir)
-                         for job in missing]
+        if self._executor is None:
+            # forkserver, not fork: `mkdocs serve` runs threads, and forking a threaded process is unsafe.
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload(["generator.workbooks.jobs"])
+            self._executor = ProcessPoolExecutor(max_workers=self.workers, mp_context=context,
+                                                 initializer=_watch_parent, initargs=(os.getpid(),))
+        self._futures += [self._executor.submit(_render_into, job, str(site_dir / job.path), cache_dir, kind)
+                          for job in missing]
         return self
 
     def wait(self) -> None:
@@ -98,7 +104,8 @@ class WorkbookRun:
                 future.result()
         finally:
             self.cancel()
-        self.cache.prune(KIND, {job.key for job in self.jobs})
+        for kind, keys in self._keys.items():
+            self.cache.prune(kind, keys)
 
     def cancel(self) -> None:
         if self._executor is not None:

@@ -9,6 +9,10 @@
  * rows whose data-<key> equals the chosen value. A row is shown when it passes
  * all of them.
  *
+ * A page that is not in the navigation but belongs to a section (a deal page belongs to the
+ * pipeline) names that section's page in data-section; its tab and its entry in the menu are
+ * marked active, as Material marks them for pages in the navigation.
+ *
  * Material may swap pages without a reload (instant navigation), so set-up runs
  * for every page through `document$` when it exists, else on DOMContentLoaded.
  * Every step is idempotent and does nothing on pages without these elements.
@@ -85,7 +89,27 @@
     apply(); /* the browser may restore a typed value or a choice on back/forward */
   }
 
+  function markSection(root) {
+    var holder = root.querySelector("[data-section]");
+    if (!holder) {
+      return;
+    }
+    var target = new URL(holder.getAttribute("data-section"), document.baseURI).href;
+    each(document.querySelectorAll("a.md-tabs__link, a.md-nav__link"), function (link) {
+      if (link.href !== target) {
+        return;
+      }
+      var item = link.closest(".md-tabs__item");
+      if (item) {
+        item.classList.add("md-tabs__item--active");
+      } else {
+        link.classList.add("md-nav__link--active");
+      }
+    });
+  }
+
   function setUp() {
+    markSection(document);
     setUpSorting(document);
     each(document.querySelectorAll("input.db-filter"), setUpFilter);
   }

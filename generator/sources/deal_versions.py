@@ -1,0 +1,399 @@
+"""Every committed version of every deal file, parsed once each: the input of the pipeline's history.
+
+One `git log --raw` pass over the deals folder lists, commit by commit, which deal files were
+added, changed or deleted, and the git blob id of each new version. The versions not seen
+before are read in one `git cat-file --batch` and parsed by `facts()`, a scan of the few
+top-level fields the history needs, with the YAML reader as the fallback for anything the
+scan cannot read with certainty. Parses are kept in one cache entry, a table keyed by blob id,
+so a new commit costs only its own new versions; the joined result is cached per HEAD, so a
+rebuild at the same commit does not start git at all beyond `locate`.
+Commits that change none of the fields the history reads are not listed by git (`-G`).
+
+Only the first-parent line is read: it is the history of the branch being built, so a deal
+edited on a side branch changed, for the site, on the day the branch was merged.
+"""
+
+from __future__ import annotations
+
+import pickle
+import re
+import subprocess
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
+
+import yaml
+
+from ..diagnostics import Problems
+from .history import _git, locate
+from .yaml_nodes import MAX_BYTES, read_yaml
+
+if TYPE_CHECKING:
+    from ..cache import Cache
+
+
+class Facts(NamedTuple):
+    """What one version of a deal file says, as far as the history needs it."""
+
+    stage: int
+    status: str
+    amount: float
+    currency: str | None  # None: the file names none, the stage model's default applies
+    expected_close: date | None
+    probability: float | None
+    owner: str = ""
+    lost_reason: str = ""
+    competitors: tuple[str, ...] = ()
+
+
+class Version(NamedTuple):
+    """A commit that changed a deal file: its day (committer date, UTC) and what the file said then."""
+
+    date: date
+    facts: Facts | None  # None: the file was deleted in this commit
+
+
+@dataclass
+class DealVersions:
+    """Per deal id, its versions oldest first; `reason` (a label key) says why there are none."""
+
+    deals: dict[str, list[Version]] = field(default_factory=dict)
+    reason: str = ""
+
+    @property
+    def available(self) -> bool:
+        return not self.reason
+
+
+_ZERO = "0" * 40
+_BLOB_MODES = ("100644", "100755")
+# The version table is kept whole in one entry: one entry per blob would be 20,000 small files at
+# 1,000 deals × 20 commits, and writing them costs more than parsing the blobs again.
+_TABLE = "version-table"
+# The commits git lists for a file: those whose diff adds or removes a line of a field the history
+# reads. A commit that only edits notes or next steps changes no fact, so it is not read at all.
+_FIELDS_CHANGED = r"^(stage|status|amount|currency|expected_close|probability|owner|lost_reason)[[:blank:]]*:"
+
+Stored = tuple  # a Facts as a plain tuple, dates as ordinals: pickles several times faster than NamedTuples
+
+
+@dataclass
+class VersionsSource:
+    """Where the versions come from: `key` names them (HEAD and folder), `load()` reads them.
+
+    Finding HEAD is three quick git commands; reading the versions is not, so a build that finds
+    everything it makes from them already cached never calls `load()`.
+    """
+
+    deals_dir: Path
+    cache: Cache
+    reason: str = ""
+    key: str = ""
+    top: Path | None = None
+    folder: str = ""
+    _loaded: DealVersions | None = field(default=None, repr=False)
+
+    def load(self) -> DealVersions:
+        if self._loaded is None:
+            self._loaded = self._read() if not self.reason else DealVersions(reason=self.reason)
+        return self._loaded
+
+    def _read(self) -> DealVersions:
+        cache, key, table_key = self.cache, self.key, self.cache.key(_TABLE)
+        cached = cache.get("versions", key)
+        if cached is not None:
+            try:
+                return _unpack(pickle.loads(cached))
+            except Exception:  # noqa: BLE001 - verified but unreadable (another Python): read the log again
+                pass
+        table: dict[str, Stored | None] = {}
+        stored = cache.get("versions", table_key)
+        if stored is not None:
+            try:
+                table = pickle.loads(stored)
+            except Exception:  # noqa: BLE001 - as above: parse every version again
+                table = {}
+        assert self.top is not None
+        try:
+            log = _read_log(self.top, self.folder)
+            wanted = {blob for changes in log.values() for _, blob in changes if blob}
+            missing = sorted(wanted - table.keys())
+            if missing:
+                for blob, data in _cat_blobs(self.top, missing).items():
+                    parsed = facts(data)
+                    table[blob] = _pack(parsed) if parsed is not None else None
+        except (subprocess.SubprocessError, OSError, ValueError):
+            # A repository git cannot walk (a broken object, a time-out) leaves the history pages empty,
+            # saying so; it never stops the build.
+            return DealVersions(reason="history_failed")
+        packed = {deal_id: [(when, table.get(blob) if blob else None) for when, blob in changes
+                            # A version that cannot be read (broken YAML, no stage) changes nothing: left out.
+                            if not blob or table.get(blob) is not None]
+                  for deal_id, changes in log.items()}
+        if missing:
+            # Only the blobs this history still names are kept, so a rewritten history does not grow the table.
+            cache.put("versions", table_key, pickle.dumps({b: table.get(b) for b in wanted},
+                                                          protocol=pickle.HIGHEST_PROTOCOL))
+        cache.put("versions", key, pickle.dumps(packed, protocol=pickle.HIGHEST_PROTOCOL))
+        cache.prune("versions", {key, table_key})
+        return _unpack(packed)
+
+
+def open_versions(deals_dir: Path, cache: Cache) -> VersionsSource:
+    """The source of the versions of every deal file in `deals_dir`, in the repository that holds it."""
+    repo = locate(deals_dir)
+    if isinstance(repo, str):
+        return VersionsSource(deals_dir, cache, reason=repo)
+    top, head, folder = repo
+    return VersionsSource(deals_dir, cache, key=cache.key("versions", head, folder), top=top, folder=folder)
+
+
+def read_versions(deals_dir: Path, cache: Cache) -> DealVersions:
+    return open_versions(deals_dir, cache).load()
+
+
+def _pack(parsed: Facts) -> Stored:
+    close = parsed.expected_close.toordinal() if parsed.expected_close else None
+    return tuple(parsed._replace(expected_close=close))
+
+
+def _unpack(packed: dict[str, list[tuple[int, Stored | None]]]) -> DealVersions:
+    made: dict[int, Facts] = {}  # a version shared by several commits (a revert) is made once
+
+    def one(stored: Stored) -> Facts:
+        found = made.get(id(stored))
+        if found is None:
+            close = stored[4]
+            found = made[id(stored)] = Facts._make(stored)._replace(
+                expected_close=date.fromordinal(close) if close is not None else None)
+        return found
+
+    return DealVersions({deal_id: [Version(date.fromordinal(when), one(stored) if stored is not None else None)
+                                   for when, stored in changes]
+                         for deal_id, changes in packed.items()})
+
+
+def _read_log(top: Path, folder: str) -> dict[str, list[tuple[int, str]]]:
+    """Per deal id, (day as an ordinal, blob id or "" for a deletion), oldest first."""
+    # --first-parent with -m: a merge shows what it changed on the branch, against its first parent.
+    # -G without --pickaxe-all: only the files whose diff touches a field the history reads.
+    out = _git(top, "log", "--first-parent", "-m", "--reverse", "--no-renames", "--raw", "--no-abbrev",
+               "--no-color", "-G", _FIELDS_CHANGED, "--format=%x1e%ct", "--", folder).decode("utf-8", "replace")
+    prefix = "" if folder == "." else folder + "/"
+    deals: dict[str, list[tuple[int, str]]] = {}
+    for record in out.split("\x1e")[1:]:
+        header, _, body = record.partition("\n")
+        when = datetime.fromtimestamp(int(header.strip()), tz=UTC).date().toordinal()
+        for line in body.split("\n"):
+            if not line.startswith(":"):
+                continue
+            meta, _, path = line.partition("\t")
+            fields = meta.split()
+            # A deal file: directly in the folder, named <id>.yml or <id>.yaml (as `history._deal_id`, without
+            # building a path object for each of thousands of lines).
+            name = path[len(prefix):] if path.startswith(prefix) else ""
+            stem, dot, suffix = name.rpartition(".")
+            if len(fields) < 5 or not stem or "/" in name or suffix not in ("yml", "yaml") or not dot:
+                continue
+            new_mode, new_blob, change = fields[1], fields[3], fields[4][:1]
+            if change == "D" or new_blob == _ZERO:
+                deals.setdefault(stem, []).append((when, ""))
+            elif new_mode in _BLOB_MODES:
+                deals.setdefault(stem, []).append((when, new_blob))
+            # A link or a submodule named like a deal file is not a deal; the loader says so for the work tree.
+    return deals
+
+
+def _cat_blobs(top: Path, blobs: list[str]) -> dict[str, bytes]:
+    """The bytes of each blob, read by one `git cat-file --batch`."""
+    done = subprocess.run(["git", "-C", str(top), "cat-file", "--batch"], input="\n".join(blobs).encode() + b"\n",
+                          capture_output=True, check=True, timeout=300)
+    data, out, pos = done.stdout, {}, 0
+    while pos < len(data):
+        end = data.index(b"\n", pos)
+        header = data[pos:end].split()
+        pos = end + 1
+        if len(header) != 3:  # "<blob> missing"
+            continue
+        size = int(header[2])
+        out[header[0].decode()] = data[pos:pos + size]
+        pos += size + 1
+    return out
+
+
+# --- reading one version -----------------------------------------------------------------------
+
+_SCALARS = ("stage", "status", "amount", "currency", "expected_close", "probability", "owner", "lost_reason")
+# The text is scanned with a newline before it and after it, and the patterns start with that
+# newline: a literal first character lets the regex engine jump from line to line.
+# The keys the history reads, at the start of a line, then ":" and a space or the line's end.
+_WANTED = re.compile(r"\n(" + "|".join(_SCALARS) + r"|competitors)[ \t]*:([ \t][^\n]*)?(?=\n)")
+# Any line that starts with something else than a key, an indent, a list item, a comment or nothing:
+# the scan stops trusting itself (flow mappings, `---`, directives, quoted keys); the YAML reader decides.
+_ODD = re.compile(r"\n(?![A-Za-z_][A-Za-z0-9_]*[ \t]*:[ \t\n]|[ \t\n#]|-[ \t\n]|\Z)")
+# A top-level value that opens a quote or a flow collection: if it goes on over several lines, one
+# of them could look like a key; such versions are checked key by key.
+_OPENS = re.compile(r"\n[A-Za-z_][A-Za-z0-9_]*[ \t]*:[ \t]+[\"'\[{]")
+_ANY_KEY = re.compile(r"\n[A-Za-z_][A-Za-z0-9_]*[ \t]*:([ \t][^\n]*)?(?=\n)")
+_NEXT_KEY = re.compile(r"\n(?=[^ \t\n#-])")
+_CONTINUED = re.compile(r"[ \t]+[^ \t\n#]")
+_COMPETITOR_LINE = re.compile(r"[ \t]*(?:-[ \t]+)?(name|strengths|weaknesses)[ \t]*:(?:[ \t]+(.*?))?[ \t]*")
+_SINGLE = re.compile(r"'((?:[^']|'')*)'[ \t]*(?:#.*)?")
+_DOUBLE = re.compile(r'"([^"\\]*)"[ \t]*(?:#.*)?')
+_NULLS = ("", "~", "null", "Null", "NULL")
+_CLOSED = ("won", "lost", "abandoned")
+
+
+class _Unsure(Exception):
+    """The scan cannot read this with certainty: the YAML reader reads the whole version."""
+
+
+def facts(data: bytes) -> Facts | None:
+    """The history's fields of one version of a deal file, or None when it cannot be read as a deal."""
+    if len(data) > MAX_BYTES:
+        return None
+    try:
+        text = data.decode("utf-8").removeprefix("\ufeff").replace("\r\n", "\n")
+    except UnicodeDecodeError:
+        return None
+    try:
+        raw, competitors = _scan(text)
+    except _Unsure:
+        read = _read_nodes(text)
+        if read is None:
+            return None
+        raw, competitors = read
+    return _to_facts(raw, competitors)
+
+
+def _scan(text: str) -> tuple[dict[str, str | None], tuple[str, ...]]:
+    """Top-level scalars by a scan that looks only at the lines starting with a key the history reads."""
+    text = "\n" + text + "\n"
+    if _ODD.search(text):
+        raise _Unsure
+    if _OPENS.search(text):
+        for match in _ANY_KEY.finditer(text):
+            value = (match.group(1) or "").strip(" \t")
+            if value[:1] in ("'", '"'):
+                _value(value)  # raises _Unsure when the quote does not close on its line
+            elif value[:1] in ("[", "{") and value[-1:] not in ("]", "}"):
+                raise _Unsure
+    raw: dict[str, str | None] = {}
+    block = None
+    for match in _WANTED.finditer(text):
+        name, value = match.group(1), (match.group(2) or "").strip(" \t")
+        if name == "competitors":
+            block = match
+            continue
+        raw[name] = _value(value)
+        if _CONTINUED.match(text, match.end() + 1):
+            raise _Unsure  # an indented line after a scalar: a value over several lines
+    competitors: tuple[str, ...] = ()
+    # Who the deal was up against matters only for how it ended: most versions are open, and skip this.
+    if block is not None and raw.get("status") in _CLOSED:
+        after = _NEXT_KEY.search(text, block.end())
+        competitors = _competitors((block.group(2) or "").strip(" \t"),
+                                   text[block.end():after.start() if after else len(text)])
+    return raw, competitors
+
+
+def _value(value: str) -> str | None:
+    """A scalar as YAML reads it, for the simple cases; `_Unsure` for the others."""
+    if not value or value.startswith("#"):
+        return None
+    first = value[0]
+    if first == "'":
+        match = _SINGLE.fullmatch(value)
+        if match is None:
+            raise _Unsure
+        return match.group(1).replace("''", "'")
+    if first == '"':
+        match = _DOUBLE.fullmatch(value)
+        if match is None:
+            raise _Unsure  # escapes, or a string that goes on over the next line
+        return match.group(1)
+    for mark in (" #", "\t#"):
+        cut = value.find(mark)
+        if cut >= 0:
+            value = value[:cut]
+    value = value.rstrip()
+    if first in "[]{}&*!|>%@`,?:-" or ": " in value or value.endswith(":"):
+        raise _Unsure
+    return None if value in _NULLS else value
+
+
+def _competitors(value: str, block: str) -> tuple[str, ...]:
+    if value.strip() == "[]":
+        return ()
+    if value and not value.startswith("#"):
+        raise _Unsure
+    names = []
+    for line in block.split("\n"):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        match = _COMPETITOR_LINE.fullmatch(line)
+        if match is None:
+            raise _Unsure
+        if match.group(1) == "name":
+            name = _value(match.group(2) or "")
+            if name:
+                names.append(name)
+        elif match.group(2):
+            _value(match.group(2))  # only to be sure the line is as simple as it looks
+    return tuple(names)
+
+
+def _read_nodes(text: str) -> tuple[dict[str, str | None], tuple[str, ...]] | None:
+    """The same fields through the deal files' own YAML reader (no aliases bombs, no tags), for odd versions."""
+    node = read_yaml(Path("version.yml"), "version.yml", Problems(), text.encode("utf-8"))
+    if not isinstance(node, yaml.MappingNode):
+        return None
+    raw: dict[str, str | None] = {}
+    competitors: tuple[str, ...] = ()
+    for key, value in node.value:
+        if not isinstance(key, yaml.ScalarNode):
+            continue
+        if key.value in _SCALARS:
+            if not isinstance(value, yaml.ScalarNode):
+                return None
+            raw[key.value] = None if value.tag.endswith(":null") else value.value
+        elif key.value == "competitors" and isinstance(value, yaml.SequenceNode):
+            names = []
+            for item in value.value:
+                if isinstance(item, yaml.MappingNode):
+                    names += [v.value for k, v in item.value if isinstance(k, yaml.ScalarNode) and k.value == "name"
+                              and isinstance(v, yaml.ScalarNode) and v.value]
+            competitors = tuple(names)
+    return raw, competitors
+
+
+def _to_facts(raw: dict[str, str | None], competitors: tuple[str, ...]) -> Facts | None:
+    stage, amount, status = _int(raw.get("stage")), _number(raw.get("amount")), raw.get("status")
+    if stage is None or amount is None or not status:
+        return None
+    return Facts(stage=stage, status=status, amount=amount, currency=raw.get("currency") or None,
+                 expected_close=_date(raw.get("expected_close")), probability=_number(raw.get("probability")),
+                 owner=raw.get("owner") or "", lost_reason=raw.get("lost_reason") or "", competitors=competitors)
+
+
+def _int(text: str | None) -> int | None:
+    return int(text) if text is not None and text.isascii() and text.isdigit() else None
+
+
+def _number(text: str | None) -> float | None:
+    if text is None:
+        return None
+    try:
+        number = float(text)
+    except ValueError:
+        return None
+    # Whole numbers stay int, as YAML reads `amount: 1000`: equal either way, but the JSON shows 1000, not 1000.0.
+    return int(number) if number.is_integer() and text.lstrip("+-").isdigit() else number
+
+
+def _date(text: str | None) -> date | None:
+    try:
+        return date.fromisoformat(text) if text and len(text) == 10 else None
+    except ValueError:
+        return None
