@@ -128,6 +128,10 @@ class Labels:
         Chinese workbook, its dropdowns included, is Chinese."""
         return key if self.language == "en" else self.term(model, vocabulary, key)
 
+    def forecast_word(self, category: str) -> str:
+        """A forecast category as a workbook cell shows it, like `value_word`: `best-case`, or `最佳情况`."""
+        return category if self.language == "en" else self(f"cat_{category}")
+
     def value_words(self, model, vocabulary: str) -> dict[str, str]:
         """Key → `value_word` for every term of a vocabulary, in the model's order."""
         return {key: self.value_word(model, vocabulary, key) for key in model.keys(vocabulary)}

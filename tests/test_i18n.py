@@ -18,9 +18,10 @@ import openpyxl
 import pytest
 from browser_support import DESKTOP, chromium, logged_tab, need_chromium, serve
 from conftest import AS_OF_EPOCH, ROOT, SITE_PATHS, Project, Recalc, new_project, run_check
-from test_workbooks import named_cell, named_range, results
+from test_workbooks import assert_same_figures, forecast_figures, named_cell, named_range, results
 
 from generator.labels import Labels, catalog
+from generator.model.forecast import CATEGORIES
 from generator.site.paths import SitePaths
 from generator.sources.stage_model import PROSE, TOOLS, StageModel, StageModelError, load_stage_model
 
@@ -251,13 +252,27 @@ def test_a_chinese_workbook_is_chinese_throughout(built: Built) -> None:
     assert {c.value for c in table["G"][1:]} <= set(zh_statuses)
     formulas = [c.value for row in pipeline[ZH.wb_sheet_summary].iter_rows() for c in row if c.data_type == "f"]
     assert any(f'DealStatus,"{ZH.term(model, "status", "open")}"' in f for f in formulas)
+    # Forecast categories too: the cells, their dropdown and the Forecast sheet's formulas say 承诺, 最佳情况…
+    words = {c: ZH(f"cat_{c}") for c in CATEGORIES}
+    assert {c.value for c in table["P"][1:]} == {words[d["forecast_category"]] for d in built.deals}
+    (dv,) = [v for v in table.data_validations.dataValidation if "P2" in v.sqref]
+    assert dv.formula1 == '"' + ",".join(words.values()) + '"'
+    forecast = [c.value for row in pipeline[ZH.wb_sheet_forecast].iter_rows() for c in row if c.data_type == "f"]
+    assert any(f'DealForecast,"{words["best-case"]}"' in f for f in forecast)
+    assert any(f'DealStatus,"{ZH.term(model, "status", "open")}"' in f for f in forecast)
+    assert not any(f'"{c}"' in f for f in forecast for c in CATEGORIES)
 
 
 def test_chinese_workbooks_recalculated_by_libreoffice_equal_deals_json(
         built: Built, libreoffice: Recalc, tmp_path: Path) -> None:
     folder = built.project.site / "zh" / "workbooks"
-    paths = [folder / f"{d['id']}.xlsx" for d in built.deals] + [folder / "scorecard-template.xlsx"]
+    paths = [folder / f"{d['id']}.xlsx" for d in built.deals] + [folder / "scorecard-template.xlsx",
+                                                                  folder / "pipeline.xlsx"]
     done = libreoffice(paths, tmp_path / "zh")
+    # The pipeline workbook's forecast, counted by the Chinese category and status words, equals /pipeline.json.
+    forecast = json.loads((built.project.site / "pipeline.json").read_text(encoding="utf-8"))
+    assert_same_figures(forecast_figures(done["pipeline"]), forecast)
+    assert_same_figures(forecast_figures(folder / "pipeline.xlsx"), forecast)  # the results stored in it, too
     closed = 0
     for deal in built.deals:
         got = results(done[deal["id"]])

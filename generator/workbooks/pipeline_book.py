@@ -134,7 +134,7 @@ def _rates(s: Sheet, model: StageModel, labels: Labels) -> None:
     s.grow(1, 1, line_height=20)
     note = labels("wb_rates_note", currency=reporting)
     if model.rates_date:
-        note = labels("wb_rates_of", date=model.rates_date.isoformat()) + ". " + note
+        note = labels("wb_rates_of", date=labels.format_date(model.rates_date), note=note)
     s.text(2, 1, note, font=NOTE_FONT, fit=False)
     s.header(4, [labels.currency, labels("wb_rate", currency=reporting)])
     rows = [(reporting, 1.0), *((code, rate) for code, rate in model.exchange_rates.items() if code != reporting)]
@@ -176,12 +176,13 @@ def _deals(s: Sheet, rows: list[DealRow], model: StageModel, labels: Labels) -> 
         s.text(r, 14, d.grade, align=CENTER_TOP)
         # The forecast columns: the period follows the close date, the rate the currency, the category is an input.
         s.formula(r, 15, period_formula(f"H{r}", model.fiscal_year_start), d.period, align=TOP)
-        s.text(r, 16, d.forecast, align=TOP, fill=INPUT_FILL)
+        s.text(r, 16, labels.forecast_word(d.forecast), align=TOP, fill=INPUT_FILL)  # the Forecast sheet sums by it
         s.formula(r, 17, f"INDEX(RateValues,MATCH(I{r},RateCurrencies,0))", d.rate, fmt=RATE, align=TOP)
         s.formula(r, 18, converted_amount_formula(f"J{r}", f"Q{r}"), d.amount_reporting, fmt=AMOUNT, align=TOP)
         s.formula(r, 19, weighted_amount_formula(f"R{r}", f"K{r}"), d.weighted_reporting, fmt=AMOUNT, align=TOP)
     last = max(2, 1 + len(rows))  # a table needs a row under its header, even an empty one
-    s.dropdown(f"P2:P{last}", list(CATEGORIES), labels.wb_forecast_error, labels.wb_sheet_lists, allow_blank=False)
+    s.dropdown(f"P2:P{last}", [labels.forecast_word(c) for c in CATEGORIES], labels.wb_forecast_error,
+               labels.wb_sheet_lists, allow_blank=False)
     table = Table(displayName="Deals", ref=f"A1:{COLUMNS[-1]}{last}")
     table.tableStyleInfo = TableStyleInfo(name="TableStyleMedium2", showRowStripes=True)
     s.ws.add_table(table)
@@ -306,16 +307,17 @@ def _forecast(s: Sheet, rows: list[DealRow], plan: ForecastPlan, model: StageMod
     reporting = model.reporting_currency
     s.text(1, 1, labels.forecast_by_period, font=TITLE_FONT)
     s.grow(1, 1, line_height=20)
-    s.text(2, 1, labels("as_of", date=as_of.isoformat()) + " · " + labels("wb_forecast_note", currency=reporting),
-           font=NOTE_FONT, fit=False)
+    s.text(2, 1, labels("as_of", date=labels.format_date(as_of)) + " · "
+           + labels("wb_forecast_note", currency=reporting), font=NOTE_FONT, fit=False)
     headers = [labels(f"cat_{c}") for c in FORECAST_COLUMNS] + [labels.weighted_short, labels.quota]
 
     def figures(row: int, col: int, match: str, sumifs: bool, selected: list[DealRow], quota: float | None) -> None:
         """One row of figures from column `col`: a sum per category, the weighted sum, the quota."""
         for offset, category in enumerate(FORECAST_COLUMNS):
             chosen = [d.amount_reporting for d in selected if d.forecast == category]
-            formula = (f'SUMIFS(DealAmountReporting,{match},DealForecast,"{category}")' if sumifs else
-                       f'SUMPRODUCT({match}*(DealForecast="{category}")*DealAmountReporting)')
+            word = quote_label(labels.forecast_word(category))
+            formula = (f'SUMIFS(DealAmountReporting,{match},DealForecast,"{word}")' if sumifs else
+                       f'SUMPRODUCT({match}*(DealForecast="{word}")*DealAmountReporting)')
             s.formula(row, col + offset, formula, math.fsum(chosen), fmt=AMOUNT, border=GRID)
         weighted = (f"SUMIFS(DealWeightedReporting,{match})" if sumifs else
                     f"SUMPRODUCT({match}*DealWeightedReporting)")
@@ -353,7 +355,7 @@ def _forecast(s: Sheet, rows: list[DealRow], plan: ForecastPlan, model: StageMod
                        labels("weighted_in", currency=reporting)])
     top = row = row + 2
     for stage in model.stages:
-        where = f'DealStage,$A{row},DealStatus,"{OPEN}"'
+        where = f'DealStage,$A{row},DealStatus,"{_open_word(model, labels)}"'
         mine = _open(rows, stage=stage.number)
         s.value(row, 1, stage.number, align=CENTER_TOP, border=GRID)
         s.text(row, 2, labels.stage_name(stage), border=GRID, fit=False)
