@@ -281,11 +281,14 @@ def test_pipeline_table_sorts_and_filters(site: Site, browser) -> None:
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 @pytest.mark.parametrize("width", ["desktop", "phone"])
 def test_screenshots_fit_the_screen_in_both_schemes(site: Site, browser, width: str, scheme: str) -> None:
-    """Saves tests/artifacts/<page>-<width>-<scheme>.png; someone looks at them before a change is done."""
+    """Saves tests/artifacts/<page>-<width>-<scheme>.png; someone looks at them before a change is done.
+
+    The manager's pages are taken on the Chinese site too (<page>-zh-…): longer words, other line breaks."""
     ARTIFACTS.mkdir(exist_ok=True)
     viewport = DESKTOP if width == "desktop" else PHONE
     pages = {"deal": site.rich_deal()["url"], "pipeline": PIPELINE, "hostile": site.deal("hostile")["url"],
              "board": SITE_PATHS.url(SITE_PATHS.board_page), "owner": site.owner_url(site.rich_deal()["owner"])}
+    pages.update({f"{name}-zh": "zh/" + pages[name] for name in ("pipeline", "board", "owner")})
     with open_tab(browser, viewport=viewport, color_scheme=scheme) as tab:
         page = tab.page
         for name, path in pages.items():
@@ -316,7 +319,7 @@ def test_screenshots_fit_the_screen_in_both_schemes(site: Site, browser, width: 
                 style = "el => getComputedStyle(el).backgroundColor"
                 if todo.count():
                     assert current.evaluate(style) != todo.evaluate(style), "current stage is not highlighted"
-            if name == "pipeline":
+            if name in ("pipeline", "pipeline-zh"):
                 if width == "phone":  # the wide table scrolls inside its box instead of widening the page
                     assert page.evaluate(
                         "(() => { const w = document.querySelector('table.db-deals').parentElement;"
@@ -334,17 +337,18 @@ def test_screenshots_fit_the_screen_in_both_schemes(site: Site, browser, width: 
 
 
 def test_the_dashboard_headline_and_forecast_fit_one_screen(site: Site, browser) -> None:
-    """A manager reads the headline figures and the forecast table at 1280 × 900 without scrolling."""
+    """A manager reads the headline figures and the forecast table at 1280 × 900 without scrolling, in both languages."""
     with open_tab(browser, viewport={"width": 1280, "height": 900}) as tab:
-        tab.goto(site.url(PIPELINE), settle=True)
-        page = tab.page
-        for selector in ("dl.db-kpis", "table.db-forecast"):
-            box = page.locator(selector).first.bounding_box()
-            assert box is not None and box["y"] >= 0 and box["y"] + box["height"] <= 900, (selector, box)
-        kpis = page.locator("dl.db-kpis > div").all_inner_texts()
-        assert len(kpis) == 5 and "2026-Q4" in kpis[2] and "2027-Q1" in kpis[2]  # commit: this period and next
-        current = page.locator("table.db-forecast tr.is-current th").inner_text()
-        assert current.startswith("2026-Q4")
+        for path in (PIPELINE, "zh/" + PIPELINE):
+            tab.goto(site.url(path), settle=True)
+            page = tab.page
+            for selector in ("dl.db-kpis", "table.db-forecast"):
+                box = page.locator(selector).first.bounding_box()
+                assert box is not None and box["y"] >= 0 and box["y"] + box["height"] <= 900, (path, selector, box)
+            kpis = page.locator("dl.db-kpis > div").all_inner_texts()
+            assert len(kpis) == 5 and "2026-Q4" in kpis[2] and "2027-Q1" in kpis[2]  # commit: this period and next
+            current = page.locator("table.db-forecast tr.is-current th").inner_text()
+            assert current.startswith("2026-Q4")
         tab.assert_clean()
 
 

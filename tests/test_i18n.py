@@ -211,6 +211,36 @@ def test_each_language_is_a_whole_site_of_its_own(built: Built) -> None:
     assert f'href="{SITE_PATHS.link(pipeline, SITE_PATHS.deals_json)}"' in built.en("deals")
 
 
+def _english_fragments() -> set[str]:
+    """Every piece of English the generator may write (catalog texts cut at their {placeholders}) of two
+    words or more, where the Chinese catalog says something else: what a Chinese page must not show."""
+    en, zh = _flat(catalog("en")), _flat(catalog("zh"))
+    out = set()
+    for key, english in en.items():
+        if isinstance(english, str) and english != zh[key]:
+            for part in re.split(r"{[^}]*}", english):
+                part = part.strip(" .,:;()·—-'\"")
+                if len(re.findall(r"[A-Za-z]{2,}", part)) >= 2:
+                    out.add(part)
+    return out
+
+
+def test_the_managers_pages_under_zh_are_chinese(built: Built) -> None:
+    """The dashboard, the stage board, every owner page and the history pages exist under /zh/, in Chinese."""
+    forecast = json.loads((built.project.site / "pipeline.json").read_text(encoding="utf-8"))
+    owners = SitePaths.owner_pages(o["owner"] for o in forecast["owners"])
+    pages = ["deals", "deals/board", "deals/changes", "deals/insights", *(src[:-3] for src in owners.values())]
+    english = _english_fragments()
+    for url in pages:
+        text = _text(built.zh(url))
+        assert [e for e in english if e in text] == [], f"/zh/{url}: English on a Chinese page"
+        assert len(CJK.findall(text)) > 20, url
+    dashboard = _text(built.zh("deals"))
+    for label in (ZH.kpi_open, ZH.forecast_by_period, ZH.cat_commit, ZH("cat_best-case"), ZH.owners):
+        assert label in dashboard, label
+    assert ZH.board in _text(built.zh("deals/board")) and EN.board not in _text(built.zh("deals/board"))
+
+
 def test_deal_text_is_as_the_rep_wrote_it_and_dates_and_amounts_as_each_language_writes_them(built: Built) -> None:
     deal = next(d for d in built.deals if d["id"] == "hospital-his-2027")
     page = built.zh(f"deals/{deal['id']}")
