@@ -473,6 +473,20 @@ class Record(Spec):
         return words.get(f"record_{self.name}", self.name)
 
 
+def _check_entry(spec: Spec, key_node, value_node, where: str, key: object, c: Checker, out: dict) -> None:
+    """One entry of a mapping: its key's position kept as `where`, its value checked and kept when valid."""
+    c.marks[where] = position(key_node)
+    value = spec.check(value_node, where, c)
+    if value is not None:
+        out[key] = value
+
+
+def _mapping_schema(key_pattern: str, value: Spec, meaning, where: str) -> dict:
+    """The JSON Schema of a mapping whose keys match `key_pattern` and whose values are `value`."""
+    return {"type": "object", "patternProperties": {key_pattern: value.json_schema(meaning, where)},
+            "additionalProperties": False}
+
+
 @dataclass
 class MapOf(Spec):
     """A mapping whose keys are whole numbers in a range (e.g. stage numbers)."""
@@ -501,16 +515,12 @@ class MapOf(Spec):
                         f"keep one of them: '{_brief(text)}' and '{_brief(key_node.value)}' are the same number")
                 continue
             first_key[number] = (position(key_node)[0], key_node.value)
-            c.marks[f"{where}.{number}"] = position(key_node)
-            value = self.value.check(value_node, f"{where}.{number}", c)
-            if value is not None:
-                out[number] = value
+            _check_entry(self.value, key_node, value_node, f"{where}.{number}", number, c, out)
         return out
 
     def json_schema(self, meaning=None, where=""):
         keys = "|".join(str(n) for n in range(self.key.minimum, self.key.maximum + 1))
-        return {"type": "object", "patternProperties": {f"^({keys})$": self.value.json_schema(meaning, where)},
-                "additionalProperties": False}
+        return _mapping_schema(f"^({keys})$", self.value, meaning, where)
 
     def describe(self, words):
         return words["mapping"].format(key=self.key.describe(words), value=self.value.describe(words))
@@ -545,16 +555,11 @@ class TextMapOf(Spec):
                 c.error(key_node, f"{where}.{text}", f"{text!r} is not {self.key.what}",
                         f"for example {self.key.example!r}")
                 continue
-            c.marks[f"{where}.{text}"] = position(key_node)
-            value = self.value.check(value_node, f"{where}.{text}", c)
-            if value is not None:
-                out[text] = value
+            _check_entry(self.value, key_node, value_node, f"{where}.{text}", text, c, out)
         return out
 
     def json_schema(self, meaning=None, where=""):
-        pattern = f"^(?:{self.key.regex})$"
-        return {"type": "object", "patternProperties": {pattern: self.value.json_schema(meaning, where)},
-                "additionalProperties": False}
+        return _mapping_schema(f"^(?:{self.key.regex})$", self.value, meaning, where)
 
     def describe(self, words):
         return words["mapping"].format(key=self.key.describe(words), value=self.value.describe(words))
