@@ -36,9 +36,14 @@ def _worktree(revision: str, folder: Path) -> Path:
 
 
 def _project(source: Path, folder: Path, count: int) -> Path:
+    folder.mkdir()
     env = {**os.environ, "PYTHONPATH": str(source)}
     subprocess.run([sys.executable, "-c", SETUP, str(folder), str(count)], cwd=source, env=env, check=True)
-    return folder / "dealbook"
+    project = folder / "dealbook"
+    if not (project / ONE_LANGUAGE).exists():  # a revision from before the second language
+        config = (project / "mkdocs.yml").read_text(encoding="utf-8")
+        (project / ONE_LANGUAGE).write_text(config.replace("languages: [en, zh]", "languages: [en]"), encoding="utf-8")
+    return project
 
 
 def compare(revisions: tuple[str, str], count: int, rounds: int) -> dict[str, dict[str, float]]:
