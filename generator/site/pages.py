@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING
 
 from ..sources.deal_format import json_schema
@@ -12,7 +13,7 @@ from .history_pages import history_pages
 
 if TYPE_CHECKING:
     from ..cache import Cache
-    from ..model.pipeline import Pipeline
+    from ..model.pipeline import DealView, Pipeline
     from .renderer import Renderer
 
 
@@ -69,6 +70,16 @@ def generated_pages(pipeline: Pipeline, renderer: Renderer, cache: Cache, *, kin
             cache.put(kind, key, json.dumps([page.markdown, page.html, page.search]).encode("utf-8"))
         else:
             page = FinishedPage(*json.loads(cached))
+        if cache.writable:  # the body is read again from the cache when the page is written
+            page = FinishedPage(page.markdown, partial(_deal_page_body, cache, kind, key, renderer, view, pipeline),
+                                page.search)
         out.add(paths.deal_page(view.id), page)
     cache.prune(kind, keys)
     return out
+
+
+def _deal_page_body(cache: Cache, kind: str, key: str, renderer: Renderer, view: DealView, pipeline: Pipeline) -> str:
+    cached = cache.get(kind, key)
+    if cached is not None:
+        return json.loads(cached)[1]
+    return renderer.deal_page(view, pipeline).html  # the entry went missing meanwhile: render it again
