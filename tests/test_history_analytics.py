@@ -260,6 +260,19 @@ def test_versions_are_parsed_once_each(built: tuple[Project, dict], tmp_path: Pa
     assert "<bdi>Gamma</bdi>" in project.page("deals/changes")
 
 
+def test_the_chinese_site_of_a_two_language_build_has_the_pages_too(built: tuple[Project, dict]) -> None:
+    project, _ = built  # the shipped mkdocs.yml: English at /, Chinese at /zh/
+    changes = project.page("zh/deals/changes")
+    assert "项目动态" in changes and "新项目" in changes and "What moved" not in changes
+    assert "阶段转化" in project.page("zh/deals/insights")
+    link = SITE_PATHS.link(SITE_PATHS.pipeline_page, "deals/changes.md")
+    assert f'<a href="{link}">项目动态</a>' in project.page("zh/deals")  # linked from the Chinese pipeline
+    # /history.json is the same in both languages: written once, at the root, and linked from /zh/.
+    assert not (project.site / "zh" / "history.json").exists()
+    up = "../" + SITE_PATHS.link("deals/changes.md", SITE_PATHS.history_json)
+    assert f'href="{up}"' in changes
+
+
 # --- fallbacks --------------------------------------------------------------------------------------
 
 def test_without_git_the_pages_say_why_and_what_to_do(project: Project) -> None:

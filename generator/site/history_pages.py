@@ -41,8 +41,10 @@ def history_pages(pipeline: Pipeline, renderer: Renderer, cache: Cache) -> dict[
     source = pipeline.movement
     if source is None:
         return {}
+    # One kind per language: pruning the Chinese pages must not drop the English ones at the same HEAD.
+    kind = f"history-pages-{renderer.labels.language}"
     key = cache.key("history-pages", source.key, renderer.context_key(pipeline))
-    cached = cache.get("history-pages", key)
+    cached = cache.get(kind, key)
     if cached is not None:
         try:
             return pickle.loads(cached)
@@ -54,8 +56,8 @@ def history_pages(pipeline: Pipeline, renderer: Renderer, cache: Cache) -> dict[
         paths.insights_page: insights_page(movement, pipeline, renderer),
         paths.history_json: json.dumps(movement.as_json(), ensure_ascii=False, indent=1),
     }
-    cache.put("history-pages", key, pickle.dumps(pages, protocol=pickle.HIGHEST_PROTOCOL))
-    cache.prune("history-pages", {key})
+    cache.put(kind, key, pickle.dumps(pages, protocol=pickle.HIGHEST_PROTOCOL))
+    cache.prune(kind, {key})
     return pages
 
 
