@@ -225,6 +225,23 @@ def test_deal_text_is_as_the_rep_wrote_it_and_dates_and_amounts_as_each_language
     assert ZH.term(built.model, "status", deal["status"]) in page
 
 
+def test_labels_are_joined_with_each_language_s_punctuation_and_months_written_its_way(built: Built) -> None:
+    """"Label: text" and "text (note)" take the catalog's punctuation: ：and （） in Chinese, no ASCII."""
+    deal = built.zh("deals/chenghu-metro-afc")
+    assert "/ 100（通过）" in deal  # the score in the facts
+    assert "评估得分：<strong>" in deal and "及格线 60：<strong" in deal  # the line under the evaluation
+    assert "(通过)" not in deal and "评估得分:" not in deal
+    lost = built.zh("deals/porthaven-terminal-tos")
+    assert "原因：<bdi>" in lost and "原因: " not in lost
+    pipeline, english = built.zh("deals"), built.en("deals")
+    assert "<th>金额（CNY）</th>" in pipeline and "<th>加权金额（CNY）</th>" in pipeline
+    assert "<th>Amount (CNY)</th>" in english
+    # Closing by month: the month as each language writes it, not the first day of it.
+    months = re.search(r'<table class="db-months">(.*?)</table>', pipeline, re.S).group(1)
+    assert re.search(r"<td>2027年1月</td>", months) and "-01</td>" not in months
+    assert re.search(r"<td>2027-01</td>", re.search(r'<table class="db-months">(.*?)</table>', english, re.S).group(1))
+
+
 def test_a_chinese_workbook_is_chinese_throughout(built: Built) -> None:
     model = built.model
     deal = next(d for d in built.deals if d["id"] == "hospital-his-2027")
