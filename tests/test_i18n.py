@@ -414,7 +414,7 @@ def test_dealbook_check_speaks_chinese_when_asked(tmp_path: Path) -> None:
         assert position and zh.startswith(position.group(0)), (en, zh)  # file, line, column and field as they are
         rest = zh[len(position.group(0)):]
         assert CJK.search(rest), zh
-        leftover = re.sub(r"'[^']*'|「[^」]*」|`[^`]*`|\S+\.yml|[a-z_-]+: |decision-maker|YYYY-MM-DD|true|false", "", rest)
+        leftover = re.sub(r"'[^']*'|“[^”]*”|`[^`]*`|\S+\.yml|[a-z_-]+: |decision-maker|YYYY-MM-DD|true|false", "", rest)
         assert not re.search(r"[A-Za-z]{4,} [A-Za-z]{3,}", leftover), f"untranslated: {zh}"
     assert "已检查 8 个项目文件" in chinese.stderr
     assert "stakeholders[1].role: 'emperor' 不在可选取值之中" in chinese.stdout
