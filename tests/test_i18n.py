@@ -179,6 +179,8 @@ def test_stage_tool_and_reference_pages_under_zh_are_chinese(built: Built) -> No
     reference = _text(built.zh("reference/deal-file"))
     assert ZH.reference_title in reference and ZH.field_help("stakeholders.role") in reference
     assert EN.reference_intro not in reference
+    raw = built.zh("reference/deal-file")  # the catalog's Markdown escaped once: <id>.yml, not &lt;id&gt;.yml
+    assert "<code>&lt;id&gt;.yml</code>" in raw and "&amp;lt;" not in raw
     # …and the English site shows the English texts.
     stage = _text(built.en(SitePaths.stage_page(model.stage(4))[:-3]))
     assert all(t in stage for t in english["stage 4"])
