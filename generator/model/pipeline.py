@@ -139,7 +139,8 @@ class Pipeline:
         problems = Problems(p for p in self.problems if p.severity == "error")
         for view in views:
             problems.extend(view.warnings)
-        return Pipeline(self.model, self.as_of, views, problems, self.history_note)
+        # The history pages' numbers are the same in every language: the movement is kept, not read again.
+        return Pipeline(self.model, self.as_of, views, problems, self.history_note, self.movement)
 
 
 def compute(deals: list[Deal], model: StageModel, as_of: date, labels: Labels, problems: Problems | None = None,

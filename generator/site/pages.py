@@ -46,7 +46,7 @@ def generated_pages(pipeline: Pipeline, renderer: Renderer, cache: Cache, *, kin
     Deal pages are most of the rendering time; a page whose deal view (deal, results,
     warnings, timeline) and rendering context are unchanged is reused from `cache`. Each
     language keeps its pages under its own cache `kind`, so pruning one keeps the other's;
-    `/deals.json` is the same in every language and is written by the first only.
+    `/deals.json` and `/history.json` are the same in every language and are written by the first only.
     """
     model, paths = pipeline.model, renderer.paths
     out = SitePages()
@@ -56,7 +56,8 @@ def generated_pages(pipeline: Pipeline, renderer: Renderer, cache: Cache, *, kin
         out.add(paths.deals_json, deals_json(pipeline, renderer))
     out.add(paths.schema_json, json.dumps(json_schema(model, renderer.labels), ensure_ascii=False, indent=2))
     for src, page in history_pages(pipeline, renderer, cache).items():  # what moved, where deals die, /history.json
-        out.add(src, page)
+        if with_deals_json or src not in paths.SHARED:  # /history.json, like /deals.json, once
+            out.add(src, page)
     for stage in model.stages:
         out.add(paths.stage_page(stage), renderer.stage_page(stage.number, pipeline))
     context = renderer.context_key(pipeline)
