@@ -7,7 +7,7 @@ TESTSTAMP := $(VENV)/.installed-test
 TOOLSTAMP := $(VENV)/tools/.installed
 N ?= 1000
 
-.PHONY: site test serve check bench fuzz lint schema clean
+.PHONY: site test serve check bench bench-compare fuzz lint schema clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,9 @@ lint: $(TESTSTAMP)
 
 bench: $(TESTSTAMP)  ## benchmark against plain mkdocs; N=10000 for the large run
 	$(BIN)/python -m bench.run --deals $(N) --update-readme
+
+bench-compare: $(TESTSTAMP)  ## what a change costs: BEFORE=<rev> AFTER=<rev> (default HEAD), cold and warm, alternating
+	$(BIN)/python -m bench.compare $(BEFORE) $(or $(AFTER),HEAD) --deals $(N)
 
 fuzz: $(STAMP)  ## 2,000 mutated deal files through dealbook check: no traceback, no hang, every line positioned
 	$(BIN)/python -m bench.fuzz --count 2000 --seed 1

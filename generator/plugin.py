@@ -26,7 +26,7 @@ from mkdocs.config import base
 from mkdocs.config import config_options as c
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import PluginError
-from mkdocs.plugins import BasePlugin, CombinedEvent, event_priority
+from mkdocs.plugins import BasePlugin, event_priority
 from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
 
@@ -132,7 +132,6 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
         self.renderer: Renderer | None = None
         self.generated: set[str] = set()
         self.finished: dict = {}
-        self._full_content: dict[str, str] = {}
         self._history_note_said = ""
         self.workbooks: WorkbookRun | None = None
         self.pages_written = 0
@@ -387,6 +386,8 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
         return env
 
     def on_post_page(self, output: str, /, *, page: Page, config: MkDocsConfig) -> str | None:
+        if page.file.src_uri in self.finished:
+            page.content = None  # written now: let the body go (see on_page_content)
         if self.config.enabled and self.languages.several:
             # Material also lists the languages as <link rel="alternate"> in the head, and its script
             # takes each such link for a site root: it fetches <link>/sitemap.xml (for a page, a 404
@@ -428,28 +429,20 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
             raise PluginError(f"{page.file.src_uri}: cannot render the page's stage-model macros: {exc}") from None
 
     def on_page_content(self, html: str, /, *, page: Page, config: MkDocsConfig, files: Files) -> str | None:
+        # Until the theme renders it, a finished page is its search entry: mkdocs keeps every page's
+        # content to the end of the build, and a deal page's body is fetched only when it is written.
         finished = self.finished.get(page.file.src_uri)
-        return finished.html if finished is not None else None
+        return finished.search if finished is not None else None
 
-    @event_priority(100)  # before the search plugin indexes the page…
-    def _search_sees_words(self, context, /, *, page: Page, config: MkDocsConfig, nav):
+    @event_priority(-100)  # after the search plugin indexed the entry: the theme renders the page itself
+    def on_page_context(self, context, /, *, page: Page, config: MkDocsConfig, nav):
         finished = self.finished.get(page.file.src_uri)
         if finished is not None:
-            self._full_content[page.file.src_uri] = page.content
-            page.content = finished.search
-        return context
-
-    @event_priority(-100)  # …and the theme renders the page itself.
-    def _theme_sees_page(self, context, /, *, page: Page, config: MkDocsConfig, nav):
-        full = self._full_content.pop(page.file.src_uri, None)
-        if full is not None:
-            page.content = full
+            page.content = finished.html
         if self.config.enabled and self.languages.several:
             # Material's language selector, for this page: the same page in each language.
             config.extra["alternate"] = self.languages.alternates(page.url, self.language)
         return context
-
-    on_page_context = CombinedEvent(_search_sees_words, _theme_sees_page)
 
     def on_serve(self, server, /, *, config: MkDocsConfig, builder):
         if self.config.enabled:

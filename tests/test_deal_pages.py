@@ -361,3 +361,29 @@ def test_a_long_list_of_warnings_stops_at_twenty() -> None:
     assert len(lines) == 21 and lines[0].startswith("deals/d00.yml:6:1: warning:")
     assert lines[-1] == "… and 5 more: run `dealbook check` for all of them"
     assert len(listed(problems[:20])) == 20
+
+
+def test_a_page_body_is_fetched_when_written_and_survives_its_cache_entry_vanishing(project: Project) -> None:
+    # Deal page bodies are not held for the whole build (10,000 of them are ~300 MB): each is read
+    # back from the cache when the page is written, and rendered again if the entry is gone by then.
+    from datetime import date
+
+    from generator.build import read_project, site_outputs
+    from generator.cache import Cache
+    from generator.labels import Labels
+    from generator.site.paths import SitePaths
+
+    project.write_deal("acme.yml", ACME)
+    cache = Cache(project.root / ".cache")
+    pipeline = read_project(project.root, project.model, project.deals, date(2026, 11, 27), Labels("en"), cache,
+                            history=False).pipeline
+    assert pipeline is not None
+    outputs, _ = site_outputs(pipeline, Labels("en"), SitePaths(), cache, workbooks=False)
+    page = outputs.pages.finished["deals/acme.md"]
+    assert not isinstance(page.body, str)  # not held: fetched on demand
+    fetched = page.html
+    assert "ERP rollout" in fetched and "db-title" in fetched
+    shutil.rmtree(project.root / ".cache" / "pages")
+    assert page.html == fetched
+    uncached, _ = site_outputs(pipeline, Labels("en"), SitePaths(), Cache(None), workbooks=False)
+    assert uncached.pages.finished["deals/acme.md"].html == fetched  # no cache: held as before, same body

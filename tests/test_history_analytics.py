@@ -21,7 +21,9 @@ from pathlib import Path
 import pytest
 from conftest import AS_OF_EPOCH, ROOT, SITE_PATHS, Project, new_project
 
+from generator.labels import Labels
 from generator.model import movement as mv
+from generator.site.history_pages import compact
 from generator.sources import deal_versions
 from generator.sources.deal_versions import DealVersions, Facts, Version, facts
 from generator.sources.stage_model import load_stage_model
@@ -223,6 +225,9 @@ def test_insights_page(built: tuple[Project, dict]) -> None:
     reasons = re.search(r'<table class="db-by-reason">(.*?)</table>', page, re.S).group(1)
     assert "<td><bdi>Price too high</bdi></td><td>1</td><td>14,200 CNY</td>" in reasons  # 2,000 USD
     assert "No budget" not in reasons  # gamma was reopened: it did not end abandoned
+    at_stage = re.search(r'<table class="db-by-stage-lost">(.*?)</table>', page, re.S).group(1)
+    assert re.search(rf'<tr data-stage="3"><td><a href="{stage}">3\. Preliminary proposal</a></td><td>1</td>'
+                     r"<td>14,200 CNY</td></tr>", at_stage)  # the stage by its name, as in the other tables
     competitors = re.search(r'<table class="db-by-competitor">(.*?)</table>', page, re.S).group(1)
     assert "<td><bdi>Rival</bdi></td><td>1</td><td>1</td><td>–</td><td>1,500 CNY</td>" in competitors
     owners = re.search(r'<table class="db-by-owner">(.*?)</table>', page, re.S).group(1)
@@ -266,6 +271,19 @@ def test_versions_are_parsed_once_each(built: tuple[Project, dict], tmp_path: Pa
     project.build()  # a commit that changes no field the history reads: git does not even list it
     assert len(parsed) == 1 and logs == ["deals", "deals"]
     assert "<bdi>Gamma</bdi>" in project.page("deals/changes")
+
+
+def test_the_chinese_site_of_a_two_language_build_has_the_pages_too(built: tuple[Project, dict]) -> None:
+    project, _ = built  # the shipped mkdocs.yml: English at /, Chinese at /zh/
+    changes = project.page("zh/deals/changes")
+    assert "项目动态" in changes and "新项目" in changes and "What moved" not in changes
+    assert "阶段转化" in project.page("zh/deals/insights")
+    link = SITE_PATHS.link(SITE_PATHS.pipeline_page, "deals/changes.md")
+    assert f'<a href="{link}">项目动态</a>' in project.page("zh/deals")  # linked from the Chinese pipeline
+    # /history.json is the same in both languages: written once, at the root, and linked from /zh/.
+    assert not (project.site / "zh" / "history.json").exists()
+    up = "../" + SITE_PATHS.link("deals/changes.md", SITE_PATHS.history_json)
+    assert f'href="{up}"' in changes
 
 
 # --- fallbacks --------------------------------------------------------------------------------------
@@ -333,6 +351,13 @@ def test_a_gap_to_the_model_is_flagged_from_ten_closed_deals() -> None:
     six = {f"d{n}": versions.deals[f"d{n}"] for n in range(6, 12)}  # 3 won, 3 lost
     few = mv.movement(DealVersions(six), [], set(six), model, AS_OF)
     assert few.conversion[4].observed_win_rate == 0.5 and not few.conversion[4].flagged
+
+
+def test_axis_labels_are_short_and_never_in_exponent_form() -> None:
+    zh, en = Labels("zh"), Labels("en")
+    assert [compact(v, zh) for v in (5e7, 3.75e7, 1.25e7, 1.6e6, 4e5, 2.5e8, 0)] == [
+        "5000万", "3750万", "1250万", "160万", "40万", "2.5亿", "0"]
+    assert [compact(v, en) for v in (5e7, 3.75e7, 1.6e6, 4e5, 2.5e12)] == ["50M", "37.5M", "1.6M", "400k", "2500B"]
 
 
 def test_the_waterfall_adds_up_and_a_reporting_currency_is_used_when_the_model_has_one() -> None:

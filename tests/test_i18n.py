@@ -180,6 +180,8 @@ def test_stage_tool_and_reference_pages_under_zh_are_chinese(built: Built) -> No
     reference = _text(built.zh("reference/deal-file"))
     assert ZH.reference_title in reference and ZH.field_help("stakeholders.role") in reference
     assert EN.reference_intro not in reference
+    raw = built.zh("reference/deal-file")  # the catalog's Markdown escaped once: <id>.yml, not &lt;id&gt;.yml
+    assert "<code>&lt;id&gt;.yml</code>" in raw and "&amp;lt;" not in raw
     # …and the English site shows the English texts.
     stage = _text(built.en(SitePaths.stage_page(model.stage(4))[:-3]))
     assert all(t in stage for t in english["stage 4"])
@@ -254,6 +256,22 @@ def test_deal_text_is_as_the_rep_wrote_it_and_dates_and_amounts_as_each_language
     amount = f"{deal['amount']:,.0f}" if float(deal["amount"]).is_integer() else f"{deal['amount']:,.2f}"
     assert f"{amount} {deal['currency']}" in page and f"{amount} {deal['currency']}" in english
     assert ZH.term(built.model, "status", deal["status"]) in page
+
+
+def test_labels_are_joined_with_each_language_s_punctuation_and_months_written_its_way(built: Built) -> None:
+    """"Label: text" and "text (note)" take the catalog's punctuation: ：and （） in Chinese, no ASCII."""
+    deal = built.zh("deals/chenghu-metro-afc")
+    assert "/ 100（通过）" in deal  # the score in the facts
+    assert "评估得分：<strong>" in deal and "及格线 60：<strong" in deal  # the line under the evaluation
+    assert "(通过)" not in deal and "评估得分:" not in deal
+    lost = built.zh("deals/porthaven-terminal-tos")
+    assert "原因：<bdi>" in lost and "原因: " not in lost
+    pipeline, english = built.zh("deals"), built.en("deals")
+    assert "<th>金额（CNY）</th>" in pipeline and "<th>加权金额（CNY）</th>" in pipeline
+    assert "<th>Amount (CNY)</th>" in english
+    # The closing-by-month table gave way to the forecast by quarter (issue 13): periods read the same in both.
+    assert 'class="db-months"' not in pipeline and '<tr data-period="2027-Q1">' in pipeline
+    assert "下一期 2027-Q1：" in pipeline and "next, 2027-Q1: " in english  # the headline figures' colon
 
 
 def test_a_chinese_workbook_is_chinese_throughout(built: Built) -> None:
@@ -442,7 +460,7 @@ def test_dealbook_check_speaks_chinese_when_asked(tmp_path: Path) -> None:
         assert position and zh.startswith(position.group(0)), (en, zh)  # file, line, column and field as they are
         rest = zh[len(position.group(0)):]
         assert CJK.search(rest), zh
-        leftover = re.sub(r"'[^']*'|「[^」]*」|`[^`]*`|\S+\.yml|[a-z_-]+: |decision-maker|YYYY-MM-DD|true|false", "", rest)
+        leftover = re.sub(r"'[^']*'|“[^”]*”|`[^`]*`|\S+\.yml|[a-z_-]+: |decision-maker|YYYY-MM-DD|true|false", "", rest)
         assert not re.search(r"[A-Za-z]{4,} [A-Za-z]{3,}", leftover), f"untranslated: {zh}"
     assert "已检查 8 个项目文件" in chinese.stderr
     assert "stakeholders[1].role: 'emperor' 不在可选取值之中" in chinese.stdout

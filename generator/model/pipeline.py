@@ -122,7 +122,8 @@ class Pipeline:
         problems = Problems(p for p in self.problems if p.severity == "error")
         for view in views:
             problems.extend(view.warnings)
-        # Everything else (forecast, team, the history pages' movement) is the same in every language.
+        # Everything else (forecast, team, the history pages' movement) is the same in every language:
+        # the movement is kept, not read again.
         return replace(self, deals=views, problems=problems)
 
 

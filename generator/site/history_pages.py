@@ -41,8 +41,10 @@ def history_pages(pipeline: Pipeline, renderer: Renderer, cache: Cache) -> dict[
     source = pipeline.movement
     if source is None:
         return {}
+    # One kind per language: pruning the Chinese pages must not drop the English ones at the same HEAD.
+    kind = f"history-pages-{renderer.labels.language}"
     key = cache.key("history-pages", source.key, renderer.context_key(pipeline))
-    cached = cache.get("history-pages", key)
+    cached = cache.get(kind, key)
     if cached is not None:
         try:
             return pickle.loads(cached)
@@ -54,8 +56,8 @@ def history_pages(pipeline: Pipeline, renderer: Renderer, cache: Cache) -> dict[
         paths.insights_page: insights_page(movement, pipeline, renderer),
         paths.history_json: json.dumps(movement.as_json(), ensure_ascii=False, indent=1),
     }
-    cache.put("history-pages", key, pickle.dumps(pages, protocol=pickle.HIGHEST_PROTOCOL))
-    cache.prune("history-pages", {key})
+    cache.put(kind, key, pickle.dumps(pages, protocol=pickle.HIGHEST_PROTOCOL))
+    cache.prune(kind, {key})
     return pages
 
 
@@ -141,8 +143,18 @@ def compact(value: float, labels: Labels) -> str:
     steps = ((1e8, "亿"), (1e4, "万")) if labels.language == "zh" else ((1e9, "B"), (1e6, "M"), (1e3, "k"))
     for size, unit in steps:
         if abs(value) >= size:
-            return f"{value / size:.3g}{unit}"
+            return _short(value / size) + unit
     return f"{value:.0f}"
+
+
+def _short(value: float) -> str:
+    """Three significant digits, never in exponent form: 37.5, 160, 5000 (not 5e+03, as 5000万 has it)."""
+    return f"{value:.0f}" if abs(value) >= 100 else f"{value:.3g}"
+
+
+def _text_width(text: str, size: float) -> float:
+    """About how wide `text` is at font size `size`: digits and Latin letters ~0.6 em, CJK characters 1 em."""
+    return size * sum(1.0 if ord(c) >= 0x2E80 else 0.6 for c in text)
 
 
 @dataclass(frozen=True)
@@ -228,11 +240,14 @@ def _waterfall_chart(bucket: str, steps: dict[str, float], order: tuple[str, ...
 
 def _weekly_chart(bucket: str, weeks: list[Week], stages: int, labels: Labels) -> Chart:
     """Stacked columns: the open pipeline of each week by stage, and the weighted pipeline as a line."""
-    width, height, left, right, bottom, top_pad = 520, 250, 58, 18, 26, 8
+    width, height, right, bottom, top_pad = 520, 250, 18, 26, 8
     plot = height - bottom - top_pad
     totals = [sum(w.by_stage.get(bucket, {}).values()) for w in weeks]
     weighted = [w.weighted.get(bucket, 0.0) for w in weeks]
     top = _nice(max(totals + [1.0]))
+    # Room for the longest axis label at the size a phone shows it (21 units, see the stylesheet):
+    # 5000万 is wider than 50M.
+    left = max(58, round(max(_text_width(compact(top * grid / 4, labels), 21) for grid in range(5)) + 10))
     step = (width - left - right) / max(len(weeks), 1)
     bars, texts, lines = [], [], []
     for grid in range(5):
@@ -246,10 +261,10 @@ def _weekly_chart(bucket: str, weeks: list[Week], stages: int, labels: Labels) -
         base = 0.0
         for stage, amount in sorted(week.by_stage.get(bucket, {}).items()):
             h = plot * amount / top
+            title = (f"{labels.format_date(week.week_end)} · {labels('stage_n', n=stage)}"
+                     f"{labels.colon}{compact(amount, labels)}")
             bars.append(Bar(round(x, 1), round(top_pad + plot - plot * (base + amount) / top, 1), round(step * 0.7, 1),
-                            round(h, 1), "db-wk",
-                            f"{week.week_end.isoformat()} · {labels('stage_n', n=stage)}: {compact(amount, labels)}",
-                            _shade(stage, stages)))
+                            round(h, 1), "db-wk", title, _shade(stage, stages)))
             base += amount
         points.append(f"{x + step * 0.35:.1f},{top_pad + plot - plot * weighted[index] / top:.1f}")
         if index % 4 == (len(weeks) - 1) % 4:  # the last week always has its date

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING
 
 from ..sources.deal_format import json_schema
@@ -12,7 +13,7 @@ from .history_pages import history_pages
 
 if TYPE_CHECKING:
     from ..cache import Cache
-    from ..model.pipeline import Pipeline
+    from ..model.pipeline import DealView, Pipeline
     from .renderer import Renderer
 
 
@@ -53,7 +54,8 @@ def generated_pages(pipeline: Pipeline, renderer: Renderer, cache: Cache, *, kin
     Deal pages are most of the rendering time; a page whose deal view (deal, results,
     warnings, timeline) and rendering context are unchanged is reused from `cache`. Each
     language keeps its pages under its own cache `kind`, so pruning one keeps the other's;
-    `/deals.json` and `/pipeline.json` are the same in every language and are written by the first only.
+    `/deals.json`, `/pipeline.json` and `/history.json` are the same in every language and are written by the
+    first only.
     """
     model, paths = pipeline.model, renderer.paths
     out = SitePages()
@@ -66,7 +68,8 @@ def generated_pages(pipeline: Pipeline, renderer: Renderer, cache: Cache, *, kin
         out.add(paths.pipeline_json, pipeline_json(pipeline, renderer, owner_srcs))
     out.add(paths.schema_json, json.dumps(json_schema(model, renderer.labels), ensure_ascii=False, indent=2))
     for src, page in history_pages(pipeline, renderer, cache).items():  # what moved, where deals die, /history.json
-        out.add(src, page)
+        if with_site_json or src not in paths.SHARED:  # /history.json, like /deals.json, once
+            out.add(src, page)
     for stage in model.stages:
         out.add(paths.stage_page(stage), renderer.stage_page(stage.number, pipeline))
     for owner in pipeline.forecast.owners:
@@ -83,6 +86,17 @@ def generated_pages(pipeline: Pipeline, renderer: Renderer, cache: Cache, *, kin
             cache.put(kind, key, json.dumps([page.markdown, page.html, page.search]).encode("utf-8"))
         else:
             page = FinishedPage(*json.loads(cached))
+        if cache.writable:  # the body is read again from the cache when the page is written
+            page = FinishedPage(page.markdown, partial(_deal_page_body, cache, kind, key, renderer, view, pipeline,
+                                                       owner_src), page.search)
         out.add(paths.deal_page(view.id), page)
     cache.prune(kind, keys)
     return out
+
+
+def _deal_page_body(cache: Cache, kind: str, key: str, renderer: Renderer, view: DealView, pipeline: Pipeline,
+                    owner_src: str) -> str:
+    cached = cache.get(kind, key)
+    if cached is not None:
+        return json.loads(cached)[1]
+    return renderer.deal_page(view, pipeline, owner_src).html  # the entry went missing meanwhile: render it again

@@ -57,8 +57,8 @@ class SitePaths:
     template_workbook = "workbooks/scorecard-template.xlsx"
     # Paths made from a deal id; an id whose path would equal a fixed path is reserved.
     DEAL_PATTERNS = ("deals/{id}.md", "workbooks/{id}.xlsx")
-    # Written once, at the root, whatever the languages: another language's site links up to it.
-    SHARED = frozenset({deals_json, pipeline_json})
+    # Written once, at the root, whatever the languages: another language's site links up to them.
+    SHARED = frozenset({deals_json, pipeline_json, history_json})
 
     def __init__(self, url_of: UrlOf | None = None, directory_urls: bool = True, shared_root: str = ""):
         self._url_of = url_of or default_url_of(directory_urls)
