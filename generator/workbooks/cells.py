@@ -18,9 +18,11 @@ from datetime import date, datetime
 
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
+from openpyxl.drawing.spreadsheet_drawing import SpreadsheetDrawing
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.workbook.defined_name import DefinedName
+from openpyxl.worksheet._writer import WorksheetWriter
 from openpyxl.worksheet.cell_range import CellRange
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.merge import MergedCellRange
@@ -296,6 +298,25 @@ def new_workbook(as_of: date) -> Workbook:
     return wb
 
 
+class _InMemoryWriter(ExcelWriter):
+    """openpyxl's writer, each worksheet serialised in memory rather than through a temporary file.
+
+    openpyxl writes every sheet to a file in the system's temporary folder and reads it back: a
+    build must not write outside site/ and .cache/, and six files per workbook cost more than the
+    sheets' XML (mirrors ExcelWriter.write_worksheet of openpyxl 3.1, for ordinary workbooks).
+    """
+
+    def write_worksheet(self, ws: Worksheet) -> None:
+        ws._drawing = SpreadsheetDrawing()
+        ws._drawing.charts = ws._charts
+        ws._drawing.images = ws._images
+        writer = WorksheetWriter(ws, out=io.BytesIO())
+        writer.write()
+        ws._rels = writer._rels
+        self._archive.writestr(ws.path[1:], writer.read())
+        self.manifest.append(ws)
+
+
 def workbook_bytes(wb: Workbook, as_of: date) -> bytes:
     """The .xlsx bytes, the same for the same content: fixed document dates, fixed zip times, sorted entries."""
     stamp = datetime(as_of.year, as_of.month, as_of.day)
@@ -304,7 +325,7 @@ def workbook_bytes(wb: Workbook, as_of: date) -> bytes:
     wb.calculation.fullCalcOnLoad = True  # the cached results are for viewers; spreadsheets recompute
     raw = io.BytesIO()
     with zipfile.ZipFile(raw, "w", zipfile.ZIP_STORED) as archive:  # compressed once, below
-        ExcelWriter(wb, archive).save()
+        _InMemoryWriter(wb, archive).save()
     results = {ws.path.lstrip("/"): _RESULTS.get(ws, {}) for ws in wb.worksheets}  # paths are set by saving
     when = (max(1980, as_of.year), as_of.month, as_of.day, 0, 0, 0)
     out = io.BytesIO()
