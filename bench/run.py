@@ -92,7 +92,8 @@ def _tree(root: int) -> dict[int, tuple[int, float, int]]:
 def timed(args: list[str], cwd: Path) -> tuple[float, int, float]:
     """Wall seconds, peak resident memory (bytes) and CPU seconds of one command, worker processes included.
 
-    Memory and CPU are sampled over the whole process tree every 50 ms: ru_maxrss covers one process,
+    Memory and CPU are sampled over the whole process tree every 50 ms: ru_maxrss covers one process
+    (and starts from the benchmark's own size, which a forked child inherits: useless here),
     and wait4's CPU misses the workbook workers (children of multiprocessing's fork server, which the
     build does not wait for). CPU seconds say what a step costs even when other work shares the
     machine and stretches the wall time; a process that lives under 50 ms may be missed."""
@@ -123,7 +124,7 @@ def timed(args: list[str], cwd: Path) -> tuple[float, int, float]:
         raise SystemExit(f"{' '.join(args)} failed in {cwd}:\n{stderr[-3000:]}")
     # The build's own CPU from wait4 (exact, with the children it waited for), the workers as sampled.
     total = usage.ru_utime + usage.ru_stime + sum(cpu.values())
-    return seconds, max(peak[0], usage.ru_maxrss * 1024), total
+    return seconds, peak[0], total
 
 
 def make_projects(workdir: Path, count: int) -> tuple[Path, Path]:
