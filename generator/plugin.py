@@ -380,7 +380,7 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
         env.bytecode_cache = _COMPILED
         if not self.languages.several:
             return env
-        # The language selector takes the links `_theme_sees_page` made for the page as they are.
+        # The language selector takes the links `on_page_context` made for the page as they are.
         ours = (Path(__file__).parent / "site" / "templates" / "alternate.html").read_text(encoding="utf-8")
         env.loader = jinja2.ChoiceLoader([jinja2.DictLoader({"partials/alternate.html": ours}), env.loader])
         return env
