@@ -3,8 +3,10 @@
 It decides the languages (the `languages:` option, else the theme's), hands mkdocs' URL rules
 to the site layer, sets the navigation from the stage model, adds the generated files, and
 reports problems as one `PluginError`. A site in several languages is one build of the first
-language, at the root, followed by a build of each other one under `/<code>/`, run from this
-build's end with the deals already read (`generator.site.languages` says what differs).
+language, at the root, and a build of each other one under `/<code>/`, with the deals already
+read (`generator.site.languages` says what differs): in a forked process, alongside the first
+language's, for `mkdocs build`; after it, in this process, while serving (a dirty rebuild keeps
+each language's state from one rebuild to the next).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from mkdocs.structure.pages import Page
 from .build import Project, as_of_date, read_project, site_outputs, team_path
 from .cache import Cache
 from .diagnostics import format_problems, listed
+from .forked import Child, ChildFailed
 from .labels import Labels
 from .site.languages import (
     SOURCE_LANGUAGE,
@@ -140,6 +143,7 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
         self._nested = False  # True while another language's site is being built
         self._model_digest: dict[str, str] = {}
         self._search_previous: dict[str, object] = {}
+        self._child: Child | None = None
 
     def on_startup(self, *, command: str, dirty: bool) -> None:
         # While serving, a deal error must not stop the preview: pages show it instead.
@@ -229,6 +233,9 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
                               + format_problems(project.problems.errors)
                               + "\nRun `dealbook check` for the full list, warnings included.")
         assert project.pipeline is not None
+        if not self._nested and not self.serving and self.languages.others:
+            # The other languages are built by a copy of this process, from the deals read above.
+            self._child = Child(lambda: self._other_languages(config))
         # The first language's pipeline as read; another's is the same with its warnings reworded.
         pipeline = project.pipeline if not self._nested else project.pipeline.in_language(self.labels)
         note = pipeline.history_note
@@ -311,17 +318,44 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
             self.seconds += time.perf_counter() - started
             return
         try:
-            for language in self.languages.others:
-                self._build_language(config, language)
-            if self.workbooks is not None:
-                try:
-                    self.workbooks.wait()
-                except Exception as exc:
-                    raise PluginError(f"dealbook: a workbook could not be written: {exc}") from None
+            if self._child is None:
+                for language in self.languages.others:
+                    self._build_language(config, language)
+            self._wait_for_workbooks()
+            other = self._wait_for_child()
         finally:
             self._release_lock()
         self.seconds += time.perf_counter() - started
-        self._log_summary()
+        self._log_summary(other)
+
+    def _wait_for_workbooks(self) -> None:
+        if self.workbooks is not None:
+            try:
+                self.workbooks.wait()
+            except Exception as exc:
+                raise PluginError(f"dealbook: a workbook could not be written: {exc}") from None
+
+    def _other_languages(self, config: MkDocsConfig) -> tuple[int, int, int]:
+        """In the forked process: build every other language; its pages and workbooks written and reused."""
+        self.workbooks = WorkbookRun(self._cache) if self.config.workbooks else None
+        self.pages_written = 0
+        # Its warnings are counted by this build's `--strict`, when they are replayed there.
+        with overridden(config, strict=False):
+            for language in self.languages.others:
+                self._build_language(config, language)
+        self._wait_for_workbooks()
+        run = self.workbooks
+        return self.pages_written, run.written if run else 0, run.reused if run else 0
+
+    def _wait_for_child(self) -> tuple[int, int, int]:
+        child, self._child = self._child, None
+        if child is None:
+            return 0, 0, 0
+        try:
+            return child.result()
+        except ChildFailed as exc:
+            raise PluginError(f"dealbook: the site in {', '.join(self.languages.others)} could not be built: "
+                              f"{exc}") from None
 
     def _build_language(self, config: MkDocsConfig, language: str) -> None:
         """Build the site of another language under `/<code>/`, with this build's deals and workbook run.
@@ -364,6 +398,9 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
     def on_build_error(self, *, error: Exception) -> None:
         if self.workbooks is not None:
             self.workbooks.cancel()
+        if self._child is not None and not self._nested:
+            self._child.stop()
+            self._child = None
         self._release_lock()
 
     def on_shutdown(self) -> None:
@@ -406,13 +443,13 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
                  f'<ul style="margin:.4rem 0 0 1.2rem">{items}</ul></div>')
         return re.sub(r"(<body[^>]*>)", lambda m: m.group(1) + panel, output, count=1)
 
-    def _log_summary(self) -> None:
+    def _log_summary(self, other: tuple[int, int, int]) -> None:
         if self.project is None or self.project.pipeline is None:
             return
         pipeline, run = self.project.pipeline, self.workbooks
         log.info("dealbook: %d deals read, %d pages written, %d workbooks written, %d reused%s, %.2f s "
-                 "(as of %s, %d warnings)", len(pipeline.deals), self.pages_written,
-                 run.written if run else 0, run.reused if run else 0,
+                 "(as of %s, %d warnings)", len(pipeline.deals), self.pages_written + other[0],
+                 (run.written if run else 0) + other[1], (run.reused if run else 0) + other[2],
                  f" in {', '.join(self.languages.codes)}" if self.languages.several else "", self.seconds,
                  self.as_of, len(pipeline.problems.warnings))
         # Which warnings, not only how many (info, not warning: `mkdocs build --strict` must not fail on them).

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import json
+import logging
 import re
 import shutil
 import subprocess
@@ -18,6 +19,7 @@ import openpyxl
 import pytest
 from browser_support import DESKTOP, chromium, logged_tab, need_chromium, serve
 from conftest import AS_OF_EPOCH, ROOT, SITE_PATHS, Project, Recalc, new_project, run_check
+from mkdocs.exceptions import Abort
 from test_workbooks import assert_same_figures, forecast_figures, named_cell, named_range, results
 
 from generator.labels import Labels, catalog
@@ -360,6 +362,31 @@ def test_chinese_alone_is_served_at_the_root(tmp_path: Path, monkeypatch: pytest
     assert "md-select__link" not in home  # one language: no language selector
     assert (project.site / "deals.json").is_file()
     assert openpyxl.load_workbook(project.site / "workbooks" / "pipeline.xlsx").sheetnames[0] == ZH.wb_sheet_summary
+
+
+def test_the_chinese_site_is_built_in_a_process_of_its_own_that_reports_to_the_build(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    project = _copy_project(tmp_path / "project")
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", AS_OF_EPOCH)
+    monkeypatch.chdir(project.root)
+    # A page with no Chinese version: only the Chinese site's build warns about it.
+    (project.root / "playbook" / "extra.md").write_text("# Extra\n\nEnglish only.\n", encoding="utf-8")
+    caplog.set_level(logging.INFO)
+    project.build()
+    said = [r for r in caplog.records if "extra.md has no zh version" in r.getMessage()]
+    assert len(said) == 1 and said[0].levelno == logging.WARNING and said[0].name == "mkdocs.plugins.dealbook"
+    assert said[0].pathname == "(forked build)"  # logged by the forked build, handed to this one's loggers
+    assert "English only." in project.page("zh/extra")
+    with pytest.raises(Abort, match="strict"):  # so `--strict` counts the Chinese site's warnings too
+        project.build(strict=True)
+    # A mistake in a Chinese page fails the whole build, saying where.
+    (project.root / "playbook" / "extra.zh.md").write_text("# 额外\n\n{{ link( }}\n", encoding="utf-8")
+    caplog.clear()
+    with pytest.raises(Abort):
+        project.build()
+    errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert any("extra.md: cannot render the page's stage-model macros" in e for e in errors)
+    assert errors[-1].startswith("dealbook: the site in zh could not be built")
 
 
 # --- In the browser ------------------------------------------------------------------------

@@ -31,8 +31,8 @@ def _write(path: Path, data: bytes) -> None:
     path.write_bytes(data)
 
 
-def _watch_parent(pid: int) -> None:
-    """In a worker: end this process as soon as the build's process is gone, however it ended."""
+def watch_parent(pid: int) -> None:
+    """In a worker or a forked language build: end this process as soon as the build's is gone, however."""
 
     def watch() -> None:
         while True:
@@ -92,7 +92,7 @@ class WorkbookRun:
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload(["generator.workbooks.jobs"])
             self._executor = ProcessPoolExecutor(max_workers=self.workers, mp_context=context,
-                                                 initializer=_watch_parent, initargs=(os.getpid(),))
+                                                 initializer=watch_parent, initargs=(os.getpid(),))
         self._futures += [self._executor.submit(_render_into, job, str(site_dir / job.path), cache_dir, kind)
                           for job in missing]
         return self
