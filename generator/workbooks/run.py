@@ -32,7 +32,8 @@ def _write(path: Path, data: bytes) -> None:
 
 
 def watch_parent(pid: int) -> None:
-    """In a worker or a forked language build: end this process as soon as the build's is gone, however."""
+    """In a worker or a forked language build: end this process as soon as the build's process is gone,
+    however it ended."""
 
     def watch() -> None:
         while True:
