@@ -65,10 +65,12 @@ class Project:
 
 
 def read_project(root: Path, model_path: Path, deals_dir: Path, as_of: date, labels: Labels, cache: Cache,
-                 files: list[Path] | None = None, history: bool = True, movement: bool = False) -> Project:
+                 files: list[Path] | None = None, history: bool = True, movement: bool = False,
+                 remembered: dict | None = None) -> Project:
     """Everything `dealbook check` and the build need: every deal file, or only `files`.
 
     `movement`: also read every past version of the deal files, for the history pages (builds only).
+    `remembered`: the deals read by the previous rebuild of a live preview, by file signature (updated).
     """
     try:
         model = load_stage_model(model_path, shown_path(model_path, root))
@@ -79,7 +81,7 @@ def read_project(root: Path, model_path: Path, deals_dir: Path, as_of: date, lab
     team = load_team(team_file, shown_path(team_file, root), model, problems)
     # A deal named like a generated file would replace it; the set depends on the stage model only,
     # not on URL settings, so the default paths give it.
-    loader = DealLoader(model, root, cache, reserved=SitePaths().reserved_ids(model))
+    loader = DealLoader(model, root, cache, reserved=SitePaths().reserved_ids(model), remembered=remembered)
     # git reads the history in its own processes while this one parses the deals.
     with ThreadPoolExecutor(max_workers=2) as pool:
         past = pool.submit(read_history, deals_dir, cache) if history else None
@@ -111,7 +113,7 @@ class SiteOutputs:
 
 def site_outputs(pipeline: Pipeline, labels: Labels, paths: SitePaths, cache: Cache, *, repo_url: str = "",
                  edit_branch: str = "main", workbooks: bool = True, first_language: bool = True,
-                 ) -> tuple[SiteOutputs, Renderer]:
+                 remembered: dict | None = None) -> tuple[SiteOutputs, Renderer]:
     """Everything a build adds to the site; the renderer is returned for the hand-written pages.
 
     A site in several languages calls this once per language with the same pipeline (worded in
@@ -124,6 +126,6 @@ def site_outputs(pipeline: Pipeline, labels: Labels, paths: SitePaths, cache: Ca
 
     renderer = Renderer(pipeline.model, labels, paths, repo_url, edit_branch, workbooks)
     kind = "pages" if first_language else f"pages-{labels.language}"
-    pages = generated_pages(pipeline, renderer, cache, kind=kind, with_site_json=first_language)
+    pages = generated_pages(pipeline, renderer, cache, kind=kind, with_site_json=first_language, remembered=remembered)
     jobs = plan_workbooks(pipeline, labels, paths, cache) if workbooks else []
     return SiteOutputs(pages, jobs), renderer

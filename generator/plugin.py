@@ -50,7 +50,7 @@ from .site.paths import SitePaths, site_nav
 from .site.renderer import CompiledTemplates, Renderer
 from .sources.deal_files import shown_path
 from .sources.stage_model import TOOLS, StageModelError, load_stage_model
-from .workbooks.run import WorkbookRun
+from .workbooks.run import Serving, WorkbookRun
 
 log = logging.getLogger("mkdocs.plugins.dealbook")
 _HEAD_ALTERNATE = re.compile(r'\s*<link rel="alternate" href="[^"]*" hreflang="[^"]*">')
@@ -91,13 +91,14 @@ class _GeneratedFile(File):
     # language → site path → digest of the content last built, per serving process
     previous: dict[str, dict[str, str]] = {}
     language = ""
+    finished = ""  # for a finished page, the identity of its HTML (its Markdown is only a stub)
 
     def is_modified(self) -> bool:
         return self.previous.get(self.language, {}).get(self.src_uri) != self.digest
 
     @property
     def digest(self) -> str:
-        return hashlib.sha256(self.content_bytes).hexdigest()
+        return hashlib.sha256(self.content_bytes + self.finished.encode()).hexdigest()
 
 
 class _LateFile(File):
@@ -144,6 +145,10 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
         self._model_digest: dict[str, str] = {}
         self._search_previous: dict[str, object] = {}
         self._child: Child | None = None
+        # Kept between the rebuilds of a live preview, so that a rebuild redoes only what changed.
+        self._serving: Serving | None = None
+        self._deals_read: dict = {}
+        self._pages_made: dict[str, dict] = {}
 
     def on_startup(self, *, command: str, dirty: bool) -> None:
         # While serving, a deal error must not stop the preview: pages show it instead.
@@ -151,6 +156,8 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
         self.dirty = dirty
         self._model_digest = {}
         self._search_previous = {}
+        if self.serving:
+            self._serving, self._deals_read, self._pages_made = Serving(), {}, {}
 
     def on_pre_build(self, *, config: MkDocsConfig) -> None:
         # Before mkdocs empties site/: a second build in the same folder waits for the first.
@@ -215,10 +222,11 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
         if not self._nested:
             # Deals are read, checked and their history read here, once, whatever the languages.
             self.project = read_project(self.root, self.model_path, self.deals_dir, self.as_of, self.labels, cache,
-                                        movement=self.config.history_pages)
+                                        movement=self.config.history_pages,
+                                        remembered=self._deals_read if self.serving else None)
             self.serve_errors = self.project.problems.errors if self.serving else []
             self.pages_written = 0
-            self.workbooks = WorkbookRun(cache) if self.config.workbooks else None
+            self.workbooks = WorkbookRun(cache, serving=self._serving) if self.config.workbooks else None
         project = self.project
         if self.serve_errors:
             if not self._nested:
@@ -245,7 +253,9 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
             self._history_note_said = note
         outputs, self.renderer = site_outputs(pipeline, self.labels, self.paths, cache,
                                               repo_url=config.repo_url or "", edit_branch=self.config.edit_branch,
-                                              workbooks=self.config.workbooks, first_language=not self._nested)
+                                              workbooks=self.config.workbooks, first_language=not self._nested,
+                                              remembered=self._pages_made.setdefault(self.language, {})
+                                              if self.serving else None)
         for data in (self.model_path, team_path(self.model_path)):
             # The stage model and the team file (e-mail addresses, quotas) are data, not files to publish.
             existing = files.get_file_from_path(shown_path(data, Path(config.docs_dir)))
@@ -256,6 +266,8 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
                      for src, content in outputs.pages.files.items()]
         for file in new_files:
             file.language = self.language
+            if file.src_uri in self.finished:
+                file.finished = self.finished[file.src_uri].identity
         if getattr(self, "dirty", False):
             self._rebuild_all_if_changed(files)
             changed = sum(f.is_modified() for f in new_files if isinstance(f, _GeneratedFile))
@@ -405,6 +417,8 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
 
     def on_shutdown(self) -> None:
         self._release_lock()
+        if self._serving is not None:
+            self._serving.close()
 
     def _release_lock(self) -> None:
         if self._lock is not None:

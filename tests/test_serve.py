@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -13,6 +15,7 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
+import openpyxl
 import pytest
 from conftest import MINIMAL_DEAL, SITE_PATHS, Project, need
 
@@ -83,6 +86,66 @@ def test_serve_rebuilds_when_a_deal_file_is_saved(project: Project) -> None:
             assert status == 200 and "Before the edit" not in body
             deals = json.loads(_get(base + "deals.json")[1])
             assert [d["title"] for d in deals if d["id"] == "serve-test"] == ["After the edit"]
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait(timeout=10)
+
+
+def test_dealbook_serve_rewrites_only_what_changed_and_shows_every_change(project: Project) -> None:
+    """`dealbook serve` rebuilds dirty: the pages, in both languages, and the workbook follow each save,
+    also when the title (the page's front matter) stays the same."""
+    dealbook = Path(sys.executable).parent / "dealbook"
+    need(dealbook.exists(), "dealbook in the virtualenv")
+    deal = project.write_deal("serve-test.yml", DEAL)
+    project.write_deal("other-deal.yml", MINIMAL_DEAL.replace("ERP rollout", "Untouched deal"))
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}/"
+    pages = [base + SITE_PATHS.url(SITE_PATHS.deal_page("serve-test")),
+             base + "zh/" + SITE_PATHS.url(SITE_PATHS.deal_page("serve-test"))]
+    pipeline = base + SITE_PATHS.url(SITE_PATHS.pipeline_page)
+    log = project.root / "serve.log"
+
+    def all_say(text: str, urls: list[str] = pages) -> bool:
+        answers = [_get(url) for url in urls]
+        return all(status == 200 and text in body for status, body in answers)
+
+    with log.open("wb") as out:
+        server = subprocess.Popen(
+            [str(dealbook), "serve", "--dev-addr", f"127.0.0.1:{port}", "--livereload"],
+            cwd=project.root, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+        )
+        try:
+            _wait_for(lambda: all_say("Before the edit"), STARTUP_TIMEOUT, "both deal pages", server, log)
+            # Only the body changes (a summary is added): the front matter stays as it was.
+            deal.write_text(DEAL + "summary: A note added while previewing\n", encoding="utf-8")
+            _wait_for(lambda: all_say("A note added while previewing"), RELOAD_TIMEOUT,
+                      "the new summary on the English and the Chinese page", server, log)
+            deal.write_text(DEAL.replace("Before the edit", "After the edit"), encoding="utf-8")
+            _wait_for(lambda: all_say("After the edit", pages + [pipeline]), RELOAD_TIMEOUT,
+                      "the new title on both deal pages and the pipeline", server, log)
+            assert not all_say("A note added while previewing")
+            text = log.read_text(encoding="utf-8", errors="replace")
+            # The untouched deal's page was not written again (en and zh: one page each, plus the aggregates).
+            rebuilt = [int(n) for n in re.findall(r"dirty rebuild: (\d+) of \d+ generated pages changed", text)]
+            assert rebuilt and max(rebuilt[2:] or rebuilt) < 12, text[-2000:]
+
+            workbook = base + SITE_PATHS.url(SITE_PATHS.deal_workbook("serve-test"))
+
+            def workbook_title() -> str:
+                try:
+                    with urllib.request.urlopen(workbook, timeout=5) as response:
+                        data = response.read()
+                except (urllib.error.URLError, OSError):
+                    return ""
+                return openpyxl.load_workbook(io.BytesIO(data)).properties.title or ""
+
+            _wait_for(lambda: workbook_title() == "After the edit", RELOAD_TIMEOUT, "the workbook's new title",
+                      server, log)
         finally:
             server.terminate()
             try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -22,7 +23,16 @@ class FinishedPage:
     markdown: str
     body: str | Callable[[], str]
     search: str
+    # What the body is made from, for a body given as a function (its cache key): the Markdown stub
+    # stays the same when the body changes, and a live preview must know which pages to write again.
+    version: str = ""
 
     @property
     def html(self) -> str:
         return self.body if isinstance(self.body, str) else self.body()
+
+    @property
+    def identity(self) -> str:
+        """Differs whenever the page's HTML or search entry differs."""
+        body = self.version if not isinstance(self.body, str) else self.body
+        return hashlib.sha256("\0".join((self.markdown, self.search, body)).encode("utf-8")).hexdigest()

@@ -48,14 +48,15 @@ def pipeline_json(pipeline: Pipeline, renderer: Renderer, owner_srcs: dict[str, 
 
 
 def generated_pages(pipeline: Pipeline, renderer: Renderer, cache: Cache, *, kind: str = "pages",
-                    with_site_json: bool = True) -> SitePages:
+                    with_site_json: bool = True, remembered: dict[str, tuple[str, str]] | None = None) -> SitePages:
     """Every generated file but the workbooks.
 
     Deal pages are most of the rendering time; a page whose deal view (deal, results,
     warnings, timeline) and rendering context are unchanged is reused from `cache`. Each
     language keeps its pages under its own cache `kind`, so pruning one keeps the other's;
     `/deals.json`, `/pipeline.json` and `/history.json` are the same in every language and are written by the
-    first only.
+    first only. `remembered` (a live preview's, kept between rebuilds) holds each deal page's Markdown
+    and search entry by cache key, so a rebuild reads from the cache only the pages that changed.
     """
     model, paths = pipeline.model, renderer.paths
     out = SitePages()
@@ -80,6 +81,11 @@ def generated_pages(pipeline: Pipeline, renderer: Renderer, cache: Cache, *, kin
         owner_src = owner_srcs[view.deal.owner]  # may change when another owner's name takes its slug
         key = cache.key("page", context, repr(view), owner_src)
         keys.add(key)
+        known = remembered.get(key) if remembered is not None and cache.writable else None
+        if known is not None:
+            out.add(paths.deal_page(view.id), FinishedPage(known[0], partial(
+                _deal_page_body, cache, kind, key, renderer, view, pipeline, owner_src), known[1], key))
+            continue
         cached = cache.get(kind, key)
         if cached is None:
             page = renderer.deal_page(view, pipeline, owner_src)
@@ -88,9 +94,14 @@ def generated_pages(pipeline: Pipeline, renderer: Renderer, cache: Cache, *, kin
             page = FinishedPage(*json.loads(cached))
         if cache.writable:  # the body is read again from the cache when the page is written
             page = FinishedPage(page.markdown, partial(_deal_page_body, cache, kind, key, renderer, view, pipeline,
-                                                       owner_src), page.search)
+                                                       owner_src), page.search, key)
         out.add(paths.deal_page(view.id), page)
+        if remembered is not None:
+            remembered[key] = (page.markdown, page.search)
     cache.prune(kind, keys)
+    if remembered is not None:
+        for gone in set(remembered) - keys:
+            del remembered[gone]
     return out
 
 

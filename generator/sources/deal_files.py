@@ -172,7 +172,8 @@ def unreadable(path: Path, root: Path | None) -> tuple[str, str] | None:
 class DealLoader:
     """Reads deal files against one stage model; the spec is built once and reused."""
 
-    def __init__(self, model: StageModel, root: Path | None, cache: Cache, reserved: Collection[str] = ()):
+    def __init__(self, model: StageModel, root: Path | None, cache: Cache, reserved: Collection[str] = (),
+                 remembered: dict[tuple, tuple[str, Deal]] | None = None):
         self.model = model
         self.root = root
         # Ids whose page or workbook would take the place of a generated file; the caller knows the
@@ -184,47 +185,72 @@ class DealLoader:
         self.cache = cache
         self.model_key = repr(model)
         self.used: set[str] = set()
+        # While serving, kept from one rebuild to the next: (path, file signature) → (cache key, Deal),
+        # so that a rebuild reads only the files that changed since the last one.
+        self.remembered = remembered
+        self._seen: set[tuple] = set()
 
     def load(self, path: Path, problems: Problems) -> Deal | None:
+        signature = self._signature(path) if self.remembered is not None else None
+        if signature is not None:
+            self._seen.add(signature)
+            known = self.remembered.get(signature)  # type: ignore[union-attr]
+            if known is not None:
+                self.used.add(known[0])
+                return known[1]
+        errors = len(problems.errors)
+        deal, key = self._read(path, problems)
+        if signature is not None and deal is not None and len(problems.errors) == errors:
+            self.remembered[signature] = (key, deal)  # type: ignore[index]
+        return deal
+
+    def _signature(self, path: Path) -> tuple | None:
+        try:
+            info = os.stat(path)
+        except OSError:
+            return None
+        return (str(path), info.st_mtime_ns, info.st_size, info.st_ino, info.st_ctime_ns, self.model_key)
+
+    def _read(self, path: Path, problems: Problems) -> tuple[Deal | None, str]:
         # Problems with the entry itself are named by the entry (`deals/x.yml`), not by where a link leads.
         named = entry_name(path, self.root)
         why = unreadable(path, self.root)
         if why is not None:
             problems.error(named, 1, 1, "", *why)
-            return None
+            return None, ""
         stem = path.stem
         if not re.fullmatch(ID_PATTERN, stem):
             problems.error(named, 1, 1, "", f"bad file name: the deal id '{stem}' may only use a-z, 0-9 and '-'",
                            f"rename the file to {suggested_id(stem)}{path.suffix}")
-            return None
+            return None, ""
         if stem in self.reserved:
             problems.error(named, 1, 1, "", f"the deal id '{stem}' is reserved: its page or workbook would "
                            "replace one the site generates", f"rename the file, e.g. {stem}-deal{path.suffix}")
-            return None
+            return None, ""
         shown = shown_path(path, self.root)
         data = read_bytes(path, shown, problems)
         if data is None:
-            return None
+            return None, ""
         key = self.cache.key("deal", self.model_key, shown, data)
         self.used.add(key)
         cached = self.cache.get("deals", key)
         if cached is not None:
             try:
-                return pickle.loads(cached)
+                return pickle.loads(cached), key
             except Exception:  # noqa: BLE001 - verified but unreadable (another Python): parse it again
                 pass
         node = read_yaml(path, shown, problems, data)
         if node is None:
-            return None
+            return None, ""
         # Read as UTF-8 without a BOM, as read_yaml did: the node's line and column marks match it.
         join_folded_lines(node, data.decode("utf-8").removeprefix("\ufeff"))
         c = Checker(shown, problems)
         raw = self.spec.check(node, "", c)
         if c.failed or raw is None:
-            return None
+            return None, ""
         deal = self._build(stem, shown, raw, c.marks, hashlib.sha256(data).hexdigest())
         self.cache.put("deals", key, pickle.dumps(deal, protocol=pickle.HIGHEST_PROTOCOL))
-        return deal
+        return deal, key
 
     def _build(self, deal_id: str, shown: str, raw: dict, marks: dict, fingerprint: str) -> Deal:
         return Deal(
@@ -261,3 +287,6 @@ class DealLoader:
     def prune_cache(self) -> None:
         """After reading every deal: forget the parses of file versions that are gone."""
         self.cache.prune("deals", self.used)
+        if self.remembered is not None:  # files that are gone, or changed: forget what was read from them
+            for signature in set(self.remembered) - self._seen:
+                del self.remembered[signature]

@@ -4,12 +4,19 @@ Workbooks cost far more than pages (openpyxl: about 20 ms each), so a build star
 them as soon as the pipeline is known and waits for them only at the end. Each
 workbook is written straight to its place in the site and into the cache; one
 whose cache entry verifies is copied from the cache instead of being rendered.
+
+While serving (`dealbook serve`), a rebuild leaves alone the workbooks it wrote last time
+with the same inputs, and renders the others in the background: the preview reloads as
+soon as the pages are written, and each changed workbook replaces its old version a
+moment later, whole (it is written beside it and renamed into place).
 """
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
+import tempfile
 import threading
 import time
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -21,14 +28,24 @@ from ..cache import Cache
 if TYPE_CHECKING:
     from .jobs import Job
 
+log = logging.getLogger("mkdocs.plugins.dealbook")
 KIND = "workbooks"
 # Below this many missing workbooks, starting worker processes costs more than it saves.
 INLINE_LIMIT = 8
 
 
 def _write(path: Path, data: bytes) -> None:
+    """Write the file beside its place and rename it there: a reader never sees half a workbook."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def watch_parent(pid: int) -> None:
@@ -55,12 +72,40 @@ def _render_into(job: Job, destination: str, cache_dir: str | None, kind: str = 
         Cache(Path(cache_dir)).put(kind, job.key, data)
 
 
+def _new_pool(workers: int) -> ProcessPoolExecutor:
+    # forkserver, not fork: `mkdocs serve` runs threads, and forking a threaded process is unsafe.
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["generator.workbooks.jobs"])
+    return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=watch_parent,
+                               initargs=(os.getpid(),))
+
+
+def _report_failure(future: Future) -> None:
+    if not future.cancelled() and future.exception() is not None:
+        log.error("dealbook: a workbook could not be written: %s", future.exception())
+
+
+class Serving:
+    """What a live preview keeps between rebuilds: the workbook in each site file, and the background workers."""
+
+    def __init__(self) -> None:
+        self.published: dict[str, str] = {}  # site file → cache key of the workbook written there
+        self.pending: dict[str, Future] = {}  # site file → its latest rendering, maybe not finished
+        self.pool: ProcessPoolExecutor | None = None
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool = None
+
+
 class WorkbookRun:
     """The workbooks of one build, for each of its languages: copied from the cache, or being rendered."""
 
-    def __init__(self, cache: Cache, workers: int | None = None):
+    def __init__(self, cache: Cache, workers: int | None = None, serving: Serving | None = None):
         self.cache = cache
         self.workers = workers or os.cpu_count() or 1
+        self.serving = serving
         self.written = 0
         self.reused = 0
         self._keys: dict[str, set[str]] = {}  # cache kind → the keys this build uses
@@ -73,6 +118,8 @@ class WorkbookRun:
         Called once per language, each with its own site folder and cache kind (so that pruning
         one language's entries never drops another's); one pool of workers serves them all.
         """
+        if self.serving is not None:
+            return self._start_serving(jobs, site_dir, kind)
         missing = []
         for job in jobs:
             data = self.cache.get(kind, job.key)
@@ -89,17 +136,45 @@ class WorkbookRun:
                 _render_into(job, str(site_dir / job.path), cache_dir, kind)
             return self
         if self._executor is None:
-            # forkserver, not fork: `mkdocs serve` runs threads, and forking a threaded process is unsafe.
-            context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload(["generator.workbooks.jobs"])
-            self._executor = ProcessPoolExecutor(max_workers=self.workers, mp_context=context,
-                                                 initializer=watch_parent, initargs=(os.getpid(),))
+            self._executor = _new_pool(self.workers)
         self._futures += [self._executor.submit(_render_into, job, str(site_dir / job.path), cache_dir, kind)
                           for job in missing]
         return self
 
+    def _start_serving(self, jobs: list[Job], site_dir: Path, kind: str) -> WorkbookRun:
+        """A rebuild while serving: leave alone what is in place, render the rest in the background."""
+        serving = self.serving
+        assert serving is not None
+        cache_dir = str(self.cache.directory) if self.cache.writable else None
+        for job in jobs:
+            destination = str(site_dir / job.path)
+            if serving.published.get(destination) == job.key and os.path.exists(destination):
+                self.reused += 1
+                continue
+            serving.published[destination] = job.key
+            earlier = serving.pending.pop(destination, None)
+            if earlier is not None and not earlier.cancel():
+                wait_quietly(earlier)  # two renderings of one file must not cross
+            data = self.cache.get(kind, job.key)
+            if data is not None:
+                _write(Path(destination), data)
+                self.reused += 1
+                continue
+            if serving.pool is None:
+                serving.pool = _new_pool(self.workers)
+            future = serving.pool.submit(_render_into, job, destination, cache_dir, kind)
+            future.add_done_callback(_report_failure)
+            serving.pending[destination] = future
+            self.written += 1
+        return self
+
     def wait(self) -> None:
-        """Block until every workbook is in the site; re-raise a worker's error."""
+        """Block until every workbook is in the site; re-raise a worker's error.
+
+        While serving, the background renderings are not waited for (and the cache is not pruned).
+        """
+        if self.serving is not None:
+            return
         try:
             for future in self._futures:
                 future.result()
@@ -112,3 +187,10 @@ class WorkbookRun:
         if self._executor is not None:
             self._executor.shutdown(wait=True, cancel_futures=True)
             self._executor = None
+
+
+def wait_quietly(future: Future) -> None:
+    try:
+        future.result()
+    except Exception:  # noqa: BLE001 - reported by its callback
+        pass
