@@ -91,6 +91,7 @@ class Child:
             if logger.isEnabledFor(level):
                 logger.handle(logger.makeRecord(name, level, "(forked build)", 0, message, None, None))
         if "error" in payload:
+            logging.getLogger("mkdocs.plugins.dealbook").debug("the forked build failed:\n%s", payload["trace"])
             raise ChildFailed(payload["error"])
         return payload["value"]
 

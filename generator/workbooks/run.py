@@ -72,10 +72,13 @@ def _render_into(job: Job, destination: str, cache_dir: str | None, kind: str = 
         Cache(Path(cache_dir)).put(kind, job.key, data)
 
 
-def _new_pool(workers: int) -> ProcessPoolExecutor:
+def _new_pool(workers: int, method: str = "forkserver") -> ProcessPoolExecutor:
     # forkserver, not fork: `mkdocs serve` runs threads, and forking a threaded process is unsafe.
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["generator.workbooks.jobs"])
+    # A forked language build uses fork: it has no other threads, and the fork server it inherited
+    # belongs to its parent (multiprocessing cannot even ask whether that one is still running).
+    context = multiprocessing.get_context(method)
+    if method == "forkserver":
+        context.set_forkserver_preload(["generator.workbooks.jobs"])
     return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=watch_parent,
                                initargs=(os.getpid(),))
 
@@ -102,8 +105,10 @@ class Serving:
 class WorkbookRun:
     """The workbooks of one build, for each of its languages: copied from the cache, or being rendered."""
 
-    def __init__(self, cache: Cache, workers: int | None = None, serving: Serving | None = None):
+    def __init__(self, cache: Cache, workers: int | None = None, serving: Serving | None = None,
+                 start_method: str = "forkserver"):
         self.cache = cache
+        self.start_method = start_method
         self.workers = workers or os.cpu_count() or 1
         self.serving = serving
         self.written = 0
@@ -136,7 +141,7 @@ class WorkbookRun:
                 _render_into(job, str(site_dir / job.path), cache_dir, kind)
             return self
         if self._executor is None:
-            self._executor = _new_pool(self.workers)
+            self._executor = _new_pool(self.workers, self.start_method)
         self._futures += [self._executor.submit(_render_into, job, str(site_dir / job.path), cache_dir, kind)
                           for job in missing]
         return self
