@@ -28,7 +28,7 @@ from .sources.stage_model import StageModel, StageModelError, load_stage_model
 from .sources.team import load_team
 
 if TYPE_CHECKING:
-    from .site.pages import SitePages
+    from .site.pages import Remembered, SitePages
     from .site.renderer import Renderer
     from .workbooks.jobs import Job
 
@@ -113,7 +113,7 @@ class SiteOutputs:
 
 def site_outputs(pipeline: Pipeline, labels: Labels, paths: SitePaths, cache: Cache, *, repo_url: str = "",
                  edit_branch: str = "main", workbooks: bool = True, first_language: bool = True,
-                 remembered: dict | None = None) -> tuple[SiteOutputs, Renderer]:
+                 remembered: Remembered | None = None) -> tuple[SiteOutputs, Renderer]:
     """Everything a build adds to the site; the renderer is returned for the hand-written pages.
 
     A site in several languages calls this once per language with the same pipeline (worded in
@@ -124,8 +124,10 @@ def site_outputs(pipeline: Pipeline, labels: Labels, paths: SitePaths, cache: Ca
     from .site.renderer import Renderer
     from .workbooks.jobs import plan_workbooks
 
-    renderer = Renderer(pipeline.model, labels, paths, repo_url, edit_branch, workbooks)
+    renderer = Renderer(pipeline.model, labels, paths, repo_url, edit_branch, workbooks,
+                        rows=remembered.rows if remembered else None)
     kind = "pages" if first_language else f"pages-{labels.language}"
-    pages = generated_pages(pipeline, renderer, cache, kind=kind, with_site_json=first_language, remembered=remembered)
+    pages = generated_pages(pipeline, renderer, cache, kind=kind, with_site_json=first_language,
+                            remembered=remembered.pages if remembered else None)
     jobs = plan_workbooks(pipeline, labels, paths, cache) if workbooks else []
     return SiteOutputs(pages, jobs), renderer

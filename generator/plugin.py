@@ -46,6 +46,7 @@ from .site.languages import (
     translation_of,
     translation_suffix,
 )
+from .site.pages import Remembered
 from .site.paths import SitePaths, site_nav
 from .site.renderer import CompiledTemplates, Renderer
 from .sources.deal_files import shown_path
@@ -148,7 +149,7 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
         # Kept between the rebuilds of a live preview, so that a rebuild redoes only what changed.
         self._serving: Serving | None = None
         self._deals_read: dict = {}
-        self._pages_made: dict[str, dict] = {}
+        self._pages_made: dict[str, Remembered] = {}
 
     def on_startup(self, *, command: str, dirty: bool) -> None:
         # While serving, a deal error must not stop the preview: pages show it instead.
@@ -254,7 +255,7 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
         outputs, self.renderer = site_outputs(pipeline, self.labels, self.paths, cache,
                                               repo_url=config.repo_url or "", edit_branch=self.config.edit_branch,
                                               workbooks=self.config.workbooks, first_language=not self._nested,
-                                              remembered=self._pages_made.setdefault(self.language, {})
+                                              remembered=self._pages_made.setdefault(self.language, Remembered())
                                               if self.serving else None)
         for data in (self.model_path, team_path(self.model_path)):
             # The stage model and the team file (e-mail addresses, quotas) are data, not files to publish.
@@ -349,7 +350,7 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
 
     def _other_languages(self, config: MkDocsConfig) -> tuple[int, int, int]:
         """In the forked process: build every other language; its pages and workbooks written and reused."""
-        self.workbooks = WorkbookRun(self._cache) if self.config.workbooks else None
+        self.workbooks = WorkbookRun(self._cache, start_method="fork") if self.config.workbooks else None
         self.pages_written = 0
         # Its warnings are counted by this build's `--strict`, when they are replayed there.
         with overridden(config, strict=False):

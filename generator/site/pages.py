@@ -32,6 +32,14 @@ class SitePages:
             self.files[src] = page
 
 
+@dataclass
+class Remembered:
+    """What a live preview keeps from one rebuild to the next, per language (see `generated_pages`)."""
+
+    pages: dict[str, tuple[str, str]] = field(default_factory=dict)
+    rows: dict[tuple, str] = field(default_factory=dict)
+
+
 def deals_json(pipeline: Pipeline, renderer: Renderer) -> str:
     """`/deals.json`: every deal's facts and computed results, with the URL of its page."""
     paths = renderer.paths
@@ -75,11 +83,11 @@ def generated_pages(pipeline: Pipeline, renderer: Renderer, cache: Cache, *, kin
         out.add(paths.stage_page(stage), renderer.stage_page(stage.number, pipeline))
     for owner in pipeline.forecast.owners:
         out.add(owner_srcs[owner.owner], renderer.owner_page(owner, pipeline, owner_srcs))
-    context = renderer.context_key(pipeline)
+    context = cache.key("page context", renderer.context_key(pipeline))  # hashed once, not for every page
     keys = set()
     for view in pipeline.deals:
         owner_src = owner_srcs[view.deal.owner]  # may change when another owner's name takes its slug
-        key = cache.key("page", context, repr(view), owner_src)
+        key = cache.key("page", context, renderer.view_key(view), owner_src)
         keys.add(key)
         known = remembered.get(key) if remembered is not None and cache.writable else None
         if known is not None:
@@ -102,6 +110,7 @@ def generated_pages(pipeline: Pipeline, renderer: Renderer, cache: Cache, *, kin
     if remembered is not None:
         for gone in set(remembered) - keys:
             del remembered[gone]
+    renderer.forget_unused_rows()
     return out
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import html
 import json
 import re
+from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -106,7 +107,7 @@ class Renderer:
     """One Jinja environment and compiled templates, reused for every page of a build."""
 
     def __init__(self, model: StageModel, labels: Labels, paths: SitePaths, repo_url: str = "",
-                 edit_branch: str = "main", workbooks: bool = True):
+                 edit_branch: str = "main", workbooks: bool = True, rows: dict | None = None):
         self.model = model
         self.labels = labels
         self.paths = paths
@@ -125,12 +126,47 @@ class Renderer:
         self.env.globals.update(model=model, labels=labels, paths=paths, t=labels.pick,
                                 term=partial(labels.term, model), stage_name=labels.stage_name,
                                 categories=CATEGORIES, age=age_class)
+        # A deal's row in a deals table, by page and by what it shows: the same for every page of a
+        # build, and, in a live preview (which hands in `rows`), from one rebuild to the next.
+        self.rows: dict[tuple, Markup] = {} if rows is None else rows
+        self._rows_used: set[tuple] = set()
+        self._view_keys: dict[int, str] = {}
+        self._context: str | None = None
 
     def context_key(self, pipeline: Pipeline) -> str:
         """Everything besides a deal's view that its page depends on (for the page cache)."""
-        settings = (self.labels.language, self.paths.url("deals/x.md"), self.repo_url, self.edit_branch,
-                    self.workbooks, pipeline.as_of.isoformat(), pipeline.history_note)
-        return repr((self.model, settings))
+        if self._context is None:
+            settings = (self.labels.language, self.paths.url("deals/x.md"), self.repo_url, self.edit_branch,
+                        self.workbooks, pipeline.as_of.isoformat(), pipeline.history_note)
+            self._context = repr((self.model, settings))
+        return self._context
+
+    def view_key(self, view: DealView) -> str:
+        """Everything of a deal's view its pages show (computed once per build: it is not cheap)."""
+        key = self._view_keys.get(id(view))
+        if key is None:
+            key = self._view_keys[id(view)] = repr(view)
+        return key
+
+    def _deal_row(self, src: str, pipeline: Pipeline, owner_srcs: dict[str, str]) -> Callable[[DealView], Markup]:
+        """For the page `src`: a function giving a deal's row in a deals table, rendered once."""
+        template = self.env.get_template("deal_row.html.j2")
+        link, fc, scope = self.paths.linker(src), pipeline.forecast, (self.context_key(pipeline), src)
+
+        def row(view: DealView) -> Markup:
+            key = (scope, owner_srcs[view.deal.owner], self.view_key(view))
+            html = self.rows.get(key)
+            if html is None:
+                html = self.rows[key] = Markup(template.render(view=view, link=link, owner_src=owner_srcs, fc=fc))
+            self._rows_used.add(key)
+            return html
+
+        return row
+
+    def forget_unused_rows(self) -> None:
+        """Drop the rows no page of this build showed (a live preview's rows would grow with every edit)."""
+        for key in set(self.rows) - self._rows_used:
+            del self.rows[key]
 
     def deal_page(self, view: DealView, pipeline: Pipeline, owner_src: str) -> FinishedPage:
         src = self.paths.deal_page(view.id)
@@ -178,6 +214,7 @@ class Renderer:
             p=pipeline, fc=fc, as_of=pipeline.as_of, link=self.paths.linker(self.paths.pipeline_page),
             workbooks=self.workbooks, attention=self.needs_attention(pipeline), owner_src=owner_srcs,
             periods=fc.table_periods(), deal_owners=sorted({v.deal.owner for v in pipeline.deals}),
+            deal_row=self._deal_row(self.paths.pipeline_page, pipeline, owner_srcs),
         )
         title = self.labels.pipeline
         return FinishedPage(front_matter(title, hide=["navigation", "toc"]) + PLACEHOLDER, body,
@@ -208,6 +245,7 @@ class Renderer:
             p=pipeline, fc=pipeline.forecast, o=owner, as_of=pipeline.as_of, link=self.paths.linker(src),
             views=views, overdue=overdue, owner_src=owner_srcs,
             periods=pipeline.forecast.table_periods(owner.periods, owner),
+            deal_row=self._deal_row(src, pipeline, owner_srcs),
         )
         title = self.labels("owner_page", owner=owner.owner)
         # Search finds the owner's page by their name and the titles of their deals.

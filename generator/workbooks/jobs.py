@@ -42,7 +42,7 @@ def template_workbook(model: StageModel, as_of: date, labels: Labels) -> bytes:
 def plan_workbooks(pipeline: Pipeline, labels: Labels, paths: SitePaths, cache: Cache) -> list[Job]:
     """Every workbook of the site, with the cache key of its inputs (nothing is rendered yet)."""
     model, as_of = pipeline.model, pipeline.as_of
-    common = (repr(model), as_of.isoformat(), labels.language)
+    common = (cache.key("model", repr(model)), as_of.isoformat(), labels.language)  # the model hashed once
     jobs: list[Job] = []
     for view in pipeline.deals:
         # The dataclass repr holds every field but the line marks (repr=False).
