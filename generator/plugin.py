@@ -4,9 +4,9 @@ It decides the languages (the `languages:` option, else the theme's), hands mkdo
 to the site layer, sets the navigation from the stage model, adds the generated files, and
 reports problems as one `PluginError`. A site in several languages is one build of the first
 language, at the root, and a build of each other one under `/<code>/`, with the deals already
-read (`generator.site.languages` says what differs): in a forked process, alongside the first
-language's, for `mkdocs build`; after it, in this process, while serving (a dirty rebuild keeps
-each language's state from one rebuild to the next).
+read (`generator.site.languages` says what differs), in a forked process alongside the first
+language's. While serving, that process hands back what the next dirty rebuild of its
+languages needs (which pages it wrote, their search index, the rows and pages it rendered).
 """
 
 from __future__ import annotations
@@ -242,7 +242,7 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
                               + format_problems(project.problems.errors)
                               + "\nRun `dealbook check` for the full list, warnings included.")
         assert project.pipeline is not None
-        if not self._nested and not self.serving and self.languages.others:
+        if not self._nested and self.languages.others:
             # The other languages are built by a copy of this process, from the deals read above.
             self._child = Child(lambda: self._other_languages(config))
         # The first language's pipeline as read; another's is the same with its warnings reworded.
@@ -348,9 +348,14 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
             except Exception as exc:
                 raise PluginError(f"dealbook: a workbook could not be written: {exc}") from None
 
-    def _other_languages(self, config: MkDocsConfig) -> tuple[int, int, int]:
-        """In the forked process: build every other language; its pages and workbooks written and reused."""
-        self.workbooks = WorkbookRun(self._cache, start_method="fork") if self.config.workbooks else None
+    def _other_languages(self, config: MkDocsConfig) -> dict:
+        """In the forked process: build every other language; its pages and workbooks written and reused,
+        and, while serving, what the next rebuild needs of it."""
+        if self._serving is not None:
+            self._serving.collect = []  # rendered by the serving process's own workers, which outlive this one
+            self.workbooks = WorkbookRun(self._cache, serving=self._serving) if self.config.workbooks else None
+        else:
+            self.workbooks = WorkbookRun(self._cache, start_method="fork") if self.config.workbooks else None
         self.pages_written = 0
         # Its warnings are counted by this build's `--strict`, when they are replayed there.
         with overridden(config, strict=False):
@@ -358,17 +363,42 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
                 self._build_language(config, language)
         self._wait_for_workbooks()
         run = self.workbooks
-        return self.pages_written, run.written if run else 0, run.reused if run else 0
+        done = {"counts": (self.pages_written, run.written if run else 0, run.reused if run else 0)}
+        if self._serving is not None:
+            others = self.languages.others
+            folders = tuple(os.path.join(config.site_dir, language) + os.sep for language in others)
+            done["state"] = {
+                "made": {lang: self._pages_made.get(lang) for lang in others},
+                "previous": {lang: _GeneratedFile.previous.get(lang) for lang in others},
+                "search": {lang: self._search_previous.get(lang) for lang in others},
+                "model": {lang: self._model_digest.get(lang) for lang in others},
+                "published": {k: v for k, v in self._serving.published.items() if k.startswith(folders)},
+                "collect": self._serving.collect,
+            }
+        return done
 
     def _wait_for_child(self) -> tuple[int, int, int]:
         child, self._child = self._child, None
         if child is None:
             return 0, 0, 0
         try:
-            return child.result()
+            done = child.result()
         except ChildFailed as exc:
             raise PluginError(f"dealbook: the site in {', '.join(self.languages.others)} could not be built: "
                               f"{exc}") from None
+        state = done.get("state")
+        if state is not None and self._serving is not None:
+            for lang in self.languages.others:
+                for kept, key in ((self._pages_made, "made"), (_GeneratedFile.previous, "previous"),
+                                  (self._search_previous, "search"), (self._model_digest, "model")):
+                    if state[key][lang] is None:
+                        kept.pop(lang, None)
+                    else:
+                        kept[lang] = state[key][lang]
+            self._serving.published.update(state["published"])
+            for args in state["collect"]:
+                self._serving.submit(*args)
+        return done["counts"]
 
     def _build_language(self, config: MkDocsConfig, language: str) -> None:
         """Build the site of another language under `/<code>/`, with this build's deals and workbook run.

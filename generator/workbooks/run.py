@@ -95,6 +95,34 @@ class Serving:
         self.published: dict[str, str] = {}  # site file → cache key of the workbook written there
         self.pending: dict[str, Future] = {}  # site file → its latest rendering, maybe not finished
         self.pool: ProcessPoolExecutor | None = None
+        self.workers = os.cpu_count() or 1
+        # In a forked language build: the renderings to hand back to the serving process, which
+        # submits them to its workers (this process ends with its build).
+        self.collect: list[tuple] | None = None
+
+    def rendering(self, destination: str) -> bool:
+        """Whether a rendering of this file may still be under way."""
+        if self.collect is not None:  # the futures are the serving process's: their copies here never finish
+            return False
+        earlier = self.pending.get(destination)
+        if earlier is not None and earlier.done():
+            del self.pending[destination]
+            return False
+        return earlier is not None
+
+    def submit(self, job: Job, destination: str, cache_dir: str | None, kind: str) -> None:
+        """Render in the background, after any earlier rendering of the same file."""
+        if self.collect is not None:
+            self.collect.append((job, destination, cache_dir, kind))
+            return
+        earlier = self.pending.pop(destination, None)
+        if earlier is not None and not earlier.cancel():
+            wait_quietly(earlier)  # two renderings of one file must not cross
+        if self.pool is None:
+            self.pool = _new_pool(self.workers)
+        future = self.pool.submit(_render_into, job, destination, cache_dir, kind)
+        future.add_done_callback(_report_failure)
+        self.pending[destination] = future
 
     def close(self) -> None:
         if self.pool is not None:
@@ -157,19 +185,12 @@ class WorkbookRun:
                 self.reused += 1
                 continue
             serving.published[destination] = job.key
-            earlier = serving.pending.pop(destination, None)
-            if earlier is not None and not earlier.cancel():
-                wait_quietly(earlier)  # two renderings of one file must not cross
             data = self.cache.get(kind, job.key)
-            if data is not None:
+            if data is not None and not serving.rendering(destination):  # else an older version could follow
                 _write(Path(destination), data)
                 self.reused += 1
                 continue
-            if serving.pool is None:
-                serving.pool = _new_pool(self.workers)
-            future = serving.pool.submit(_render_into, job, destination, cache_dir, kind)
-            future.add_done_callback(_report_failure)
-            serving.pending[destination] = future
+            serving.submit(job, destination, cache_dir, kind)
             self.written += 1
         return self
 
