@@ -128,6 +128,9 @@ def site_outputs(pipeline: Pipeline, labels: Labels, paths: SitePaths, cache: Ca
                         rows=remembered.rows if remembered else None)
     kind = "pages" if first_language else f"pages-{labels.language}"
     pages = generated_pages(pipeline, renderer, cache, kind=kind, with_site_json=first_language,
-                            remembered=remembered.pages if remembered else None)
-    jobs = plan_workbooks(pipeline, labels, paths, cache) if workbooks else []
+                            remembered=remembered)
+    if remembered is not None:
+        remembered.forget_deals_except([view.deal for view in pipeline.deals])
+    deal_repr = remembered.deal_repr if remembered is not None else repr
+    jobs = plan_workbooks(pipeline, labels, paths, cache, deal_repr) if workbooks else []
     return SiteOutputs(pages, jobs), renderer

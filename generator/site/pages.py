@@ -38,13 +38,45 @@ class Remembered:
 
     pages: dict[str, tuple[str, str]] = field(default_factory=dict)
     rows: dict[tuple, str] = field(default_factory=dict)
+    json: dict[tuple, str] = field(default_factory=dict)  # each deal's entry in /deals.json
+    deal_reprs: dict[int, tuple[object, str]] = field(default_factory=dict)  # id(deal) → (deal, repr(deal))
+
+    def deal_repr(self, deal: object) -> str:
+        """repr(deal), once for each deal read: a rebuild gets the same Deal for an unchanged file."""
+        known = self.deal_reprs.get(id(deal))
+        if known is None or known[0] is not deal:
+            known = self.deal_reprs[id(deal)] = (deal, repr(deal))
+        return known[1]
+
+    def forget_deals_except(self, deals: list) -> None:
+        keep = {id(d) for d in deals}
+        for gone in set(self.deal_reprs) - keep:
+            del self.deal_reprs[gone]
 
 
-def deals_json(pipeline: Pipeline, renderer: Renderer) -> str:
-    """`/deals.json`: every deal's facts and computed results, with the URL of its page."""
+def deals_json(pipeline: Pipeline, renderer: Renderer, remembered: dict[tuple, str] | None = None) -> str:
+    """`/deals.json`: every deal's facts and computed results, with the URL of its page.
+
+    Written as `json.dumps(deals, indent=1)` would, one deal at a time, so that a live preview
+    (which hands in `remembered`) encodes again only the deals that changed.
+    """
     paths = renderer.paths
-    deals = [{**view.as_json(), "url": paths.url(paths.deal_page(view.id))} for view in pipeline.deals]
-    return json.dumps(deals, ensure_ascii=False, indent=1)
+    entries, used = [], set()
+    for view in pipeline.deals:
+        url = paths.url(paths.deal_page(view.id))
+        key = (renderer.view_key(view), url)
+        entry = remembered.get(key) if remembered is not None else None
+        if entry is None:
+            text = json.dumps({**view.as_json(), "url": url}, ensure_ascii=False, indent=1)
+            entry = " " + text.replace("\n", "\n ")  # one level deeper, inside the list
+            if remembered is not None:
+                remembered[key] = entry
+        used.add(key)
+        entries.append(entry)
+    if remembered is not None:
+        for gone in set(remembered) - used:
+            del remembered[gone]
+    return "[\n" + ",\n".join(entries) + "\n]" if entries else "[]"
 
 
 def pipeline_json(pipeline: Pipeline, renderer: Renderer, owner_srcs: dict[str, str]) -> str:
@@ -56,7 +88,7 @@ def pipeline_json(pipeline: Pipeline, renderer: Renderer, owner_srcs: dict[str, 
 
 
 def generated_pages(pipeline: Pipeline, renderer: Renderer, cache: Cache, *, kind: str = "pages",
-                    with_site_json: bool = True, remembered: dict[str, tuple[str, str]] | None = None) -> SitePages:
+                    with_site_json: bool = True, remembered: Remembered | None = None) -> SitePages:
     """Every generated file but the workbooks.
 
     Deal pages are most of the rendering time; a page whose deal view (deal, results,
@@ -64,7 +96,8 @@ def generated_pages(pipeline: Pipeline, renderer: Renderer, cache: Cache, *, kin
     language keeps its pages under its own cache `kind`, so pruning one keeps the other's;
     `/deals.json`, `/pipeline.json` and `/history.json` are the same in every language and are written by the
     first only. `remembered` (a live preview's, kept between rebuilds) holds each deal page's Markdown
-    and search entry by cache key, so a rebuild reads from the cache only the pages that changed.
+    and search entry by cache key, so a rebuild reads from the cache only the pages that changed, and
+    each deal's entry in `/deals.json`.
     """
     model, paths = pipeline.model, renderer.paths
     out = SitePages()
@@ -73,7 +106,7 @@ def generated_pages(pipeline: Pipeline, renderer: Renderer, cache: Cache, *, kin
     out.add(paths.board_page, renderer.board_page(pipeline, owner_srcs))
     out.add(paths.reference_page, renderer.reference_page())
     if with_site_json:
-        out.add(paths.deals_json, deals_json(pipeline, renderer))
+        out.add(paths.deals_json, deals_json(pipeline, renderer, remembered.json if remembered else None))
         out.add(paths.pipeline_json, pipeline_json(pipeline, renderer, owner_srcs))
     out.add(paths.schema_json, json.dumps(json_schema(model, renderer.labels), ensure_ascii=False, indent=2))
     for src, page in history_pages(pipeline, renderer, cache).items():  # what moved, where deals die, /history.json
@@ -89,7 +122,7 @@ def generated_pages(pipeline: Pipeline, renderer: Renderer, cache: Cache, *, kin
         owner_src = owner_srcs[view.deal.owner]  # may change when another owner's name takes its slug
         key = cache.key("page", context, renderer.view_key(view), owner_src)
         keys.add(key)
-        known = remembered.get(key) if remembered is not None and cache.writable else None
+        known = remembered.pages.get(key) if remembered is not None and cache.writable else None
         if known is not None:
             out.add(paths.deal_page(view.id), FinishedPage(known[0], partial(
                 _deal_page_body, cache, kind, key, renderer, view, pipeline, owner_src), known[1], key))
@@ -105,11 +138,11 @@ def generated_pages(pipeline: Pipeline, renderer: Renderer, cache: Cache, *, kin
                                                        owner_src), page.search, key)
         out.add(paths.deal_page(view.id), page)
         if remembered is not None:
-            remembered[key] = (page.markdown, page.search)
+            remembered.pages[key] = (page.markdown, page.search)
     cache.prune(kind, keys)
     if remembered is not None:
-        for gone in set(remembered) - keys:
-            del remembered[gone]
+        for gone in set(remembered.pages) - keys:
+            del remembered.pages[gone]
     renderer.forget_unused_rows()
     return out
 

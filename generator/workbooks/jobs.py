@@ -39,14 +39,18 @@ def template_workbook(model: StageModel, as_of: date, labels: Labels) -> bytes:
     return deal_workbook(None, model, as_of, labels)
 
 
-def plan_workbooks(pipeline: Pipeline, labels: Labels, paths: SitePaths, cache: Cache) -> list[Job]:
-    """Every workbook of the site, with the cache key of its inputs (nothing is rendered yet)."""
+def plan_workbooks(pipeline: Pipeline, labels: Labels, paths: SitePaths, cache: Cache,
+                   deal_repr: Callable[[object], str] = repr) -> list[Job]:
+    """Every workbook of the site, with the cache key of its inputs (nothing is rendered yet).
+
+    `deal_repr` is `repr`, or one that remembers it for the deals of a live preview.
+    """
     model, as_of = pipeline.model, pipeline.as_of
     common = (cache.key("model", repr(model)), as_of.isoformat(), labels.language)  # the model hashed once
     jobs: list[Job] = []
     for view in pipeline.deals:
         # The dataclass repr holds every field but the line marks (repr=False).
-        jobs.append(Job(paths.deal_workbook(view.id), cache.key("deal workbook", repr(view.deal), *common),
+        jobs.append(Job(paths.deal_workbook(view.id), cache.key("deal workbook", deal_repr(view.deal), *common),
                         deal_workbook, (view.deal, model, as_of, labels, view.result)))
     rows, plan = deal_rows(pipeline), forecast_plan(pipeline)
     jobs.append(Job(paths.pipeline_workbook, cache.key("pipeline workbook", repr(rows), repr(plan), *common),
