@@ -13,9 +13,6 @@ import math
 from datetime import date
 from typing import TYPE_CHECKING, NamedTuple
 
-from openpyxl.chart import BarChart, Reference
-from openpyxl.worksheet.table import Table, TableStyleInfo
-
 from ..model.forecast import CATEGORIES, OPEN_CATEGORIES, converted_amount_formula, json_name, period_formula
 from ..model.scoring import weighted_amount_formula
 from .cells import (
@@ -32,11 +29,13 @@ from .cells import (
     TOP,
     WRAP,
     Sheet,
+    clean_text,
     define,
     new_workbook,
     quote_label,
     workbook_bytes,
 )
+from .xlsx import BarChart, Table, sheet_ref
 
 if TYPE_CHECKING:
     from ..labels import Labels
@@ -108,12 +107,11 @@ def pipeline_workbook(rows: list[DealRow], model: StageModel, as_of: date, label
     """The .xlsx bytes of the pipeline workbook; a pure function of picklable inputs."""
     plan = plan or ForecastPlan((), (), ())
     wb = new_workbook(as_of)
-    wb.properties.title = labels.pipeline
-    summary = wb.active
-    summary.title = labels.wb_sheet_summary
-    forecast = wb.create_sheet(labels.wb_sheet_forecast)
-    deals = wb.create_sheet(labels.wb_sheet_deals)
-    rates = wb.create_sheet(labels.wb_sheet_rates)
+    wb.title = labels.pipeline
+    summary = wb.add_sheet(labels.wb_sheet_summary)
+    forecast = wb.add_sheet(labels.wb_sheet_forecast)
+    deals = wb.add_sheet(labels.wb_sheet_deals)
+    rates = wb.add_sheet(labels.wb_sheet_rates)
     _rates(Sheet(rates, [12, 18, 12]), model, labels)
     last = _deals(Sheet(deals, [20, 30, 24, 14, 7, 24, 10, 11, 9, 15, 12, 15, 11, 7, 12, 12, 11, 17, 17]), rows,
                   model, labels)
@@ -128,7 +126,7 @@ def pipeline_workbook(rows: list[DealRow], model: StageModel, as_of: date, label
 
 def _rates(s: Sheet, model: StageModel, labels: Labels) -> None:
     """Currency → units of the reporting currency; the yellow rates are inputs, the reporting currency is 1."""
-    wb = s.ws.parent
+    wb = s.ws.workbook
     reporting = model.reporting_currency
     s.text(1, 1, labels.wb_sheet_rates, font=TITLE_FONT)
     s.grow(1, 1, line_height=20)
@@ -152,11 +150,12 @@ def _rates(s: Sheet, model: StageModel, labels: Labels) -> None:
 
 def _deals(s: Sheet, rows: list[DealRow], model: StageModel, labels: Labels) -> int:
     reporting = model.reporting_currency
-    s.header(1, [labels.wb_deal_id, labels.wb_deal_title, labels.account, labels.owner, labels.stage,
+    headers = [labels.wb_deal_id, labels.wb_deal_title, labels.account, labels.owner, labels.stage,
                  labels.wb_stage_name, labels.status, labels.expected_close, labels.currency, labels.amount,
                  labels.probability, labels.weighted_amount, labels.score, labels.grade, labels.close_period,
                  labels.forecast, labels("wb_rate", currency=reporting), labels("amount_in", currency=reporting),
-                 labels("weighted_in", currency=reporting)])
+                 labels("weighted_in", currency=reporting)]
+    s.header(1, headers)
     for index, d in enumerate(rows):
         r = 2 + index
         stage = model.stage(d.stage)
@@ -183,9 +182,8 @@ def _deals(s: Sheet, rows: list[DealRow], model: StageModel, labels: Labels) -> 
     last = max(2, 1 + len(rows))  # a table needs a row under its header, even an empty one
     s.dropdown(f"P2:P{last}", [labels.forecast_word(c) for c in CATEGORIES], labels.wb_forecast_error,
                labels.wb_sheet_lists, allow_blank=False)
-    table = Table(displayName="Deals", ref=f"A1:{COLUMNS[-1]}{last}")
-    table.tableStyleInfo = TableStyleInfo(name="TableStyleMedium2", showRowStripes=True)
-    s.ws.add_table(table)
+    # The table's column names are the header cells' text, as Excel requires.
+    s.ws.tables.append(Table("Deals", f"A1:{COLUMNS[-1]}{last}", [clean_text(h) for h in headers]))
     s.finish(freeze="C2", title_rows="1:1")
     return last
 
@@ -201,7 +199,7 @@ def _summary(s: Sheet, rows: list[DealRow], currencies: list[str], model: StageM
         s.text(row, 1, first, font=BOLD, fill=SECTION_FILL)
         s.text(row, 2, label, font=BOLD, fill=SECTION_FILL)
         for col in range(3, 6):
-            s.cell(row, col).fill = SECTION_FILL
+            s.restyle(row, col, fill=SECTION_FILL)
 
     # The funnel: open deals by stage, every currency.
     section(4, "", labels.funnel)
@@ -216,20 +214,10 @@ def _summary(s: Sheet, rows: list[DealRow], currencies: list[str], model: StageM
         row += 1
     s.text(row, 2, labels.total, font=BOLD, border=GRID)
     s.formula(row, 3, f"SUM(C{first}:C{row - 1})", len(_open(rows)), font=BOLD, border=GRID)
-    chart = BarChart()
-    chart.type = "bar"
-    chart.title = labels.funnel
-    chart.legend = None
-    chart.add_data(Reference(ws, min_col=3, min_row=first, max_row=row - 1), titles_from_data=False)
-    chart.set_categories(Reference(ws, min_col=2, min_row=first, max_row=row - 1))
-    chart.x_axis.scaling.orientation = "maxMin"  # stage 1 at the top, like a funnel
-    chart.y_axis.scaling.min = 0
-    chart.y_axis.majorUnit = max(1, math.ceil(most / 8))  # whole deals on the axis
-    chart.y_axis.number_format = "0"
-    chart.x_axis.delete = False
-    chart.y_axis.delete = False
-    chart.width, chart.height = 16, 7.5
-    ws.add_chart(chart, "G4")
+    ws.charts.append(BarChart("bar", clean_text(labels.funnel), sheet_ref(ws.title, f"C{first}:C{row - 1}"),
+                              sheet_ref(ws.title, f"B{first}:B{row - 1}"), "G4", 16, 7.5, y_min=0,
+                              major_unit=max(1, math.ceil(most / 8)),  # whole deals on the axis
+                              number_format="0", reverse_categories=True))  # stage 1 at the top, like a funnel
 
     # Per currency: by stage, then by grade. The currency is read from a cell, never put into a formula.
     row += 3
@@ -303,7 +291,7 @@ def _forecast(s: Sheet, rows: list[DealRow], plan: ForecastPlan, model: StageMod
     them; owner names are deal text, which SUMIFS would read as a pattern ("=…", "*", "?"), so owners are
     matched with EXACT inside SUMPRODUCT instead.
     """
-    wb = s.ws.parent
+    wb = s.ws.workbook
     reporting = model.reporting_currency
     s.text(1, 1, labels.forecast_by_period, font=TITLE_FONT)
     s.grow(1, 1, line_height=20)
