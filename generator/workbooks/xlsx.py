@@ -478,8 +478,7 @@ class Workbook:
             [("worksheet", f"worksheets/sheet{n}.xml") for n in range(1, len(self.sheets) + 1)]
             + [("styles", "styles.xml"), ("theme", "theme/theme1.xml")])
         parts["docProps/core.xml"] = self._core_xml()
-        parts["docProps/app.xml"] = ('<Properties xmlns="http://schemas.openxmlformats.org/officeDocument/2006/'
-                                     'extended-properties"><Application>Dealbook</Application></Properties>')
+        parts["docProps/app.xml"] = _APP
         parts["_rels/.rels"] = _ROOT_RELS
         parts["[Content_Types].xml"] = _content_types(overrides)
         return _zip(parts, self.as_of)
@@ -515,6 +514,12 @@ def sheet_ref(title: str, ref: str) -> str:
 
 
 # --- Parts that never vary, or vary little -----------------------------------------------------
+
+# LibreOffice lays out a file whose application name starts with "Microsoft" as Excel would (row heights,
+# among others); the row heights Dealbook computes were measured that way. openpyxl and XlsxWriter write
+# such a name too ("Microsoft Excel Compatible / Openpyxl", "Microsoft Excel").
+_APP = ('<Properties xmlns="http://schemas.openxmlformats.org/officeDocument/2006/extended-properties">'
+        "<Application>Microsoft Excel Compatible / Dealbook</Application></Properties>")
 
 _ROOT_RELS = (f'<Relationships xmlns="{_NS_PKG_REL}">'
               f'<Relationship Id="rId1" Type="{_NS_REL}/officeDocument" Target="xl/workbook.xml"/>'
