@@ -4,7 +4,7 @@ and the forecast in the reporting currency: a Rates sheet and a Forecast sheet o
 The forecast sheet's figures are SUMIFS/SUMPRODUCT over the Deals table, whose converted amounts are formulas over
 the Rates sheet: change a rate, a deal's forecast category or its expected close in Excel and every figure
 follows. With the workbook as published, LibreOffice's results equal `/pipeline.json`, and every formula stores
-the result the site computed (see `package`).
+the result the site computed (see `xlsx`).
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ openpyxl builds an object per cell, hashes styles and serialises element by elem
 cold build went there. Dealbook's workbooks use a fixed handful of features, so this module
 keeps a minimal model (sheets of cells, styles, merges, data validations, conditional formats,
 defined names, print setup, frozen panes, hidden sheets, one table, bar charts) and writes each
-part with string building and XML escaping. openpyxl is still what reads workbooks back.
+part with string building and XML escaping. openpyxl is still what reads workbooks back (`reader`).
 
 What it writes, and why:
 - Text is always an inline string (`t="inlineStr"`): it can never be taken for a formula or an
@@ -23,6 +23,7 @@ import math
 import re
 import zipfile
 from datetime import date, datetime
+from pathlib import Path
 from typing import NamedTuple
 
 CachedValue = str | int | float | bool
@@ -551,11 +552,9 @@ _THEME: list[str] = []
 
 
 def _theme_xml() -> str:
-    """The default Office theme (the default font's colour and scheme refer to it): openpyxl's copy, as data."""
+    """The default Office theme, read once per process (the default font's colour and scheme refer to it)."""
     if not _THEME:
-        from openpyxl.writer.theme import theme_xml  # a constant string; openpyxl writes nothing here
-
-        _THEME.append(theme_xml)
+        _THEME.append((Path(__file__).parent / "theme1.xml").read_text(encoding="utf-8"))
     return _THEME[0]
 
 
