@@ -86,9 +86,27 @@ def forecast_plan(pipeline: Pipeline) -> ForecastPlan:
                         tuple((o.owner, tuple(t.quota for t in o.periods)) for o in fc.owners))
 
 
-def _open(rows: list[DealRow], **where: object) -> list[DealRow]:
-    """The open deals whose fields equal `where`: what the summary's COUNTIFS and SUMIFS select."""
-    return [r for r in rows if r.status == OPEN and all(getattr(r, k) == v for k, v in where.items())]
+class _Selection:
+    """The deals the summary's and the forecast's formulas select, each grouping made once (not once per cell)."""
+
+    def __init__(self, rows: list[DealRow]):
+        self.rows = rows
+        self._groups: dict[tuple, dict[tuple, list[DealRow]]] = {}
+
+    def where(self, only_open: bool = False, **fields: object) -> list[DealRow]:
+        """The deals (in table order) whose fields equal `fields`; only the open ones if `only_open`."""
+        names = tuple(sorted(fields))
+        groups = self._groups.get((only_open, names))
+        if groups is None:
+            groups = self._groups[(only_open, names)] = {}
+            for r in self.rows:
+                if not only_open or r.status == OPEN:
+                    groups.setdefault(tuple(getattr(r, name) for name in names), []).append(r)
+        return groups.get(tuple(fields[name] for name in names), [])
+
+    def open(self, **fields: object) -> list[DealRow]:
+        """The open deals whose fields equal `fields`: what the summary's COUNTIFS and SUMIFS select."""
+        return self.where(True, **fields)
 
 
 # Column letters of the Deals table, and the names the summary's and the forecast's formulas read.
@@ -119,8 +137,11 @@ def pipeline_workbook(rows: list[DealRow], model: StageModel, as_of: date, label
         define(wb, name, deals, f"{col}2:{col}{last}")
     currencies = sorted({r.currency for r in rows})
     counts = [sum(r.stage == stage.number and r.status == OPEN for r in rows) for stage in model.stages]
-    _summary(Sheet(summary, [9, 40, 10, 18, 18]), rows, currencies, model, labels, as_of, max(counts, default=0))
-    _forecast(Sheet(forecast, [16, 12, *[15] * (len(FORECAST_COLUMNS) + 2)]), rows, plan, model, labels, as_of)
+    selection = _Selection(rows)
+    _summary(Sheet(summary, [9, 40, 10, 18, 18]), selection, currencies, model, labels, as_of,
+             max(counts, default=0))
+    _forecast(Sheet(forecast, [16, 12, *[15] * (len(FORECAST_COLUMNS) + 2)]), selection, plan, model, labels,
+              as_of)
     return workbook_bytes(wb, as_of)
 
 
@@ -188,7 +209,7 @@ def _deals(s: Sheet, rows: list[DealRow], model: StageModel, labels: Labels) -> 
     return last
 
 
-def _summary(s: Sheet, rows: list[DealRow], currencies: list[str], model: StageModel, labels: Labels, as_of: date,
+def _summary(s: Sheet, deals: _Selection, currencies: list[str], model: StageModel, labels: Labels, as_of: date,
              most: int) -> None:
     ws = s.ws
     s.text(1, 1, labels.pipeline, font=TITLE_FONT)
@@ -209,11 +230,11 @@ def _summary(s: Sheet, rows: list[DealRow], currencies: list[str], model: StageM
         s.value(row, 1, stage.number, align=CENTER_TOP, border=GRID)
         s.text(row, 2, labels.stage_name(stage), align=WRAP, border=GRID)
         s.formula(row, 3, f'COUNTIFS(DealStage,A{row},DealStatus,"{_open_word(model, labels)}")',
-                  len(_open(rows, stage=stage.number)),
+                  len(deals.open(stage=stage.number)),
                   border=GRID, align=TOP)
         row += 1
     s.text(row, 2, labels.total, font=BOLD, border=GRID)
-    s.formula(row, 3, f"SUM(C{first}:C{row - 1})", len(_open(rows)), font=BOLD, border=GRID)
+    s.formula(row, 3, f"SUM(C{first}:C{row - 1})", len(deals.open()), font=BOLD, border=GRID)
     ws.charts.append(BarChart("bar", clean_text(labels.funnel), sheet_ref(ws.title, f"C{first}:C{row - 1}"),
                               sheet_ref(ws.title, f"B{first}:B{row - 1}"), "G4", 16, 7.5, y_min=0,
                               major_unit=max(1, math.ceil(most / 8)),  # whole deals on the axis
@@ -226,10 +247,10 @@ def _summary(s: Sheet, rows: list[DealRow], currencies: list[str], model: StageM
     for currency in currencies:
         row = _breakdown(s, section, row, currency, labels("wb_open_deals_in", currency=currency),
                          [labels.stage, labels.wb_stage_name], stages, "DealStage",
-                         [_open(rows, currency=currency, stage=number) for number, _ in stages], labels, model) + 2
+                         [deals.open(currency=currency, stage=number) for number, _ in stages], labels, model) + 2
         row = _breakdown(s, section, row, currency, labels("wb_open_by_grade_in", currency=currency),
                          [labels.grade, labels.wb_meaning], grades, "DealGrade",
-                         [_open(rows, currency=currency, grade=grade) for grade, _ in grades], labels, model) + 3
+                         [deals.open(currency=currency, grade=grade) for grade, _ in grades], labels, model) + 3
     s.finish(freeze="A3", title_rows=None)
 
 
@@ -282,7 +303,7 @@ def _total_row(s: Sheet, row: int, top: int, labels: Labels, lines: list[tuple[i
                   border=GRID, fmt=fmt)
 
 
-def _forecast(s: Sheet, rows: list[DealRow], plan: ForecastPlan, model: StageModel, labels: Labels,
+def _forecast(s: Sheet, deals: _Selection, plan: ForecastPlan, model: StageModel, labels: Labels,
               as_of: date) -> None:
     """By period, by owner and period, and open deals by stage: the three parts of `/pipeline.json`.
 
@@ -318,7 +339,7 @@ def _forecast(s: Sheet, rows: list[DealRow], plan: ForecastPlan, model: StageMod
     row = 5
     for period, quota in zip(plan.periods, plan.quotas, strict=True):
         s.text(row, 1, period, font=BOLD, border=GRID)
-        figures(row, 2, f"DealPeriod,$A{row}", True, [d for d in rows if d.period == period], quota)
+        figures(row, 2, f"DealPeriod,$A{row}", True, deals.where(period=period), quota)
         row += 1
     define(wb, "ForecastByPeriod", s.ws, f"A5:{COLUMNS[len(FORECAST_COLUMNS) + 2]}{max(5, row - 1)}")
 
@@ -332,7 +353,7 @@ def _forecast(s: Sheet, rows: list[DealRow], plan: ForecastPlan, model: StageMod
             s.text(row, 1, owner, align=TOP, border=GRID)
             s.text(row, 2, period, align=TOP, border=GRID)
             figures(row, 3, f"EXACT(DealOwner,$A{row})*(DealPeriod=$B{row})", False,
-                    [d for d in rows if d.owner == owner and d.period == period], quota)
+                    deals.where(owner=owner, period=period), quota)
             row += 1
     define(wb, "ForecastByOwner", s.ws, f"A{top}:{COLUMNS[len(FORECAST_COLUMNS) + 3]}{max(top, row - 1)}")
 
@@ -344,7 +365,7 @@ def _forecast(s: Sheet, rows: list[DealRow], plan: ForecastPlan, model: StageMod
     top = row = row + 2
     for stage in model.stages:
         where = f'DealStage,$A{row},DealStatus,"{_open_word(model, labels)}"'
-        mine = _open(rows, stage=stage.number)
+        mine = deals.open(stage=stage.number)
         s.value(row, 1, stage.number, align=CENTER_TOP, border=GRID)
         s.text(row, 2, labels.stage_name(stage), border=GRID, fit=False)
         s.formula(row, 3, f"COUNTIFS({where})", len(mine), border=GRID)
