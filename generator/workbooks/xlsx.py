@@ -105,9 +105,9 @@ class Style:
 
 
 _BY_VALUE: dict[tuple, Style] = {}
-# Keyed by the parts' ids, the fast path for the module-level constants; each entry keeps its parts
-# alive (through the Style), so an id is never reused for another object while it is a key here.
-_BY_ID: dict[tuple, Style] = {}
+# Keyed by the parts' ids: the fast path for the module-level constants. Each entry keeps the very
+# objects of its key alive, so none of those ids can be reused by another object while it is a key.
+_BY_ID: dict[tuple, tuple[Style, tuple]] = {}
 
 
 def style(font: Font | None = None, fill: Fill | None = None, align: Alignment | None = None,
@@ -115,14 +115,15 @@ def style(font: Font | None = None, fill: Fill | None = None, align: Alignment |
     """The interned style of these parts (all None: the workbook's default style)."""
     key = (id(font), id(fill), id(align), id(border), fmt, quote)
     found = _BY_ID.get(key)
-    if found is None:
-        value_key = (font, fill, align, border, fmt, quote)
-        found = _BY_VALUE.get(value_key)
-        if found is None:
-            found = _BY_VALUE[value_key] = Style(font, fill, align, border, fmt, quote)
-        if len(_BY_ID) < 4096:  # styles made on the fly (tests) must not grow it without end
-            _BY_ID[key] = found
-    return found
+    if found is not None:
+        return found[0]
+    parts = (font, fill, align, border, fmt, quote)
+    interned = _BY_VALUE.get(parts)
+    if interned is None:
+        interned = _BY_VALUE[parts] = Style(font, fill, align, border, fmt, quote)
+    if len(_BY_ID) < 4096:  # styles made on the fly (tests) must not grow it without end
+        _BY_ID[key] = (interned, parts)
+    return interned
 
 
 DEFAULT = style()
