@@ -22,7 +22,7 @@ $(TESTSTAMP): pyproject.toml | $(BIN)/python
 	touch $(STAMP) $@
 
 # The workbook schema validator and a known-good reference writer, in a virtualenv of their own:
-# openxml-audit needs lxml, and openpyxl writes other (equally valid) bytes when lxml is importable.
+# openxml-audit needs lxml, which Dealbook itself does not.
 $(TOOLSTAMP): Makefile | $(BIN)/python
 	$(PYTHON) -m venv $(VENV)/tools
 	$(VENV)/tools/bin/python -m pip install --quiet openxml-audit==0.8.0 xlsxwriter==3.3.1

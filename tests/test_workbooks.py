@@ -36,6 +36,7 @@ from generator.workbooks.deal_book import INPUT_NAMES, RESULT_NAMES
 from generator.workbooks.jobs import Job, plan_workbooks
 from generator.workbooks.pipeline_book import FORECAST_JSON_KEYS
 from generator.workbooks.plain_text import plain_text
+from generator.workbooks.xlsx import Workbook
 
 AS_OF = date(2026, 11, 27)
 HOSTILE = ROOT / "tests" / "data" / "hostile.yml"
@@ -676,8 +677,8 @@ def test_the_limit_checks_see_what_excel_would_delete(tmp_path: Path) -> None:
 
 
 def test_a_dropdown_longer_than_excel_allows_moves_to_a_hidden_sheet(tmp_path: Path) -> None:
-    wb = openpyxl.Workbook()
-    sheet = Sheet(wb.active, [10])
+    wb = Workbook(AS_OF)
+    sheet = Sheet(wb.add_sheet("Sheet"), [10])
     items = [f"vocabulary-term-{n:02}" for n in range(20)]  # 379 characters with the commas
     sheet.dropdown("A1:A5", items, "Choose from the list.", "Lists")
     sheet.dropdown("B1", ["open", "won"], "Choose from the list.", "Lists")

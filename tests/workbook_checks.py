@@ -2,13 +2,12 @@
 
 The schema check is `openxml-audit` (a Python port of the Open XML SDK's validator). It lives
 in its own virtualenv (`.venv/tools`, made by `make test`), not in the one Dealbook runs in: it
-needs lxml, and with lxml installed openpyxl switches to another XML writer whose (equally valid)
-bytes differ, so installing the validator beside Dealbook would change the workbooks it checks.
+needs lxml, which Dealbook itself does not.
 
 Before its verdicts count it must pass a file known to be good (XlsxWriter output: XlsxWriter's
 own tests compare its files with files Excel wrote) and fail a broken one; both are tests. Its
-one class of false errors on openpyxl files (font children "out of order": ECMA-376 allows any
-order, the SDK expects Excel's) is avoided at the source: Dealbook writes Excel's order.
+one class of false errors on openpyxl's files (font children "out of order": ECMA-376 allows any
+order, the SDK expects Excel's) does not arise: Dealbook's writer (`xlsx`) writes Excel's order.
 Its only warnings on Dealbook's workbooks say that cells hold inline strings, which the schema
 allows and Excel reads (it moves them to a shared-string table when it next saves the file).
 """

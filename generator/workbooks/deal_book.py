@@ -12,10 +12,6 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING
 
-from openpyxl.chart import BarChart, Reference
-from openpyxl.formatting.rule import FormulaRule
-from openpyxl.worksheet.datavalidation import DataValidation
-
 from ..model.merge import deal_fields
 from ..model.scoring import (
     Result,
@@ -60,6 +56,7 @@ from .cells import (
 )
 from .meta import DEAL, DEAL_ID_NAME, PEOPLE_NAME, SCORECARD, TERMS_NAME, Meta, write_meta
 from .plain_text import plain_text
+from .xlsx import BarChart, sheet_ref
 
 if TYPE_CHECKING:
     from ..labels import Labels
@@ -112,13 +109,12 @@ def deal_workbook(deal: Deal | None, model: StageModel, as_of: date, labels: Lab
     shown = shown_results(deal, model, as_of, result)
     wb = new_workbook(as_of)
     title = deal.title if deal else labels.wb_new_opportunity
-    wb.properties.title = clean_text(title)
-    summary = wb.active
-    summary.title = labels.wb_sheet_summary
-    scorecard = wb.create_sheet(labels.wb_sheet_scorecard)
-    people = wb.create_sheet(labels.wb_sheet_stakeholders)
-    negotiation = wb.create_sheet(labels.wb_sheet_negotiation)
-    stages = wb.create_sheet(labels.wb_sheet_stages)
+    wb.title = clean_text(title)
+    summary = wb.add_sheet(labels.wb_sheet_summary)
+    scorecard = wb.add_sheet(labels.wb_sheet_scorecard)
+    people = wb.add_sheet(labels.wb_sheet_stakeholders)
+    negotiation = wb.add_sheet(labels.wb_sheet_negotiation)
+    stages = wb.add_sheet(labels.wb_sheet_stages)
 
     names: dict[str, tuple] = {}
     names.update(_summary(Sheet(summary, [30, 44, 26, 26]), deal, model, labels, as_of, shown))
@@ -142,7 +138,7 @@ def _label_cell(s: Sheet, row: int, label: str) -> None:
 def _section(s: Sheet, row: int, label: str, last_col: int) -> None:
     s.text(row, 1, label, font=BOLD, fill=SECTION_FILL)
     for col in range(2, last_col + 1):
-        s.cell(row, col).fill = SECTION_FILL
+        s.restyle(row, col, fill=SECTION_FILL)
 
 
 def _summary(s: Sheet, deal: Deal | None, model: StageModel, labels: Labels, as_of: date, shown: Shown) -> dict:
@@ -185,8 +181,8 @@ def _summary(s: Sheet, deal: Deal | None, model: StageModel, labels: Labels, as_
     fact(7, labels.status, statuses[deal.status if deal else "open"], name="Status", is_input=True)
     s.dropdown("B7", list(statuses.values()), labels.wb_list_error, labels.wb_sheet_lists, allow_blank=False)
     fact(8, labels.stage, stage_number, kind="value", name="Stage", fmt=WHOLE, is_input=True)
-    s.validate("B8", DataValidation(type="whole", operator="between", formula1="1", formula2=str(len(model.stages)),
-                                    showErrorMessage=True, error=labels("wb_stage_error", n=len(model.stages))))
+    s.validate("B8", "whole", "1", str(len(model.stages)), operator="between",
+               error=labels("wb_stage_error", n=len(model.stages)))
     s.formula(8, 3, "INDEX(StageNames,Stage)", clean_text(labels.stage_name(stage)), align=WRAP, border=GRID)
     s.merge(8, 3, 4)
     exit_criterion = labels.pick(stage, "exit_criterion")
@@ -198,8 +194,7 @@ def _summary(s: Sheet, deal: Deal | None, model: StageModel, labels: Labels, as_
          fmt=labels.wb_date_format, is_input=True)
     fact(13, labels.wb_probability_override, deal.probability if deal else None, kind="value",
          name="ProbabilityOverride", fmt=PERCENT, is_input=True)
-    s.validate("B13", DataValidation(type="decimal", operator="between", formula1="0", formula2="1",
-                                     allow_blank=True, showErrorMessage=True, error=labels.wb_probability_error))
+    s.validate("B13", "decimal", "0", "1", operator="between", allow_blank=True, error=labels.wb_probability_error)
     fact(14, labels.wb_grade_override, (deal.grade or "") if deal else "", name="GradeOverride", is_input=True)
     s.dropdown("B14", model.grades, labels.wb_list_error, labels.wb_sheet_lists)
     fact(15, labels.wb_lost_reason, deal.lost_reason if deal else "", wide=True)
@@ -226,7 +221,7 @@ def _summary(s: Sheet, deal: Deal | None, model: StageModel, labels: Labels, as_
     grade = grade_formula("DaysToClose", "Likelihood", "GradeOverride", model)
     fact(26, labels.grade, f'IF(AND(GradeOverride="",DaysToClose=""),"",{grade})', kind="formula", name="Grade",
          result=shown.grade)
-    s.cell(26, 2).font = BOLD
+    s.restyle(26, 2, font=BOLD)
     meaning = clean_text(labels.pick(model.grade_rule(shown.grade), "meaning")) if shown.grade in model.grades \
         else None
     s.formula(26, 3, 'IFERROR(INDEX(GradeMeanings,MATCH(Grade,GradeLetters,0)),"")', meaning, align=LEFT_TOP)
@@ -281,18 +276,16 @@ def _scorecard(s: Sheet, deal: Deal | None, model: StageModel, labels: Labels, t
             row += 1
         s.text(start, 1, labels.pick(group, "name"), align=WRAP, border=GRID, font=BOLD, fit=False)
         for r in range(start + 1, row):
-            s.cell(r, 1).border = GRID
+            s.restyle(r, 1, border=GRID)
         if row - start > 1:
-            s.ws.merge_cells(start_row=start, start_column=1, end_row=row - 1, end_column=1)
+            s.merge(start, 1, 1, last_row=row - 1)
     first, last = FIRST_FACTOR_ROW, row - 1
     scores_ref, weights_ref = f"E{first}:E{last}", f"D{first}:D{last}"
 
     s.dropdown(scores_ref, [str(n) for n in range(ev.scale_min, ev.scale_max + 1)],
                labels("wb_score_error", min=ev.scale_min, max=ev.scale_max), labels.wb_sheet_lists)
-    ws.conditional_formatting.add(scores_ref, FormulaRule(
-        formula=[f"AND(ISNUMBER(E{first}),E{first}<{ev.weak_below})"], fill=WEAK_FILL, stopIfTrue=True))
-    ws.conditional_formatting.add(scores_ref, FormulaRule(
-        formula=[f"AND(ISNUMBER(E{first}),E{first}>={ev.strong_from})"], fill=STRONG_FILL, stopIfTrue=True))
+    ws.highlight(scores_ref, f"AND(ISNUMBER(E{first}),E{first}<{ev.weak_below})", fill=WEAK_FILL, stop=True)
+    ws.highlight(scores_ref, f"AND(ISNUMBER(E{first}),E{first}>={ev.strong_from})", fill=STRONG_FILL, stop=True)
 
     total = last + 1
     s.text(total, 2, labels.wb_scored_total, font=BOLD, border=GRID)
@@ -300,7 +293,7 @@ def _scorecard(s: Sheet, deal: Deal | None, model: StageModel, labels: Labels, t
     scored = [f for f in ev.factors if f.key in scores]
     s.formula(total, 4, 'SUMPRODUCT(FactorWeights,--(FactorScores<>""))', sum(f.weight for f in scored), font=BOLD,
               border=GRID)
-    s.cell(total, 5).border = GRID
+    s.restyle(total, 5, border=GRID)
     s.formula(total, 6, f"SUM(F{first}:F{last})", sum(f.weight * scores[f.key] for f in scored), font=BOLD,
               border=GRID)
 
@@ -320,19 +313,9 @@ def _scorecard(s: Sheet, deal: Deal | None, model: StageModel, labels: Labels, t
     s.text(r + 5, 2, labels("wb_weak", n=ev.weak_below), fill=WEAK_FILL)
     s.text(r + 6, 2, labels("wb_strong", n=ev.strong_from), fill=STRONG_FILL)
 
-    chart = BarChart()
-    chart.type = "col"
-    chart.title = labels.wb_factor_scores
-    chart.legend = None
-    chart.add_data(Reference(ws, min_col=5, min_row=first, max_row=last), titles_from_data=False)
-    chart.set_categories(Reference(ws, min_col=2, min_row=first, max_row=last))
-    chart.y_axis.scaling.min = 0
-    chart.y_axis.scaling.max = ev.scale_max
-    chart.y_axis.majorUnit = 1
-    chart.x_axis.delete = False
-    chart.y_axis.delete = False
-    chart.width, chart.height = 26, 7
-    ws.add_chart(chart, f"B{r + 8}")
+    ws.charts.append(BarChart("col", clean_text(labels.wb_factor_scores), sheet_ref(ws.title, scores_ref),
+                              sheet_ref(ws.title, f"B{first}:B{last}"), f"B{r + 8}", 26, 7, y_min=0,
+                              y_max=ev.scale_max, major_unit=1))
     s.finish(freeze="A3", title_rows="2:2", one_page=True)
     return {"Score": (ws, f"E{r}"), "FactorScores": (ws, scores_ref), "FactorWeights": (ws, weights_ref)}
 
@@ -361,8 +344,7 @@ def _stakeholders(s: Sheet, deal: Deal | None, model: StageModel, labels: Labels
     for col, vocabulary in vocabularies:
         s.dropdown(f"{col}3:{col}{last}", list(words[vocabulary].values()), labels.wb_list_error,
                    labels.wb_sheet_lists)
-    s.validate(f"F3:F{last}", DataValidation(type="date", operator="greaterThan", formula1="1",
-                                             allow_blank=True))
+    s.validate(f"F3:F{last}", "date", "1", operator="greaterThan", allow_blank=True, show_error=False)
     s.finish(freeze="A3", title_rows="2:2")
     return {PEOPLE_NAME: (s.ws, f"A3:G{last}")}
 
@@ -409,8 +391,7 @@ def _stages(s: Sheet, deal: Deal | None, model: StageModel, labels: Labels, titl
         s.text(row, 7, met.evidence if met else "", align=WRAP, border=GRID, fill=INPUT_FILL)
         row += 1
     first, last = FIRST_STAGE_ROW, row - 1
-    ws.conditional_formatting.add(f"A{first}:D{last}", FormulaRule(formula=[f"$A{first}=Stage"], fill=CURRENT_FILL,
-                                                                    font=BOLD))
+    ws.highlight(f"A{first}:D{last}", f"$A{first}=Stage", fill=CURRENT_FILL, font=BOLD)
     s.finish(freeze="A3", title_rows="2:2")
     return {"StageNames": (ws, f"B{first}:B{last}"), "StageExits": (ws, f"C{first}:C{last}"),
             "StageProbabilities": (ws, f"D{first}:D{last}")}

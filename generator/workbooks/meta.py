@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from openpyxl.worksheet.worksheet import Worksheet
 
     from ..model.merge import Fields
+    from . import xlsx
 
 MARKER = "dealbook-workbook"
 VERSION = 1
@@ -41,9 +42,9 @@ class Meta:
     base: Fields | None  # the importable fields of that deal file; None for a blank scorecard
 
 
-def write_meta(wb: Workbook, title: str, meta: Meta) -> None:
-    ws = wb.create_sheet(title)
-    ws.sheet_state = "hidden"
+def write_meta(wb: xlsx.Workbook, title: str, meta: Meta) -> None:
+    """The hidden sheet of what `dealbook import` needs, at the end of a workbook being written."""
+    ws = wb.add_sheet(title, hidden=True)
     base = "" if meta.base is None else json.dumps([[list(k), v] for k, v in meta.base.items()],
                                                   ensure_ascii=False, separators=(",", ":"))
     rows = [(MARKER, str(VERSION)), ("kind", meta.kind), ("deal_id", meta.deal_id),
@@ -56,11 +57,11 @@ def write_meta(wb: Workbook, title: str, meta: Meta) -> None:
         _text(ws, BASE_ROW, 2 + index // CHUNK, base[index:index + CHUNK])
 
 
-def _text(ws: Worksheet, row: int, col: int, value: str) -> None:
+def _text(ws: xlsx.Worksheet, row: int, col: int, value: str) -> None:
     if value:
-        # Ids, hex digests, factor keys and JSON (which escapes control characters): text Excel can store.
-        cell = ws.cell(row=row, column=col, value=value)
-        cell.data_type = "s"  # never taken for a formula or an error value
+        # Ids, hex digests, factor keys and JSON (which escapes control characters): text Excel can store,
+        # written as a string (never taken for a formula or an error value).
+        ws.put_text(row, col, value)
 
 
 class NotDealbook(Exception):

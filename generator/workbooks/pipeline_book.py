@@ -4,7 +4,7 @@ and the forecast in the reporting currency: a Rates sheet and a Forecast sheet o
 The forecast sheet's figures are SUMIFS/SUMPRODUCT over the Deals table, whose converted amounts are formulas over
 the Rates sheet: change a rate, a deal's forecast category or its expected close in Excel and every figure
 follows. With the workbook as published, LibreOffice's results equal `/pipeline.json`, and every formula stores
-the result the site computed (see `package`).
+the result the site computed (see `xlsx`).
 """
 
 from __future__ import annotations
@@ -12,9 +12,6 @@ from __future__ import annotations
 import math
 from datetime import date
 from typing import TYPE_CHECKING, NamedTuple
-
-from openpyxl.chart import BarChart, Reference
-from openpyxl.worksheet.table import Table, TableStyleInfo
 
 from ..model.forecast import CATEGORIES, OPEN_CATEGORIES, converted_amount_formula, json_name, period_formula
 from ..model.scoring import weighted_amount_formula
@@ -32,11 +29,13 @@ from .cells import (
     TOP,
     WRAP,
     Sheet,
+    clean_text,
     define,
     new_workbook,
     quote_label,
     workbook_bytes,
 )
+from .xlsx import BarChart, Table, sheet_ref
 
 if TYPE_CHECKING:
     from ..labels import Labels
@@ -87,9 +86,27 @@ def forecast_plan(pipeline: Pipeline) -> ForecastPlan:
                         tuple((o.owner, tuple(t.quota for t in o.periods)) for o in fc.owners))
 
 
-def _open(rows: list[DealRow], **where: object) -> list[DealRow]:
-    """The open deals whose fields equal `where`: what the summary's COUNTIFS and SUMIFS select."""
-    return [r for r in rows if r.status == OPEN and all(getattr(r, k) == v for k, v in where.items())]
+class _Selection:
+    """The deals the summary's and the forecast's formulas select, each grouping made once (not once per cell)."""
+
+    def __init__(self, rows: list[DealRow]):
+        self.rows = rows
+        self._groups: dict[tuple, dict[tuple, list[DealRow]]] = {}
+
+    def where(self, only_open: bool = False, **fields: object) -> list[DealRow]:
+        """The deals (in table order) whose fields equal `fields`; only the open ones if `only_open`."""
+        names = tuple(sorted(fields))
+        groups = self._groups.get((only_open, names))
+        if groups is None:
+            groups = self._groups[(only_open, names)] = {}
+            for r in self.rows:
+                if not only_open or r.status == OPEN:
+                    groups.setdefault(tuple(getattr(r, name) for name in names), []).append(r)
+        return groups.get(tuple(fields[name] for name in names), [])
+
+    def open(self, **fields: object) -> list[DealRow]:
+        """The open deals whose fields equal `fields`: what the summary's COUNTIFS and SUMIFS select."""
+        return self.where(True, **fields)
 
 
 # Column letters of the Deals table, and the names the summary's and the forecast's formulas read.
@@ -108,12 +125,11 @@ def pipeline_workbook(rows: list[DealRow], model: StageModel, as_of: date, label
     """The .xlsx bytes of the pipeline workbook; a pure function of picklable inputs."""
     plan = plan or ForecastPlan((), (), ())
     wb = new_workbook(as_of)
-    wb.properties.title = labels.pipeline
-    summary = wb.active
-    summary.title = labels.wb_sheet_summary
-    forecast = wb.create_sheet(labels.wb_sheet_forecast)
-    deals = wb.create_sheet(labels.wb_sheet_deals)
-    rates = wb.create_sheet(labels.wb_sheet_rates)
+    wb.title = labels.pipeline
+    summary = wb.add_sheet(labels.wb_sheet_summary)
+    forecast = wb.add_sheet(labels.wb_sheet_forecast)
+    deals = wb.add_sheet(labels.wb_sheet_deals)
+    rates = wb.add_sheet(labels.wb_sheet_rates)
     _rates(Sheet(rates, [12, 18, 12]), model, labels)
     last = _deals(Sheet(deals, [20, 30, 24, 14, 7, 24, 10, 11, 9, 15, 12, 15, 11, 7, 12, 12, 11, 17, 17]), rows,
                   model, labels)
@@ -121,14 +137,17 @@ def pipeline_workbook(rows: list[DealRow], model: StageModel, as_of: date, label
         define(wb, name, deals, f"{col}2:{col}{last}")
     currencies = sorted({r.currency for r in rows})
     counts = [sum(r.stage == stage.number and r.status == OPEN for r in rows) for stage in model.stages]
-    _summary(Sheet(summary, [9, 40, 10, 18, 18]), rows, currencies, model, labels, as_of, max(counts, default=0))
-    _forecast(Sheet(forecast, [16, 12, *[15] * (len(FORECAST_COLUMNS) + 2)]), rows, plan, model, labels, as_of)
+    selection = _Selection(rows)
+    _summary(Sheet(summary, [9, 40, 10, 18, 18]), selection, currencies, model, labels, as_of,
+             max(counts, default=0))
+    _forecast(Sheet(forecast, [16, 12, *[15] * (len(FORECAST_COLUMNS) + 2)]), selection, plan, model, labels,
+              as_of)
     return workbook_bytes(wb, as_of)
 
 
 def _rates(s: Sheet, model: StageModel, labels: Labels) -> None:
     """Currency → units of the reporting currency; the yellow rates are inputs, the reporting currency is 1."""
-    wb = s.ws.parent
+    wb = s.ws.workbook
     reporting = model.reporting_currency
     s.text(1, 1, labels.wb_sheet_rates, font=TITLE_FONT)
     s.grow(1, 1, line_height=20)
@@ -152,11 +171,12 @@ def _rates(s: Sheet, model: StageModel, labels: Labels) -> None:
 
 def _deals(s: Sheet, rows: list[DealRow], model: StageModel, labels: Labels) -> int:
     reporting = model.reporting_currency
-    s.header(1, [labels.wb_deal_id, labels.wb_deal_title, labels.account, labels.owner, labels.stage,
+    headers = [labels.wb_deal_id, labels.wb_deal_title, labels.account, labels.owner, labels.stage,
                  labels.wb_stage_name, labels.status, labels.expected_close, labels.currency, labels.amount,
                  labels.probability, labels.weighted_amount, labels.score, labels.grade, labels.close_period,
                  labels.forecast, labels("wb_rate", currency=reporting), labels("amount_in", currency=reporting),
-                 labels("weighted_in", currency=reporting)])
+                 labels("weighted_in", currency=reporting)]
+    s.header(1, headers)
     for index, d in enumerate(rows):
         r = 2 + index
         stage = model.stage(d.stage)
@@ -183,14 +203,13 @@ def _deals(s: Sheet, rows: list[DealRow], model: StageModel, labels: Labels) -> 
     last = max(2, 1 + len(rows))  # a table needs a row under its header, even an empty one
     s.dropdown(f"P2:P{last}", [labels.forecast_word(c) for c in CATEGORIES], labels.wb_forecast_error,
                labels.wb_sheet_lists, allow_blank=False)
-    table = Table(displayName="Deals", ref=f"A1:{COLUMNS[-1]}{last}")
-    table.tableStyleInfo = TableStyleInfo(name="TableStyleMedium2", showRowStripes=True)
-    s.ws.add_table(table)
+    # The table's column names are the header cells' text, as Excel requires.
+    s.ws.tables.append(Table("Deals", f"A1:{COLUMNS[-1]}{last}", [clean_text(h) for h in headers]))
     s.finish(freeze="C2", title_rows="1:1")
     return last
 
 
-def _summary(s: Sheet, rows: list[DealRow], currencies: list[str], model: StageModel, labels: Labels, as_of: date,
+def _summary(s: Sheet, deals: _Selection, currencies: list[str], model: StageModel, labels: Labels, as_of: date,
              most: int) -> None:
     ws = s.ws
     s.text(1, 1, labels.pipeline, font=TITLE_FONT)
@@ -201,7 +220,7 @@ def _summary(s: Sheet, rows: list[DealRow], currencies: list[str], model: StageM
         s.text(row, 1, first, font=BOLD, fill=SECTION_FILL)
         s.text(row, 2, label, font=BOLD, fill=SECTION_FILL)
         for col in range(3, 6):
-            s.cell(row, col).fill = SECTION_FILL
+            s.restyle(row, col, fill=SECTION_FILL)
 
     # The funnel: open deals by stage, every currency.
     section(4, "", labels.funnel)
@@ -211,25 +230,15 @@ def _summary(s: Sheet, rows: list[DealRow], currencies: list[str], model: StageM
         s.value(row, 1, stage.number, align=CENTER_TOP, border=GRID)
         s.text(row, 2, labels.stage_name(stage), align=WRAP, border=GRID)
         s.formula(row, 3, f'COUNTIFS(DealStage,A{row},DealStatus,"{_open_word(model, labels)}")',
-                  len(_open(rows, stage=stage.number)),
+                  len(deals.open(stage=stage.number)),
                   border=GRID, align=TOP)
         row += 1
     s.text(row, 2, labels.total, font=BOLD, border=GRID)
-    s.formula(row, 3, f"SUM(C{first}:C{row - 1})", len(_open(rows)), font=BOLD, border=GRID)
-    chart = BarChart()
-    chart.type = "bar"
-    chart.title = labels.funnel
-    chart.legend = None
-    chart.add_data(Reference(ws, min_col=3, min_row=first, max_row=row - 1), titles_from_data=False)
-    chart.set_categories(Reference(ws, min_col=2, min_row=first, max_row=row - 1))
-    chart.x_axis.scaling.orientation = "maxMin"  # stage 1 at the top, like a funnel
-    chart.y_axis.scaling.min = 0
-    chart.y_axis.majorUnit = max(1, math.ceil(most / 8))  # whole deals on the axis
-    chart.y_axis.number_format = "0"
-    chart.x_axis.delete = False
-    chart.y_axis.delete = False
-    chart.width, chart.height = 16, 7.5
-    ws.add_chart(chart, "G4")
+    s.formula(row, 3, f"SUM(C{first}:C{row - 1})", len(deals.open()), font=BOLD, border=GRID)
+    ws.charts.append(BarChart("bar", clean_text(labels.funnel), sheet_ref(ws.title, f"C{first}:C{row - 1}"),
+                              sheet_ref(ws.title, f"B{first}:B{row - 1}"), "G4", 16, 7.5, y_min=0,
+                              major_unit=max(1, math.ceil(most / 8)),  # whole deals on the axis
+                              number_format="0", reverse_categories=True))  # stage 1 at the top, like a funnel
 
     # Per currency: by stage, then by grade. The currency is read from a cell, never put into a formula.
     row += 3
@@ -238,10 +247,10 @@ def _summary(s: Sheet, rows: list[DealRow], currencies: list[str], model: StageM
     for currency in currencies:
         row = _breakdown(s, section, row, currency, labels("wb_open_deals_in", currency=currency),
                          [labels.stage, labels.wb_stage_name], stages, "DealStage",
-                         [_open(rows, currency=currency, stage=number) for number, _ in stages], labels, model) + 2
+                         [deals.open(currency=currency, stage=number) for number, _ in stages], labels, model) + 2
         row = _breakdown(s, section, row, currency, labels("wb_open_by_grade_in", currency=currency),
                          [labels.grade, labels.wb_meaning], grades, "DealGrade",
-                         [_open(rows, currency=currency, grade=grade) for grade, _ in grades], labels, model) + 3
+                         [deals.open(currency=currency, grade=grade) for grade, _ in grades], labels, model) + 3
     s.finish(freeze="A3", title_rows=None)
 
 
@@ -294,7 +303,7 @@ def _total_row(s: Sheet, row: int, top: int, labels: Labels, lines: list[tuple[i
                   border=GRID, fmt=fmt)
 
 
-def _forecast(s: Sheet, rows: list[DealRow], plan: ForecastPlan, model: StageModel, labels: Labels,
+def _forecast(s: Sheet, deals: _Selection, plan: ForecastPlan, model: StageModel, labels: Labels,
               as_of: date) -> None:
     """By period, by owner and period, and open deals by stage: the three parts of `/pipeline.json`.
 
@@ -303,7 +312,7 @@ def _forecast(s: Sheet, rows: list[DealRow], plan: ForecastPlan, model: StageMod
     them; owner names are deal text, which SUMIFS would read as a pattern ("=…", "*", "?"), so owners are
     matched with EXACT inside SUMPRODUCT instead.
     """
-    wb = s.ws.parent
+    wb = s.ws.workbook
     reporting = model.reporting_currency
     s.text(1, 1, labels.forecast_by_period, font=TITLE_FONT)
     s.grow(1, 1, line_height=20)
@@ -330,7 +339,7 @@ def _forecast(s: Sheet, rows: list[DealRow], plan: ForecastPlan, model: StageMod
     row = 5
     for period, quota in zip(plan.periods, plan.quotas, strict=True):
         s.text(row, 1, period, font=BOLD, border=GRID)
-        figures(row, 2, f"DealPeriod,$A{row}", True, [d for d in rows if d.period == period], quota)
+        figures(row, 2, f"DealPeriod,$A{row}", True, deals.where(period=period), quota)
         row += 1
     define(wb, "ForecastByPeriod", s.ws, f"A5:{COLUMNS[len(FORECAST_COLUMNS) + 2]}{max(5, row - 1)}")
 
@@ -344,7 +353,7 @@ def _forecast(s: Sheet, rows: list[DealRow], plan: ForecastPlan, model: StageMod
             s.text(row, 1, owner, align=TOP, border=GRID)
             s.text(row, 2, period, align=TOP, border=GRID)
             figures(row, 3, f"EXACT(DealOwner,$A{row})*(DealPeriod=$B{row})", False,
-                    [d for d in rows if d.owner == owner and d.period == period], quota)
+                    deals.where(owner=owner, period=period), quota)
             row += 1
     define(wb, "ForecastByOwner", s.ws, f"A{top}:{COLUMNS[len(FORECAST_COLUMNS) + 3]}{max(top, row - 1)}")
 
@@ -356,7 +365,7 @@ def _forecast(s: Sheet, rows: list[DealRow], plan: ForecastPlan, model: StageMod
     top = row = row + 2
     for stage in model.stages:
         where = f'DealStage,$A{row},DealStatus,"{_open_word(model, labels)}"'
-        mine = _open(rows, stage=stage.number)
+        mine = deals.open(stage=stage.number)
         s.value(row, 1, stage.number, align=CENTER_TOP, border=GRID)
         s.text(row, 2, labels.stage_name(stage), border=GRID, fit=False)
         s.formula(row, 3, f"COUNTIFS({where})", len(mine), border=GRID)
