@@ -230,11 +230,30 @@ MODEL_SPEC = Record(name="stage model", fields={
 REQUIRED_TERMS = {"status": ("open", "won", "lost", "abandoned"), "roles": ("decision-maker",)}
 
 
+# The last model read, by its file's name and bytes: a build reads the stage model once per
+# language and once for the deals, and a live preview again for every rebuild.
+_LAST: dict[tuple[str, bytes], StageModel] = {}
+
+
 def load_stage_model(path: Path, shown_as: str | None = None) -> StageModel:
     """Read and check the stage model; raise StageModelError listing every problem."""
     shown = shown_as or str(path)
+    try:
+        data: bytes | None = Path(path).read_bytes()
+    except OSError:
+        data = None  # read_yaml says why, at the file's name
+    if data is not None and (shown, data) in _LAST:
+        return _LAST[(shown, data)]
+    model = _load(path, shown, data)
+    if data is not None:
+        _LAST.clear()
+        _LAST[(shown, data)] = model
+    return model
+
+
+def _load(path: Path, shown: str, data: bytes | None) -> StageModel:
     problems = Problems()
-    node = read_yaml(path, shown, problems)
+    node = read_yaml(path, shown, problems, data)
     if node is None:
         raise StageModelError(problems)
     c = Checker(shown, problems)
