@@ -64,6 +64,8 @@ def join_folded_lines(root: yaml.Node, source: str) -> None:
     the fold. A text whose lines cannot be found as they are (escapes in a quoted text) is left
     as YAML read it.
     """
+    if source.isascii():  # no wide character anywhere: no fold can be between two
+        return
     lines: list[str] | None = None
     todo = [root]
     seen: set[int] = set()
