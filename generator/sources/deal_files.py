@@ -9,7 +9,6 @@ import pickle
 import re
 import stat
 from collections.abc import Callable, Collection
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -214,7 +213,6 @@ class DealLoader:
         self.model_key = repr(model)
         self.used: set[str] = set()
         self.resolve = FolderResolver()
-        self._put: Callable[[str, str, bytes], object] = cache.put
 
     def load(self, path: Path, problems: Problems) -> Deal | None:
         # Problems with the entry itself are named by the entry (`deals/x.yml`), not by where a link leads.
@@ -254,7 +252,7 @@ class DealLoader:
         if c.failed or raw is None:
             return None
         deal = self._build(stem, shown, raw, c.marks, hashlib.sha256(data).hexdigest())
-        self._put("deals", key, pickle.dumps(deal, protocol=pickle.HIGHEST_PROTOCOL))
+        self.cache.put("deals", key, pickle.dumps(deal, protocol=pickle.HIGHEST_PROTOCOL))
         return deal
 
     def _build(self, deal_id: str, shown: str, raw: dict, marks: dict, fingerprint: str) -> Deal:
@@ -277,23 +275,16 @@ class DealLoader:
         """Load every file; two files with the same id are an error."""
         deals: list[Deal] = []
         first: dict[str, str] = {}
-        # Creating a cache entry waits on the file system (a millisecond a deal, as long as parsing it):
-        # a thread writes them while this one parses the next files, and all are written on return.
-        with ThreadPoolExecutor(max_workers=1) as writer:
-            self._put = lambda kind, key, payload: writer.submit(self.cache.put, kind, key, payload)
-            try:
-                for path in paths:
-                    deal = self.load(path, problems)
-                    if deal is None:
-                        continue
-                    if deal.id in first:
-                        problems.error(deal.path, 1, 1, "", f"deal id '{deal.id}' is also used by {first[deal.id]}",
-                                       "rename one of the files; ids must be unique")
-                        continue
-                    first[deal.id] = deal.path
-                    deals.append(deal)
-            finally:
-                self._put = self.cache.put
+        for path in paths:
+            deal = self.load(path, problems)
+            if deal is None:
+                continue
+            if deal.id in first:
+                problems.error(deal.path, 1, 1, "", f"deal id '{deal.id}' is also used by {first[deal.id]}",
+                               "rename one of the files; ids must be unique")
+                continue
+            first[deal.id] = deal.path
+            deals.append(deal)
         return deals
 
     def prune_cache(self) -> None:
