@@ -17,19 +17,18 @@ from typing import TYPE_CHECKING
 from .cache import Cache
 from .diagnostics import Problems
 from .labels import Labels
-from .model.movement import MovementSource, movement_inputs
-from .model.movement import movement as compute_movement
 from .model.pipeline import Pipeline, compute
 from .site.paths import SitePaths
-from .sources.deal_files import DealLoader, deal_files, shown_path
-from .sources.deal_versions import VersionsSource, open_versions
+from .sources.deal_files import Deal, DealLoader, deal_files, shown_path
 from .sources.history import History, read_history
 from .sources.stage_model import StageModel, StageModelError, load_stage_model
 from .sources.team import load_team
 
 if TYPE_CHECKING:
+    from .model.movement import MovementSource
     from .site.pages import Remembered, SitePages
     from .site.renderer import Renderer
+    from .sources.deal_versions import VersionsSource
     from .workbooks.jobs import Job
 
 DEFAULT_MODEL = Path("playbook/playbook.yml")
@@ -82,6 +81,8 @@ def read_project(root: Path, model_path: Path, deals_dir: Path, as_of: date, lab
     # A deal named like a generated file would replace it; the set depends on the stage model only,
     # not on URL settings, so the default paths give it.
     loader = DealLoader(model, root, cache, reserved=SitePaths().reserved_ids(model), remembered=remembered)
+    if movement:  # builds only: `dealbook check` starts faster without what reads the past versions
+        from .sources.deal_versions import open_versions
     # git reads the history in its own processes while this one parses the deals.
     with ThreadPoolExecutor(max_workers=2) as pool:
         past = pool.submit(read_history, deals_dir, cache) if history else None
@@ -89,18 +90,27 @@ def read_project(root: Path, model_path: Path, deals_dir: Path, as_of: date, lab
         paths = files if files is not None else deal_files(deals_dir)
         deals = loader.load_all(paths, problems)
         known = past.result() if past is not None else History({}, "history_off")
-        source = versions.result() if versions is not None else VersionsSource(deals_dir, cache, reason="history_off")
+        source = versions.result() if versions is not None else None
     if files is None:
         loader.prune_cache()
     pipeline = compute(deals, model, as_of, labels, problems, known, team)
     if movement:
-        # Computed only if the pages are not cached under this key: a rebuild at the same HEAD with the
-        # same deals reads no versions and computes nothing.
-        present = {p.stem for p in paths}
-        key = cache.key("movement", source.key or source.reason, movement_inputs(deals, present, model, as_of))
-        pipeline.movement = MovementSource(
-            key, lambda: compute_movement(source.load(), deals, present, model, as_of))
+        pipeline.movement = _movement(source, deals_dir, cache, deals, paths, model, as_of)
     return Project(model, pipeline, pipeline.problems)
+
+
+def _movement(source: VersionsSource | None, deals_dir: Path, cache: Cache, deals: list[Deal], paths: list[Path],
+              model: StageModel, as_of: date) -> MovementSource:
+    """The input of the history pages, computed only if the pages are not cached under its key:
+    a rebuild at the same HEAD with the same deals reads no versions and computes nothing."""
+    from .model.movement import MovementSource, movement, movement_inputs
+    from .sources.deal_versions import VersionsSource
+
+    if source is None:
+        source = VersionsSource(deals_dir, cache, reason="history_off")
+    present = {p.stem for p in paths}
+    key = cache.key("movement", source.key or source.reason, movement_inputs(deals, present, model, as_of))
+    return MovementSource(key, lambda: movement(source.load(), deals, present, model, as_of))
 
 
 @dataclass

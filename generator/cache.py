@@ -110,8 +110,11 @@ class Cache:
             return
         folder = self.path(kind, key).parent
         try:
-            folder.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-")
+            try:
+                fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-")
+            except FileNotFoundError:  # made for the first entry of its kind, not asked for every entry
+                folder.mkdir(parents=True, exist_ok=True)
+                fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-")
             with os.fdopen(fd, "wb") as handle:
                 handle.write(MAGIC + _checksum(key, payload) + payload)
             os.replace(tmp, self.path(kind, key))

@@ -64,23 +64,30 @@ def join_folded_lines(root: yaml.Node, source: str) -> None:
     the fold. A text whose lines cannot be found as they are (escapes in a quoted text) is left
     as YAML read it.
     """
+    if source.isascii():  # no wide character anywhere: no fold can be between two
+        return
     lines: list[str] | None = None
     todo = [root]
     seen: set[int] = set()
+    # Every node of every deal passes here: the common case (a one-line scalar) is tested first.
+    scalar, mapping, sequence = yaml.ScalarNode, yaml.MappingNode, yaml.SequenceNode
+    pop, extend, add = todo.pop, todo.extend, seen.add
     while todo:
-        node = todo.pop()
-        if id(node) in seen:  # aliases share nodes
+        node = pop()
+        key = id(node)
+        if key in seen:  # aliases share nodes
             continue
-        seen.add(id(node))
-        if isinstance(node, yaml.MappingNode):
-            todo.extend(v for pair in node.value for v in pair)
-        elif isinstance(node, yaml.SequenceNode):
-            todo.extend(node.value)
-        elif (isinstance(node, yaml.ScalarNode) and node.start_mark.line != node.end_mark.line
-              and node.style != "|" and " " in node.value):
-            if lines is None:
-                lines = _YAML_LINES.split(source)
-            node.value = _unfold(node, lines)
+        add(key)
+        if node.__class__ is scalar or isinstance(node, scalar):
+            if " " in node.value and node.style != "|" and node.start_mark.line != node.end_mark.line:
+                if lines is None:
+                    lines = _YAML_LINES.split(source)
+                node.value = _unfold(node, lines)
+        elif isinstance(node, mapping):
+            for pair in node.value:
+                extend(pair)
+        elif isinstance(node, sequence):
+            extend(node.value)
 
 
 def _unfold(node: yaml.ScalarNode, lines: list[str]) -> str:

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 
 _STAGE = re.compile(r"stage:[ \t]*([0-9]+)[ \t]*(?:#.*)?$")
 _STATUS = re.compile(r"status:[ \t]*['\"]?([a-z]+)['\"]?[ \t]*(?:#.*)?$")
+# The lines of a diff that add or remove a top-level stage or status: all that is read of it.
+_CHANGED = re.compile(r"^[+-](?:stage|status):.*", re.M)
 _SEP = "\x1f"
 
 
@@ -119,16 +121,29 @@ def _deal_id(path: str, folder: str) -> str | None:
     return None
 
 
+class _DealIds(dict):
+    """`_deal_id` of each path, worked out once: every commit names the same few files again."""
+
+    def __init__(self, folder: str):
+        super().__init__()
+        self.folder = folder
+
+    def __missing__(self, path: str) -> str | None:
+        deal_id = self[path] = _deal_id(path, self.folder)
+        return deal_id
+
+
 def _stage_changes(log: str, folder: str) -> dict[str, DealHistory]:
     """Replay the diffs, oldest first, keeping each version whose stage or status differs."""
     deals: dict[str, DealHistory] = {}
+    ids = _DealIds(folder)
     for record in log.split("\x1e")[1:]:
         header, _, body = record.partition("\n")
         when_text, _, author = header.partition(_SEP)
         when = datetime.fromisoformat(when_text.strip()).date()
         for diff in ("\n" + body).split("\ndiff --git ")[1:]:
             first, _, rest = diff.partition("\n")
-            deal_id = _deal_id(first.rsplit(" b/", 1)[-1], folder)
+            deal_id = ids[first.rsplit(" b/", 1)[-1]]
             if deal_id is None:
                 continue
             if rest.startswith("deleted file mode"):
@@ -137,7 +152,7 @@ def _stage_changes(log: str, folder: str) -> dict[str, DealHistory]:
             history = deals.setdefault(deal_id, DealHistory())
             last = history.changes[-1] if history.changes else None
             stage, status = (last.stage, last.status) if last else (None, None)
-            for line in rest.split("\n"):
+            for line in _CHANGED.findall(rest):
                 # "-" lines come before "+" lines in a hunk: a removed line unsets, an added one sets.
                 if line.startswith(("+stage:", "-stage:")):
                     match = _STAGE.match(line[1:])
@@ -153,11 +168,12 @@ def _stage_changes(log: str, folder: str) -> dict[str, DealHistory]:
 def _last_changed(log: str, folder: str) -> dict[str, date]:
     """The date each deal file last changed (the log is newest first)."""
     out: dict[str, date] = {}
+    ids = _DealIds(folder)
     for record in log.split("\x1e")[1:]:
         header, _, names = record.partition("\n")
         when = datetime.fromisoformat(header.strip()).date()
         for name in names.split("\n"):
-            deal_id = _deal_id(name.strip(), folder) if name.strip() else None
+            deal_id = ids[name.strip()] if name.strip() else None
             if deal_id is not None and deal_id not in out:
                 out[deal_id] = when
     return out

@@ -26,6 +26,17 @@ if TYPE_CHECKING:
 
 _constructor = SafeConstructor()
 Meaning = Callable[[str], str]
+_NULL = CORE + "null"
+_NOT_A_CHOICE = (CORE + "seq", CORE + "map", CORE + "null")
+# Every scalar of every deal is checked against one of a few tag tuples: made once, not per value.
+_FULL_TAGS: dict[tuple[str, ...], tuple[str, ...]] = {}
+
+
+def _full_tags(tags: tuple[str, ...]) -> tuple[str, ...]:
+    full = _FULL_TAGS.get(tags)
+    if full is None:
+        full = _FULL_TAGS[tags] = tuple(CORE + t for t in tags)
+    return full
 
 KIND_NAMES = {
     CORE + "str": "text", CORE + "int": "a whole number", CORE + "float": "a number",
@@ -93,7 +104,7 @@ class Spec:
 
     def _scalar(self, node: yaml.Node, where: str, c: Checker, tags: tuple[str, ...], wanted: str,
                 hint: str = "") -> bool:
-        if isinstance(node, yaml.ScalarNode) and node.tag in tuple(CORE + t for t in tags):
+        if isinstance(node, yaml.ScalarNode) and node.tag in _full_tags(tags):
             return True
         if not hint and isinstance(node, yaml.ScalarNode) and "str" in tags:
             hint = "put the value in quotes to make it text"
@@ -111,7 +122,8 @@ class _Plain(Spec):
     WORD: ClassVar[str]
 
     def check(self, node, where, c):
-        if self._scalar(node, where, c, (self.TAG,), self.WANTED, hint=self.HINT):
+        if (isinstance(node, yaml.ScalarNode) and node.tag == CORE + self.TAG) \
+                or self._scalar(node, where, c, (self.TAG,), self.WANTED, hint=self.HINT):
             return self.convert(node)
         return None
 
@@ -200,9 +212,13 @@ class Integer(Spec):
             return words[f"{kind}_range"].format(min=low, max=_numeral(self.maximum))
         return words[f"{kind}_min"].format(min=low)
 
+    def _wanted(self) -> str:
+        return f"{self.WANTED} {self._range()}"
+
     def check(self, node, where, c):
-        wanted = f"{self.WANTED} {self._range()}"
-        if not self._scalar(node, where, c, self.TAGS, wanted, hint=_number_hint(node, self)):
+        # The wording and the hint are only made for a value that is wrong: most are right.
+        if not (isinstance(node, yaml.ScalarNode) and node.tag in _full_tags(self.TAGS)) \
+                and not self._scalar(node, where, c, self.TAGS, self._wanted(), hint=_number_hint(node, self)):
             return None
         try:
             value = self._construct(node)
@@ -211,10 +227,10 @@ class Integer(Spec):
                 self._out_of_range(node, where, c, above=not node.value.lstrip().startswith("-"))
             else:
                 kind = KIND_NAMES.get(node.tag, "a number")
-                c.error(node, where, f"{_brief(node.value)!r} cannot be read as {kind}", f"use {wanted}")
+                c.error(node, where, f"{_brief(node.value)!r} cannot be read as {kind}", f"use {self._wanted()}")
             return None
         if value != value or (abs(value) == float("inf") and re.search(r"(?i)inf", node.value)):
-            c.error(node, where, f"{_brief(node.value)!r} is not a usable number", f"use {wanted}")
+            c.error(node, where, f"{_brief(node.value)!r} is not a usable number", f"use {self._wanted()}")
             return None
         low, high = self._bounds()
         if not low <= value <= high:  # an overflowing float (1.0e+400) is inf: out of range too
@@ -345,7 +361,7 @@ class Choice(Spec):
     options: list[str] = field(default_factory=list)
 
     def check(self, node, where, c):
-        if not isinstance(node, yaml.ScalarNode) or node.tag in (CORE + "seq", CORE + "map", CORE + "null"):
+        if not isinstance(node, yaml.ScalarNode) or node.tag in _NOT_A_CHOICE:
             c.error(node, where, f"expected one of {join_options(self.options)}, got {_kind(node)}")
             return None
         if node.value in self.options:
@@ -378,8 +394,9 @@ class ListOf(Spec):
             return None
         out = []
         for index, item in enumerate(node.value, start=1):
-            value = self.item.check(item, f"{where}[{index}]", c)
-            c.marks[f"{where}[{index}]"] = position(item)
+            at = f"{where}[{index}]"
+            value = self.item.check(item, at, c)
+            c.marks[at] = position(item)
             if value is not None:
                 out.append(value)
         return out
@@ -395,12 +412,11 @@ def _is_duplicate(key_node: yaml.Node, prefix: str, first_line: dict[str, int], 
     """Report a key given twice in one mapping; PyYAML would silently keep the last."""
     if not isinstance(key_node, yaml.ScalarNode):
         return False
-    line = position(key_node)[0]
     if key_node.value in first_line:
         c.error(key_node, prefix + key_node.value, f"duplicate key (first given on line {first_line[key_node.value]})",
                 "keep one of them; YAML would silently use only the last")
         return True
-    first_line[key_node.value] = line
+    first_line[key_node.value] = key_node.start_mark.line + 1
     return False
 
 
@@ -424,34 +440,41 @@ class Record(Spec):
             return None
         prefix = f"{where}." if where else ""
         out: dict[str, Any] = {}
-        first_line: dict[str, int] = {}
+        first_line: dict[str, int] = {}  # every key that is a word, once: also the keys given
         misspelt: set[str] = set()
+        fields, marks, scalar = self.fields, c.marks, yaml.ScalarNode
         for key_node, value_node in node.value:
-            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
-            if _is_duplicate(key_node, prefix, first_line, c):
-                continue
+            if isinstance(key_node, scalar):
+                key = key_node.value
+                if key in first_line:
+                    _is_duplicate(key_node, prefix, first_line, c)  # reports it
+                    continue
+                first_line[key] = key_node.start_mark.line + 1
+            else:
+                key = None
             if key is None:  # `? [a, b]` or `{a: 1}: x`: a key that is itself a list or a mapping
                 c.error(key_node, where or "(file)", f"a key must be a word, got {_kind(key_node)}",
                         "write one 'key: value' per line")
                 continue
-            spec = self.fields.get(key)
+            spec = fields.get(key)
             if spec is None:
-                close = suggest(key, list(self.fields))
+                close = suggest(key, list(fields))
                 # `{stage:3}` or `name：Ann` in a flow mapping is one key with no value.
-                hint = slip_hint(key) or close or f"allowed keys: {join_options(list(self.fields), 20)}"
+                hint = slip_hint(key) or close or f"allowed keys: {join_options(list(fields), 20)}"
                 c.error(key_node, f"{prefix}{_brief(key)}", "unknown key", hint)
                 if close:
                     misspelt.add(close.split("'")[1])
                 continue
-            c.marks[prefix + key] = position(key_node)
-            if value_node.tag == CORE + "null" and not spec.required:
+            at = prefix + key
+            mark = key_node.start_mark
+            marks[at] = (mark.line + 1, mark.column + 1)
+            if value_node.tag == _NULL and not spec.required:
                 continue  # an empty optional field is the same as a missing one
-            value = spec.spec.check(value_node, prefix + key, c)
+            value = spec.spec.check(value_node, at, c)
             if value is not None:
                 out[key] = value
-        given = {k.value for k, _ in node.value if isinstance(k, yaml.ScalarNode)}
-        for key, spec in self.fields.items():
-            if spec.required and key not in given and key not in misspelt:  # a typo says it better
+        for key, spec in fields.items():
+            if spec.required and key not in first_line and key not in misspelt:  # a typo says it better
                 c.error(node, f"{prefix}{key}", "required field is missing", f"add '{key}: …'")
         return out
 

@@ -27,9 +27,42 @@ if TYPE_CHECKING:
 
 
 try:  # The C parser is about seven times faster on a thousand deals.
-    from yaml import CSafeLoader as _Loader
+    from yaml import CSafeLoader as _BaseLoader
 except ImportError:  # pragma: no cover - libyaml is missing on this platform
-    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+    from yaml import SafeLoader as _BaseLoader  # type: ignore[assignment]
+
+# The C composer calls back into the pure-Python resolver for every node, a third of its time.
+# The safe loader has no path resolvers (nothing here adds any), so a plain scalar's implicit tag
+# depends on its text alone, and the same short texts (keys, numbers, dates, choices) recur in
+# every deal: the answers are kept. Long texts are free text, seldom repeated: not kept, so the
+# table stays small.
+_MEMO_LENGTH = 40
+_MEMO_SIZE = 50_000
+_SCALAR = yaml.ScalarNode
+
+
+class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
+    _tags: dict[str, str] = {}
+
+    def resolve(self, kind, value, implicit):
+        if kind is _SCALAR and implicit[0]:
+            tag = self._tags.get(value)
+            if tag is None:
+                tag = super().resolve(kind, value, implicit)
+                if len(value) <= _MEMO_LENGTH and len(self._tags) < _MEMO_SIZE and not self.yaml_path_resolvers:
+                    self._tags[value] = tag
+            return tag
+        return super().resolve(kind, value, implicit)
+
+    # What these do with no path resolvers: nothing, twice per node.
+    def descend_resolver(self, current_node, current_index):
+        if self.yaml_path_resolvers:  # pragma: no cover - none are ever added
+            super().descend_resolver(current_node, current_index)
+
+    def ascend_resolver(self):
+        if self.yaml_path_resolvers:  # pragma: no cover - none are ever added
+            super().ascend_resolver()
+
 
 MAX_BYTES = 1_000_000
 MAX_VALUES = 100_000
@@ -325,27 +358,57 @@ def _check_structure(root: yaml.Node, shown_as: str, problems: Problems) -> bool
 def _measure(root: yaml.Node, shown_as: str, problems: Problems) -> tuple[int, int]:
     """(values once aliases are expanded, values as written), refusing disallowed tags on the way.
 
+    The walk uses its own stack: a deal may be nested a thousand levels deep (libyaml's limit),
+    past Python's recursion limit. Nodes are visited in document order, so the refused tags are
+    reported in that order.
+    """
+    seen: set[int] = set()
+    aliased = False
+    stack = [root]
+    pop, push, extend = stack.pop, stack.append, stack.extend
+    mapping = yaml.MappingNode
+    while stack:
+        node = pop()
+        key = id(node)
+        if key in seen:  # an alias: the expanded size needs the second walk below
+            aliased = True
+            continue
+        seen.add(key)
+        if node.tag not in ALLOWED_TAGS:
+            _refuse_tag(node, shown_as, problems)
+            continue
+        value = node.value
+        if value.__class__ is list and value:
+            if isinstance(node, mapping):
+                for pair in reversed(value):
+                    push(pair[1])
+                    push(pair[0])
+            else:
+                extend(reversed(value))
+    written = len(seen)
+    return (_expanded(root) if aliased else written), written
+
+
+def _expanded(root: yaml.Node) -> int:
+    """The number of values once aliases are expanded, after `_measure` has refused the tags.
+
     Aliases share node objects, so memoising sizes by identity measures the expanded document
-    in time linear in the composed one. The walk uses its own stack: a deal may be nested a
-    thousand levels deep (libyaml's limit), past Python's recursion limit.
+    in time linear in the composed one; a recursive alias counts once, then stops.
     """
     sizes: dict[int, int] = {}
-    written = 0
     stack: list[tuple[yaml.Node, bool]] = [(root, False)]
     while stack:
         node, children_done = stack.pop()
         if children_done:
             sizes[id(node)] = 1 + sum(sizes[id(child)] for child in _children(node))
             continue
-        if id(node) in sizes:  # seen before: an alias (a recursive one counts once, then stops)
+        if id(node) in sizes:
             continue
         sizes[id(node)] = 1
-        written += 1
-        if node.tag not in ALLOWED_TAGS:
-            _refuse_tag(node, shown_as, problems)
+        if node.tag not in ALLOWED_TAGS:  # refused: not looked into
             continue
         children = _children(node)
         if children:
             stack.append((node, True))
             stack.extend((child, False) for child in reversed(children))
-    return sizes[id(root)], written
+    return sizes[id(root)]
