@@ -86,6 +86,17 @@ def test_every_problem_is_reported_in_one_run(workdir: Path) -> None:
     assert fields == ["stage", "status", "expected_close", "stakeholders", "amount"]
 
 
+def test_a_file_with_an_error_stays_wrong_on_the_next_run(workdir: Path) -> None:
+    # The tag is refused while reading, and the value under it passes its field's check: the file
+    # must still be wrong the second time, when the first run's cache is there.
+    (workdir / "deals" / "a.yml").write_text(BASE + "currency: !!python/name:os.system CNY\n")
+    first, second = run_check(workdir), run_check(workdir)
+    assert (workdir / ".cache").is_dir()
+    for result in (first, second):
+        assert result.returncode == 1, result.stdout
+        assert "is not allowed" in result.stdout
+
+
 def test_two_files_with_the_same_id(workdir: Path) -> None:
     (workdir / "deals" / "acme.yml").write_text(BASE)
     (workdir / "deals" / "acme.yaml").write_text(BASE)

@@ -268,6 +268,7 @@ class DealLoader:
                 return pickle.loads(cached), key
             except Exception:  # noqa: BLE001 - verified but unreadable (another Python): parse it again
                 pass
+        errors = len(problems.errors)
         node = read_yaml(path, shown, problems, data)
         if node is None:
             return None, ""
@@ -275,7 +276,9 @@ class DealLoader:
         join_folded_lines(node, data.decode("utf-8").removeprefix("\ufeff"))
         c = Checker(shown, problems)
         raw = self.spec.check(node, "", c)
-        if c.failed or raw is None:
+        # Reading may refuse a part of the file (a tag, say) and go on to report more: such a file is
+        # never a deal, nor cached as one, or the next run would find it fine.
+        if c.failed or raw is None or len(problems.errors) > errors:
             return None, ""
         deal = self._build(stem, shown, raw, c.marks, hashlib.sha256(data).hexdigest())
         self.cache.put("deals", key, pickle.dumps(deal, protocol=pickle.HIGHEST_PROTOCOL))
