@@ -86,6 +86,16 @@ def _keep_jieba_cache_in(cache_dir: Path) -> None:
     jieba.setLogLevel(logging.WARNING if writable else logging.CRITICAL)
 
 
+def _load_jieba_dictionary() -> None:
+    # Search segments Chinese with jieba, which loads its dictionary on first use (about a second):
+    # loaded here, once, a live preview's forked builds of the other languages find it loaded.
+    try:
+        import jieba
+    except ImportError:
+        return
+    jieba.initialize()
+
+
 class _GeneratedFile(File):
     """A generated file that, in a dirty rebuild (`dealbook serve`), is rebuilt only if its content changed."""
 
@@ -243,6 +253,8 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
                               + "\nRun `dealbook check` for the full list, warnings included.")
         assert project.pipeline is not None
         if not self._nested and self.languages.others:
+            if self.serving:
+                _load_jieba_dictionary()
             # The other languages are built by a copy of this process, from the deals read above.
             self._child = Child(lambda: self._other_languages(config))
         # The first language's pipeline as read; another's is the same with its warnings reworded.

@@ -148,20 +148,25 @@ class Renderer:
             key = self._view_keys[id(view)] = repr(view)
         return key
 
-    def _deal_row(self, src: str, pipeline: Pipeline, owner_srcs: dict[str, str]) -> Callable[[DealView], Markup]:
-        """For the page `src`: a function giving a deal's row in a deals table, rendered once."""
-        template = self.env.get_template("deal_row.html.j2")
-        link, fc, scope = self.paths.linker(src), pipeline.forecast, (self.context_key(pipeline), src)
+    def _per_deal(self, name: str, src: str, pipeline: Pipeline,
+                  owner_srcs: dict[str, str]) -> Callable[..., Markup]:
+        """For the page `src`: a function giving a deal's fragment (template `name`), rendered once.
 
-        def row(view: DealView) -> Markup:
+        A fragment shows its deal's view (the other arguments are computed from it) and its owner's link.
+        """
+        template = self.env.get_template(name)
+        link, fc, scope = self.paths.linker(src), pipeline.forecast, (self.context_key(pipeline), src, name)
+
+        def fragment(view: DealView, *more: object) -> Markup:
             key = (scope, owner_srcs[view.deal.owner], self.view_key(view))
             html = self.rows.get(key)
             if html is None:
-                html = self.rows[key] = Markup(template.render(view=view, link=link, owner_src=owner_srcs, fc=fc))
+                html = self.rows[key] = Markup(template.render(view=view, link=link, owner_src=owner_srcs, fc=fc,
+                                                               reasons=more[0] if more else ()))
             self._rows_used.add(key)
             return html
 
-        return row
+        return fragment
 
     def forget_unused_rows(self) -> None:
         """Drop the rows no page of this build showed (a live preview's rows would grow with every edit)."""
@@ -214,7 +219,9 @@ class Renderer:
             p=pipeline, fc=fc, as_of=pipeline.as_of, link=self.paths.linker(self.paths.pipeline_page),
             workbooks=self.workbooks, attention=self.needs_attention(pipeline), owner_src=owner_srcs,
             periods=fc.table_periods(), deal_owners=sorted({v.deal.owner for v in pipeline.deals}),
-            deal_row=self._deal_row(self.paths.pipeline_page, pipeline, owner_srcs),
+            deal_row=self._per_deal("deal_row.html.j2", self.paths.pipeline_page, pipeline, owner_srcs),
+            attention_item=self._per_deal("attention_item.html.j2", self.paths.pipeline_page, pipeline, owner_srcs),
+            grade_item=self._per_deal("grade_item.html.j2", self.paths.pipeline_page, pipeline, owner_srcs),
         )
         title = self.labels.pipeline
         return FinishedPage(front_matter(title, hide=["navigation", "toc"]) + PLACEHOLDER, body,
@@ -230,6 +237,7 @@ class Renderer:
         body = self.env.get_template("board.html.j2").render(
             p=pipeline, fc=pipeline.forecast, as_of=pipeline.as_of, link=self.paths.linker(self.paths.board_page),
             columns=columns, owner_src=owner_srcs,
+            card=self._per_deal("board_card.html.j2", self.paths.board_page, pipeline, owner_srcs),
         )
         # The board repeats what the deal pages say: kept out of the search index so results lead to the deal.
         return FinishedPage(front_matter(self.labels.board, hide=["navigation", "toc"], search={"exclude": True})
@@ -245,7 +253,7 @@ class Renderer:
             p=pipeline, fc=pipeline.forecast, o=owner, as_of=pipeline.as_of, link=self.paths.linker(src),
             views=views, overdue=overdue, owner_src=owner_srcs,
             periods=pipeline.forecast.table_periods(owner.periods, owner),
-            deal_row=self._deal_row(src, pipeline, owner_srcs),
+            deal_row=self._per_deal("deal_row.html.j2", src, pipeline, owner_srcs),
         )
         title = self.labels("owner_page", owner=owner.owner)
         # Search finds the owner's page by their name and the titles of their deals.
