@@ -37,6 +37,7 @@ from .cache import Cache
 from .diagnostics import format_problems, listed
 from .forked import Child, ChildFailed
 from .labels import Labels
+from .site.history_pages import history_pages_cached
 from .site.languages import (
     SOURCE_LANGUAGE,
     LanguageError,
@@ -255,6 +256,7 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
         if not self._nested and self.languages.others:
             if self.serving:
                 _load_jieba_dictionary()
+            self._movement_before_fork(config, project.pipeline)
             # The other languages are built by a copy of this process, from the deals read above.
             self._child = Child(lambda: self._other_languages(config))
         # The first language's pipeline as read; another's is the same with its warnings reworded.
@@ -300,6 +302,16 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
             self.workbooks.start(outputs.workbooks, Path(config.site_dir), kind)
         self.seconds = (self.seconds if self._nested else 0.0) + time.perf_counter() - started
         return files
+
+    def _movement_before_fork(self, config: MkDocsConfig, pipeline) -> None:
+        # The history pages' movement reads every past version of the deals (seconds, in git): when
+        # the pages are not cached, it is computed once, here, for the forked build to inherit.
+        if pipeline.movement is None:
+            return
+        probe = Renderer(pipeline.model, self.labels, self.paths, config.repo_url or "", self.config.edit_branch,
+                         self.config.workbooks)
+        if not history_pages_cached(pipeline, probe, self._cache):
+            pipeline.movement.get()
 
     def _pages_in_language(self, files: Files, config: MkDocsConfig) -> Files:
         """The hand-written pages in this build's language: `X.<code>.md` published as `X.md`.

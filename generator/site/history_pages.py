@@ -32,6 +32,18 @@ TODO = {"history_no_git": "history_todo_no_git", "history_not_repo": "history_to
         "history_failed": "history_todo_failed", "history_off": "history_todo_off"}
 
 
+def _cache_entry(pipeline: Pipeline, renderer: Renderer, cache: Cache) -> tuple[str, str]:
+    assert pipeline.movement is not None
+    # One kind per language: pruning the Chinese pages must not drop the English ones at the same HEAD.
+    kind = f"history-pages-{renderer.labels.language}"
+    return kind, cache.key("history-pages", pipeline.movement.key, renderer.context_key(pipeline))
+
+
+def history_pages_cached(pipeline: Pipeline, renderer: Renderer, cache: Cache) -> bool:
+    """Whether `history_pages` would find its pages in the cache (and compute no movement)."""
+    return pipeline.movement is None or cache.get(*_cache_entry(pipeline, renderer, cache)) is not None
+
+
 def history_pages(pipeline: Pipeline, renderer: Renderer, cache: Cache) -> dict[str, str]:
     """Site path → content for the two pages and `/history.json`; nothing when the build did not ask for them.
 
@@ -41,9 +53,7 @@ def history_pages(pipeline: Pipeline, renderer: Renderer, cache: Cache) -> dict[
     source = pipeline.movement
     if source is None:
         return {}
-    # One kind per language: pruning the Chinese pages must not drop the English ones at the same HEAD.
-    kind = f"history-pages-{renderer.labels.language}"
-    key = cache.key("history-pages", source.key, renderer.context_key(pipeline))
+    kind, key = _cache_entry(pipeline, renderer, cache)
     cached = cache.get(kind, key)
     if cached is not None:
         try:
