@@ -126,9 +126,9 @@ class Renderer:
         self.env.globals.update(model=model, labels=labels, paths=paths, t=labels.pick,
                                 term=partial(labels.term, model), stage_name=labels.stage_name,
                                 categories=CATEGORIES, age=age_class)
-        # A deal's row in a deals table, by page and by what it shows: the same for every page of a
-        # build, and, in a live preview (which hands in `rows`), from one rebuild to the next.
-        self.rows: dict[tuple, Markup] = {} if rows is None else rows
+        # A deal's row in a deals table (its card, …), by page and by what it shows: a live preview
+        # hands in `rows` and keeps them from one rebuild to the next.
+        self.rows: dict[tuple, Markup] | None = rows  # None: render each fragment where it is shown
         self._rows_used: set[tuple] = set()
         self._view_keys: dict[int, str] = {}
         self._context: str | None = None
@@ -157,12 +157,17 @@ class Renderer:
         template = self.env.get_template(name)
         link, fc, scope = self.paths.linker(src), pipeline.forecast, (self.context_key(pipeline), src, name)
 
+        def render(view: DealView, more: tuple) -> Markup:
+            return Markup(template.render(view=view, link=link, owner_src=owner_srcs, fc=fc,
+                                          reasons=more[0] if more else ()))
+
         def fragment(view: DealView, *more: object) -> Markup:
+            if self.rows is None:  # a build shows each fragment once: keeping them would only cost memory
+                return render(view, more)
             key = (scope, owner_srcs[view.deal.owner], self.view_key(view))
             html = self.rows.get(key)
             if html is None:
-                html = self.rows[key] = Markup(template.render(view=view, link=link, owner_src=owner_srcs, fc=fc,
-                                                               reasons=more[0] if more else ()))
+                html = self.rows[key] = render(view, more)
             self._rows_used.add(key)
             return html
 
@@ -170,8 +175,8 @@ class Renderer:
 
     def forget_unused_rows(self) -> None:
         """Drop the rows no page of this build showed (a live preview's rows would grow with every edit)."""
-        for key in set(self.rows) - self._rows_used:
-            del self.rows[key]
+        for key in set(self.rows or ()) - self._rows_used:
+            del self.rows[key]  # type: ignore[union-attr]
 
     def deal_page(self, view: DealView, pipeline: Pipeline, owner_src: str) -> FinishedPage:
         src = self.paths.deal_page(view.id)
