@@ -12,7 +12,8 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import openpyxl
@@ -54,6 +55,26 @@ def _wait_for(check: Callable[[], bool], timeout: float, what: str, server: subp
                 + log.read_text(encoding="utf-8", errors="replace")[-3000:])
 
 
+@contextmanager
+def _server(program: Path, project: Project, port: int, log: Path) -> Iterator[subprocess.Popen]:
+    """`<program> serve` on `port`, its output in `log`; ended, however the test ends."""
+    with log.open("wb") as out:
+        server = subprocess.Popen(
+            [str(program), "serve", "--dev-addr", f"127.0.0.1:{port}", "--livereload"],
+            cwd=project.root, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+        )
+        try:
+            yield server
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait(timeout=10)
+
+
 def test_serve_rebuilds_when_a_deal_file_is_saved(project: Project) -> None:
     mkdocs = Path(sys.executable).parent / "mkdocs"  # .venv/bin/mkdocs next to the interpreter running pytest
     need(mkdocs.exists(), "mkdocs in the virtualenv")
@@ -67,32 +88,19 @@ def test_serve_rebuilds_when_a_deal_file_is_saved(project: Project) -> None:
         status, body = _get(page)
         return status == 200 and text in body
 
-    with log.open("wb") as out:
-        server = subprocess.Popen(
-            [str(mkdocs), "serve", "--dev-addr", f"127.0.0.1:{port}", "--livereload"],
-            cwd=project.root, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
-        )
-        try:
-            _wait_for(lambda: says("Before the edit"), STARTUP_TIMEOUT, "deal page from the preview server",
-                      server, log)
-            assert not says("After the edit")
+    with _server(mkdocs, project, port, log) as server:
+        _wait_for(lambda: says("Before the edit"), STARTUP_TIMEOUT, "deal page from the preview server",
+                  server, log)
+        assert not says("After the edit")
 
-            deal.write_text(DEAL.replace("Before the edit", "After the edit"), encoding="utf-8")
-            _wait_for(lambda: says("After the edit"), RELOAD_TIMEOUT, "new title on the served deal page",
-                      server, log)
+        deal.write_text(DEAL.replace("Before the edit", "After the edit"), encoding="utf-8")
+        _wait_for(lambda: says("After the edit"), RELOAD_TIMEOUT, "new title on the served deal page",
+                  server, log)
 
-            status, body = _get(page)
-            assert status == 200 and "Before the edit" not in body
-            deals = json.loads(_get(base + "deals.json")[1])
-            assert [d["title"] for d in deals if d["id"] == "serve-test"] == ["After the edit"]
-        finally:
-            server.terminate()
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait(timeout=10)
+        status, body = _get(page)
+        assert status == 200 and "Before the edit" not in body
+        deals = json.loads(_get(base + "deals.json")[1])
+        assert [d["title"] for d in deals if d["id"] == "serve-test"] == ["After the edit"]
 
 
 def test_dealbook_serve_rewrites_only_what_changed_and_shows_every_change(project: Project) -> None:
@@ -113,43 +121,30 @@ def test_dealbook_serve_rewrites_only_what_changed_and_shows_every_change(projec
         answers = [_get(url) for url in urls]
         return all(status == 200 and text in body for status, body in answers)
 
-    with log.open("wb") as out:
-        server = subprocess.Popen(
-            [str(dealbook), "serve", "--dev-addr", f"127.0.0.1:{port}", "--livereload"],
-            cwd=project.root, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
-        )
-        try:
-            _wait_for(lambda: all_say("Before the edit"), STARTUP_TIMEOUT, "both deal pages", server, log)
-            # Only the body changes (a summary is added): the front matter stays as it was.
-            deal.write_text(DEAL + "summary: A note added while previewing\n", encoding="utf-8")
-            _wait_for(lambda: all_say("A note added while previewing"), RELOAD_TIMEOUT,
-                      "the new summary on the English and the Chinese page", server, log)
-            deal.write_text(DEAL.replace("Before the edit", "After the edit"), encoding="utf-8")
-            _wait_for(lambda: all_say("After the edit", pages + [pipeline]), RELOAD_TIMEOUT,
-                      "the new title on both deal pages and the pipeline", server, log)
-            assert not all_say("A note added while previewing")
-            text = log.read_text(encoding="utf-8", errors="replace")
-            # The untouched deal's page was not written again (en and zh: one page each, plus the aggregates).
-            rebuilt = [int(n) for n in re.findall(r"dirty rebuild: (\d+) of \d+ generated pages changed", text)]
-            assert rebuilt and max(rebuilt[2:] or rebuilt) < 12, text[-2000:]
+    with _server(dealbook, project, port, log) as server:
+        _wait_for(lambda: all_say("Before the edit"), STARTUP_TIMEOUT, "both deal pages", server, log)
+        # Only the body changes (a summary is added): the front matter stays as it was.
+        deal.write_text(DEAL + "summary: A note added while previewing\n", encoding="utf-8")
+        _wait_for(lambda: all_say("A note added while previewing"), RELOAD_TIMEOUT,
+                  "the new summary on the English and the Chinese page", server, log)
+        deal.write_text(DEAL.replace("Before the edit", "After the edit"), encoding="utf-8")
+        _wait_for(lambda: all_say("After the edit", pages + [pipeline]), RELOAD_TIMEOUT,
+                  "the new title on both deal pages and the pipeline", server, log)
+        assert not all_say("A note added while previewing")
+        text = log.read_text(encoding="utf-8", errors="replace")
+        # The untouched deal's page was not written again (en and zh: one page each, plus the aggregates).
+        rebuilt = [int(n) for n in re.findall(r"dirty rebuild: (\d+) of \d+ generated pages changed", text)]
+        assert rebuilt and max(rebuilt[2:] or rebuilt) < 12, text[-2000:]
 
-            workbook = base + SITE_PATHS.url(SITE_PATHS.deal_workbook("serve-test"))
+        workbook = base + SITE_PATHS.url(SITE_PATHS.deal_workbook("serve-test"))
 
-            def workbook_title() -> str:
-                try:
-                    with urllib.request.urlopen(workbook, timeout=5) as response:
-                        data = response.read()
-                except (urllib.error.URLError, OSError):
-                    return ""
-                return openpyxl.load_workbook(io.BytesIO(data)).properties.title or ""
-
-            _wait_for(lambda: workbook_title() == "After the edit", RELOAD_TIMEOUT, "the workbook's new title",
-                      server, log)
-        finally:
-            server.terminate()
+        def workbook_title() -> str:
             try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait(timeout=10)
+                with urllib.request.urlopen(workbook, timeout=5) as response:
+                    data = response.read()
+            except (urllib.error.URLError, OSError):
+                return ""
+            return openpyxl.load_workbook(io.BytesIO(data)).properties.title or ""
+
+        _wait_for(lambda: workbook_title() == "After the edit", RELOAD_TIMEOUT, "the workbook's new title",
+                  server, log)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import pickle
 import re
 import subprocess
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path, PurePosixPath
@@ -133,12 +134,18 @@ class _DealIds(dict):
         return deal_id
 
 
+def _records(log: str) -> Iterator[tuple[str, str]]:
+    """(header, rest) of each commit of a `git log` whose records start with \\x1e."""
+    for record in log.split("\x1e")[1:]:
+        header, _, rest = record.partition("\n")
+        yield header, rest
+
+
 def _stage_changes(log: str, folder: str) -> dict[str, DealHistory]:
     """Replay the diffs, oldest first, keeping each version whose stage or status differs."""
     deals: dict[str, DealHistory] = {}
     ids = _DealIds(folder)
-    for record in log.split("\x1e")[1:]:
-        header, _, body = record.partition("\n")
+    for header, body in _records(log):
         when_text, _, author = header.partition(_SEP)
         when = datetime.fromisoformat(when_text.strip()).date()
         for diff in ("\n" + body).split("\ndiff --git ")[1:]:
@@ -169,8 +176,7 @@ def _last_changed(log: str, folder: str) -> dict[str, date]:
     """The date each deal file last changed (the log is newest first)."""
     out: dict[str, date] = {}
     ids = _DealIds(folder)
-    for record in log.split("\x1e")[1:]:
-        header, _, names = record.partition("\n")
+    for header, names in _records(log):
         when = datetime.fromisoformat(header.strip()).date()
         for name in names.split("\n"):
             deal_id = ids[name.strip()] if name.strip() else None
