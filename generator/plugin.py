@@ -20,6 +20,7 @@ import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cached_property
 from pathlib import Path
 
 import jinja2
@@ -108,7 +109,7 @@ class _GeneratedFile(File):
     def is_modified(self) -> bool:
         return self.previous.get(self.language, {}).get(self.src_uri) != self.digest
 
-    @property
+    @cached_property  # asked by mkdocs, by the dirty-rebuild count and at the end: the content is fixed
     def digest(self) -> str:
         return hashlib.sha256(self.content_bytes + self.finished.encode()).hexdigest()
 
