@@ -25,7 +25,7 @@ from .sources.stage_model import StageModel, StageModelError, load_stage_model
 from .sources.team import load_team
 
 if TYPE_CHECKING:
-    from .model.movement import MovementSource
+    from .model.movement import Movement, MovementSource
     from .site.pages import Remembered, SitePages
     from .site.renderer import Renderer
     from .sources.deal_versions import VersionsSource
@@ -95,22 +95,38 @@ def read_project(root: Path, model_path: Path, deals_dir: Path, as_of: date, lab
         loader.prune_cache()
     pipeline = compute(deals, model, as_of, labels, problems, known, team)
     if movement:
-        pipeline.movement = _movement(source, deals_dir, cache, deals, paths, model, as_of)
+        pipeline.movement = history_movement(source, deals_dir, cache, deals, paths, model, as_of)
     return Project(model, pipeline, pipeline.problems)
 
 
-def _movement(source: VersionsSource | None, deals_dir: Path, cache: Cache, deals: list[Deal], paths: list[Path],
-              model: StageModel, as_of: date) -> MovementSource:
+# The movement last computed, by its key without the deals' titles: while serving, a save that
+# changes no stage, status, amount or other history fact (notes, next steps, a title) reuses it.
+_LAST_MOVEMENT: dict[str, Movement] = {}
+
+
+def history_movement(source: VersionsSource | None, deals_dir: Path, cache: Cache, deals: list[Deal],
+                     paths: list[Path], model: StageModel, as_of: date) -> MovementSource:
     """The input of the history pages, computed only if the pages are not cached under its key:
     a rebuild at the same HEAD with the same deals reads no versions and computes nothing."""
+    from dataclasses import replace
+
     from .model.movement import MovementSource, movement, movement_inputs
     from .sources.deal_versions import VersionsSource
 
     if source is None:
         source = VersionsSource(deals_dir, cache, reason="history_off")
     present = {p.stem for p in paths}
-    key = cache.key("movement", source.key or source.reason, movement_inputs(deals, present, model, as_of))
-    return MovementSource(key, lambda: movement(source.load(), deals, present, model, as_of))
+    facts = cache.key("movement", source.key or source.reason, movement_inputs(deals, present, model, as_of))
+    titles = {d.id: d.title for d in deals}
+
+    def compute() -> Movement:
+        known = _LAST_MOVEMENT.get(facts)
+        if known is None:
+            _LAST_MOVEMENT.clear()
+            known = _LAST_MOVEMENT[facts] = movement(source.load(), deals, present, model, as_of)
+        return replace(known, titles=titles)
+
+    return MovementSource(cache.key("movement and titles", facts, repr(sorted(titles.items()))), compute, facts)
 
 
 @dataclass

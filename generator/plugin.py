@@ -11,6 +11,7 @@ languages needs (which pages it wrote, their search index, the rows and pages it
 
 from __future__ import annotations
 
+import copy
 import fcntl
 import hashlib
 import html
@@ -37,6 +38,7 @@ from .build import Project, as_of_date, read_project, site_outputs, team_path
 from .cache import Cache
 from .diagnostics import format_problems, listed
 from .forked import Child, ChildFailed
+from .handback import apply_dict_changes, apply_list_changes, dict_changes, list_changes
 from .labels import Labels
 from .site.history_pages import history_pages_cached
 from .site.languages import (
@@ -162,6 +164,7 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
         self._serving: Serving | None = None
         self._deals_read: dict = {}
         self._pages_made: dict[str, Remembered] = {}
+        self._deal_reprs: dict = {}  # shared by the languages: repr(deal) is the same in each
 
     def on_startup(self, *, command: str, dirty: bool) -> None:
         # While serving, a deal error must not stop the preview: pages show it instead.
@@ -170,7 +173,7 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
         self._model_digest = {}
         self._search_previous = {}
         if self.serving:
-            self._serving, self._deals_read, self._pages_made = Serving(), {}, {}
+            self._serving, self._deals_read, self._pages_made, self._deal_reprs = Serving(), {}, {}, {}
 
     def on_pre_build(self, *, config: MkDocsConfig) -> None:
         # Before mkdocs empties site/: a second build in the same folder waits for the first.
@@ -270,7 +273,8 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
         outputs, self.renderer = site_outputs(pipeline, self.labels, self.paths, cache,
                                               repo_url=config.repo_url or "", edit_branch=self.config.edit_branch,
                                               workbooks=self.config.workbooks, first_language=not self._nested,
-                                              remembered=self._pages_made.setdefault(self.language, Remembered())
+                                              remembered=self._pages_made.setdefault(
+                                                  self.language, Remembered(deal_reprs=self._deal_reprs))
                                               if self.serving else None)
         for data in (self.model_path, team_path(self.model_path)):
             # The stage model and the team file (e-mail addresses, quotas) are data, not files to publish.
@@ -375,32 +379,58 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
 
     def _other_languages(self, config: MkDocsConfig) -> dict:
         """In the forked process: build every other language; its pages and workbooks written and reused,
-        and, while serving, what the next rebuild needs of it."""
+        and, while serving, what of the state the next rebuild needs this build changed."""
+        others = self.languages.others
         if self._serving is not None:
             self._serving.collect = []  # rendered by the serving process's own workers, which outlive this one
             self.workbooks = WorkbookRun(self._cache, serving=self._serving) if self.config.workbooks else None
+            inherited = {lang: self._serving_state(config, lang) for lang in others}
         else:
             self.workbooks = WorkbookRun(self._cache, start_method="fork") if self.config.workbooks else None
         self.pages_written = 0
         # Its warnings are counted by this build's `--strict`, when they are replayed there.
         with overridden(config, strict=False):
-            for language in self.languages.others:
+            for language in others:
                 self._build_language(config, language)
         self._wait_for_workbooks()
         run = self.workbooks
-        done = {"counts": (self.pages_written, run.written if run else 0, run.reused if run else 0)}
+        done: dict = {"counts": (self.pages_written, run.written if run else 0, run.reused if run else 0)}
         if self._serving is not None:
-            others = self.languages.others
-            folders = tuple(os.path.join(config.site_dir, language) + os.sep for language in others)
-            done["state"] = {
-                "made": {lang: self._pages_made.get(lang) for lang in others},
-                "previous": {lang: _GeneratedFile.previous.get(lang) for lang in others},
-                "search": {lang: self._search_previous.get(lang) for lang in others},
-                "model": {lang: self._model_digest.get(lang) for lang in others},
-                "published": {k: v for k, v in self._serving.published.items() if k.startswith(folders)},
-                "collect": self._serving.collect,
-            }
+            done["changes"] = {lang: self._state_changes(inherited[lang], self._serving_state(config, lang))
+                               for lang in others}
+            done["collect"] = self._serving.collect
         return done
+
+    def _serving_state(self, config: MkDocsConfig, language: str) -> dict:
+        """What the next rebuild of a language needs from this one, as shallow copies."""
+        assert self._serving is not None
+        made = self._pages_made.get(language)
+        search = self._search_previous.get(language)
+        folder = os.path.join(config.site_dir, language) + os.sep
+        return {
+            "made": {name: dict(getattr(made, name)) for name in ("pages", "rows", "json")} if made else None,
+            "previous": _GeneratedFile.previous.get(language),
+            "search": (search, list(search.entries)) if search is not None else None,
+            "published": {k: v for k, v in self._serving.published.items() if k.startswith(folder)},
+            "model": self._model_digest.get(language),
+        }
+
+    @staticmethod
+    def _state_changes(before: dict, after: dict) -> dict:
+        made, search = after["made"], after["search"]
+        if search is not None:
+            index = copy.copy(search[0])
+            index.entries = None  # sent as changes below
+            search = (index, list_changes(before["search"][1] if before["search"] else [], search[1]))
+        return {
+            "made": {name: dict_changes((before["made"] or {}).get(name, {}), made[name]) for name in made}
+            if made is not None else None,
+            "previous": dict_changes(before["previous"] or {}, after["previous"])
+            if after["previous"] is not None else None,
+            "search": search,
+            "published": dict_changes(before["published"], after["published"]),
+            "model": after["model"],
+        }
 
     def _wait_for_child(self) -> tuple[int, int, int]:
         child, self._child = self._child, None
@@ -411,19 +441,40 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
         except ChildFailed as exc:
             raise PluginError(f"dealbook: the site in {', '.join(self.languages.others)} could not be built: "
                               f"{exc}") from None
-        state = done.get("state")
-        if state is not None and self._serving is not None:
-            for lang in self.languages.others:
-                for kept, key in ((self._pages_made, "made"), (_GeneratedFile.previous, "previous"),
-                                  (self._search_previous, "search"), (self._model_digest, "model")):
-                    if state[key][lang] is None:
-                        kept.pop(lang, None)
-                    else:
-                        kept[lang] = state[key][lang]
-            self._serving.published.update(state["published"])
-            for args in state["collect"]:
+        if "changes" in done and self._serving is not None:
+            for lang, changes in done["changes"].items():
+                self._apply_state_changes(lang, changes)
+            for args in done["collect"]:
                 self._serving.submit(*args)
         return done["counts"]
+
+    def _apply_state_changes(self, language: str, changes: dict) -> None:
+        """In the serving process: the forked build's changes to a language's state, applied to it."""
+        assert self._serving is not None
+        if changes["made"] is None:
+            self._pages_made.pop(language, None)
+        else:
+            made = self._pages_made.setdefault(language, Remembered(deal_reprs=self._deal_reprs))
+            for name, entries in changes["made"].items():
+                apply_dict_changes(getattr(made, name), entries)
+        if changes["previous"] is None:
+            _GeneratedFile.previous.pop(language, None)
+        else:
+            previous = dict(_GeneratedFile.previous.get(language, {}))
+            apply_dict_changes(previous, changes["previous"])
+            _GeneratedFile.previous[language] = previous
+        if changes["search"] is None:
+            self._search_previous.pop(language, None)
+        else:
+            index, entries = changes["search"]
+            before = self._search_previous.get(language)
+            index.entries = apply_list_changes(before.entries if before is not None else [], entries)
+            self._search_previous[language] = index
+        apply_dict_changes(self._serving.published, changes["published"])
+        if changes["model"] is None:
+            self._model_digest.pop(language, None)
+        else:
+            self._model_digest[language] = changes["model"]
 
     def _build_language(self, config: MkDocsConfig, language: str) -> None:
         """Build the site of another language under `/<code>/`, with this build's deals and workbook run.

@@ -413,3 +413,36 @@ def test_the_quick_scan_reads_what_the_yaml_reader_reads(text: str) -> None:
                                   b"stage: 1\nstatus: open\n", b"\xff\xfe", b""])
 def test_a_version_that_is_not_a_deal_is_left_out(data: bytes) -> None:
     assert facts(data) is None
+
+
+def test_a_title_change_reuses_the_movement_and_a_stage_change_computes_it_again(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """While serving, saving a deal whose history facts did not change must not recompute the movement."""
+    from generator import build
+    from generator.build import history_movement
+    from generator.cache import Cache
+    from generator.diagnostics import Problems
+    from generator.sources.deal_files import DealLoader, deal_files
+
+    model = load_stage_model(ROOT / "playbook" / "playbook.yml")
+    paths = deal_files(ROOT / "deals")
+    deals = DealLoader(model, ROOT, Cache(None)).load_all(paths, Problems())
+    monkeypatch.setattr(build, "_LAST_MOVEMENT", {})  # nothing computed by an earlier test
+    computed = []
+    real = mv.movement
+    monkeypatch.setattr(mv, "movement", lambda *args: computed.append(1) or real(*args))
+
+    def source(deals: list) -> mv.MovementSource:
+        return history_movement(None, ROOT / "deals", Cache(None), deals, paths, model, date(2026, 11, 27))
+
+    first = source(deals)
+    assert first.get().titles[deals[0].id] == deals[0].title and len(computed) == 1
+    renamed = [dataclasses.replace(deals[0], title="A new title"), *deals[1:]]
+    second = source(renamed)
+    assert second.key != first.key and second.facts == first.facts  # the pages change, the numbers do not
+    assert second.get().titles[deals[0].id] == "A new title" and len(computed) == 1
+    moved = [dataclasses.replace(deals[0], stage=deals[0].stage % 8 + 1), *deals[1:]]
+    third = source(moved)
+    assert third.facts != first.facts
+    third.get()
+    assert len(computed) == 2

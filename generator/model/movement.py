@@ -186,8 +186,9 @@ class MovementSource:
     date), so a rebuild whose pages are cached under it computes nothing and reads no versions.
     """
 
-    def __init__(self, key: str, compute: Callable[[], Movement]) -> None:
+    def __init__(self, key: str, compute: Callable[[], Movement], facts: str = "") -> None:
         self.key = key
+        self.facts = facts or key  # the key without the deals' titles, which only the pages show
         self._compute = compute
         self._value: Movement | None = None
 
@@ -198,8 +199,8 @@ class MovementSource:
 
 
 def movement_inputs(deals: list[Deal], present: set[str], model: StageModel, as_of: date) -> str:
-    """Everything besides the versions that `movement()` reads, as text for a cache key."""
-    return repr((model, as_of, sorted(present), [(d.id, d.title, facts_of(d)) for d in deals]))
+    """Everything besides the versions and the deals' titles that `movement()` reads, as text for a cache key."""
+    return repr((model, as_of, sorted(present), [(d.id, facts_of(d)) for d in deals]))
 
 
 def facts_of(deal: Deal) -> Facts:

@@ -32,20 +32,21 @@ TODO = {"history_no_git": "history_todo_no_git", "history_not_repo": "history_to
         "history_failed": "history_todo_failed", "history_off": "history_todo_off"}
 
 
-def _cache_entry(pipeline: Pipeline, renderer: Renderer, cache: Cache) -> tuple[str, str]:
+def _cache_entry(pipeline: Pipeline, renderer: Renderer, cache: Cache, with_json: bool) -> tuple[str, str]:
     assert pipeline.movement is not None
     # One kind per language: pruning the Chinese pages must not drop the English ones at the same HEAD.
     kind = f"history-pages-{renderer.labels.language}"
-    return kind, cache.key("history-pages", pipeline.movement.key, renderer.context_key(pipeline))
+    return kind, cache.key("history-pages", pipeline.movement.key, renderer.context_key(pipeline), str(with_json))
 
 
-def history_pages_cached(pipeline: Pipeline, renderer: Renderer, cache: Cache) -> bool:
+def history_pages_cached(pipeline: Pipeline, renderer: Renderer, cache: Cache, with_json: bool = True) -> bool:
     """Whether `history_pages` would find its pages in the cache (and compute no movement)."""
-    return pipeline.movement is None or cache.get(*_cache_entry(pipeline, renderer, cache)) is not None
+    return pipeline.movement is None or cache.get(*_cache_entry(pipeline, renderer, cache, with_json)) is not None
 
 
-def history_pages(pipeline: Pipeline, renderer: Renderer, cache: Cache) -> dict[str, str]:
-    """Site path → content for the two pages and `/history.json`; nothing when the build did not ask for them.
+def history_pages(pipeline: Pipeline, renderer: Renderer, cache: Cache, with_json: bool = True) -> dict[str, str]:
+    """Site path → content for the two pages and `/history.json` (`with_json`: once, in the first language);
+    nothing when the build did not ask for them.
 
     Cached under the movement's key and the rendering context: a rebuild at the same HEAD with the
     same deals takes them from the cache without computing the movement.
@@ -53,7 +54,7 @@ def history_pages(pipeline: Pipeline, renderer: Renderer, cache: Cache) -> dict[
     source = pipeline.movement
     if source is None:
         return {}
-    kind, key = _cache_entry(pipeline, renderer, cache)
+    kind, key = _cache_entry(pipeline, renderer, cache, with_json)
     cached = cache.get(kind, key)
     if cached is not None:
         try:
@@ -64,11 +65,24 @@ def history_pages(pipeline: Pipeline, renderer: Renderer, cache: Cache) -> dict[
     pages = {
         paths.changes_page: changes_page(movement, pipeline, renderer),
         paths.insights_page: insights_page(movement, pipeline, renderer),
-        paths.history_json: json.dumps(movement.as_json(), ensure_ascii=False, indent=1),
     }
+    if with_json:
+        pages[paths.history_json] = _history_json(source.facts, movement)
     cache.put(kind, key, pickle.dumps(pages, protocol=pickle.HIGHEST_PROTOCOL))
     cache.prune(kind, {key})
     return pages
+
+
+# `/history.json` shows no titles: while serving, a save that changes only titles leaves it alone.
+_JSON: dict[str, str] = {}
+
+
+def _history_json(facts: str, movement: Movement) -> str:
+    text = _JSON.get(facts)
+    if text is None:
+        _JSON.clear()
+        text = _JSON[facts] = json.dumps(movement.as_json(), ensure_ascii=False, indent=1)
+    return text
 
 
 def _common(movement: Movement, pipeline: Pipeline, renderer: Renderer, src: str) -> dict:

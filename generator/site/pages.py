@@ -109,9 +109,9 @@ def generated_pages(pipeline: Pipeline, renderer: Renderer, cache: Cache, *, kin
         out.add(paths.deals_json, deals_json(pipeline, renderer, remembered.json if remembered else None))
         out.add(paths.pipeline_json, pipeline_json(pipeline, renderer, owner_srcs))
     out.add(paths.schema_json, json.dumps(json_schema(model, renderer.labels), ensure_ascii=False, indent=2))
-    for src, page in history_pages(pipeline, renderer, cache).items():  # what moved, where deals die, /history.json
-        if with_site_json or src not in paths.SHARED:  # /history.json, like /deals.json, once
-            out.add(src, page)
+    # What moved, where deals die, and /history.json, which (like /deals.json) is written once.
+    for src, page in history_pages(pipeline, renderer, cache, with_json=with_site_json).items():
+        out.add(src, page)
     for stage in model.stages:
         out.add(paths.stage_page(stage), renderer.stage_page(stage.number, pipeline))
     for owner in pipeline.forecast.owners:
