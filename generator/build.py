@@ -83,16 +83,16 @@ def read_project(root: Path, model_path: Path, deals_dir: Path, as_of: date, lab
     loader = DealLoader(model, root, cache, reserved=SitePaths().reserved_ids(model), remembered=remembered)
     if movement:  # builds only: `dealbook check` starts faster without what reads the past versions
         from .sources.deal_versions import open_versions
+    paths = files if files is not None else deal_files(deals_dir)
+    loader.start(paths)  # before the threads below: it may fork
     # git reads the history in its own processes while this one parses the deals.
     with ThreadPoolExecutor(max_workers=2) as pool:
         past = pool.submit(read_history, deals_dir, cache) if history else None
         versions = pool.submit(open_versions, deals_dir, cache) if history and movement else None
-        paths = files if files is not None else deal_files(deals_dir)
         deals = loader.load_all(paths, problems)
         known = past.result() if past is not None else History({}, "history_off")
         source = versions.result() if versions is not None else None
-    if files is None:
-        loader.prune_cache()
+    loader.save_cache(prune=files is None)
     pipeline = compute(deals, model, as_of, labels, problems, known, team)
     if movement:
         pipeline.movement = history_movement(source, deals_dir, cache, deals, paths, model, as_of)

@@ -200,3 +200,25 @@ def test_editing_a_template_helper_changes_the_rebuilt_pages(sample_project: Pro
     assert "~" not in before and "~" in after
     shutil.rmtree(sample_project.root / ".cache")
     assert build("cold") == after
+
+
+def test_a_bundle_keeps_many_entries_in_one_file_and_drops_what_was_not_used(tmp_path: Path) -> None:
+    from generator.cache import Bundle
+
+    bundle = Bundle(Cache(tmp_path), "deals")
+    for key in ("a", "b", "c"):
+        bundle.put(key, key.encode() * 100)
+    bundle.save(keep={"a", "b"})
+    assert [p.name for p in (tmp_path / "deals").iterdir()] == [Bundle.NAME]  # one file, not one per entry
+    again = Bundle(Cache(tmp_path), "deals")
+    assert again.get("a") == b"a" * 100 and again.get("b") == b"b" * 100 and again.get("c") is None
+    # Damaged, it is an empty bundle, not an error; the next save writes a good one.
+    path = tmp_path / "deals" / Bundle.NAME
+    data = bytearray(path.read_bytes())
+    data[-5] ^= 0x01
+    path.write_bytes(bytes(data))
+    damaged = Bundle(Cache(tmp_path), "deals")
+    assert damaged.get("a") is None
+    damaged.put("a", b"rebuilt")
+    damaged.save()
+    assert Bundle(Cache(tmp_path), "deals").get("a") == b"rebuilt"

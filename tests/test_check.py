@@ -202,3 +202,43 @@ def test_broken_stage_model_gets_file_line_col(workdir: Path) -> None:
     model.write_text(text.replace("weight: heavy", "weight: 15"))
     lines = run_check(workdir).stdout.splitlines()
     assert any("stages[7].probability: 0.1 is lower than the stage before it" in line for line in lines), lines
+
+
+def test_a_cold_read_in_two_processes_gives_what_one_process_gives(workdir: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Many files and no cache: half of them are parsed by a forked reader. The deals, and the problems
+    in the order a single reader finds them, must be the same, errors in both halves included."""
+    from generator.cache import Cache
+    from generator.diagnostics import Problems
+    from generator.sources import deal_files
+    from generator.sources.stage_model import load_stage_model
+
+    for number in range(12):
+        text = BASE.replace("title: ERP rollout", f"title: Deal {number}")
+        if number in (2, 9):  # one error in each half
+            text = text.replace("amount: 1000", "amount: -5")
+        if number == 10:
+            text += "currency: !!python/name:os.system CNY\n"
+        (workdir / "deals" / f"d{number:02d}.yml").write_text(text)
+    model = load_stage_model(workdir / "playbook" / "playbook.yml")
+    paths = deal_files.deal_files(workdir / "deals")
+
+    def read(parallel_from: int, cache_dir: Path) -> tuple[list, list[str], bool]:
+        monkeypatch.setattr(deal_files, "PARALLEL_MIN", parallel_from)
+        loader = deal_files.DealLoader(model, workdir, Cache(cache_dir))
+        loader.start(paths)
+        forked = loader._helper is not None
+        problems = Problems()
+        deals = loader.load_all(paths, problems)
+        loader.save_cache(prune=True)
+        return deals, [str(p) for p in problems], forked
+
+    one, one_problems, forked = read(10_000, workdir / "cache-one")
+    assert not forked
+    two, two_problems, forked = read(2, workdir / "cache-two")
+    assert forked
+    assert two == one and [d.id for d in two] == [f"d{n:02d}" for n in range(12) if n not in (2, 9, 10)]
+    assert two_problems == one_problems and len([p for p in two_problems if ": error: " in p]) == 3
+    # What the forked reader parsed went into the cache: a second read takes every deal from it.
+    again, again_problems, forked = read(2, workdir / "cache-two")
+    assert not forked and again == one and again_problems == one_problems

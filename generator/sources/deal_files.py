@@ -14,6 +14,8 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..cache import Bundle
+from ..diagnostics import Problems
 from .cjk_text import join_folded_lines, join_soft_breaks
 from .deal_format import ID_PATTERN, deal_spec
 from .spec import Checker
@@ -21,10 +23,12 @@ from .yaml_nodes import read_bytes, read_yaml
 
 if TYPE_CHECKING:
     from ..cache import Cache
-    from ..diagnostics import Problems
+    from ..forked import Child
     from .stage_model import StageModel
 
 DEAL_SUFFIXES = (".yml", ".yaml")
+# Fewer files than this are parsed in one process: forking costs more than it saves.
+PARALLEL_MIN = 200
 
 
 @dataclass(frozen=True)
@@ -211,6 +215,7 @@ class DealLoader:
         # Parsing is most of a warm build's reading time; a file whose bytes, name and stage
         # model are unchanged gives the same Deal (with this code), so it is kept, pickled.
         self.cache = cache
+        self.bundle = Bundle(cache, "deals")
         self.model_key = repr(model)
         self.used: set[str] = set()
         self.resolve = FolderResolver()
@@ -218,6 +223,7 @@ class DealLoader:
         # so that a rebuild reads only the files that changed since the last one.
         self.remembered = remembered
         self._seen: set[tuple] = set()
+        self._helper: tuple[int, Child] | None = None  # (where its part of the files starts, the process)
 
     def load(self, path: Path, problems: Problems) -> Deal | None:
         signature = self._signature(path) if self.remembered is not None else None
@@ -229,9 +235,12 @@ class DealLoader:
                 return known[1]
         errors = len(problems.errors)
         deal, key = self._read(path, problems)
-        if signature is not None and deal is not None and len(problems.errors) == errors:
-            self.remembered[signature] = (key, deal)  # type: ignore[index]
+        self._remember(signature, deal, key, len(problems.errors) == errors)
         return deal
+
+    def _remember(self, signature: tuple | None, deal: Deal | None, key: str, clean: bool) -> None:
+        if signature is not None and deal is not None and clean:
+            self.remembered[signature] = (key, deal)  # type: ignore[index]
 
     def _signature(self, path: Path) -> tuple | None:
         try:
@@ -262,7 +271,7 @@ class DealLoader:
             return None, ""
         key = self.cache.key("deal", self.model_key, shown, data)
         self.used.add(key)
-        cached = self.cache.get("deals", key)
+        cached = self.bundle.get(key)
         if cached is not None:
             try:
                 return pickle.loads(cached), key
@@ -281,7 +290,7 @@ class DealLoader:
         if c.failed or raw is None or len(problems.errors) > errors:
             return None, ""
         deal = self._build(stem, shown, raw, c.marks, hashlib.sha256(data).hexdigest())
-        self.cache.put("deals", key, pickle.dumps(deal, protocol=pickle.HIGHEST_PROTOCOL))
+        self.bundle.put(key, pickle.dumps(deal, protocol=pickle.HIGHEST_PROTOCOL))
         return deal, key
 
     def _build(self, deal_id: str, shown: str, raw: dict, marks: dict, fingerprint: str) -> Deal:
@@ -300,12 +309,37 @@ class DealLoader:
             fingerprint=fingerprint, marks=marks,
         )
 
+    def start(self, paths: list[Path]) -> None:
+        """Before `load_all` (and before any thread is started): when most files are not in the cache,
+        fork a second reader for the second half of them, so that parsing uses two cores."""
+        if (len(paths) < PARALLEL_MIN or self.remembered or not hasattr(os, "fork") or (os.cpu_count() or 1) < 2
+                or len(self.bundle.entries) * 2 > len(paths)):
+            return
+        from ..forked import Child  # noqa: PLC0415 - only a cold read of many files forks
+
+        split = len(paths) // 2
+        self._helper = (split, Child(lambda: self._read_part(paths[split:])))
+
+    def _read_part(self, paths: list[Path]) -> dict:
+        """In the forked reader: what the parent needs to take these files as if it had read them."""
+        problems = Problems()
+        read = []
+        for path in paths:
+            errors = len(problems.errors)
+            deal, key = self._read(path, problems)
+            read.append((key if deal is not None else "", len(problems.errors) == errors))
+        return {"problems": problems, "read": read, "added": self.bundle.added}
+
     def load_all(self, paths: list[Path], problems: Problems) -> list[Deal]:
         """Load every file; two files with the same id are an error."""
+        helper, self._helper = self._helper, None
+        split = helper[0] if helper is not None else len(paths)
+        loaded = [self.load(path, problems) for path in paths[:split]]
+        if helper is not None:
+            loaded += self._take_part(helper[1], paths[split:], problems)
         deals: list[Deal] = []
         first: dict[str, str] = {}
-        for path in paths:
-            deal = self.load(path, problems)
+        for deal in loaded:
             if deal is None:
                 continue
             if deal.id in first:
@@ -316,9 +350,31 @@ class DealLoader:
             deals.append(deal)
         return deals
 
-    def prune_cache(self) -> None:
-        """After reading every deal: forget the parses of file versions that are gone."""
-        self.cache.prune("deals", self.used)
+    def _take_part(self, helper: Child, paths: list[Path], problems: Problems) -> list[Deal | None]:
+        from ..forked import ChildFailed  # noqa: PLC0415
+
+        try:
+            part = helper.result()
+        except ChildFailed:  # read them here instead; any error will show again
+            return [self.load(path, problems) for path in paths]
+        problems.extend(part["problems"])
+        for key, payload in part["added"].items():
+            self.bundle.put(key, payload)
+        loaded: list[Deal | None] = []
+        for path, (key, clean) in zip(paths, part["read"], strict=True):
+            deal = pickle.loads(self.bundle.get(key) or b"") if key else None
+            if key:
+                self.used.add(key)
+            self._remember(self._signature(path) if self.remembered is not None else None, deal, key, clean)
+            loaded.append(deal)
+        return loaded
+
+    def save_cache(self, prune: bool) -> None:
+        """After reading: keep what was parsed; `prune`, after reading every deal: forget the parses of file
+        versions that are gone."""
+        self.bundle.save(keep=self.used if prune else None)
+        if not prune:
+            return
         if self.remembered is not None:  # files that are gone, or changed: forget what was read from them
             for signature in set(self.remembered) - self._seen:
                 del self.remembered[signature]

@@ -127,9 +127,17 @@ def read_yaml(path: Path, shown_as: str, problems: Problems, data: bytes | None 
     node = _compose(text, shown_as, problems)
     if node is None:
         return None
-    if not _check_structure(node, shown_as, problems):
+    if _may_hold_tags_or_aliases(text) and not _check_structure(node, shown_as, problems):
         return None
     return node
+
+
+def _may_hold_tags_or_aliases(text: str) -> bool:
+    """False when the walk of `_check_structure` cannot find anything: no tag ('!'), anchor, alias, merge
+    key ('<<') or value key ('=', which the safe loader tags `!!value`) can be written without these
+    characters, and a text shorter than the limit on values cannot hold more values than it. Most deal
+    files: it skips a walk of every node."""
+    return len(text) >= MAX_VALUES or any(mark in text for mark in ("!", "&", "*", "<<", "="))
 
 
 def _line_col(text: str, index: int) -> tuple[int, int]:
