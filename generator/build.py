@@ -150,13 +150,13 @@ def site_outputs(pipeline: Pipeline, labels: Labels, paths: SitePaths, cache: Ca
     from .site.renderer import Renderer
     from .workbooks.jobs import plan_workbooks
 
+    deal_repr = remembered.deal_repr if remembered is not None else repr
     renderer = Renderer(pipeline.model, labels, paths, repo_url, edit_branch, workbooks,
-                        rows=remembered.rows if remembered else None)
+                        rows=remembered.rows if remembered else None, deal_repr=deal_repr)
     kind = "pages" if first_language else f"pages-{labels.language}"
     pages = generated_pages(pipeline, renderer, cache, kind=kind, with_site_json=first_language,
                             remembered=remembered)
     if remembered is not None:
         remembered.forget_deals_except([view.deal for view in pipeline.deals])
-    deal_repr = remembered.deal_repr if remembered is not None else repr
     jobs = plan_workbooks(pipeline, labels, paths, cache, deal_repr) if workbooks else []
     return SiteOutputs(pages, jobs), renderer

@@ -107,7 +107,8 @@ class Renderer:
     """One Jinja environment and compiled templates, reused for every page of a build."""
 
     def __init__(self, model: StageModel, labels: Labels, paths: SitePaths, repo_url: str = "",
-                 edit_branch: str = "main", workbooks: bool = True, rows: dict | None = None):
+                 edit_branch: str = "main", workbooks: bool = True, rows: dict | None = None,
+                 deal_repr: Callable[[object], str] = repr):
         self.model = model
         self.labels = labels
         self.paths = paths
@@ -131,6 +132,7 @@ class Renderer:
         self.rows: dict[tuple, Markup] | None = rows  # None: render each fragment where it is shown
         self._rows_used: set[tuple] = set()
         self._view_keys: dict[int, str] = {}
+        self._deal_repr = deal_repr  # repr, or one that remembers it for the deals of a live preview
         self._context: str | None = None
 
     def context_key(self, pipeline: Pipeline) -> str:
@@ -145,7 +147,9 @@ class Renderer:
         """Everything of a deal's view its pages show (computed once per build: it is not cheap)."""
         key = self._view_keys.get(id(view))
         if key is None:
-            key = self._view_keys[id(view)] = repr(view)
+            # The stage by its number: the whole model is in `context_key` already.
+            key = self._view_keys[id(view)] = repr((self._deal_repr(view.deal), view.stage.number, view.result,
+                                                    view.warnings, view.timeline, view.forecast))
         return key
 
     def _per_deal(self, name: str, src: str, pipeline: Pipeline,
