@@ -223,7 +223,7 @@ def test_a_cold_read_in_two_processes_gives_what_one_process_gives(workdir: Path
     model = load_stage_model(workdir / "playbook" / "playbook.yml")
     paths = deal_files.deal_files(workdir / "deals")
 
-    def read(parallel_from: int, cache_dir: Path) -> tuple[list, list[str], bool]:
+    def read(parallel_from: int, cache_dir: Path | None) -> tuple[list, list[str], bool]:
         monkeypatch.setattr(deal_files, "PARALLEL_MIN", parallel_from)
         loader = deal_files.DealLoader(model, workdir, Cache(cache_dir))
         loader.start(paths)
@@ -239,6 +239,8 @@ def test_a_cold_read_in_two_processes_gives_what_one_process_gives(workdir: Path
     assert forked
     assert two == one and [d.id for d in two] == [f"d{n:02d}" for n in range(12) if n not in (2, 9, 10)]
     assert two_problems == one_problems and len([p for p in two_problems if ": error: " in p]) == 3
+    # With no cache to write to (the benchmark's own reading, a read-only folder), the same.
+    assert read(2, None)[:2] == (one, one_problems)
     # What the forked reader parsed went into the cache: a second read takes every deal from it.
     again, again_problems, forked = read(2, workdir / "cache-two")
     assert not forked and again == one and again_problems == one_problems

@@ -327,8 +327,11 @@ class DealLoader:
         for path in paths:
             errors = len(problems.errors)
             deal, key = self._read(path, problems)
-            read.append((key if deal is not None else "", len(problems.errors) == errors))
-        return {"problems": problems, "read": read, "added": self.bundle.added}
+            payload = None
+            if deal is not None:  # pickled already when it was put in the cache (or found there)
+                payload = self.bundle.get(key) or pickle.dumps(deal, protocol=pickle.HIGHEST_PROTOCOL)
+            read.append((key, payload, len(problems.errors) == errors))
+        return {"problems": problems, "read": read, "added": set(self.bundle.added)}
 
     def load_all(self, paths: list[Path], problems: Problems) -> list[Deal]:
         """Load every file; two files with the same id are an error."""
@@ -358,13 +361,13 @@ class DealLoader:
         except ChildFailed:  # read them here instead; any error will show again
             return [self.load(path, problems) for path in paths]
         problems.extend(part["problems"])
-        for key, payload in part["added"].items():
-            self.bundle.put(key, payload)
         loaded: list[Deal | None] = []
-        for path, (key, clean) in zip(paths, part["read"], strict=True):
-            deal = pickle.loads(self.bundle.get(key) or b"") if key else None
+        for path, (key, payload, clean) in zip(paths, part["read"], strict=True):
             if key:
                 self.used.add(key)
+            deal = pickle.loads(payload) if payload is not None else None
+            if key in part["added"]:
+                self.bundle.put(key, payload)
             self._remember(self._signature(path) if self.remembered is not None else None, deal, key, clean)
             loaded.append(deal)
         return loaded
