@@ -219,25 +219,8 @@ def preview_latency(project: Path, rounds: int = 5) -> list[float]:
 
 
 def _cpu_seconds(pid: int) -> float:
-    """CPU time so far of a process and every process under it (its workers), from /proc."""
-    children: dict[int, list[int]] = {}
-    times: dict[int, float] = {}
-    tick = os.sysconf("SC_CLK_TCK")
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        children.setdefault(int(fields[1]), []).append(int(entry.name))
-        times[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
-    total, todo = 0.0, [pid]
-    while todo:
-        current = todo.pop()
-        total += times.get(current, 0.0)
-        todo += children.get(current, [])
-    return total
+    """CPU time so far of a process and every process under it (its workers)."""
+    return sum(cpu for _, cpu, _ in _tree(pid).values())
 
 
 def _wait_until_idle(pid: int, limit: float = 600) -> None:
