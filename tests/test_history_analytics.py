@@ -439,10 +439,11 @@ def test_a_title_change_reuses_the_movement_and_a_stage_change_computes_it_again
     assert first.get().titles[deals[0].id] == deals[0].title and len(computed) == 1
     renamed = [dataclasses.replace(deals[0], title="A new title"), *deals[1:]]
     second = source(renamed)
-    assert second.key != first.key and second.facts == first.facts  # the pages change, the numbers do not
+    assert second.key != first.key  # the pages change, the numbers do not
     assert second.get().titles[deals[0].id] == "A new title" and len(computed) == 1
+    # /history.json has no titles: what is made for it once serves the copy with the new title too.
+    assert second.get().derived is first.get().derived
     moved = [dataclasses.replace(deals[0], stage=deals[0].stage % 8 + 1), *deals[1:]]
     third = source(moved)
-    assert third.facts != first.facts
-    third.get()
+    assert third.get().derived is not first.get().derived
     assert len(computed) == 2

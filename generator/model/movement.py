@@ -163,6 +163,9 @@ class Movement:
     owners: list[Breakdown] = field(default_factory=list)
     titles: dict[str, str] = field(default_factory=dict)  # deal id → title, for deals that still have a page
     reason: str = ""
+    # What the site derives from the numbers alone (`/history.json`), kept once made. `replace(m, titles=…)`
+    # hands the copy this same dict: another title changes none of it.
+    derived: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def available(self) -> bool:
@@ -186,9 +189,8 @@ class MovementSource:
     date), so a rebuild whose pages are cached under it computes nothing and reads no versions.
     """
 
-    def __init__(self, key: str, compute: Callable[[], Movement], facts: str = "") -> None:
+    def __init__(self, key: str, compute: Callable[[], Movement]) -> None:
         self.key = key
-        self.facts = facts or key  # the key without the deals' titles, which only the pages show
         self._compute = compute
         self._value: Movement | None = None
 

@@ -67,22 +67,12 @@ def history_pages(pipeline: Pipeline, renderer: Renderer, cache: Cache, with_jso
         paths.insights_page: insights_page(movement, pipeline, renderer),
     }
     if with_json:
-        pages[paths.history_json] = _history_json(source.facts, movement)
+        if "json" not in movement.derived:  # made once for the numbers, whatever the titles
+            movement.derived["json"] = json.dumps(movement.as_json(), ensure_ascii=False, indent=1)
+        pages[paths.history_json] = movement.derived["json"]
     cache.put(kind, key, pickle.dumps(pages, protocol=pickle.HIGHEST_PROTOCOL))
     cache.prune(kind, {key})
     return pages
-
-
-# `/history.json` shows no titles: while serving, a save that changes only titles leaves it alone.
-_JSON: dict[str, str] = {}
-
-
-def _history_json(facts: str, movement: Movement) -> str:
-    text = _JSON.get(facts)
-    if text is None:
-        _JSON.clear()
-        text = _JSON[facts] = json.dumps(movement.as_json(), ensure_ascii=False, indent=1)
-    return text
 
 
 def _common(movement: Movement, pipeline: Pipeline, renderer: Renderer, src: str) -> dict:

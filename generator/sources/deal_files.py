@@ -311,7 +311,8 @@ class DealLoader:
 
     def start(self, paths: list[Path]) -> None:
         """Before `load_all` (and before any thread is started): when most files are not in the cache,
-        fork a second reader for the second half of them, so that parsing uses two cores."""
+        fork a second reader for the second half of them, so that parsing uses two cores. (A live
+        preview's rebuilds, which remember what they read, parse only the files that changed.)"""
         if (len(paths) < PARALLEL_MIN or self.remembered or not hasattr(os, "fork") or (os.cpu_count() or 1) < 2
                 or len(self.bundle.entries) * 2 > len(paths)):
             return
