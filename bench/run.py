@@ -150,7 +150,7 @@ def make_projects(workdir: Path, count: int, with_baseline: bool = True) -> tupl
     if not with_baseline:  # its pages are rendered here, in the benchmark's process: minutes at 10,000 deals
         return project, baseline
     pipeline = read_project(project, project / "playbook" / "playbook.yml", project / "deals", AS_OF, Labels("en"),
-                            Cache(None), history=False).pipeline
+                            Cache(None), history="none").pipeline
     assert pipeline is not None
     outputs, _ = site_outputs(pipeline, Labels("en"), SitePaths(), Cache(None), workbooks=False)
     # The same pages as hand-written Markdown: finished pages with their HTML in the Markdown.
@@ -272,7 +272,7 @@ def history_parts(project: Path) -> dict[str, float]:
     deals = DealLoader(model, project, Cache(None)).load_all(files, Problems())
     present = {d.id for d in deals}
     pipeline = read_project(project, project / "playbook" / "playbook.yml", project / "deals", AS_OF, Labels("en"),
-                            Cache(None), history=False).pipeline
+                            Cache(None), history="none").pipeline
     assert pipeline is not None
     renderer = Renderer(model, Labels("en"), SitePaths())
     out: dict[str, float] = {}

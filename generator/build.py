@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from .cache import Cache
 from .diagnostics import Problems
@@ -20,7 +20,7 @@ from .labels import Labels
 from .model.pipeline import Pipeline, compute
 from .site.paths import SitePaths
 from .sources.deal_files import Deal, DealLoader, deal_files, shown_path
-from .sources.history import History, read_history
+from .sources.history import History, read_history, read_latest
 from .sources.stage_model import StageModel, StageModelError, load_stage_model
 from .sources.team import load_team
 
@@ -63,11 +63,16 @@ class Project:
     problems: Problems
 
 
+HistoryDepth = Literal["full", "latest", "none"]
+_HISTORY_READERS = {"full": read_history, "latest": read_latest}
+
+
 def read_project(root: Path, model_path: Path, deals_dir: Path, as_of: date, labels: Labels, cache: Cache,
-                 files: list[Path] | None = None, history: bool = True, movement: bool = False,
+                 files: list[Path] | None = None, history: HistoryDepth = "full", movement: bool = False,
                  remembered: dict | None = None) -> Project:
     """Everything `dealbook check` and the build need: every deal file, or only `files`.
 
+    `history`: "full" (builds), "latest" (`dealbook check`: enough for the warnings) or "none".
     `movement`: also read every past version of the deal files, for the history pages (builds only).
     `remembered`: the deals read by the previous rebuild of a live preview, by file signature (updated).
     """
@@ -87,8 +92,8 @@ def read_project(root: Path, model_path: Path, deals_dir: Path, as_of: date, lab
     loader.start(paths)  # before the threads below: it may fork
     # git reads the history in its own processes while this one parses the deals.
     with ThreadPoolExecutor(max_workers=2) as pool:
-        past = pool.submit(read_history, deals_dir, cache) if history else None
-        versions = pool.submit(open_versions, deals_dir, cache) if history and movement else None
+        past = pool.submit(_HISTORY_READERS[history], deals_dir, cache) if history != "none" else None
+        versions = pool.submit(open_versions, deals_dir, cache) if history == "full" and movement else None
         deals = loader.load_all(paths, problems)
         known = past.result() if past is not None else History({}, "history_off")
         source = versions.result() if versions is not None else None

@@ -77,7 +77,7 @@ def check(paths: tuple[Path, ...], style: str, strict: bool, model_path: Path, d
         raise UsageError(f"{deals_dir}: no such folder (pass deal files, or --deals)")
     labels = Labels(language)
     project = read_project(Path.cwd(), model_path, deals_dir, _as_of(), labels, Cache(Path.cwd() / DEFAULT_CACHE),
-                           files)
+                           files, history="latest")
     pipeline, problems = project.pipeline, project.problems
     if strict:
         problems = [p.promoted() for p in problems]

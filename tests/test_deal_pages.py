@@ -376,7 +376,7 @@ def test_a_page_body_is_fetched_when_written_and_survives_its_cache_entry_vanish
     project.write_deal("acme.yml", ACME)
     cache = Cache(project.root / ".cache")
     pipeline = read_project(project.root, project.model, project.deals, date(2026, 11, 27), Labels("en"), cache,
-                            history=False).pipeline
+                            history="none").pipeline
     assert pipeline is not None
     outputs, _ = site_outputs(pipeline, Labels("en"), SitePaths(), cache, workbooks=False)
     page = outputs.pages.finished["deals/acme.md"]

@@ -443,7 +443,7 @@ def test_without_a_team_file_quotas_are_null(tmp_path: Path) -> None:
 
     project = make_forecast_project(tmp_path / "p", fiscal_year_start=1, team=None)
     pipeline = read_project(project.root, project.model, project.deals, date(2026, 11, 27), Labels("en"),
-                            Cache(None), history=False).pipeline
+                            Cache(None), history="none").pipeline
     assert pipeline is not None and pipeline.team is None
     data = pipeline.forecast.as_json()
     assert [p["period"] for p in data["periods"]] == ["2026-Q4", "2027-Q1", "2027-Q2"]

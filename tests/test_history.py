@@ -12,6 +12,9 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, Project
 
+from generator.build import read_project
+from generator.cache import Cache
+from generator.labels import Labels
 from generator.model.timeline import timeline
 from generator.sources.deal_files import Deal, Exit, Stakeholder
 from generator.sources.history import Change, DealHistory
@@ -191,3 +194,42 @@ def test_the_page_of_a_closed_deal_says_when_and_where_it_ended(repo: Project) -
     text = re.sub(r"<[^>]+>", "", repo.page("deals/hist"))
     assert "Lost on 2026-11-02, at stage 3 (Preliminary proposal). It spent 12 days in that stage." in text
     assert "Days in the stage until it closed" in text
+
+
+# --- `dealbook check` reads only the committed versions --------------------------------------
+
+def test_check_reads_only_the_latest_versions_and_warns_as_the_build_does(repo: Project) -> None:
+    """`history="latest"` skips the diffs; every deal's staleness and every warning stay the same."""
+    root = repo.root
+    repo.write_deal("old.yml", DEAL.format(stage=2, extra=""))
+    repo.write_deal("notes.yml", DEAL.format(stage=2, extra=""))
+    repo.write_deal("gone.yml", DEAL.format(stage=2, extra=""))
+    repo.write_deal("closed.yml", DEAL.format(stage=2, extra=""))
+    git(root, "add", ".")
+    git(root, "commit", "-qm", "Four deals", when="2026-08-03T10:00:00+00:00")
+    repo.write_deal("notes.yml", DEAL.format(stage=2, extra="summary: Called them\n"))
+    repo.write_deal("closed.yml", DEAL.format(stage=2, extra="lost_reason: Budget\n").replace("open", "lost"))
+    git(root, "commit", "-qam", "Notes and a lost deal", when="2026-11-20T10:00:00+00:00")
+    git(root, "rm", "-q", "deals/gone.yml")
+    git(root, "commit", "-qm", "Gone", when="2026-11-21T10:00:00+00:00")
+    repo.write_deal("gone.yml", DEAL.format(stage=2, extra=""))  # back, not committed
+    repo.write_deal("hist.yml", DEAL.format(stage=4, extra="  2: {date: 2026-10-20}\n  3: {date: 2026-11-26}\n"))
+    repo.write_deal("new.yml", DEAL.format(stage=2, extra=""))
+
+    def read(depth: str) -> tuple[dict, list[str]]:
+        project = read_project(root, repo.model, repo.deals, AS_OF, Labels("en"), Cache(None), history=depth)
+        times = {v.deal.id: v.timeline for v in project.pipeline.deals}
+        return times, sorted(f"{p.path}:{p.line}: {p.message}" for p in project.problems)
+
+    (full, full_problems), (latest, latest_problems) = read("full"), read("latest")
+    assert latest_problems == full_problems
+    for deal_id, times in full.items():
+        seen = (times.source, times.last_updated, times.days_since_update, times.stale)
+        assert (latest[deal_id].source, latest[deal_id].last_updated, latest[deal_id].days_since_update,
+                latest[deal_id].stale) == seen, deal_id
+    # The cases differ from each other, so the comparison above compares something.
+    assert full["old"].stale and full["old"].source == "git" and full["old"].last_updated == date(2026, 8, 3)
+    assert not full["notes"].stale and full["notes"].last_updated == date(2026, 11, 20)
+    assert full["hist"].last_updated == AS_OF and full["closed"].source == "git"
+    assert full["new"].source == "file" and full["gone"].source == "file"
+    assert any("no change for 116 days" in line for line in latest_problems)

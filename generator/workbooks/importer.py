@@ -247,7 +247,7 @@ def _check(run: Run, deal_path: Path, text: str) -> tuple[Deal | None, list[Prob
         copy = folder / deal_path.name
         copy.write_text(text, encoding="utf-8", newline="")
         project = read_project(Path(scratch), run.model_path, folder, run.as_of, Labels("en"), Cache(None),
-                               files=[copy], history=False)
+                               files=[copy], history="none")
     problems = [Problem(shown, p.line, p.col, p.severity, p.field, p.message, p.hint) for p in project.problems]
     if project.pipeline is None or any(p.severity == "error" for p in problems):
         return None, problems
