@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Literal
 from .cache import Cache
 from .diagnostics import Problems
 from .labels import Labels
-from .model.pipeline import Pipeline, compute
+from .model.pipeline import Pipeline, ViewMemo, compute
 from .site.paths import SitePaths
 from .sources.deal_files import Deal, DealLoader, deal_files, shown_path
 from .sources.history import History, read_history, read_latest
@@ -69,12 +69,13 @@ _HISTORY_READERS = {"full": read_history, "latest": read_latest}
 
 def read_project(root: Path, model_path: Path, deals_dir: Path, as_of: date, labels: Labels, cache: Cache,
                  files: list[Path] | None = None, history: HistoryDepth = "full", movement: bool = False,
-                 remembered: dict | None = None) -> Project:
+                 remembered: dict | None = None, views: ViewMemo | None = None) -> Project:
     """Everything `dealbook check` and the build need: every deal file, or only `files`.
 
     `history`: "full" (builds), "latest" (`dealbook check`: enough for the warnings) or "none".
     `movement`: also read every past version of the deal files, for the history pages (builds only).
     `remembered`: the deals read by the previous rebuild of a live preview, by file signature (updated).
+    `views`: the views it computed from them (updated).
     """
     try:
         model = load_stage_model(model_path, shown_path(model_path, root))
@@ -98,7 +99,7 @@ def read_project(root: Path, model_path: Path, deals_dir: Path, as_of: date, lab
         known = past.result() if past is not None else History({}, "history_off")
         source = versions.result() if versions is not None else None
     loader.save_cache(prune=files is None)
-    pipeline = compute(deals, model, as_of, labels, problems, known, team)
+    pipeline = compute(deals, model, as_of, labels, problems, known, team, views)
     if movement:
         pipeline.movement = history_movement(source, deals_dir, cache, deals, paths, model, as_of)
     return Project(model, pipeline, pipeline.problems)
@@ -157,7 +158,8 @@ def site_outputs(pipeline: Pipeline, labels: Labels, paths: SitePaths, cache: Ca
 
     deal_repr = remembered.deal_repr if remembered is not None else repr
     renderer = Renderer(pipeline.model, labels, paths, repo_url, edit_branch, workbooks,
-                        rows=remembered.rows if remembered else None, deal_repr=deal_repr)
+                        rows=remembered.rows if remembered else None, deal_repr=deal_repr,
+                        view_key=remembered.view_key if remembered is not None else None)
     kind = "pages" if first_language else f"pages-{labels.language}"
     pages = generated_pages(pipeline, renderer, cache, kind=kind, with_site_json=first_language,
                             remembered=remembered)

@@ -40,6 +40,7 @@ from .diagnostics import format_problems, listed
 from .forked import Child, ChildFailed
 from .handback import apply_dict_changes, apply_list_changes, dict_changes, list_changes
 from .labels import Labels
+from .model.pipeline import Pipeline, ViewMemo
 from .site.history_pages import history_pages_cached
 from .site.languages import (
     SOURCE_LANGUAGE,
@@ -165,6 +166,10 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
         self._deals_read: dict = {}
         self._pages_made: dict[str, Remembered] = {}
         self._deal_reprs: dict = {}  # shared by the languages: repr(deal) is the same in each
+        self._views = ViewMemo()  # each deal's view, kept while the deal is the same object
+        self._worded: dict[str, dict] = {}  # per other language: each deal's view worded in it
+        self._view_keys: dict = {}  # shared by the languages: a view belongs to one only
+        self._in_languages: dict[str, Pipeline] = {}  # the pipeline in each other language, for the fork
 
     def on_startup(self, *, command: str, dirty: bool) -> None:
         # While serving, a deal error must not stop the preview: pages show it instead.
@@ -174,6 +179,7 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
         self._search_previous = {}
         if self.serving:
             self._serving, self._deals_read, self._pages_made, self._deal_reprs = Serving(), {}, {}, {}
+            self._views, self._worded, self._view_keys = ViewMemo(), {}, {}
 
     def on_pre_build(self, *, config: MkDocsConfig) -> None:
         # Before mkdocs empties site/: a second build in the same folder waits for the first.
@@ -239,7 +245,8 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
             # Deals are read, checked and their history read here, once, whatever the languages.
             self.project = read_project(self.root, self.model_path, self.deals_dir, self.as_of, self.labels, cache,
                                         movement=self.config.history_pages,
-                                        remembered=self._deals_read if self.serving else None)
+                                        remembered=self._deals_read if self.serving else None,
+                                        views=self._views if self.serving else None)
             self.serve_errors = self.project.problems.errors if self.serving else []
             self.pages_written = 0
             self.workbooks = WorkbookRun(cache, serving=self._serving) if self.config.workbooks else None
@@ -257,6 +264,8 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
                               + format_problems(project.problems.errors)
                               + "\nRun `dealbook check` for the full list, warnings included.")
         assert project.pipeline is not None
+        if not self._nested and self.serving:
+            self._word_before_fork(project.pipeline)
         if not self._nested and self.languages.others:
             if self.serving:
                 _load_jieba_dictionary()
@@ -264,7 +273,12 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
             # The other languages are built by a copy of this process, from the deals read above.
             self._child = Child(lambda: self._other_languages(config))
         # The first language's pipeline as read; another's is the same with its warnings reworded.
-        pipeline = project.pipeline if not self._nested else project.pipeline.in_language(self.labels)
+        if not self._nested:
+            pipeline = project.pipeline
+        elif self.language in self._in_languages:
+            pipeline = self._in_languages[self.language]
+        else:
+            pipeline = project.pipeline.in_language(self.labels)
         note = pipeline.history_note
         if note and note != self._history_note_said:
             # Said once (not on every live-reload rebuild), and never a reason to fail the build.
@@ -273,9 +287,7 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
         outputs, self.renderer = site_outputs(pipeline, self.labels, self.paths, cache,
                                               repo_url=config.repo_url or "", edit_branch=self.config.edit_branch,
                                               workbooks=self.config.workbooks, first_language=not self._nested,
-                                              remembered=self._pages_made.setdefault(
-                                                  self.language, Remembered(deal_reprs=self._deal_reprs))
-                                              if self.serving else None)
+                                              remembered=self._remembered(self.language) if self.serving else None)
         for data in (self.model_path, team_path(self.model_path)):
             # The stage model and the team file (e-mail addresses, quotas) are data, not files to publish.
             existing = files.get_file_from_path(shown_path(data, Path(config.docs_dir)))
@@ -317,6 +329,25 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
                          self.config.workbooks)
         if not history_pages_cached(pipeline, probe, self._cache):
             pipeline.movement.get()
+
+    def _word_before_fork(self, pipeline: Pipeline) -> None:
+        # While serving, the forked build's work on the views is lost when it ends: the views in
+        # each other language and their keys are worked out here, where they are kept, and for
+        # a rebuild only those of the deals that changed. The keys of views gone are dropped.
+        views = list(pipeline.deals)
+        self._in_languages = {}
+        for language in self.languages.others:
+            worded = self._in_languages[language] = pipeline.in_language(Labels(language),
+                                                                         self._worded.setdefault(language, {}))
+            remembered = self._remembered(language)
+            for view in worded.deals:
+                remembered.view_key(view)
+            views += worded.deals
+        self._remembered(self.language).forget_views_except(views)
+
+    def _remembered(self, language: str) -> Remembered:
+        return self._pages_made.setdefault(language, Remembered(deal_reprs=self._deal_reprs,
+                                                                view_keys=self._view_keys))
 
     def _pages_in_language(self, files: Files, config: MkDocsConfig) -> Files:
         """The hand-written pages in this build's language: `X.<code>.md` published as `X.md`.
@@ -408,7 +439,8 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
         search = self._search_previous.get(language)
         folder = os.path.join(config.site_dir, language) + os.sep
         return {
-            "made": {name: dict(getattr(made, name)) for name in ("pages", "rows", "json")} if made else None,
+            "made": {name: dict(getattr(made, name)) for name in ("pages", "rows", "json", "summaries")}
+            if made else None,
             "previous": _GeneratedFile.previous.get(language),
             "search": (search, list(search.entries)) if search is not None else None,
             "published": {k: v for k, v in self._serving.published.items() if k.startswith(folder)},
@@ -454,7 +486,7 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
         if changes["made"] is None:
             self._pages_made.pop(language, None)
         else:
-            made = self._pages_made.setdefault(language, Remembered(deal_reprs=self._deal_reprs))
+            made = self._remembered(language)
             for name, entries in changes["made"].items():
                 apply_dict_changes(getattr(made, name), entries)
         if changes["previous"] is None:

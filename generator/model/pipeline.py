@@ -19,7 +19,7 @@ from .timeline import Timeline, timeline
 if TYPE_CHECKING:
     from ..labels import Labels
     from ..sources.deal_files import Deal
-    from ..sources.history import History
+    from ..sources.history import DealHistory, History
     from ..sources.stage_model import Stage, StageModel
     from ..sources.team import Team
     from .movement import MovementSource
@@ -111,14 +111,26 @@ class Pipeline:
     def as_json(self) -> list[dict]:
         return [v.as_json() for v in self.deals]
 
-    def in_language(self, labels: Labels) -> Pipeline:
+    def in_language(self, labels: Labels, memo: dict[str, tuple[DealView, DealView]] | None = None) -> Pipeline:
         """The same deals, results and timelines, with the warnings worded in another language.
 
         A site in two languages reads, checks and computes its deals once; only the sentences differ.
+        `memo` (a live preview's, for this language): each deal's view in the language, kept while
+        its view in the first language is the very same object (see `ViewMemo`).
         """
-        views = [replace(v, warnings=deal_warnings(v.deal, v.result, v.timeline, self.model, self.as_of, labels,
-                                                   self.team))
-                 for v in self.deals]
+        views = []
+        for view in self.deals:
+            known = memo.get(view.id) if memo is not None else None
+            if known is not None and known[0] is view:
+                views.append(known[1])
+                continue
+            worded = replace(view, warnings=deal_warnings(view.deal, view.result, view.timeline, self.model,
+                                                          self.as_of, labels, self.team))
+            views.append(worded)
+            if memo is not None:
+                memo[view.id] = (view, worded)
+        if memo is not None:
+            _forget_except(memo, views)
         problems = Problems(p for p in self.problems if p.severity == "error")
         for view in views:
             problems.extend(view.warnings)
@@ -127,8 +139,27 @@ class Pipeline:
         return replace(self, deals=views, problems=problems)
 
 
+@dataclass
+class ViewMemo:
+    """What a live preview keeps of each deal's view from one rebuild to the next.
+
+    A rebuild gets the very same `Deal` for a file that did not change (`DealLoader`'s
+    `remembered`); its view depends on nothing else but the deal's history and the
+    `context`, so it is kept, the same object, and what the pages keep by view (rows,
+    view keys, other languages' wordings) stays valid too.
+    """
+
+    context: tuple = ()  # the stage model, the as-of date, the language, the team
+    views: dict[str, tuple[Deal, DealHistory | None, DealView]] = field(default_factory=dict)
+
+
+def _forget_except(memo: dict, views: list[DealView]) -> None:
+    for gone in memo.keys() - {v.id for v in views}:
+        del memo[gone]
+
+
 def compute(deals: list[Deal], model: StageModel, as_of: date, labels: Labels, problems: Problems | None = None,
-            history: History | None = None, team: Team | None = None) -> Pipeline:
+            history: History | None = None, team: Team | None = None, memo: ViewMemo | None = None) -> Pipeline:
     """Every deal's results, forecast, timeline and warnings; `problems` gets the warnings added.
 
     A deal in a currency without an exchange rate is an error and is left out, like a deal whose file has
@@ -137,7 +168,14 @@ def compute(deals: list[Deal], model: StageModel, as_of: date, labels: Labels, p
     views = []
     problems = problems if problems is not None else Problems()
     known = history.deals if history is not None else {}
+    if memo is not None and memo.context != (context := (model, as_of, labels.language, team)):
+        memo.context, memo.views = context, {}
     for deal in deals:
+        past = known.get(deal.id)
+        kept = memo.views.get(deal.id) if memo is not None else None
+        if kept is not None and kept[0] is deal and kept[1] == past:
+            views.append(kept[2])
+            continue
         result = evaluate(status=deal.status, stage=deal.stage, amount=deal.amount,
                           expected_close=deal.expected_close, scores=deal.qualification,
                           probability=deal.probability, grade=deal.grade, model=model, as_of=as_of)
@@ -145,9 +183,13 @@ def compute(deals: list[Deal], model: StageModel, as_of: date, labels: Labels, p
         if forecast is None:
             problems.append(_no_rate(deal, model, labels))
             continue
-        times = timeline(deal, known.get(deal.id), model, as_of)
+        times = timeline(deal, past, model, as_of)
         views.append(DealView(deal, result, deal_warnings(deal, result, times, model, as_of, labels, team),
                               model.stage(deal.stage), times, forecast))
+        if memo is not None:
+            memo.views[deal.id] = (deal, past, views[-1])
+    if memo is not None:
+        _forget_except(memo.views, views)
     views.sort(key=lambda v: (-v.deal.stage if v.is_open else 0, v.deal.id))
     pipeline = Pipeline(model, as_of, views, summarize(views, model, team, as_of), problems,
                         history.reason if history is not None else "history_off", team)

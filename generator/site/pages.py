@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from ..sources.deal_format import json_schema
 from .finished import FinishedPage
 from .history_pages import history_pages
+from .renderer import deal_view_key
 
 if TYPE_CHECKING:
     from ..cache import Cache
     from ..model.pipeline import DealView, Pipeline
     from .renderer import Renderer
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -39,7 +43,9 @@ class Remembered:
     pages: dict[str, tuple[str, str]] = field(default_factory=dict)
     rows: dict[tuple, str] = field(default_factory=dict)
     json: dict[tuple, str] = field(default_factory=dict)  # each deal's entry in /deals.json
+    summaries: dict[tuple, FinishedPage | str] = field(default_factory=dict)  # owner and stage pages, by what they show
     deal_reprs: dict[int, tuple[object, str]] = field(default_factory=dict)  # id(deal) → (deal, repr(deal))
+    view_keys: dict[int, tuple[DealView, str]] = field(default_factory=dict)  # id(view) → (view, its key)
 
     def deal_repr(self, deal: object) -> str:
         """repr(deal), once for each deal read: a rebuild gets the same Deal for an unchanged file."""
@@ -48,10 +54,23 @@ class Remembered:
             known = self.deal_reprs[id(deal)] = (deal, repr(deal))
         return known[1]
 
+    def view_key(self, view: DealView) -> str:
+        """`renderer.view_key`, once for each view: a rebuild keeps the same view for an unchanged deal
+        (`ViewMemo`). Each holds the deal or view it was worked out for, so no other can take its id."""
+        known = self.view_keys.get(id(view))
+        if known is None or known[0] is not view:
+            known = self.view_keys[id(view)] = (view, deal_view_key(view, self.deal_repr))
+        return known[1]
+
     def forget_deals_except(self, deals: list) -> None:
         keep = {id(d) for d in deals}
         for gone in set(self.deal_reprs) - keep:
             del self.deal_reprs[gone]
+
+    def forget_views_except(self, views: list) -> None:
+        keep = {id(v) for v in views}
+        for gone in set(self.view_keys) - keep:
+            del self.view_keys[gone]
 
 
 def deals_json(pipeline: Pipeline, renderer: Renderer, remembered: dict[tuple, str] | None = None) -> str:
@@ -112,10 +131,15 @@ def generated_pages(pipeline: Pipeline, renderer: Renderer, cache: Cache, *, kin
     # What moved, where deals die, and /history.json, which (like /deals.json) is written once.
     for src, page in history_pages(pipeline, renderer, cache, with_json=with_site_json).items():
         out.add(src, page)
+    summaries = _Kept(remembered.summaries if remembered is not None else None)
     for stage in model.stages:
-        out.add(paths.stage_page(stage), renderer.stage_page(stage.number, pipeline))
+        out.add(paths.stage_page(stage), summaries.get(lambda n=stage.number: renderer.stage_page_key(n, pipeline),
+                                                      lambda n=stage.number: renderer.stage_page(n, pipeline)))
     for owner in pipeline.forecast.owners:
-        out.add(owner_srcs[owner.owner], renderer.owner_page(owner, pipeline, owner_srcs))
+        out.add(owner_srcs[owner.owner],
+                summaries.get(lambda o=owner: renderer.owner_page_key(o, pipeline, owner_srcs),
+                              lambda o=owner: renderer.owner_page(o, pipeline, owner_srcs)))
+    summaries.forget_unused()
     context = cache.key("page context", renderer.context_key(pipeline))  # hashed once, not for every page
     keys = set()
     for view in pipeline.deals:
@@ -145,6 +169,28 @@ def generated_pages(pipeline: Pipeline, renderer: Renderer, cache: Cache, *, kin
             del remembered.pages[gone]
     renderer.forget_unused_rows()
     return out
+
+
+class _Kept:
+    """Pages a live preview keeps by what they show (a key), made again only when that changes."""
+
+    def __init__(self, kept: dict | None):
+        self.kept = kept
+        self.used: set = set()
+
+    def get(self, key: Callable[[], tuple], make: Callable[[], T]) -> T:
+        if self.kept is None:  # a build makes each page once: nothing to keep
+            return make()
+        wanted = key()
+        self.used.add(wanted)
+        page = self.kept.get(wanted)
+        if page is None:
+            page = self.kept[wanted] = make()
+        return page
+
+    def forget_unused(self) -> None:
+        for gone in set(self.kept or ()) - self.used:
+            del self.kept[gone]  # type: ignore[union-attr]
 
 
 def _deal_page_body(cache: Cache, kind: str, key: str, renderer: Renderer, view: DealView, pipeline: Pipeline,

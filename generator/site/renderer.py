@@ -103,12 +103,18 @@ def front_matter(title: str, **meta: object) -> str:
     return "---\n" + "\n".join(lines) + "\n---\n\n"
 
 
+def deal_view_key(view: DealView, deal_repr: Callable[[object], str] = repr) -> str:
+    """Everything of a deal's view its pages show, as text (a key of what was rendered from it)."""
+    # The stage by its number: the whole model is in `Renderer.context_key` already.
+    return repr((deal_repr(view.deal), view.stage.number, view.result, view.warnings, view.timeline, view.forecast))
+
+
 class Renderer:
     """One Jinja environment and compiled templates, reused for every page of a build."""
 
     def __init__(self, model: StageModel, labels: Labels, paths: SitePaths, repo_url: str = "",
                  edit_branch: str = "main", workbooks: bool = True, rows: dict | None = None,
-                 deal_repr: Callable[[object], str] = repr):
+                 deal_repr: Callable[[object], str] = repr, view_key: Callable[[DealView], str] | None = None):
         self.model = model
         self.labels = labels
         self.paths = paths
@@ -133,6 +139,7 @@ class Renderer:
         self._rows_used: set[tuple] = set()
         self._view_keys: dict[int, str] = {}
         self._deal_repr = deal_repr  # repr, or one that remembers it for the deals of a live preview
+        self._remembered_key = view_key  # a live preview's: it remembers the key of each view it keeps
         self._context: str | None = None
 
     def context_key(self, pipeline: Pipeline) -> str:
@@ -145,11 +152,11 @@ class Renderer:
 
     def view_key(self, view: DealView) -> str:
         """Everything of a deal's view its pages show (computed once per build: it is not cheap)."""
+        if self._remembered_key is not None:
+            return self._remembered_key(view)
         key = self._view_keys.get(id(view))
         if key is None:
-            # The stage by its number: the whole model is in `context_key` already.
-            key = self._view_keys[id(view)] = repr((self._deal_repr(view.deal), view.stage.number, view.result,
-                                                    view.warnings, view.timeline, view.forecast))
+            key = self._view_keys[id(view)] = deal_view_key(view, self._deal_repr)
         return key
 
     def _per_deal(self, name: str, src: str, pipeline: Pipeline,
@@ -252,6 +259,13 @@ class Renderer:
         return FinishedPage(front_matter(self.labels.board, hide=["navigation", "toc"], search={"exclude": True})
                             + PLACEHOLDER, body, f"<h1>{escape(self.labels.board)}</h1>")
 
+    def owner_page_key(self, owner: OwnerForecast, pipeline: Pipeline, owner_srcs: dict[str, str]) -> tuple:
+        """Everything `owner_page` shows, for a live preview to keep the page while none of it changes."""
+        fc = pipeline.forecast
+        return ("owner", self.context_key(pipeline), repr(owner), repr(fc.table_periods(owner.periods, owner)),
+                fc.has_team, pipeline.movement is None, repr(sorted(owner_srcs.items())),
+                tuple(self.view_key(v) for v in pipeline.deals if v.deal.owner == owner.owner))
+
     def owner_page(self, owner: OwnerForecast, pipeline: Pipeline, owner_srcs: dict[str, str]) -> FinishedPage:
         src = owner_srcs[owner.owner]
         views = [v for v in pipeline.deals if v.deal.owner == owner.owner]
@@ -276,6 +290,10 @@ class Renderer:
         views = sorted((v for v in pipeline.deals if v.warnings),
                        key=lambda v: (not v.is_open, -v.forecast.amount, v.id))
         return [(view, [w.reader_text for w in view.warnings]) for view in views]
+
+    def stage_page_key(self, number: int, pipeline: Pipeline) -> tuple:
+        """Everything `stage_page` shows, for a live preview to keep the page while none of it changes."""
+        return ("stage", self.context_key(pipeline), number, tuple(self.view_key(v) for v in pipeline.by_stage(number)))
 
     def stage_page(self, number: int, pipeline: Pipeline | None) -> str:
         stage = self.model.stage(number)

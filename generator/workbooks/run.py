@@ -72,14 +72,22 @@ def _render_into(job: Job, destination: str, cache_dir: str | None, kind: str = 
         Cache(Path(cache_dir)).put(kind, job.key, data)
 
 
-def _new_pool(workers: int, method: str = "forkserver") -> ProcessPoolExecutor:
+def _background_worker(pid: int) -> None:
+    """A live preview's worker: it yields the processor to the rebuild and to the browser reloading
+    the page, which the rep is waiting for; the workbooks follow when the processor is free."""
+    os.nice(19)
+    watch_parent(pid)
+
+
+def _new_pool(workers: int, method: str = "forkserver", background: bool = False) -> ProcessPoolExecutor:
     # forkserver, not fork: `mkdocs serve` runs threads, and forking a threaded process is unsafe.
     # A forked language build uses fork: it has no other threads, and the fork server it inherited
     # belongs to its parent (multiprocessing cannot even ask whether that one is still running).
     context = multiprocessing.get_context(method)
     if method == "forkserver":
         context.set_forkserver_preload(["generator.workbooks.jobs"])
-    return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=watch_parent,
+    return ProcessPoolExecutor(max_workers=workers, mp_context=context,
+                               initializer=_background_worker if background else watch_parent,
                                initargs=(os.getpid(),))
 
 
@@ -119,7 +127,7 @@ class Serving:
         if earlier is not None and not earlier.cancel():
             wait_quietly(earlier)  # two renderings of one file must not cross
         if self.pool is None:
-            self.pool = _new_pool(self.workers)
+            self.pool = _new_pool(self.workers, background=True)
         future = self.pool.submit(_render_into, job, destination, cache_dir, kind)
         future.add_done_callback(_report_failure)
         self.pending[destination] = future
