@@ -132,7 +132,7 @@ def history_movement(source: VersionsSource | None, deals_dir: Path, cache: Cach
             known = _LAST_MOVEMENT[facts] = movement(source.load(), deals, present, model, as_of)
         return replace(known, titles=titles)
 
-    return MovementSource(cache.key("movement and titles", facts, repr(sorted(titles.items()))), compute)
+    return MovementSource(cache.key("movement and titles", facts, repr(sorted(titles.items()))), compute, facts)
 
 
 @dataclass

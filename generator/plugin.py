@@ -56,6 +56,7 @@ from .site.paths import SitePaths, site_nav
 from .site.renderer import CompiledTemplates, Renderer
 from .sources.deal_files import shown_path
 from .sources.stage_model import TOOLS, StageModelError, load_stage_model
+from .theme_files import list_theme_files_once
 from .workbooks.run import Serving, WorkbookRun
 
 log = logging.getLogger("mkdocs.plugins.dealbook")
@@ -211,6 +212,7 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
                 self.as_of = as_of_date()
             except ValueError as exc:
                 raise PluginError(str(exc)) from None
+        list_theme_files_once(config.theme, self.root)
         self.labels = Labels(self.language)
         self.paths = SitePaths(lambda src: File(src, "", "", config.use_directory_urls).url,
                                shared_root="../" * self.languages.prefix(self.language).count("/"))

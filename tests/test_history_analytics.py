@@ -447,3 +447,42 @@ def test_a_title_change_reuses_the_movement_and_a_stage_change_computes_it_again
     third = source(moved)
     assert third.get().derived is not first.get().derived
     assert len(computed) == 2
+
+
+def test_while_serving_a_title_change_remakes_only_the_history_page_that_shows_the_deal(
+        built: tuple[Project, dict], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from generator.build import read_project, site_outputs
+    from generator.cache import Cache
+    from generator.model.pipeline import ViewMemo
+    from generator.site.pages import Remembered
+    from generator.site.paths import SitePaths
+
+    source, _ = built
+    project = Project(tmp_path / "copy")
+    shutil.copytree(source.root, project.root, ignore=shutil.ignore_patterns("site"))
+    monkeypatch.chdir(project.root)
+    project.write_deal("quiet.yml", deal(2, owner="Cy"))
+    commit(project, "2026-09-01", "A deal with nothing new in the last 30 days")
+    remembered, views, made = {}, ViewMemo(), Remembered()
+
+    def rebuild(kept: bool = True) -> dict[str, str]:
+        pipeline = read_project(project.root, project.model, project.deals, AS_OF, Labels("en"),
+                                Cache(project.root / ".cache"), movement=True, remembered=remembered if kept else None,
+                                views=views if kept else None).pipeline
+        return site_outputs(pipeline, Labels("en"), SitePaths(), Cache(project.root / ".cache"), workbooks=False,
+                            remembered=made if kept else None)[0].pages.files
+
+    changes, insights = SITE_PATHS.changes_page, SITE_PATHS.insights_page
+    first = rebuild()
+    assert "Deal at stage 1" in first[changes]  # gamma's events are on it; quiet's (2026-09-01) are not
+    project.write_deal("quiet.yml", deal(2, owner="Cy").replace("Deal at stage 2", "Quiet renamed"))
+    second = rebuild()
+    assert second[changes] is first[changes] and second[insights] is first[insights]
+    gamma = project.deals / "gamma.yml"
+    gamma.write_text(gamma.read_text(encoding="utf-8").replace("title: Deal at stage 1", "title: Gamma renamed"),
+                     encoding="utf-8")
+    third = rebuild()
+    assert third[changes] is not second[changes] and "<bdi>Gamma renamed</bdi>" in third[changes]
+    assert third[insights] is second[insights]  # it shows no title
+    fresh = rebuild(kept=False)
+    assert (third[changes], third[insights]) == (fresh[changes], fresh[insights])

@@ -189,8 +189,9 @@ class MovementSource:
     date), so a rebuild whose pages are cached under it computes nothing and reads no versions.
     """
 
-    def __init__(self, key: str, compute: Callable[[], Movement]) -> None:
+    def __init__(self, key: str, compute: Callable[[], Movement], facts: str = "") -> None:
         self.key = key
+        self.facts = facts or key  # the key without the deals' titles, when it is known
         self._compute = compute
         self._value: Movement | None = None
 

@@ -15,7 +15,7 @@ import json
 import pickle
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -44,12 +44,15 @@ def history_pages_cached(pipeline: Pipeline, renderer: Renderer, cache: Cache, w
     return pipeline.movement is None or cache.get(*_cache_entry(pipeline, renderer, cache, with_json)) is not None
 
 
-def history_pages(pipeline: Pipeline, renderer: Renderer, cache: Cache, with_json: bool = True) -> dict[str, str]:
+def history_pages(pipeline: Pipeline, renderer: Renderer, cache: Cache, with_json: bool = True,
+                  kept: Kept | None = None) -> dict[str, str]:
     """Site path → content for the two pages and `/history.json` (`with_json`: once, in the first language);
     nothing when the build did not ask for them.
 
     Cached under the movement's key and the rendering context: a rebuild at the same HEAD with the
-    same deals takes them from the cache without computing the movement.
+    same deals takes them from the cache without computing the movement. `kept` (a live preview's)
+    keeps each page by the movement's numbers and the titles it shows: a page showing none of the
+    deals whose title changed is not made again.
     """
     source = pipeline.movement
     if source is None:
@@ -62,10 +65,8 @@ def history_pages(pipeline: Pipeline, renderer: Renderer, cache: Cache, with_jso
         except Exception:  # noqa: BLE001 - verified but unreadable (another Python): render them again
             pass
     movement, paths = source.get(), renderer.paths
-    pages = {
-        paths.changes_page: changes_page(movement, pipeline, renderer),
-        paths.insights_page: insights_page(movement, pipeline, renderer),
-    }
+    pages = {src: _page(kept, src, make, movement, pipeline, renderer)
+             for src, make in ((paths.changes_page, changes_page), (paths.insights_page, insights_page))}
     if with_json:
         if "json" not in movement.derived:  # made once for the numbers, whatever the titles
             movement.derived["json"] = json.dumps(movement.as_json(), ensure_ascii=False, indent=1)
@@ -75,26 +76,51 @@ def history_pages(pipeline: Pipeline, renderer: Renderer, cache: Cache, with_jso
     return pages
 
 
-def _common(movement: Movement, pipeline: Pipeline, renderer: Renderer, src: str) -> dict:
+class Kept(Protocol):
+    def get(self, key: Callable[[], tuple], make: Callable[[], Any],
+            still_valid: Callable[[Any], bool] | None = None) -> Any: ...
+
+
+def _page(kept: Kept | None, src: str, make: Callable[..., str], movement: Movement, pipeline: Pipeline,
+          renderer: Renderer) -> str:
+    if kept is None:
+        return make(movement, pipeline, renderer)
+    assert pipeline.movement is not None
+
+    def render() -> tuple[dict[str, str], str]:
+        shown: dict[str, str] = {}  # deal id → its title, as this page shows it
+        page = make(movement, pipeline, renderer,
+                    lambda deal_id: shown.setdefault(deal_id, movement.titles.get(deal_id, deal_id)))
+        return shown, page
+
+    # The movement's numbers and every deal present are in `facts`; the titles are checked one by one.
+    shown, page = kept.get(lambda: ("history", src, pipeline.movement.facts, renderer.context_key(pipeline)), render,
+                           lambda known: all(movement.titles.get(i, i) == t for i, t in known[0].items()))
+    return page
+
+
+def _common(movement: Movement, pipeline: Pipeline, renderer: Renderer, src: str,
+            title: Callable[[str], str] | None = None) -> dict:
     paths = renderer.paths
     deal_ids = {view.id for view in pipeline.deals}
     return {
         "m": movement, "as_of": movement.as_of, "link": paths.linker(src),
         "todo": TODO.get(movement.reason, "history_todo_failed"),
         "deal_link": lambda deal_id: paths.link(src, paths.deal_page(deal_id)) if deal_id in deal_ids else "",
-        "title": lambda deal_id: movement.titles.get(deal_id, deal_id),
+        "title": title or (lambda deal_id: movement.titles.get(deal_id, deal_id)),
         "sums": lambda values: _format_sums(values, renderer.env.filters["number"]),
     }
 
 
-def changes_page(movement: Movement, pipeline: Pipeline, renderer: Renderer) -> str:
+def changes_page(movement: Movement, pipeline: Pipeline, renderer: Renderer,
+                 title: Callable[[str], str] | None = None) -> str:
     src = renderer.paths.changes_page
     as_of = movement.as_of
     week = movement.events_between(as_of - timedelta(days=6), as_of)
     month = movement.events_between(as_of - timedelta(days=29), as_of)
     earlier = [e for e in month if e.date < as_of - timedelta(days=6)]
     return renderer.env.get_template("changes.html.j2").render(
-        **_common(movement, pipeline, renderer, src),
+        **_common(movement, pipeline, renderer, src, title),
         summary=[(kind, _of_kind(week, kind, movement.reporting), _of_kind(month, kind, movement.reporting))
                  for kind in movement.kinds],
         week=_grouped(week, movement), earlier=_grouped(earlier, movement),
@@ -105,12 +131,13 @@ def changes_page(movement: Movement, pipeline: Pipeline, renderer: Renderer) -> 
     )
 
 
-def insights_page(movement: Movement, pipeline: Pipeline, renderer: Renderer) -> str:
+def insights_page(movement: Movement, pipeline: Pipeline, renderer: Renderer,
+                  title: Callable[[str], str] | None = None) -> str:
     src = renderer.paths.insights_page
     buckets = sorted({b for week in movement.weekly for b in week.by_stage})
     longest = max((row.median_days or 0 for row in movement.conversion), default=0) or 1
     return renderer.env.get_template("insights.html.j2").render(
-        **_common(movement, pipeline, renderer, src),
+        **_common(movement, pipeline, renderer, src, title),
         longest=longest, closed=sum(b.won + b.lost for b in movement.owners),  # each closed deal has one owner
         weekly=[(_weekly_chart(bucket, movement.weekly, len(pipeline.model.stages), renderer.labels),
                  [(w.week_end, w.counts.get(bucket, 0), sum(w.by_stage.get(bucket, {}).values()),

@@ -128,10 +128,11 @@ def generated_pages(pipeline: Pipeline, renderer: Renderer, cache: Cache, *, kin
         out.add(paths.deals_json, deals_json(pipeline, renderer, remembered.json if remembered else None))
         out.add(paths.pipeline_json, pipeline_json(pipeline, renderer, owner_srcs))
     out.add(paths.schema_json, json.dumps(json_schema(model, renderer.labels), ensure_ascii=False, indent=2))
-    # What moved, where deals die, and /history.json, which (like /deals.json) is written once.
-    for src, page in history_pages(pipeline, renderer, cache, with_json=with_site_json).items():
-        out.add(src, page)
     summaries = _Kept(remembered.summaries if remembered is not None else None)
+    # What moved, where deals die, and /history.json, which (like /deals.json) is written once.
+    for src, page in history_pages(pipeline, renderer, cache, with_json=with_site_json,
+                                   kept=summaries if remembered is not None else None).items():
+        out.add(src, page)
     for stage in model.stages:
         out.add(paths.stage_page(stage), summaries.get(lambda n=stage.number: renderer.stage_page_key(n, pipeline),
                                                       lambda n=stage.number: renderer.stage_page(n, pipeline)))
@@ -178,13 +179,13 @@ class _Kept:
         self.kept = kept
         self.used: set = set()
 
-    def get(self, key: Callable[[], tuple], make: Callable[[], T]) -> T:
+    def get(self, key: Callable[[], tuple], make: Callable[[], T], still_valid: Callable[[T], bool] | None = None) -> T:
         if self.kept is None:  # a build makes each page once: nothing to keep
             return make()
         wanted = key()
         self.used.add(wanted)
         page = self.kept.get(wanted)
-        if page is None:
+        if page is None or (still_valid is not None and not still_valid(page)):
             page = self.kept[wanted] = make()
         return page
 

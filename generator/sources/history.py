@@ -98,16 +98,28 @@ def read_history(deals_dir: Path, cache: Cache) -> History:
         return History({}, repo)
     top, head, folder = repo
     key = cache.key("history", head, folder)
+    kept = (str(cache.directory), key)
+    if kept in _LAST_READ:  # a live preview's rebuild at the same commit: not even unpickled again
+        return _LAST_READ[kept]
+    history = None
     cached = cache.get("history", key)
     if cached is not None:
         try:
-            return pickle.loads(cached)
+            history = pickle.loads(cached)
         except Exception:  # noqa: BLE001 - verified but unreadable (another Python): read the log again
             pass
-    history = _read_log(top, folder)
-    cache.put("history", key, pickle.dumps(history, protocol=pickle.HIGHEST_PROTOCOL))
-    cache.prune("history", {key})
+    if history is None:
+        history = _read_log(top, folder)
+        cache.put("history", key, pickle.dumps(history, protocol=pickle.HIGHEST_PROTOCOL))
+        cache.prune("history", {key})
+    _LAST_READ.clear()
+    _LAST_READ[kept] = history
     return history
+
+
+# The history last read, by its cache and key (the commit, which names the whole history before it,
+# and the deals folder).
+_LAST_READ: dict[tuple[str, str], History] = {}
 
 
 def read_latest(deals_dir: Path, cache: Cache) -> History:

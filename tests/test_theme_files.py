@@ -1,0 +1,42 @@
+"""The theme's files listed once: mkdocs copies the same theme files into the site as without it."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from conftest import ROOT
+from mkdocs.config import load_config
+from mkdocs.structure.files import Files
+
+from generator.theme_files import _LISTED, list_theme_files_once
+
+
+def _theme_files(config) -> list[tuple[str, str]]:
+    files = Files([])
+    files.add_files_from_theme(config.theme.get_env(), config)
+    return sorted((f.src_uri, f.abs_src_path) for f in files)
+
+
+def test_the_theme_files_mkdocs_copies_are_the_same_and_a_project_folder_is_listed_afresh(tmp_path: Path) -> None:
+    shutil.copy(ROOT / "mkdocs.yml", tmp_path / "mkdocs.yml")
+    shutil.copytree(ROOT / "playbook", tmp_path / "playbook")
+    (tmp_path / "deals").mkdir()
+    overrides = tmp_path / "overrides"
+    (overrides / "assets").mkdir(parents=True)
+    (overrides / "assets" / "first.css").write_text("a {}", encoding="utf-8")
+    text = (tmp_path / "mkdocs.yml").read_text(encoding="utf-8")
+    (tmp_path / "mkdocs.yml").write_text(text.replace("  name: material\n", "  name: material\n  custom_dir: overrides\n"),
+                                         encoding="utf-8")
+    plain = load_config(str(tmp_path / "mkdocs.yml"))
+    expected = _theme_files(plain)
+    assert ("assets/first.css", str(overrides / "assets" / "first.css")) in expected
+    assert any(src.startswith("assets/javascripts/") for src, _ in expected)  # Material's own
+
+    listed = load_config(str(tmp_path / "mkdocs.yml"))
+    list_theme_files_once(listed.theme, tmp_path)
+    assert _theme_files(listed) == expected
+    assert not any(str(tmp_path) in folder for folder in _LISTED)  # the project's folder is not kept
+    assert any("material" in folder for folder in _LISTED)
+    (overrides / "assets" / "second.css").write_text("b {}", encoding="utf-8")
+    assert ("assets/second.css", str(overrides / "assets" / "second.css")) in _theme_files(listed)
