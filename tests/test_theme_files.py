@@ -40,3 +40,27 @@ def test_the_theme_files_mkdocs_copies_are_the_same_and_a_project_folder_is_list
     assert any("material" in folder for folder in _LISTED)
     (overrides / "assets" / "second.css").write_text("b {}", encoding="utf-8")
     assert ("assets/second.css", str(overrides / "assets" / "second.css")) in _theme_files(listed)
+
+
+def test_theme_templates_are_compiled_once_and_again_when_they_change(tmp_path: Path) -> None:
+    shutil.copy(ROOT / "mkdocs.yml", tmp_path / "mkdocs.yml")
+    shutil.copytree(ROOT / "playbook", tmp_path / "playbook")
+    (tmp_path / "deals").mkdir()
+    partial = tmp_path / "overrides" / "partials" / "hello.html"
+    partial.parent.mkdir(parents=True)
+    partial.write_text("Hello {{ name }}", encoding="utf-8")
+    text = (tmp_path / "mkdocs.yml").read_text(encoding="utf-8")
+    (tmp_path / "mkdocs.yml").write_text(text.replace("  name: material\n", "  name: material\n  custom_dir: overrides\n"),
+                                         encoding="utf-8")
+    config = load_config(str(tmp_path / "mkdocs.yml"))
+    list_theme_files_once(config.theme, tmp_path)
+    assert config.theme.get_env().get_template("partials/hello.html").render(name="A") == "Hello A"
+
+    def no_compiling(*args: object, **kwargs: object) -> None:
+        raise AssertionError("compiled again")
+
+    second = config.theme.get_env()
+    second.compile = no_compiling  # type: ignore[method-assign]
+    assert second.get_template("partials/hello.html").render(name="B") == "Hello B"
+    partial.write_text("Bye {{ name }}", encoding="utf-8")
+    assert config.theme.get_env().get_template("partials/hello.html").render(name="C") == "Bye C"
