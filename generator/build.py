@@ -64,7 +64,6 @@ class Project:
 
 
 HistoryDepth = Literal["full", "latest", "none"]
-_HISTORY_READERS = {"full": read_history, "latest": read_latest}
 
 
 def read_project(root: Path, model_path: Path, deals_dir: Path, as_of: date, labels: Labels, cache: Cache,
@@ -93,7 +92,11 @@ def read_project(root: Path, model_path: Path, deals_dir: Path, as_of: date, lab
     loader.start(paths)  # before the threads below: it may fork
     # git reads the history in its own processes while this one parses the deals.
     with ThreadPoolExecutor(max_workers=2) as pool:
-        past = pool.submit(_HISTORY_READERS[history], deals_dir, cache) if history != "none" else None
+        past = None
+        if history == "full":  # kept in memory for a live preview's next rebuild
+            past = pool.submit(read_history, deals_dir, cache, remembered is not None)
+        elif history == "latest":
+            past = pool.submit(read_latest, deals_dir, cache)
         versions = pool.submit(open_versions, deals_dir, cache) if history == "full" and movement else None
         deals = loader.load_all(paths, problems)
         known = past.result() if past is not None else History({}, "history_off")

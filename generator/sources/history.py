@@ -87,11 +87,12 @@ def locate(deals_dir: Path) -> tuple[Path, str, str] | str:
     return top, head, deals_dir.resolve().relative_to(top.resolve()).as_posix()
 
 
-def read_history(deals_dir: Path, cache: Cache) -> History:
+def read_history(deals_dir: Path, cache: Cache, keep: bool = False) -> History:
     """Read the history of every deal file under `deals_dir` from the repository containing it.
 
     The result is cached per commit: rebuilds while editing (HEAD unchanged) do not read the
-    log again. Uncommitted edits are not part of it; see `timeline`.
+    log again. Uncommitted edits are not part of it; see `timeline`. `keep` (a live preview's
+    rebuilds): also keep it in this process, for the next call at the same commit.
     """
     repo = locate(deals_dir)
     if isinstance(repo, str):
@@ -99,7 +100,7 @@ def read_history(deals_dir: Path, cache: Cache) -> History:
     top, head, folder = repo
     key = cache.key("history", head, folder)
     kept = (str(cache.directory), key)
-    if kept in _LAST_READ:  # a live preview's rebuild at the same commit: not even unpickled again
+    if keep and kept in _LAST_READ:  # a live preview's rebuild at the same commit: not even unpickled again
         return _LAST_READ[kept]
     history = None
     cached = cache.get("history", key)
@@ -113,7 +114,8 @@ def read_history(deals_dir: Path, cache: Cache) -> History:
         cache.put("history", key, pickle.dumps(history, protocol=pickle.HIGHEST_PROTOCOL))
         cache.prune("history", {key})
     _LAST_READ.clear()
-    _LAST_READ[kept] = history
+    if keep:
+        _LAST_READ[kept] = history
     return history
 
 
