@@ -12,6 +12,18 @@ from mkdocs.structure.files import Files
 from generator.theme_files import _LISTED, list_theme_files_once
 
 
+def _project_with_overrides(root: Path) -> Path:
+    """A copy of the project's site sources with a theme folder of its own (`custom_dir: overrides`)."""
+    shutil.copy(ROOT / "mkdocs.yml", root / "mkdocs.yml")
+    shutil.copytree(ROOT / "playbook", root / "playbook")
+    (root / "deals").mkdir()
+    (root / "overrides").mkdir()
+    text = (root / "mkdocs.yml").read_text(encoding="utf-8")
+    (root / "mkdocs.yml").write_text(text.replace("  name: material\n", "  name: material\n  custom_dir: overrides\n"),
+                                     encoding="utf-8")
+    return root / "overrides"
+
+
 def _theme_files(config) -> list[tuple[str, str]]:
     files = Files([])
     files.add_files_from_theme(config.theme.get_env(), config)
@@ -19,15 +31,9 @@ def _theme_files(config) -> list[tuple[str, str]]:
 
 
 def test_the_theme_files_mkdocs_copies_are_the_same_and_a_project_folder_is_listed_afresh(tmp_path: Path) -> None:
-    shutil.copy(ROOT / "mkdocs.yml", tmp_path / "mkdocs.yml")
-    shutil.copytree(ROOT / "playbook", tmp_path / "playbook")
-    (tmp_path / "deals").mkdir()
-    overrides = tmp_path / "overrides"
-    (overrides / "assets").mkdir(parents=True)
+    overrides = _project_with_overrides(tmp_path)
+    (overrides / "assets").mkdir()
     (overrides / "assets" / "first.css").write_text("a {}", encoding="utf-8")
-    text = (tmp_path / "mkdocs.yml").read_text(encoding="utf-8")
-    (tmp_path / "mkdocs.yml").write_text(text.replace("  name: material\n", "  name: material\n  custom_dir: overrides\n"),
-                                         encoding="utf-8")
     plain = load_config(str(tmp_path / "mkdocs.yml"))
     expected = _theme_files(plain)
     assert ("assets/first.css", str(overrides / "assets" / "first.css")) in expected
@@ -43,15 +49,9 @@ def test_the_theme_files_mkdocs_copies_are_the_same_and_a_project_folder_is_list
 
 
 def test_theme_templates_are_compiled_once_and_again_when_they_change(tmp_path: Path) -> None:
-    shutil.copy(ROOT / "mkdocs.yml", tmp_path / "mkdocs.yml")
-    shutil.copytree(ROOT / "playbook", tmp_path / "playbook")
-    (tmp_path / "deals").mkdir()
-    partial = tmp_path / "overrides" / "partials" / "hello.html"
-    partial.parent.mkdir(parents=True)
+    partial = _project_with_overrides(tmp_path) / "partials" / "hello.html"
+    partial.parent.mkdir()
     partial.write_text("Hello {{ name }}", encoding="utf-8")
-    text = (tmp_path / "mkdocs.yml").read_text(encoding="utf-8")
-    (tmp_path / "mkdocs.yml").write_text(text.replace("  name: material\n", "  name: material\n  custom_dir: overrides\n"),
-                                         encoding="utf-8")
     config = load_config(str(tmp_path / "mkdocs.yml"))
     list_theme_files_once(config.theme, tmp_path)
     assert config.theme.get_env().get_template("partials/hello.html").render(name="A") == "Hello A"
