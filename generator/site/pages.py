@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, TypeVar
 from ..sources.deal_format import json_schema
 from .finished import FinishedPage
 from .history_pages import history_pages
-from .renderer import deal_view_key
+from .renderer import deal_view_key, forget_except, once_each
 
 if TYPE_CHECKING:
     from ..cache import Cache
@@ -45,32 +45,22 @@ class Remembered:
     json: dict[tuple, str] = field(default_factory=dict)  # each deal's entry in /deals.json
     summaries: dict[tuple, FinishedPage | str] = field(default_factory=dict)  # owner and stage pages, by what they show
     deal_reprs: dict[int, tuple[object, str]] = field(default_factory=dict)  # id(deal) → (deal, repr(deal))
-    view_keys: dict[int, tuple[DealView, str]] = field(default_factory=dict)  # id(view) → (view, its key)
+    view_keys: dict[int, tuple[object, str]] = field(default_factory=dict)  # id(view) → (view, its key)
 
     def deal_repr(self, deal: object) -> str:
         """repr(deal), once for each deal read: a rebuild gets the same Deal for an unchanged file."""
-        known = self.deal_reprs.get(id(deal))
-        if known is None or known[0] is not deal:
-            known = self.deal_reprs[id(deal)] = (deal, repr(deal))
-        return known[1]
+        return once_each(self.deal_reprs, deal, repr)
 
     def view_key(self, view: DealView) -> str:
         """`renderer.view_key`, once for each view: a rebuild keeps the same view for an unchanged deal
-        (`ViewMemo`). Each holds the deal or view it was worked out for, so no other can take its id."""
-        known = self.view_keys.get(id(view))
-        if known is None or known[0] is not view:
-            known = self.view_keys[id(view)] = (view, deal_view_key(view, self.deal_repr))
-        return known[1]
+        (`ViewMemo`)."""
+        return once_each(self.view_keys, view, lambda v: deal_view_key(v, self.deal_repr))
 
     def forget_deals_except(self, deals: list) -> None:
-        keep = {id(d) for d in deals}
-        for gone in set(self.deal_reprs) - keep:
-            del self.deal_reprs[gone]
+        forget_except(self.deal_reprs, deals)
 
     def forget_views_except(self, views: list) -> None:
-        keep = {id(v) for v in views}
-        for gone in set(self.view_keys) - keep:
-            del self.view_keys[gone]
+        forget_except(self.view_keys, views)
 
 
 def deals_json(pipeline: Pipeline, renderer: Renderer, remembered: dict[tuple, str] | None = None) -> str:

@@ -103,6 +103,21 @@ def front_matter(title: str, **meta: object) -> str:
     return "---\n" + "\n".join(lines) + "\n---\n\n"
 
 
+def once_each(known: dict[int, tuple[object, str]], obj: object, make: Callable[[object], str]) -> str:
+    """`make(obj)`, worked out once for each object. `known` (id → (object, value)) holds each
+    object it has a value for, so that no other object can take its id meanwhile."""
+    entry = known.get(id(obj))
+    if entry is None or entry[0] is not obj:
+        entry = known[id(obj)] = (obj, make(obj))
+    return entry[1]
+
+
+def forget_except(known: dict[int, tuple[object, str]], objects: list) -> None:
+    """Drop what `once_each` keeps for any object but these."""
+    for gone in known.keys() - {id(o) for o in objects}:
+        del known[gone]
+
+
 def deal_view_key(view: DealView, deal_repr: Callable[[object], str] = repr) -> str:
     """Everything of a deal's view its pages show, as text (a key of what was rendered from it)."""
     # The stage by its number: the whole model is in `Renderer.context_key` already.
@@ -137,7 +152,7 @@ class Renderer:
         # hands in `rows` and keeps them from one rebuild to the next.
         self.rows: dict[tuple, Markup] | None = rows  # None: render each fragment where it is shown
         self._rows_used: set[tuple] = set()
-        self._view_keys: dict[int, str] = {}
+        self._view_keys: dict[int, tuple[object, str]] = {}
         self._deal_repr = deal_repr  # repr, or one that remembers it for the deals of a live preview
         self._remembered_key = view_key  # a live preview's: it remembers the key of each view it keeps
         self._context: str | None = None
@@ -154,10 +169,7 @@ class Renderer:
         """Everything of a deal's view its pages show (computed once per build: it is not cheap)."""
         if self._remembered_key is not None:
             return self._remembered_key(view)
-        key = self._view_keys.get(id(view))
-        if key is None:
-            key = self._view_keys[id(view)] = deal_view_key(view, self._deal_repr)
-        return key
+        return once_each(self._view_keys, view, lambda v: deal_view_key(v, self._deal_repr))
 
     def _per_deal(self, name: str, src: str, pipeline: Pipeline,
                   owner_srcs: dict[str, str]) -> Callable[..., Markup]:

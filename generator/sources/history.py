@@ -18,7 +18,7 @@ from __future__ import annotations
 import pickle
 import re
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path, PurePosixPath
@@ -94,34 +94,7 @@ def read_history(deals_dir: Path, cache: Cache, keep: bool = False) -> History:
     log again. Uncommitted edits are not part of it; see `timeline`. `keep` (a live preview's
     rebuilds): also keep it in this process, for the next call at the same commit.
     """
-    repo = locate(deals_dir)
-    if isinstance(repo, str):
-        return History({}, repo)
-    top, head, folder = repo
-    key = cache.key("history", head, folder)
-    kept = (str(cache.directory), key)
-    if keep and kept in _LAST_READ:  # a live preview's rebuild at the same commit: not even unpickled again
-        return _LAST_READ[kept]
-    history = None
-    cached = cache.get("history", key)
-    if cached is not None:
-        try:
-            history = pickle.loads(cached)
-        except Exception:  # noqa: BLE001 - verified but unreadable (another Python): read the log again
-            pass
-    if history is None:
-        history = _read_log(top, folder)
-        cache.put("history", key, pickle.dumps(history, protocol=pickle.HIGHEST_PROTOCOL))
-        cache.prune("history", {key})
-    _LAST_READ.clear()
-    if keep:
-        _LAST_READ[kept] = history
-    return history
-
-
-# The history last read, by its cache and key (the commit, which names the whole history before it,
-# and the deals folder).
-_LAST_READ: dict[tuple[str, str], History] = {}
+    return _read_cached(deals_dir, cache, "history", lambda top, head, folder: _read_log(top, folder), keep)
 
 
 def read_latest(deals_dir: Path, cache: Cache) -> History:
@@ -130,26 +103,43 @@ def read_latest(deals_dir: Path, cache: Cache) -> History:
     Each deal's `last_updated` and its latest stage and status are those `read_history` gives,
     so staleness comes out the same; when the deal entered its stage does not (not asked for).
     """
+    return _read_cached(deals_dir, cache, "latest history", _read_latest)
+
+
+# The history last kept, by its cache, kind and key (the commit, which names the whole history
+# before it, and the deals folder).
+_LAST_READ: dict[tuple[str, str, str], History] = {}
+
+
+def _read_cached(deals_dir: Path, cache: Cache, kind: str, read: Callable[[Path, str, str], History],
+                 keep: bool = False) -> History:
     repo = locate(deals_dir)
     if isinstance(repo, str):
         return History({}, repo)
     top, head, folder = repo
-    key = cache.key("latest history", head, folder)
-    cached = cache.get("latest history", key)
+    key = cache.key(kind, head, folder)
+    kept = (str(cache.directory), kind, key)
+    if keep and kept in _LAST_READ:  # a live preview's rebuild at the same commit: not even unpickled again
+        return _LAST_READ[kept]
+    history = None
+    cached = cache.get(kind, key)
     if cached is not None:
         try:
-            return pickle.loads(cached)
-        except Exception:  # noqa: BLE001 - as in read_history
+            history = pickle.loads(cached)
+        except Exception:  # noqa: BLE001 - verified but unreadable (another Python): read the log again
             pass
-    history = _read_latest(top, head, folder)
-    cache.put("latest history", key, pickle.dumps(history, protocol=pickle.HIGHEST_PROTOCOL))
-    cache.prune("latest history", {key})
+    if history is None:
+        history = read(top, head, folder)
+        cache.put(kind, key, pickle.dumps(history, protocol=pickle.HIGHEST_PROTOCOL))
+        cache.prune(kind, {key})
+    _LAST_READ.clear()
+    if keep:
+        _LAST_READ[kept] = history
     return history
 
 
 def _read_latest(top: Path, head: str, folder: str) -> History:
-    touched = _git(top, "log", "--no-renames", "--format=%x1e%cI", "--name-only", "--", folder)
-    last = _last_changed(touched.decode("utf-8", "replace"), folder)
+    last = _last_changed(top, folder)
     # One thread: the lines are few and the deal files are being parsed on the other core.
     try:
         found = _git(top, "grep", "--threads=1", "-z", "-I", "-E", "^(stage|status):", head, "--", folder)
@@ -182,9 +172,8 @@ def _read_latest(top: Path, head: str, folder: str) -> History:
 def _read_log(top: Path, folder: str) -> History:
     changes = _git(top, "log", "--reverse", "--no-renames", "--no-color", "--no-ext-diff", "-p", "-U0",
                    "-G", r"^(stage|status):", "--format=%x1e%cI%x1f%an", "--", folder)
-    touched = _git(top, "log", "--no-renames", "--format=%x1e%cI", "--name-only", "--", folder)
     deals = _stage_changes(changes.decode("utf-8", "replace"), folder)
-    for deal_id, when in _last_changed(touched.decode("utf-8", "replace"), folder).items():
+    for deal_id, when in _last_changed(top, folder).items():
         deals.setdefault(deal_id, DealHistory()).last_updated = when
     return History(deals)
 
@@ -246,8 +235,9 @@ def _stage_changes(log: str, folder: str) -> dict[str, DealHistory]:
     return deals
 
 
-def _last_changed(log: str, folder: str) -> dict[str, date]:
+def _last_changed(top: Path, folder: str) -> dict[str, date]:
     """The date each deal file last changed (the log is newest first)."""
+    log = _git(top, "log", "--no-renames", "--format=%x1e%cI", "--name-only", "--", folder).decode("utf-8", "replace")
     out: dict[str, date] = {}
     ids = _DealIds(folder)
     for header, names in _records(log):
