@@ -94,13 +94,20 @@ def boxes(locator, parts: list[str]) -> list[dict]:
     return found
 
 
+def on_one_line(a: dict, b: dict) -> bool:
+    """The two boxes share most of their height: a pill or a smaller font beside the text is on its line,
+    wherever the installed fonts put its baseline."""
+    overlap = min(a["bottom"], b["bottom"]) - max(a["top"], b["top"])
+    return overlap > 0.5 * min(a["bottom"] - a["top"], b["bottom"] - b["top"])
+
+
 def reads_left_to_right(found: list[dict]) -> bool:
-    """Each piece starts right of the previous one on its line, or on a later line."""
+    """Each piece starts right of the previous one on its line, or on a later line (below its middle)."""
     for a, b in pairwise(found):
-        same_line = abs(a["top"] - b["top"]) < 2
-        if same_line and not a["left"] < b["left"]:
-            return False
-        if not same_line and not b["top"] > a["top"]:
+        if on_one_line(a, b):
+            if not a["left"] < b["left"]:
+                return False
+        elif not (b["top"] + b["bottom"]) / 2 > a["bottom"]:
             return False
     return True
 
