@@ -82,7 +82,7 @@ def read_project(root: Path, model_path: Path, deals_dir: Path, as_of: date, lab
         return Project(None, None, exc.problems)
     problems = Problems()
     team_file = team_path(model_path)
-    team = load_team(team_file, shown_path(team_file, root), model, problems)
+    team = load_team(team_file, root, model, problems)
     # A deal named like a generated file would replace it; the set depends on the stage model only,
     # not on URL settings, so the default paths give it.
     loader = DealLoader(model, root, cache, reserved=SitePaths().reserved_ids(model), remembered=remembered)

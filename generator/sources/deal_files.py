@@ -151,8 +151,15 @@ def deal_files(deals_dir: Path) -> list[Path]:
     return sorted(p for p in deals_dir.iterdir() if p.suffix in DEAL_SUFFIXES) if deals_dir.is_dir() else []
 
 
-def unreadable(path: Path, root: Path | None, resolve: Resolve = Path.resolve) -> tuple[str, str] | None:
-    """Why `path` may not be read as a deal file, as (message, hint); None when it may.
+# The hints for an entry that is not a file (for a folder; for a FIFO or a device), worded for what it should hold.
+DEAL_FILE_HINTS = ("a deal is one file; move what is inside out, or rename the folder",
+                   "remove it and save the deal as an ordinary file")
+
+
+def unreadable(path: Path, root: Path | None, resolve: Resolve = Path.resolve,
+               hints: tuple[str, str] = DEAL_FILE_HINTS) -> tuple[str, str] | None:
+    """Why `path` may not be read as a deal file (or the team file, with its own `hints`), as
+    (message, hint); None when it may.
 
     Only regular files inside the project are read. This looks with `os.stat` and never opens
     the path: opening a FIFO blocks until something writes to it, i.e. the build hangs.
@@ -172,11 +179,11 @@ def unreadable(path: Path, root: Path | None, resolve: Resolve = Path.resolve) -
         if not real.is_relative_to(resolve(root)):
             return f"points outside the project (to {real})", "copy the file into the project instead of linking to it"
     if stat.S_ISDIR(info.st_mode):
-        return "is a folder", "a deal is one file; move what is inside out, or rename the folder"
+        return "is a folder", hints[0]
     if stat.S_ISFIFO(info.st_mode):
-        return "is a named pipe (FIFO), not a file", "remove it and save the deal as an ordinary file"
+        return "is a named pipe (FIFO), not a file", hints[1]
     if not stat.S_ISREG(info.st_mode):
-        return "is not a regular file (a device or a socket)", "remove it and save the deal as an ordinary file"
+        return "is not a regular file (a device or a socket)", hints[1]
     return None
 
 

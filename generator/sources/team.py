@@ -3,14 +3,22 @@
 `playbook/team.yml` is optional. It is read with the same spec language as the stage model and
 the deals, so a mistake in it is one `file:line:col` line. Without it the pipeline has no quotas,
 and no deal owner is questioned; with it, a deal whose owner is not a member gets a warning.
+
+The file is private: it is read under the same rules as a deal file (only a regular file inside
+the project; a folder, a FIFO or a link leading out of the project is one error line, and a FIFO
+is never opened, so it cannot hang the build), and its e-mail addresses are checked but not kept
+(`Member` has no such field), so no page, JSON file or workbook can publish what it never holds.
+Who may see what is a later decision; the addresses stay in the file for it.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from .deal_files import entry_name, shown_path, unreadable
 from .spec import Checker, Field, ListOf, Number, Pattern, Record, Text, TextMapOf
 from .yaml_nodes import read_yaml
 
@@ -27,7 +35,7 @@ EMAIL = Pattern(regex=r"[^@\s]+@[^@\s]+", what="an e-mail address", example="li.
 TEAM_SPEC = Record(name="team", fields={
     "members": Field(ListOf(Record(name="member", fields={
         "name": Field(Text(), True, "The name exactly as deal files write it in `owner:`."),
-        "email": Field(EMAIL, False),
+        "email": Field(EMAIL, False, "Checked, never published."),
         "quotas": Field(TextMapOf(key=PERIOD, value=Number(0)), False),
     })), True),
 })
@@ -36,7 +44,6 @@ TEAM_SPEC = Record(name="team", fields={
 @dataclass(frozen=True)
 class Member:
     name: str
-    email: str = ""
     quotas: tuple[tuple[str, float], ...] = ()  # (period, amount), as written; a tuple keeps the object hashable
 
     def quota(self, period: str) -> float:
@@ -57,10 +64,23 @@ class Team:
         return next((m for m in self.members if m.name == name), None)
 
 
-def load_team(path: Path, shown_as: str, model: StageModel, problems: Problems) -> Team | None:
-    """Read and check the team file; None when it is missing or has errors (which go to `problems`)."""
-    if not path.is_file():
+# `unreadable`'s hints for a team.yml that is a folder, or a FIFO or device.
+TEAM_FILE_HINTS = ("the team is one file; move what is inside out, or rename the folder",
+                   "remove it and save the team as an ordinary file")
+
+
+def load_team(path: Path, root: Path | None, model: StageModel, problems: Problems) -> Team | None:
+    """Read and check the team file; None when it is missing or has errors (which go to `problems`).
+
+    `root` is the project: a team file that is a link leading out of it is refused, like a deal file.
+    """
+    if not os.path.lexists(path):  # a broken link is there, and reported
         return None
+    why = unreadable(path, root, hints=TEAM_FILE_HINTS)
+    if why is not None:  # named as the entry, not where a link leads
+        problems.error(entry_name(path, root), 1, 1, "", *why)
+        return None
+    shown_as = shown_path(path, root)
     node = read_yaml(path, shown_as, problems)
     if node is None:
         return None
@@ -68,7 +88,7 @@ def load_team(path: Path, shown_as: str, model: StageModel, problems: Problems) 
     raw = TEAM_SPEC.check(node, "", c)
     if c.failed or raw is None:
         return None
-    members = tuple(Member(m["name"], m.get("email", ""), tuple((p, float(q)) for p, q in m.get("quotas", {}).items()))
+    members = tuple(Member(m["name"], tuple((p, float(q)) for p, q in m.get("quotas", {}).items()))
                     for m in raw["members"])
     team = Team(shown_as, members)
     before = len(problems.errors)
