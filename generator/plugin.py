@@ -41,6 +41,7 @@ from .forked import Child, ChildFailed
 from .handback import apply_dict_changes, apply_list_changes, dict_changes, list_changes
 from .labels import Labels
 from .model.pipeline import Pipeline, ViewMemo
+from .search_worker import is_search_worker, mended_worker
 from .site.history_pages import history_pages_cached
 from .site.languages import (
     SOURCE_LANGUAGE,
@@ -116,6 +117,18 @@ class _GeneratedFile(File):
     @cached_property  # asked by mkdocs, by the dirty-rebuild count and at the end: the content is fixed
     def digest(self) -> str:
         return hashlib.sha256(self.content_bytes + self.finished.encode()).hexdigest()
+
+
+def _mend_search_worker(files: Files, config: MkDocsConfig) -> None:
+    # Material's worker searches 地铁 as 地 (see generator/search_worker.py): its mended copy replaces it.
+    for file in [f for f in files if is_search_worker(f.src_uri) and f.abs_src_path]:
+        source = mended_worker(file.abs_src_path)
+        if source is None:
+            log.info("dealbook: %s is not the search worker this version knows; Chinese queries are "
+                     "searched as Material cuts them", file.src_uri)
+            continue
+        files.remove(file)
+        files.append(File.generated(config, file.src_uri, content=source))
 
 
 class _LateFile(File):
@@ -243,6 +256,7 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
             self._cache = Cache(self.cache_dir)
         cache = self._cache
         files = self._pages_in_language(files, config)
+        _mend_search_worker(files, config)
         if not self._nested:
             # Deals are read, checked and their history read here, once, whatever the languages.
             self.project = read_project(self.root, self.model_path, self.deals_dir, self.as_of, self.labels, cache,

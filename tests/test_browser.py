@@ -159,6 +159,26 @@ def test_search_finds_a_stage_page_by_its_chinese_name(site: Site, browser) -> N
         tab.assert_clean()
 
 
+def test_a_chinese_word_is_searched_as_a_word_not_as_its_first_character(site: Site, browser) -> None:
+    """Material's worker searched 地铁 as 地 (every page with 地点, 地图, …): the mended worker finds the word."""
+    with open_tab(browser, viewport=DESKTOP) as tab:
+        tab.goto(site.url("zh/index.html"), settle=True)
+        box = tab.page.locator("input.md-search__input")
+        box.click()
+        box.fill("地铁")
+        box.press("End")
+        results = tab.page.locator(".md-search-result__list a")
+        results.first.wait_for(state="visible", timeout=15_000)
+        pages = sorted({urlsplit(a.get_attribute("href") or "").path for a in results.all()})
+        assert pages, "no result"
+        for path in pages:
+            text = (site.project.site / path.lstrip("/")).read_text(encoding="utf-8")
+            assert "地铁" in re.sub(r"<[^>]+>", "", text), f"{path} was found for 地铁 but does not contain it"
+        marks = set(tab.page.locator(".md-search-result__list mark").all_inner_texts())
+        assert marks == {"地铁"}, marks
+        tab.assert_clean()
+
+
 def test_the_site_opened_from_disk_follows_links_and_searches(site: Site, browser) -> None:
     """The README says "open site/index.html": from file:// the tabs, the pipeline, deal and stage
     links and search work, and nothing is fetched from another host."""
