@@ -17,13 +17,16 @@ from __future__ import annotations
 import difflib
 import hashlib
 import os
+import re
 import tempfile
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..build import read_project
+import yaml
+
+from ..build import DEFAULT_CACHE, read_project
 from ..cache import Cache
 from ..diagnostics import Problem
 from ..labels import Labels
@@ -40,8 +43,9 @@ from ..model.merge import (
 )
 from ..sources.deal_edit import EditError, Item, append_item, set_value
 from ..sources.deal_files import shown_path
-from .meta import SCORECARD, NotDealbook
-from .reader import Filled, read_filled
+from ..sources.deal_format import ID_PATTERN
+from .meta import SCORECARD, NotDealbook, shown
+from .reader import MAX_NAMED, Filled, Unreadable, read_filled
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -81,10 +85,10 @@ def import_workbooks(paths: list[Path], *, root: Path, model_path: Path, deals_d
         shown = shown_path(path, root)
         echo("".join(difflib.unified_diff(run.originals[path].splitlines(True), run.texts[path].splitlines(True),
                                           f"a/{shown}", f"b/{shown}")).rstrip("\n"))
+    scratch = None if dry_run or not changed else _scratch(root, deals_dir)
     for path in changed:
-        if dry_run:
-            continue
-        _write(path, run.texts[path])
+        if scratch is not None:
+            _write(path, run.texts[path], scratch)
     if changed:
         echo(f"--dry-run: nothing was written ({len(changed)} file(s) would change)" if dry_run else
              f"wrote {', '.join(shown_path(p, root) for p in changed)}")
@@ -92,11 +96,14 @@ def import_workbooks(paths: list[Path], *, root: Path, model_path: Path, deals_d
 
 
 def _one(run: Run, path: Path) -> None:
-    name = path.name
+    name = shown(path.name, quote=False)  # a file name is printed too: no line break of its own
     try:
         filled = read_filled(path, run.model)
     except NotDealbook as why:
         run.problem(f"{name}: not a Dealbook deal workbook or scorecard: {why}")
+        return
+    except Unreadable as why:
+        run.problem(f"{name}: {why}")
         return
     except OSError as exc:
         run.problem(f"{name}: cannot be read: {exc.strerror or exc}")
@@ -108,27 +115,35 @@ def _one(run: Run, path: Path) -> None:
     deal_path = _deal_file(run, filled, name)
     if deal_path is None:
         return
-    shown = shown_path(deal_path, run.root)
+    shown_deal = shown_path(deal_path, run.root)
+    for where, what in filled.not_imported[:MAX_NAMED]:
+        run.echo(f"{name}: {where}: {what} is not imported; change it in {shown_deal}")
+    if len(filled.not_imported) > MAX_NAMED:
+        run.echo(f"{name}: and {len(filled.not_imported) - MAX_NAMED} more changed cells that are not imported")
+    _merge_into(run, name, filled, deal_path, shown_deal)
+
+
+def _merge_into(run: Run, name: str, filled: Filled, deal_path: Path, where_file: str) -> None:
     if deal_path not in run.texts:
         data = deal_path.read_bytes()
         try:
             run.texts[deal_path] = run.originals[deal_path] = data.decode("utf-8")
         except UnicodeDecodeError:
-            run.problem(f"{name}: {shown} is not valid UTF-8; fix it first (dealbook check {shown})")
+            run.problem(f"{name}: {where_file} is not valid UTF-8; fix it first (dealbook check {where_file})")
             return
         if filled.meta.fingerprint and hashlib.sha256(data).hexdigest() != filled.meta.fingerprint:
-            run.echo(f"{name}: {shown} has changed since the workbook was made; merging both sides' changes")
+            run.echo(f"{name}: {where_file} has changed since the workbook was made; merging both sides' changes")
     text = run.texts[deal_path]
     deal, problems = _check(run, deal_path, text)
     if deal is None:
-        run.problem(f"{name}: {shown} has errors; fix them first (dealbook check {shown})")
+        run.problem(f"{name}: {where_file} has errors; fix them first (dealbook check {where_file})")
         return
     theirs = deal_fields(deal)
     merged = merge(filled.meta.base, theirs, _mine(filled, filled.meta.base, theirs),
                    filled_only=filled.meta.kind == SCORECARD)
     for conflict in merged.conflicts:
         run.problem(f"{name}: {describe(conflict.key)}: changed in the workbook ({_show(conflict.mine)}) and in "
-                    f"{shown} since the workbook was made ({_show(conflict.theirs)}); "
+                    f"{where_file} since the workbook was made ({_show(conflict.theirs)}); "
                     "change one of them to match and import again")
     if merged.conflicts:
         return
@@ -136,7 +151,13 @@ def _one(run: Run, path: Path) -> None:
     try:
         new = bom + _apply(text.removeprefix(bom), merged.changes, theirs)
     except EditError as why:
-        run.problem(f"{name}: {shown}: {why}")
+        run.problem(f"{name}: {where_file}: {why}")
+        return
+    except yaml.YAMLError as exc:  # what `dealbook check` reads but the editing parser does not
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
+        why = getattr(exc, "problem", None) or "YAML"
+        run.problem(f"{name}: {where_file}{where}: cannot be edited in place ({why}); make the change by hand")
         return
     if new == text:
         run.echo(f"{name}: nothing to import")
@@ -151,15 +172,21 @@ def _one(run: Run, path: Path) -> None:
 
 
 def _deal_file(run: Run, filled: Filled, name: str) -> Path | None:
+    """The deal file a workbook is for; always the same Path for one file, so several workbooks of a deal merge."""
     deal_id = filled.deal_id.strip()
+    where = f"{filled.deal_id_cell}: " if filled.meta.kind == SCORECARD else ""
     if not deal_id:
         run.problem(f"{name}: {filled.deal_id_cell}: fill in the id of the deal this scorecard is for")
+        return None
+    if not re.fullmatch(ID_PATTERN, deal_id):  # no "/", "..", line break: the id names a file in deals/ only
+        whose = "it names" if filled.meta.kind == SCORECARD else "its Dealbook data sheet names"
+        run.problem(f"{name}: {where}{whose} the deal {shown(deal_id)}, which is not a deal id "
+                    "(a-z, 0-9 and '-')")
         return None
     for suffix in (".yml", ".yaml"):
         path = run.deals_dir / f"{deal_id}{suffix}"
         if path.is_file() and path.resolve().parent == run.deals_dir.resolve():
             return path
-    where = f"{filled.deal_id_cell}: " if filled.meta.kind == SCORECARD else ""
     run.problem(f"{name}: {where}no deal '{deal_id}' ({shown_path(run.deals_dir, run.root)}/{deal_id}.yml "
                 "does not exist)")
     return None
@@ -255,10 +282,24 @@ def _check(run: Run, deal_path: Path, text: str) -> tuple[Deal | None, list[Prob
     return (views[0].deal if views else None), problems
 
 
-def _write(path: Path, text: str) -> None:
+def _scratch(root: Path, deals_dir: Path) -> Path:
+    """Where a deal file's new text is written before it is renamed into place: never in deals/ itself, where a
+    kill at the wrong moment would leave a stray file that `git add deals` stages. The project's cache folder
+    when it is on the same file system (a rename is one step only within one), else the deals folder's parent."""
+    cache = root / DEFAULT_CACHE / "import"
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        if os.stat(cache).st_dev == os.stat(deals_dir).st_dev:
+            return cache
+    except OSError:
+        pass
+    return deals_dir.resolve().parent
+
+
+def _write(path: Path, text: str, scratch: Path) -> None:
     """Replace the file in one step, so an interrupted import never leaves half a deal file."""
     data = text.encode("utf-8")
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=scratch)
     try:
         with os.fdopen(handle, "wb") as out:
             out.write(data)

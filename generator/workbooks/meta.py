@@ -6,31 +6,61 @@ made (the file's sha256), and what the importable fields were then (the base of 
 three-way merge). A hidden sheet holds all of it as plain cells, which Excel and LibreOffice
 keep when they save; document properties would not do (Excel cuts their text at 255
 characters). The sheet is found by the marker in A1, never by its (translated) name or position.
+
+It also holds every visible cell as made (`made`: texts, numbers, and which cells held a
+formula) with the names on each sheet, so that import can name each cell a rep changed that
+it does not take (`Summary!B8: 'Stage' is not imported; change it in deals/x.yml`).
 """
 
 from __future__ import annotations
 
+import html
 import json
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from openpyxl import Workbook
-    from openpyxl.worksheet.worksheet import Worksheet
-
     from ..model.merge import Fields
     from . import xlsx
+    from .reader import Book
 
 MARKER = "dealbook-workbook"
 VERSION = 1
 DEAL, SCORECARD = "deal", "scorecard"
 CHUNK = 8000  # characters per cell for the base values (a cell holds at most 32,767)
 BASE_ROW = 6
+MADE_ROW = 7  # the visible cells as made, JSON in chunks like the base
+MAX_JSON = 2 * 2**20  # characters of the base or the made record that import reads
 # Workbook-level names of the areas `dealbook import` reads; names follow the cells when rows are inserted.
 DEAL_ID_NAME = "DealId"
 SCORES_NAME = "FactorScores"
 PEOPLE_NAME = "StakeholderRows"
 TERMS_NAME = "NegotiationRows"
+
+
+@dataclass(frozen=True)
+class Made:
+    """A visible sheet as made: its title, the names on it (name, row, column) and its cells (row, column, value);
+    a value is a text, a number (dates as day numbers) or "=" for a formula."""
+
+    title: str
+    anchors: list[tuple[str, int, int]]
+    cells: list[tuple[int, int, object]]
+
+    def describe(self, row: int, col: int) -> str:
+        """What a cell is, from the texts around it as made: its row's label and its column's heading."""
+        texts = {(r, c): v for r, c, v in self.cells if isinstance(v, str) and v != "="}
+        label = texts.get((row, 1)) if col > 1 else None
+        numbered = any(r == row and c == 1 and not isinstance(v, str) for r, c, v in self.cells)
+        if label is None and col > 2 and numbered:
+            label = texts.get((row, 2))  # a numbered row (the Stages sheet): its name
+        heading = texts.get((2, col)) if row > 2 else None
+        if heading and label and heading != label:
+            return f"{shown(heading)} of {shown(label)}"
+        if label or heading:
+            return shown(label or heading)
+        return "this cell"
 
 
 @dataclass(frozen=True)
@@ -40,10 +70,12 @@ class Meta:
     fingerprint: str  # sha256 of the deal file the workbook was made from; "" for a blank scorecard
     factors: list[str]  # the factor keys of the score cells, in order
     base: Fields | None  # the importable fields of that deal file; None for a blank scorecard
+    made: list[Made] | None = None  # the visible sheets as made; None in a workbook made before it was recorded
 
 
 def write_meta(wb: xlsx.Workbook, title: str, meta: Meta) -> None:
     """The hidden sheet of what `dealbook import` needs, at the end of a workbook being written."""
+    made = _made(wb)  # before the hidden sheet exists
     ws = wb.add_sheet(title, hidden=True)
     base = "" if meta.base is None else json.dumps([[list(k), v] for k, v in meta.base.items()],
                                                   ensure_ascii=False, separators=(",", ":"))
@@ -52,9 +84,39 @@ def write_meta(wb: xlsx.Workbook, title: str, meta: Meta) -> None:
     for row, (key, value) in enumerate(rows, start=1):
         _text(ws, row, 1, key)
         _text(ws, row, 2, value)
-    _text(ws, BASE_ROW, 1, "base")
-    for index in range(0, len(base), CHUNK):
-        _text(ws, BASE_ROW, 2 + index // CHUNK, base[index:index + CHUNK])
+    for row, key, value in ((BASE_ROW, "base", base), (MADE_ROW, "made", made)):
+        _text(ws, row, 1, key)
+        for index in range(0, len(value), CHUNK):
+            _text(ws, row, 2 + index // CHUNK, value[index:index + CHUNK])
+
+
+_INLINE = re.compile(r' t="inlineStr"><is><t[^>]*>(.*?)</t></is></c>$', re.S)
+_NUMBER = re.compile(r"><v>([^<]*)</v></c>$")
+
+
+def _made(wb: xlsx.Workbook) -> str:
+    """The visible sheets' cells as written (from the writer's own cell bodies), as JSON."""
+    sheets = []
+    for ws in wb.sheets:
+        if ws.hidden:
+            continue
+        anchors = []
+        for name, ref in wb.names:
+            found = parse_ref(ref)
+            if found and found[0] == ws.title:
+                anchors.append([name, found[1], found[2]])
+        cells: list[list] = []
+        for row in sorted(ws.rows):
+            for col, (_, body) in sorted(ws.rows[row].items()):
+                if "<f>" in body:
+                    cells.append([row, col, "="])
+                elif match := _INLINE.match(body):
+                    cells.append([row, col, html.unescape(match[1])])
+                elif match := _NUMBER.match(body):
+                    number = float(match[1])
+                    cells.append([row, col, int(number) if number.is_integer() else number])
+        sheets.append({"title": ws.title, "anchors": anchors, "cells": cells})
+    return json.dumps(sheets, ensure_ascii=False, separators=(",", ":"))
 
 
 def _text(ws: xlsx.Worksheet, row: int, col: int, value: str) -> None:
@@ -68,22 +130,111 @@ class NotDealbook(Exception):
     """The workbook has no (readable) Dealbook sheet."""
 
 
-def find_meta_sheet(wb: Workbook) -> Worksheet | None:
-    return next((ws for ws in wb.worksheets if ws.cell(1, 1).value == MARKER), None)
-
-
-def read_meta(wb: Workbook) -> Meta:
-    ws = find_meta_sheet(wb)
-    if ws is None:
+def read_meta(book: Book) -> Meta:
+    sheet = next((s for s in book.sheets if s.get(1, 1).value == MARKER), None)
+    if sheet is None:
         raise NotDealbook("it has no Dealbook data sheet")
-    values = {str(ws.cell(r, 1).value): ws.cell(r, 2).value for r in range(2, BASE_ROW)}
-    if str(ws.cell(1, 2).value) != str(VERSION) or values.get("kind") not in (DEAL, SCORECARD):
+    values = {str(sheet.get(r, 1).value): sheet.get(r, 2).value for r in range(2, BASE_ROW)}
+    if str(sheet.get(1, 2).value) != str(VERSION) or values.get("kind") not in (DEAL, SCORECARD):
         raise NotDealbook("its Dealbook data sheet is from another version of Dealbook")
-    base_text = "".join(str(c.value) for c in ws[BASE_ROW][1:] if c.value is not None)
+    base = _json_row(sheet, BASE_ROW, "base")
+    made = _json_row(sheet, MADE_ROW, "made")
     try:
-        base = {tuple(k): v for k, v in json.loads(base_text)} if base_text else None
-    except (ValueError, TypeError):
-        raise NotDealbook("its Dealbook data sheet was changed (the base values cannot be read)") from None
-    factors = str(values.get("factors") or "")
-    return Meta(str(values["kind"]), str(values.get("deal_id") or ""), str(values.get("fingerprint") or ""),
-                factors.split(",") if factors else [], base if values["kind"] == DEAL else None)
+        fields = {tuple(k): v for k, v in base} if base is not None else None
+        sheets = None if made is None else [
+            Made(str(s["title"]), [(str(n), int(r), int(c)) for n, r, c in s["anchors"]],
+                 [(int(r), int(c), v) for r, c, v in s["cells"]]) for s in made]
+    except (ValueError, TypeError, KeyError):
+        raise NotDealbook("its Dealbook data sheet was changed (the values it was made with cannot be read)") \
+            from None
+    if fields is not None and not all(_plain_key(k) and _plain(v) for k, v in fields.items()):
+        raise NotDealbook("its Dealbook data sheet was changed (the values it was made with cannot be read)")
+    if sheets is not None and not all(_plain(v) for s in sheets for _, _, v in s.cells):
+        raise NotDealbook("its Dealbook data sheet was changed (the cells it was made with cannot be read)")
+    factors = str(_string(values.get("factors")) or "")
+    return Meta(str(values["kind"]), str(_string(values.get("deal_id")) or ""),
+                str(_string(values.get("fingerprint")) or ""), factors.split(",") if factors else [],
+                fields if values["kind"] == DEAL else None, sheets)
+
+
+def _string(value: object) -> object:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return value
+
+
+def _json_row(sheet, row: int, key: str) -> list | None:
+    if sheet.get(row, 1).value != key:
+        return None
+    parts = []
+    size = 0
+    for col in range(2, 2 + MAX_JSON // CHUNK + 2):
+        value = sheet.get(row, col).value
+        if value is None:
+            break
+        parts.append(str(value))
+        size += len(parts[-1])
+        if size > MAX_JSON:
+            raise NotDealbook(f"its Dealbook data sheet was changed (the {key} values are too long)")
+    text = "".join(parts)
+    if not text:
+        return None
+    try:
+        found = json.loads(text)
+    except (ValueError, RecursionError):
+        raise NotDealbook(f"its Dealbook data sheet was changed (the {key} values cannot be read)") from None
+    if not isinstance(found, list):
+        raise NotDealbook(f"its Dealbook data sheet was changed (the {key} values cannot be read)")
+    return found
+
+
+def _plain(value: object) -> bool:
+    return value is None or isinstance(value, str | int | float) and not isinstance(value, bool) \
+        and len(str(value)) <= 32_767
+
+
+def _plain_key(key: tuple) -> bool:
+    return 2 <= len(key) <= 4 and all(isinstance(k, str | int) and not isinstance(k, bool) for k in key)
+
+
+# --- References and how values are shown in messages ------------------------------------------
+
+_REF = re.compile(r"^(?:'((?:[^']|'')+)'|([^'!:\s]+))!\$?([A-Z]{1,3})\$?([1-9][0-9]{0,6})"
+                  r"(?::\$?([A-Z]{1,3})\$?([1-9][0-9]{0,6}))?$")
+
+
+def parse_ref(text: str) -> tuple[str, int, int, int, int] | None:
+    """`'Sheet'!$A$3:$G$12` → (sheet, first row, first column, last row, last column); None for anything else."""
+    match = _REF.match(text.strip())
+    if match is None:
+        return None
+    title = match[1].replace("''", "'") if match[1] is not None else match[2]
+    r1, c1 = int(match[4]), _column(match[3])
+    r2, c2 = (int(match[6]), _column(match[5])) if match[5] else (r1, c1)
+    return title, min(r1, r2), min(c1, c2), max(r1, r2), max(c1, c2)
+
+
+def _column(letters: str) -> int:
+    col = 0
+    for ch in letters:
+        col = col * 26 + ord(ch) - 64
+    return col
+
+
+def cell_name(row: int, col: int) -> str:
+    letters = ""
+    while col > 0:
+        col, rest = divmod(col - 1, 26)
+        letters = chr(65 + rest) + letters
+    return f"{letters}{row}"
+
+
+def shown(value: object, quote: bool = True, limit: int = 60) -> str:
+    """A value from a workbook, safe to print on one line: control characters escaped, long texts cut."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        value = int(value)
+    text = value if isinstance(value, str) else str(value)
+    if len(text) > limit:
+        text = text[:limit] + "…"
+    text = "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in text)
+    return f"'{text}'" if quote and isinstance(value, str) else text

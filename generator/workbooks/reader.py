@@ -7,34 +7,499 @@ rep renames a sheet, moves it or inserts rows. Rows a rep adds below a table are
 
 Every cell that cannot be taken is one problem naming its sheet and cell
 (`Scorecard!E7: score 7 is not from 1 to 5`); the caller writes nothing when there is any.
+
+Why not openpyxl: a workbook comes from outside (mail, a share), and openpyxl builds every
+cell of a sheet's used range, reads names over whole sheets and parses without limits, so a
+small file could take minutes and gigabytes, and a formula saved without its result read as a
+blank cell (which deleted the field). `open_book` reads only what import needs, bounded before
+anything is parsed: the file's size, each zip part's uncompressed size (from the zip
+directory, then enforced while inflating), the rows, columns and cells of each sheet, the
+ranges of the names read, and the length of every text; XML is parsed by defusedxml with DTDs
+(so entities, billion laughs and external entities) refused. Every failure is `Unreadable`,
+one line naming the part or the `sheet!cell`.
 """
 
 from __future__ import annotations
 
+import io
+import math
+import os
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from pathlib import Path
+from datetime import date, timedelta
 from typing import TYPE_CHECKING
+from xml.etree.ElementTree import ParseError
 
-import openpyxl
-from openpyxl.utils.exceptions import InvalidFileException
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import iterparse
 
 from ..labels import LANGUAGES, Labels
 from ..model.merge import PERSON_FIELDS, TERM_FIELDS, clean, person_key
-from .meta import DEAL, DEAL_ID_NAME, PEOPLE_NAME, SCORES_NAME, TERMS_NAME, Meta, NotDealbook, read_meta
+from .meta import (
+    DEAL,
+    DEAL_ID_NAME,
+    PEOPLE_NAME,
+    SCORES_NAME,
+    TERMS_NAME,
+    Meta,
+    NotDealbook,
+    cell_name,
+    parse_ref,
+    read_meta,
+    shown,
+)
 
 if TYPE_CHECKING:
-    from openpyxl import Workbook
-    from openpyxl.cell.cell import Cell
+    from collections.abc import Iterator
+    from pathlib import Path
 
     from ..sources.stage_model import StageModel
+
+# Limits, each far above what a workbook Dealbook makes (under 1 MB, a few hundred cells) even after
+# Excel or LibreOffice has saved it, and far below what would take a noticeable time or memory.
+MAX_FILE_BYTES = 10 * 2**20  # the .xlsx file
+MAX_PART_BYTES = 20 * 2**20  # one part of it, uncompressed
+MAX_TOTAL_BYTES = 50 * 2**20  # all its parts, uncompressed
+MAX_PARTS = 1_000
+MAX_SHEETS = 64
+MAX_NAMES = 2_000  # defined names
+MAX_ROWS = 10_000  # rows of a sheet (Excel has 1,048,576)
+MAX_COLUMNS = 256  # columns of a sheet (Excel has 16,384)
+MAX_CELLS = 200_000  # cells of all sheets together
+MAX_NAME_CELLS = 20_000  # cells a name that import reads may cover
+MAX_TEXT = 32_767  # characters of one text: Excel's own limit of a cell
+MAX_STRINGS = 200_000  # entries of the shared-strings table
+MAX_NUMBER_CHARS = 40  # a number's text, as a spreadsheet stores it (repr of a double is at most 24)
 
 PEOPLE_COLUMNS = ("name", "title", "role", "influence", "stance", "last_contact", "notes")
 TERM_COLUMNS = ("topic", *TERM_FIELDS)
 CHOICES = {"role": "roles", "influence": "influence", "stance": "stance"}  # column → vocabulary
 
+_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+_PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+_CELL_REF = re.compile(r"([A-Z]{1,3})([1-9][0-9]{0,6})")
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,3})?")
+# Excel's built-in number formats that show a date (14-22; 27-36 and 50-58 in East Asian versions; 45-47 are times).
+_DATE_FORMATS = {*range(14, 23), *range(27, 37), *range(45, 48), *range(50, 59)}
+
+
+class Unreadable(Exception):
+    """The file cannot be read within the limits: one line, naming the part or the `sheet!cell`."""
+
+
+@dataclass(slots=True)
+class XCell:
+    """A cell as stored: its value, and whether it holds a formula and whether a value is stored at all."""
+
+    value: str | float | bool | None = None
+    formula: bool = False
+    stored: bool = True  # False: a formula, or a typed cell, without its value
+    is_date: bool = False  # a number shown with a date format (`value` is then its ISO date)
+    number: float | None = None  # a number as stored, dates included
+    error: str | None = None  # an error value (#N/A …)
+
+
+@dataclass
+class Sheet:
+    title: str
+    hidden: bool
+    cells: dict[tuple[int, int], XCell] = field(default_factory=dict)
+
+    def get(self, row: int, col: int) -> XCell:
+        return self.cells.get((row, col)) or XCell()
+
+    def last_row(self) -> int:
+        return max((r for (r, _), c in self.cells.items() if c.value is not None or c.formula), default=0)
+
+
+@dataclass
+class Book:
+    sheets: list[Sheet]
+    names: dict[str, str]  # workbook-level defined names → their text
+    date1904: bool = False
+
+    def sheet(self, title: str) -> Sheet | None:
+        return next((s for s in self.sheets if s.title == title), None)
+
+    def named(self, name: str) -> tuple[Sheet, int, int, int, int]:
+        """The sheet and (first row, first column, last row, last column) a workbook-level name points to."""
+        if name not in self.names:
+            raise NotDealbook(f"the name {name} is missing (was the workbook made by Dealbook?)")
+        found = parse_ref(self.names[name])
+        sheet = self.sheet(found[0]) if found else None
+        if found is None or sheet is None:
+            raise NotDealbook(f"the name {name} no longer points to one range")
+        _, r1, c1, r2, c2 = found
+        if r2 > MAX_ROWS or c2 > MAX_COLUMNS or (r2 - r1 + 1) * (c2 - c1 + 1) > MAX_NAME_CELLS:
+            raise Unreadable(f"the name {name} points to {shown(self.names[name])}, more than import reads "
+                             f"(at most {MAX_ROWS:,} rows, {MAX_COLUMNS} columns and {MAX_NAME_CELLS:,} cells)")
+        return sheet, r1, c1, r2, c2
+
+
+# --- The bounded .xlsx reader ------------------------------------------------------------------
+
+def open_book(path: Path) -> Book:
+    """The sheets, cells and names of the .xlsx at `path`, within the limits above; raises Unreadable."""
+    size = os.stat(path).st_size
+    if size > MAX_FILE_BYTES:
+        raise Unreadable(f"the file has {size:,} bytes, more than the {MAX_FILE_BYTES // 2**20} MiB import reads "
+                         "(a Dealbook workbook has under 1 MB)")
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return _Package(zf).book()
+    except (zipfile.BadZipFile, zlib.error, EOFError, RuntimeError, NotImplementedError, ValueError) as exc:
+        raise Unreadable(f"cannot be read as an .xlsx workbook ({_reason(exc)})") from None
+
+
+def _reason(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())[:120]
+    return f"{exc.__class__.__name__}: {text}" if text else exc.__class__.__name__
+
+
+class _Package:
+    def __init__(self, zf: zipfile.ZipFile):
+        self.zf = zf
+        infos = zf.infolist()
+        if len(infos) > MAX_PARTS:
+            raise Unreadable(f"the file has {len(infos):,} parts, more than the {MAX_PARTS:,} import reads")
+        total = 0
+        for info in infos:
+            total += info.file_size
+            if info.flag_bits & 0x1:
+                raise Unreadable(f"{shown(info.filename)}: the part is encrypted "
+                                 "(save the workbook without a password)")
+            if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+                raise Unreadable(f"{shown(info.filename)}: compressed in a way .xlsx files are not "
+                                 f"(method {info.compress_type})")
+            if info.file_size > MAX_PART_BYTES:
+                raise Unreadable(f"{shown(info.filename)}: {info.file_size:,} bytes uncompressed, more than the "
+                                 f"{MAX_PART_BYTES // 2**20} MiB a part may have")
+        if total > MAX_TOTAL_BYTES:
+            raise Unreadable(f"the parts have {total:,} bytes uncompressed, more than the "
+                             f"{MAX_TOTAL_BYTES // 2**20} MiB import reads")
+        self.parts = {info.filename: info for info in infos}
+        self.cells = 0
+
+    def read(self, name: str) -> bytes | None:
+        info = self.parts.get(name)
+        if info is None:
+            return None
+        try:
+            with self.zf.open(info) as part:
+                data = part.read(MAX_PART_BYTES + 1)  # the directory's size is checked too, while inflating
+        except (zipfile.BadZipFile, zlib.error, EOFError, RuntimeError, NotImplementedError, OSError) as exc:
+            raise Unreadable(f"{shown(name)}: cannot be read ({_reason(exc)})") from None
+        if len(data) > MAX_PART_BYTES:
+            raise Unreadable(f"{shown(name)}: more than the {MAX_PART_BYTES // 2**20} MiB a part may have")
+        return data
+
+    def events(self, name: str, data: bytes) -> Iterator[tuple[str, object]]:
+        """(event, element) of a part's XML, with DTDs refused: no entity is ever expanded, nothing is fetched."""
+        try:
+            yield from iterparse(io.BytesIO(data), events=("start", "end"), forbid_dtd=True)
+        except DefusedXmlException as exc:
+            raise Unreadable(f"{shown(name)}: the XML declares a DTD or entities, which a workbook never needs "
+                             f"({exc.__class__.__name__})") from None
+        except ParseError as exc:
+            raise Unreadable(f"{shown(name)}: not well-formed XML ({exc})") from None
+        except RecursionError:
+            raise Unreadable(f"{shown(name)}: elements nested too deeply") from None
+
+    def book(self) -> Book:
+        root = self._relationship_target("_rels/.rels", "/officeDocument", "") or "xl/workbook.xml"
+        data = self.read(root)
+        if data is None:
+            raise Unreadable("cannot be read as an .xlsx workbook (it has no workbook part)")
+        rels = self._rels(_rels_path(root), _folder(root))
+        sheets: list[tuple[str, bool, str]] = []
+        names: dict[str, str] = {}
+        date1904 = False
+        name: str | None = None
+        for event, element in self.events(root, data):
+            tag = element.tag
+            if event == "start":
+                if tag == _MAIN + "definedName":
+                    name = element.get("name") if element.get("localSheetId") is None else None
+                continue
+            if tag == _MAIN + "sheet":
+                if len(sheets) >= MAX_SHEETS:
+                    raise Unreadable(f"{root}: more than {MAX_SHEETS} sheets")
+                target = rels.get(element.get(_REL + "id") or "")
+                if target is not None:
+                    sheets.append((str(element.get("name") or ""), element.get("state", "visible") != "visible",
+                                   target))
+            elif tag == _MAIN + "definedName":
+                if len(names) >= MAX_NAMES:
+                    raise Unreadable(f"{root}: more than {MAX_NAMES:,} defined names")
+                if name is not None:
+                    names[name] = element.text or ""
+                element.clear()
+            elif tag == _MAIN + "workbookPr":
+                date1904 = element.get("date1904") in ("1", "true")
+        strings = self._strings(rels)
+        dates = self._date_styles(rels)
+        book = Book([], names, date1904)
+        for title, hidden, target in sheets:
+            book.sheets.append(self._sheet(title, hidden, target, strings, dates, date1904))
+        return book
+
+    def _relationship_target(self, rels_name: str, kind: str, folder: str) -> str | None:
+        found = [t for t, k in self._rel_list(rels_name, folder) if k.endswith(kind)]
+        return found[0] if found else None
+
+    def _rel_list(self, rels_name: str, folder: str) -> list[tuple[str, str]]:
+        data = self.read(rels_name)
+        if data is None:
+            return []
+        found = []
+        for event, element in self.events(rels_name, data):
+            if event == "end" and element.tag == _PKG_REL + "Relationship":
+                if len(found) >= MAX_PARTS:
+                    raise Unreadable(f"{rels_name}: more than {MAX_PARTS:,} relationships")
+                target = element.get("Target") or ""
+                if element.get("TargetMode") != "External":
+                    found.append((_resolve(folder, target), f"{element.get('Type') or ''}#{element.get('Id') or ''}"))
+        return found
+
+    def _rels(self, rels_name: str, folder: str) -> dict[str, str]:
+        """Relationship id → part name; with "#type" keys for the workbook's strings and styles."""
+        out: dict[str, str] = {}
+        for target, kind in self._rel_list(rels_name, folder):
+            kind, _, rid = kind.partition("#")
+            out[rid] = target
+            out.setdefault("#" + kind.rsplit("/", 1)[-1], target)
+        return out
+
+    def _strings(self, rels: dict[str, str]) -> list[str]:
+        name = rels.get("#sharedStrings")
+        data = self.read(name) if name else None
+        if data is None:
+            return []
+        strings: list[str] = []
+        for event, element in self.events(name, data):  # type: ignore[arg-type]
+            if event == "end" and element.tag == _MAIN + "si":
+                if len(strings) >= MAX_STRINGS:
+                    raise Unreadable(f"{name}: more than {MAX_STRINGS:,} strings")
+                text = _text_of(element)
+                if len(text) > MAX_TEXT:
+                    raise Unreadable(f"{name}: string {len(strings)} has {len(text):,} characters, more than "
+                                     f"the {MAX_TEXT:,} a cell may hold")
+                strings.append(text)
+                element.clear()
+        return strings
+
+    def _date_styles(self, rels: dict[str, str]) -> set[int]:
+        """The indexes of the cell styles that show a number as a date."""
+        name = rels.get("#styles")
+        data = self.read(name) if name else None
+        if data is None:
+            return set()
+        custom: dict[int, str] = {}
+        dates: set[int] = set()
+        xf = 0
+        in_cell_xfs = False
+        for event, element in self.events(name, data):  # type: ignore[arg-type]
+            tag = element.tag
+            if tag == _MAIN + "cellXfs":
+                in_cell_xfs = event == "start"
+            elif event == "end" and tag == _MAIN + "numFmt":
+                number = _small_int(element.get("numFmtId"))
+                if number is not None and len(custom) < MAX_NAMES:
+                    custom[number] = (element.get("formatCode") or "")[:256]
+            elif event == "end" and tag == _MAIN + "xf" and in_cell_xfs:
+                if xf >= MAX_CELLS:
+                    raise Unreadable(f"{name}: more than {MAX_CELLS:,} cell styles")
+                number = _small_int(element.get("numFmtId")) or 0
+                if number in _DATE_FORMATS or (number in custom and _is_date_format(custom[number])):
+                    dates.add(xf)
+                xf += 1
+            if event == "end" and tag != _MAIN + "cellXfs":
+                element.clear()
+        return dates
+
+    def _sheet(self, title: str, hidden: bool, part: str, strings: list[str], dates: set[int],
+               date1904: bool) -> Sheet:
+        sheet = Sheet(title, hidden)
+        data = self.read(part)
+        if data is None:
+            return sheet
+        row = 0
+        col = 0
+        rows = 0
+        data_element = None
+        for event, element in self.events(part, data):
+            tag = element.tag
+            if event == "start":
+                if tag == _MAIN + "row":
+                    rows += 1
+                    number = _small_int(element.get("r"))
+                    row = number if number is not None else row + 1
+                    col = 0
+                    if row > MAX_ROWS or rows > MAX_ROWS:
+                        raise Unreadable(f"{_sheet_name(title)}: row {row:,}: beyond the {MAX_ROWS:,} rows import "
+                                         "reads (a Dealbook workbook has a few hundred)")
+                elif tag == _MAIN + "sheetData":
+                    data_element = element
+                elif tag == _MAIN + "dimension":
+                    self._dimension(title, element.get("ref") or "")
+                continue
+            if tag == _MAIN + "c":
+                row, col = self._position(title, element.get("r"), row, col)
+                self.cells += 1
+                if self.cells > MAX_CELLS:
+                    raise Unreadable(f"{_sheet_name(title)}!{cell_name(row, col)}: more than {MAX_CELLS:,} cells "
+                                     "in the workbook")
+                cell = _cell(element, strings, dates, date1904, f"{_sheet_name(title)}!{cell_name(row, col)}")
+                if cell.value is not None or cell.formula or not cell.stored or cell.error:
+                    sheet.cells[(row, col)] = cell
+                element.clear()
+            elif tag == _MAIN + "row" and data_element is not None:
+                data_element.clear()  # rows already read are dropped, so memory stays bounded
+        return sheet
+
+    def _dimension(self, title: str, ref: str) -> None:
+        last = ref.split(":")[-1]
+        match = _CELL_REF.fullmatch(last)
+        if match and (int(match[2]) > MAX_ROWS or _column(match[1]) > MAX_COLUMNS):
+            raise Unreadable(f"{_sheet_name(title)}: its used range {shown(ref)} is larger than import reads "
+                             f"({MAX_ROWS:,} rows, {MAX_COLUMNS} columns)")
+
+    def _position(self, title: str, ref: str | None, row: int, col: int) -> tuple[int, int]:
+        if ref is None:
+            col += 1
+        else:
+            match = _CELL_REF.fullmatch(ref)
+            if match is None:
+                raise Unreadable(f"{_sheet_name(title)}: {shown(ref)} is not a cell reference")
+            col, row = _column(match[1]), int(match[2])
+        if row > MAX_ROWS or col > MAX_COLUMNS or row < 1:
+            raise Unreadable(f"{_sheet_name(title)}!{cell_name(max(row, 1), col)}: beyond the {MAX_ROWS:,} rows and "
+                             f"{MAX_COLUMNS} columns import reads (a Dealbook workbook has a few hundred cells)")
+        return row, col
+
+
+def _sheet_name(title: str) -> str:
+    return shown(title, quote=False)
+
+
+def _folder(part: str) -> str:
+    return part.rsplit("/", 1)[0] if "/" in part else ""
+
+
+def _rels_path(part: str) -> str:
+    folder, _, name = part.rpartition("/")
+    return f"{folder}/_rels/{name}.rels" if folder else f"_rels/{name}.rels"
+
+
+def _resolve(folder: str, target: str) -> str:
+    parts = (target.lstrip("/") if target.startswith("/") else f"{folder}/{target}" if folder else target).split("/")
+    out: list[str] = []
+    for part in parts:
+        if part == "..":
+            if out:
+                out.pop()
+        elif part not in ("", "."):
+            out.append(part)
+    return "/".join(out)
+
+
+def _column(letters: str) -> int:
+    col = 0
+    for ch in letters:
+        col = col * 26 + ord(ch) - 64
+    return col
+
+
+def _small_int(text: str | None) -> int | None:
+    return int(text) if text is not None and text.isascii() and text.isdigit() and len(text) <= 9 else None
+
+
+def _text_of(element) -> str:
+    """The text of an `<si>` or `<is>`: its `<t>`, or its runs' `<t>`, without phonetic guides (`<rPh>`)."""
+    direct = element.find(_MAIN + "t")
+    if direct is not None:
+        return direct.text or ""
+    return "".join(t.text or "" for r in element.findall(_MAIN + "r") for t in r.findall(_MAIN + "t"))
+
+
+def _is_date_format(code: str) -> bool:
+    code = re.sub(r'"[^"]*"|\\.|\[[^\]]*\]|_.|\*.', "", code.split(";")[0])
+    return bool(re.search(r"[dmyDMY]", code)) and "General" not in code
+
+
+def _cell(element, strings: list[str], dates: set[int], date1904: bool, at: str) -> XCell:
+    kind = element.get("t") or "n"
+    cell = XCell(formula=element.find(_MAIN + "f") is not None)
+    v = element.find(_MAIN + "v")
+    if kind == "inlineStr":
+        found = element.find(_MAIN + "is")
+        if found is None:
+            cell.stored = not cell.formula and v is None
+            if v is not None:
+                cell.value = v.text or ""
+            return cell
+        text = _text_of(found)
+    elif v is None:
+        cell.stored = not cell.formula and kind == "n"  # a styled blank cell is blank; any other has lost its value
+        return cell
+    else:
+        text = v.text or ""
+    if len(text) > MAX_TEXT:
+        raise Unreadable(f"{at}: {len(text):,} characters, more than the {MAX_TEXT:,} a cell may hold")
+    if kind in ("str", "inlineStr"):
+        cell.value = text
+    elif kind == "s":
+        index = _small_int(text.strip())
+        if index is None or index >= len(strings):
+            raise Unreadable(f"{at}: refers to shared string {shown(text)}, which the workbook does not have")
+        cell.value = strings[index]
+    elif kind == "b":
+        if text.strip() not in ("0", "1"):
+            raise Unreadable(f"{at}: {shown(text)} is not a true/false value")
+        cell.value = text.strip() == "1"
+    elif kind == "e":
+        cell.error = text.strip()[:20] or "#VALUE!"
+    elif kind == "d":
+        try:
+            cell.value = date.fromisoformat(text.strip()[:10]).isoformat()
+        except ValueError:
+            raise Unreadable(f"{at}: {shown(text)} is not a date") from None
+        cell.is_date = True
+    elif kind == "n":
+        number = text.strip()
+        if not number:
+            cell.stored = not cell.formula
+            return cell
+        if len(number) > MAX_NUMBER_CHARS or not _NUMBER.fullmatch(number):
+            raise Unreadable(f"{at}: {shown(number)} is not a number a spreadsheet stores")
+        value = float(number)
+        if not math.isfinite(value):
+            raise Unreadable(f"{at}: {shown(number)} is not a finite number")
+        style = _small_int(element.get("s")) or 0
+        cell.value = cell.number = value
+        if style in dates:
+            day = _serial_date(value, date1904)
+            if day is not None:
+                cell.value, cell.is_date = day.isoformat(), True
+    else:
+        raise Unreadable(f"{at}: unknown cell type {shown(kind)}")
+    return cell
+
+
+def _serial_date(serial: float, date1904: bool) -> date | None:
+    """A spreadsheet's day number as a date (1900 system, with its phantom 29 February 1900); None out of range."""
+    if not 0 < serial < 2_958_466:
+        return None
+    days = int(serial)
+    if date1904:
+        return date(1904, 1, 1) + timedelta(days=days)
+    return date(1899, 12, 31 if days < 60 else 30) + timedelta(days=days)
+
+
+# --- What a rep filled in ----------------------------------------------------------------------
 
 @dataclass
 class Row:
@@ -54,72 +519,96 @@ class Filled:
     people: list[Row] = field(default_factory=list)
     terms: list[Row] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # "Sheet!A1: what is wrong"
+    not_imported: list[tuple[str, str]] = field(default_factory=list)  # ("Sheet!A1", what it is) changed, not taken
+
+
+@dataclass(frozen=True)
+class At:
+    """A cell of the book, for reading and for messages."""
+
+    sheet: Sheet
+    row: int
+    col: int
+
+    @property
+    def cell(self) -> XCell:
+        return self.sheet.get(self.row, self.col)
+
+    def __str__(self) -> str:
+        return f"{_sheet_name(self.sheet.title)}!{cell_name(self.row, self.col)}"
 
 
 def read_filled(path: Path, model: StageModel) -> Filled:
-    """What the workbook at `path` holds; raises NotDealbook when it is not a Dealbook workbook at all."""
-    try:
-        wb = openpyxl.load_workbook(path, data_only=True)  # the values a spreadsheet last computed or a rep typed
-    except (OSError, zipfile.BadZipFile, InvalidFileException, KeyError, ValueError) as exc:
-        raise NotDealbook(f"it cannot be read as an .xlsx workbook ({exc.__class__.__name__})") from None
-    meta = read_meta(wb)
-    id_cell = _named_cells(wb, DEAL_ID_NAME)[0]
-    typed_id = clean(id_cell.value)
-    filled = Filled(meta, meta.deal_id if meta.kind == DEAL else str(typed_id or ""), _at(id_cell))
-    if meta.kind == DEAL and typed_id is not None and str(typed_id) != meta.deal_id:
-        filled.problems.append(f"{_at(id_cell)}: this workbook is for deal '{meta.deal_id}', not '{typed_id}' "
+    """What the workbook at `path` holds; raises NotDealbook when it is not a Dealbook workbook, Unreadable
+    when it cannot be read within the limits."""
+    book = open_book(path)
+    meta = read_meta(book)
+    id_at = _named_cells(book, DEAL_ID_NAME)[0]
+    filled = Filled(meta, meta.deal_id, str(id_at))
+    typed = _input(id_at, filled)
+    typed_id = clean(_as_text(typed))
+    if meta.kind != DEAL:
+        filled.deal_id = str(typed_id or "")
+    elif typed_id is not None and str(typed_id) != meta.deal_id:
+        filled.problems.append(f"{id_at}: this workbook is for deal {shown(meta.deal_id)}, not {shown(typed_id)} "
                                "(a deal workbook cannot be moved to another deal; use the blank scorecard)")
-    _scores(wb, model, meta, filled)
-    _people(wb, model, filled)
-    _terms(wb, model, filled)
+    imported: set[tuple[str, int, int]] = set() if meta.kind == DEAL else {(id_at.sheet.title, id_at.row, id_at.col)}
+    _scores(book, model, meta, filled, imported)
+    _people(book, model, filled, imported)
+    _terms(book, model, filled, imported)
+    _compare_with_made(book, meta, imported, filled)
     return filled
 
 
-def _named_cells(wb: Workbook, name: str) -> list[Cell]:
+def _named_cells(book: Book, name: str) -> list[At]:
     """The cells a workbook-level name points to, row by row."""
-    if name not in wb.defined_names:
-        raise NotDealbook(f"the name {name} is missing (was the workbook made by Dealbook?)")
-    destinations = list(wb.defined_names[name].destinations)
-    if len(destinations) != 1 or destinations[0][0] not in wb.sheetnames:
-        raise NotDealbook(f"the name {name} no longer points to one range")
-    sheet, ref = destinations[0]
-    found = wb[sheet][ref.replace("$", "")]
-    if not isinstance(found, tuple):
-        return [found]
-    return [c for row in found for c in (row if isinstance(row, tuple) else (row,))]
+    sheet, r1, c1, r2, c2 = book.named(name)
+    return [At(sheet, r, c) for r in range(r1, r2 + 1) for c in range(c1, c2 + 1)]
 
 
-def _at(cell: Cell) -> str:
-    return f"{cell.parent.title}!{cell.coordinate}"
+def _input(at: At, filled: Filled) -> object:
+    """The value of a cell import takes, or None (blank); a problem when no value is stored or it is an error."""
+    cell = at.cell
+    if not cell.stored:
+        what = "a formula without a stored result" if cell.formula else "a cell whose value was not saved"
+        filled.problems.append(f"{at}: {what}; type the value itself (a formula's result is read only when the "
+                               "spreadsheet saved it)")
+        return None
+    if cell.error is not None:
+        filled.problems.append(f"{at}: holds the error {shown(cell.error)}; type a value instead")
+        return None
+    return cell.value
 
 
-def _shown(value: object) -> str:
+def _as_text(value: object) -> object:
     if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return f"'{value}'" if isinstance(value, str) else str(value)
+        return str(int(value))
+    return value if value is None or isinstance(value, str) else str(value)
 
 
-def _scores(wb: Workbook, model: StageModel, meta: Meta, filled: Filled) -> None:
+def _scores(book: Book, model: StageModel, meta: Meta, filled: Filled, imported: set) -> None:
     ev = model.evaluation
-    cells = _named_cells(wb, SCORES_NAME)
+    cells = _named_cells(book, SCORES_NAME)
     keys = meta.factors or [f.key for f in ev.factors]
     if len(cells) != len(keys):
-        filled.problems.append(f"{_at(cells[0])}: the score cells were changed ({len(cells)} cells for "
+        filled.problems.append(f"{cells[0]}: the score cells were changed ({len(cells)} cells for "
                                f"{len(keys)} factors); use a fresh workbook")
         return
     bounds = f"from {ev.scale_min} to {ev.scale_max}"
-    for key, cell in zip(keys, cells, strict=True):
-        value = cell.value
-        if isinstance(value, str) and re.fullmatch(r"\s*\d+\s*", value):
+    for key, at in zip(keys, cells, strict=True):
+        imported.add((at.sheet.title, at.row, at.col))
+        value = _input(at, filled)
+        if isinstance(value, str) and re.fullmatch(r"\s*[0-9]{1,6}\s*", value):
             value = int(value)  # a number typed as text
-        if value is None or value == "" or (isinstance(value, str) and not value.strip()):
-            filled.scores[key] = None
+        if value is None or (isinstance(value, str) and not value.strip()):
+            if at.cell.stored and at.cell.error is None:
+                filled.scores[key] = None
         elif isinstance(value, bool) or not isinstance(value, int | float):
-            filled.problems.append(f"{_at(cell)}: score {_shown(value)} is not a number {bounds}")
+            filled.problems.append(f"{at}: score {shown(value)} is not a number {bounds}")
         elif not float(value).is_integer():
-            filled.problems.append(f"{_at(cell)}: score {_shown(value)} is not a whole number {bounds}")
+            filled.problems.append(f"{at}: score {shown(value)} is not a whole number {bounds}")
         elif not ev.scale_min <= value <= ev.scale_max:
-            filled.problems.append(f"{_at(cell)}: score {_shown(value)} is not {bounds}")
+            filled.problems.append(f"{at}: score {shown(value)} is not {bounds}")
         else:
             filled.scores[key] = int(value)
 
@@ -136,26 +625,31 @@ def _choice_keys(model: StageModel, vocabulary: str) -> dict[str, str]:
     return keys
 
 
-def _table(wb: Workbook, name: str, width: int) -> list[tuple[Cell, ...]]:
-    """The rows of a named table, from its first row down to the last row of its sheet."""
-    first = _named_cells(wb, name)[0]
-    ws = first.parent
-    return [tuple(ws.cell(row, first.column + i) for i in range(width)) for row in range(first.row, ws.max_row + 1)]
+def _table(book: Book, name: str, width: int, imported: set) -> list[list[At]]:
+    """The rows of a named table, from its first row down to the last filled row of its sheet."""
+    first = _named_cells(book, name)[0]
+    sheet = first.sheet
+    last = max(sheet.last_row(), first.row)
+    rows = [[At(sheet, row, first.col + i) for i in range(width)] for row in range(first.row, last + 1)]
+    imported.update((sheet.title, at.row, at.col) for cells in rows for at in cells)
+    imported.update((sheet.title, r, c) for (r, c) in sheet.cells if r >= first.row
+                    and first.col <= c < first.col + width)
+    return rows
 
 
-def _people(wb: Workbook, model: StageModel, filled: Filled) -> None:
+def _people(book: Book, model: StageModel, filled: Filled, imported: set) -> None:
     choices = {column: _choice_keys(model, vocabulary) for column, vocabulary in CHOICES.items()}
     seen: dict[str, int] = {}
-    for cells in _table(wb, PEOPLE_NAME, len(PEOPLE_COLUMNS)):
+    for cells in _table(book, PEOPLE_NAME, len(PEOPLE_COLUMNS), imported):
         values: dict[str, object] = {}
-        for column, cell in zip(PEOPLE_COLUMNS, cells, strict=True):
-            value = _cell_value(cell, column, choices.get(column), filled)
+        for column, at in zip(PEOPLE_COLUMNS, cells, strict=True):
+            value = _cell_value(at, column, choices.get(column), filled)
             if value is not None:
                 values[column] = value
         name = values.pop("name", None)
         if name is None:
             if values:
-                filled.problems.append(f"{_at(cells[0])}: this stakeholder row has no name (the name is how "
+                filled.problems.append(f"{cells[0]}: this stakeholder row has no name (the name is how "
                                        "people are matched with the deal file)")
             continue
         key = person_key(str(name))
@@ -167,55 +661,113 @@ def _people(wb: Workbook, model: StageModel, filled: Filled) -> None:
             row.values.setdefault(attribute, None)
 
 
-def _terms(wb: Workbook, model: StageModel, filled: Filled) -> None:
+def _terms(book: Book, model: StageModel, filled: Filled, imported: set) -> None:
     topics = _choice_keys(model, "topics")
     seen: dict[str, int] = {}
-    for cells in _table(wb, TERMS_NAME, len(TERM_COLUMNS)):
-        label = clean(cells[0].value)
-        values = {column: _cell_value(cell, column, None, filled) for column, cell in zip(TERM_FIELDS, cells[1:],
-                                                                                          strict=True)}
+    for cells in _table(book, TERMS_NAME, len(TERM_COLUMNS), imported):
+        label = clean(_as_text(_input(cells[0], filled)))
+        values = {column: _cell_value(at, column, None, filled) for column, at in zip(TERM_FIELDS, cells[1:],
+                                                                                      strict=True)}
         if label is None:
             if any(v is not None for v in values.values()):
-                filled.problems.append(f"{_at(cells[0])}: this negotiation row has no topic")
+                filled.problems.append(f"{cells[0]}: this negotiation row has no topic")
             continue
         topic = topics.get(str(label).casefold())
         if topic is None:
-            filled.problems.append(f"{_at(cells[0])}: '{label}' is not a negotiation topic "
+            filled.problems.append(f"{cells[0]}: {shown(label)} is not a negotiation topic "
                                    f"(one of: {', '.join(model.keys('topics'))})")
             continue
         n = seen[topic] = seen.get(topic, -1) + 1
         filled.terms.append(Row(topic, n, values))
 
 
-def _cell_value(cell: Cell, column: str, choices: dict[str, str] | None, filled: Filled) -> object:
+def _cell_value(at: At, column: str, choices: dict[str, str] | None, filled: Filled) -> object:
     """A cell as the deal file would hold it: a vocabulary key, an ISO date or a text; None when blank."""
-    value = cell.value
+    value = _input(at, filled)
     if column == "last_contact":
-        return _date(cell, filled)
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)  # 2027 typed into a text column is the text "2027", not "2027.0"
-    if isinstance(value, datetime | date):
-        value = value.isoformat()[:10]
-    value = clean(value if value is None or isinstance(value, str) else str(value))
+        return _date(at, value, filled)
+    value = clean(_as_text(value))  # 2027 typed into a text column is the text "2027", not "2027.0"
     if value is None or choices is None:
         return value
     key = choices.get(str(value).casefold())
     if key is None:
         allowed = ", ".join(dict.fromkeys(choices.values()))
-        filled.problems.append(f"{_at(cell)}: {column} '{value}' is not one of {allowed}")
+        filled.problems.append(f"{at}: {column} {shown(value)} is not one of {allowed}")
     return key
 
 
-def _date(cell: Cell, filled: Filled) -> str | None:
-    value = cell.value
+def _date(at: At, value: object, filled: Filled) -> str | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
-    if isinstance(value, datetime | date):
-        return value.isoformat()[:10]
+    if at.cell.is_date and isinstance(value, str):
+        return value
     if isinstance(value, str):
         try:
             return date.fromisoformat(value.strip()).isoformat()
         except ValueError:
             pass
-    filled.problems.append(f"{_at(cell)}: last contact {_shown(value)} is not a date (write it as YYYY-MM-DD)")
+    filled.problems.append(f"{at}: last contact {shown(_as_text(value))} is not a date (write it as YYYY-MM-DD)")
     return None
+
+
+# --- Cells that are not imported ---------------------------------------------------------------
+
+MAX_NAMED = 20  # lines naming changed cells, per workbook; the rest are counted
+
+
+def _compare_with_made(book: Book, meta: Meta, imported: set, filled: Filled) -> None:
+    """Every visible cell outside what import takes that differs from the workbook as made: named, not taken.
+
+    The hidden sheet holds each visible sheet's cells as made, with the names on that sheet; a cell
+    is looked for where the nearest name above it has moved to (rows inserted above a table move it).
+    """
+    if meta.made is None:
+        return
+    found: list[tuple[str, str]] = []
+    seen_sheets: set[str] = set()
+    for made in meta.made:
+        anchors = [(name, row, col) for name, row, col in made.anchors if name in book.names]
+        sheet, shifts = None, []
+        for name, row, _ in anchors:
+            try:
+                now, r1, _, _, _ = book.named(name)
+            except (NotDealbook, Unreadable):
+                continue
+            sheet = sheet or now
+            if now is sheet:
+                shifts.append((row, r1 - row))
+        if sheet is None:
+            sheet = book.sheet(made.title)
+        if sheet is None or sheet.title in seen_sheets:
+            continue
+        seen_sheets.add(sheet.title)
+        shifts.sort()
+
+        def shift(row: int, shifts: list = shifts) -> int:
+            above = [d for r, d in shifts if r <= row]
+            return above[-1] if above else (shifts[0][1] if shifts else 0)
+
+        expected: dict[tuple[int, int], object] = {}
+        for row, col, value in made.cells:
+            expected[(row + shift(row), col)] = value
+        for (row, col) in sorted(set(expected) | set(sheet.cells)):
+            if (sheet.title, row, col) in imported:
+                continue
+            if _differs(expected.get((row, col)), sheet.cells.get((row, col))):
+                origin = row - shift(row) if (row, col) not in expected else next(
+                    r for r, c, _ in made.cells if c == col and r + shift(r) == row)
+                found.append((f"{_sheet_name(sheet.title)}!{cell_name(row, col)}", made.describe(origin, col)))
+    filled.not_imported = found
+
+
+def _differs(made: object, cell: XCell | None) -> bool:
+    if cell is None or (cell.value is None and not cell.formula and cell.error is None):
+        return made is not None and made != ""
+    if made == "=":
+        return not cell.formula
+    if cell.formula or cell.error is not None:
+        return True
+    if isinstance(made, int | float) and not isinstance(made, bool):
+        number = cell.number  # a date as its day number, as it was written
+        return number is None or not math.isclose(number, made, rel_tol=1e-9, abs_tol=1e-9)
+    return clean(_as_text(cell.value)) != clean(made)
