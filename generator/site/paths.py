@@ -79,16 +79,18 @@ class SitePaths:
 
     @classmethod
     def owner_pages(cls, names: Iterable[str]) -> dict[str, str]:
-        """Owner name → the path of their page; every name gets its own, whatever names share a slug."""
+        """Owner name → the path of their page. Each slug depends on the name alone (`owner_slug`), so
+        adding or removing an owner never moves or hands over anyone else's page."""
         out: dict[str, str] = {}
-        taken = {"index"}  # deals/owners/index.md would be the folder's own page
+        owner_of: dict[str, str] = {}
         for name in sorted(set(names)):
             slug = owner_slug(name)
-            if slug in taken:  # "Li Wei" and "li wei", or a name that slugs to "index"
-                slug = f"{slug}-{_digest(name)}"
-            while slug in taken:  # (two names with the same 8 hex digits: not in this universe, but never a clash)
-                slug += "-x"
-            taken.add(slug)
+            if owner_of.get(slug, name) != name:
+                # Two names with the same first 32 bits of SHA-256 and the same ASCII part: only someone
+                # trying hard gets here. Still never one page for two people; this one's page then
+                # carries the whole digest.
+                slug = f"{slug}-{_digest(name, 64)}"
+            owner_of[slug] = name
             out[name] = cls.owner_page(slug)
         return out
 
@@ -179,24 +181,38 @@ def _relative(target: str, base: str) -> str:
     return "/".join([".."] * (len(start) - same) + to[same:]) or "."
 
 
-def _digest(name: str) -> str:
-    return hashlib.sha256(name.encode("utf-8")).hexdigest()[:8]
+def _digest(name: str, digits: int = 8) -> str:
+    return hashlib.sha256(name.encode("utf-8")).hexdigest()[:digits]
+
+
+# The slugs a name never gets plain: the folder's own page (deals/owners/index.md).
+_NOT_PLAIN = frozenset({"index"})
+_HEX_WORD = re.compile(r"[0-9a-f]{8}")
 
 
 def owner_slug(name: str) -> str:
-    """The URL name of an owner's page, stable for the same name.
+    """The URL name of an owner's page: a function of the name alone, and different for different names.
 
-    Accents are folded ("José Núñez" → `jose-nunez`). A name that is not plain ASCII after that keeps
-    its ASCII part and gets the first 8 hex digits of the SHA-256 of the name ("Li 伟" → `li-<hex>`);
-    a name with no ASCII letter or digit at all, such as most Chinese names, is `owner-<hex>` —
-    transliteration (pinyin) would need a dictionary and still give two people called 李伟 the same
-    slug. Collisions between different names are settled in `SitePaths.owner_pages`.
+    A name written the usual way — words of ASCII letters and digits, each starting with a capital
+    (or a digit) and going on in lower case, one space between them — is its words in lower case,
+    joined by hyphens: `Sophie Hartmann` → `sophie-hartmann`. Exactly one name has each such
+    slug, because the name can be read back from it (`li-wei` → `Li Wei`), so `LI WEI` or `li wei`
+    can never take it. Every other name — other capitals, accents, hyphens, CJK, a last word of 8 hex
+    digits — keeps its ASCII part with accents folded and adds the first 8 hex digits of the SHA-256
+    of the exact name (`LI WEI` → `li-wei-<hex>`, `José Núñez` → `jose-nunez-<hex>`), or is
+    `owner-<hex>` with no ASCII letter or digit at all (`刘洋`: transliteration would need a
+    dictionary and still give two people called 李伟 one slug). A plain slug never ends in a word of
+    8 hex digits, so it can never be the same as a hashed one. Lower case only: a URL that differs
+    only in case is one file on Windows and macOS disks and behind IIS.
     """
     folded = "".join(c for c in unicodedata.normalize("NFKD", name) if not unicodedata.combining(c))
     ascii_part = re.sub(r"[^a-z0-9]+", "-", folded.lower()).strip("-")[:40].strip("-")
     if not ascii_part:
         return f"owner-{_digest(name)}"
-    return ascii_part if folded.isascii() else f"{ascii_part}-{_digest(name)}"
+    words = ascii_part.split("-")
+    plain = (name == " ".join(w.capitalize() for w in words) and ascii_part not in _NOT_PLAIN
+             and not _HEX_WORD.fullmatch(words[-1]))
+    return ascii_part if plain else f"{ascii_part}-{_digest(name)}"
 
 
 def site_nav(model: StageModel, paths: SitePaths, labels, tools: tuple[str, ...]) -> list:
