@@ -8,6 +8,7 @@ generated pages and the workbook jobs. Neither knows anything of mkdocs.
 from __future__ import annotations
 
 import os
+import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -42,15 +43,22 @@ def team_path(model_path: Path) -> Path:
     return model_path.parent / TEAM_FILE
 
 
+# The build stamps SOURCE_DATE_EPOCH into gzip headers (mkdocs' sitemap.xml.gz), whose time field is
+# an unsigned 32-bit number of seconds: 1970-01-01 to 2106-02-07. A value outside it is refused here,
+# for `check` and the build alike, instead of failing deep inside the build.
+LAST_EPOCH = 2**32 - 1
+
+
 def as_of_date(environ: dict[str, str] | None = None) -> date:
     """Today, or the date of SOURCE_DATE_EPOCH when set (reproducible builds)."""
     env = os.environ if environ is None else environ
     epoch = env.get("SOURCE_DATE_EPOCH", "").strip()
     if epoch:
-        try:
-            return datetime.fromtimestamp(int(epoch), tz=UTC).date()
-        except (ValueError, OverflowError, OSError):
-            raise ValueError(f"SOURCE_DATE_EPOCH={epoch!r} is not a number of seconds since 1970") from None
+        if not re.fullmatch(r"[0-9]{1,20}", epoch) or int(epoch) > LAST_EPOCH:
+            shown = epoch if len(epoch) <= 40 else epoch[:40] + "…"
+            raise ValueError(f"SOURCE_DATE_EPOCH={shown!r} is not a number of seconds from 0 (1970-01-01) "
+                             f"to {LAST_EPOCH} (2106-02-07); unset it, or set it to a date in that range")
+        return datetime.fromtimestamp(int(epoch), tz=UTC).date()
     return datetime.now(tz=UTC).date()
 
 

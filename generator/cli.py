@@ -169,7 +169,12 @@ def _mkdocs(args: list[str]) -> None:
 @main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
 @click.pass_context
 def build(ctx: click.Context) -> None:
-    """Build the site into site/ (wraps `mkdocs build`; extra options are passed on)."""
+    """Build the site into site/ (wraps `mkdocs build`; extra options are passed on).
+
+    The site is built into a folder beside it and put in its place only when the whole build
+    succeeded: a failed or interrupted build leaves the last site as it was.
+    """
+    _as_of()  # a bad SOURCE_DATE_EPOCH is one line here, before mkdocs starts
     _mkdocs(["build", *ctx.args])
 
 
@@ -181,6 +186,7 @@ def serve(ctx: click.Context) -> None:
     Rebuilds are dirty by default: only the pages whose content changed are rendered again
     (the changed deal, the pipeline, the stage pages). Pass --clean for full rebuilds.
     """
+    _as_of()
     args = list(ctx.args)
     if "--clean" not in args and "-c" not in args and "--dirty" not in args:
         args.append("--dirty")

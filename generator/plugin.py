@@ -33,6 +33,7 @@ from mkdocs.exceptions import PluginError
 from mkdocs.plugins import BasePlugin, event_priority
 from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
+from mkdocs.utils import CountHandler
 
 from .build import Project, as_of_date, read_project, site_outputs, team_path
 from .cache import Cache
@@ -41,6 +42,7 @@ from .forked import Child, ChildFailed
 from .handback import apply_dict_changes, apply_list_changes, dict_changes, list_changes
 from .labels import Labels
 from .model.pipeline import Pipeline, ViewMemo
+from .publish import Publish
 from .search_worker import is_search_worker, mended_worker
 from .site.history_pages import history_pages_cached
 from .site.languages import (
@@ -162,6 +164,9 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
         self.serving = False
         self.serve_errors: list = []
         self._lock: int | None = None
+        self._publish: Publish | None = None  # the staging folder of a build (not of a live preview)
+        self._publish_target = ""  # the site folder as configured, given back to the configuration after
+        self._config: MkDocsConfig | None = None
         self.project: Project | None = None
         self.renderer: Renderer | None = None
         self.generated: set[str] = set()
@@ -200,6 +205,20 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
         # (Another language's build runs inside this one, which holds the lock already.)
         if self.config.enabled and not self._nested:
             self._lock = _acquire_lock(self.cache_dir)
+            # mkdocs 1.6.1 (commands/build.py) empties `site_dir` right after this event, and no later
+            # event comes before it: the site folder is swapped for a staging folder here, so that what
+            # mkdocs empties and fills is the staging folder. A live preview builds into a temporary
+            # folder of its own, which its dirty rebuilds update in place: it is left as it is.
+            self._publish = None
+            if not self.serving:
+                self._publish = Publish.begin(config.site_dir, keep_current=getattr(self, "dirty", False),
+                                              exclusive=self._lock is not None)
+                if self._publish is None:
+                    log.info("dealbook: %s cannot be replaced in one step (a mount point, or its folder is "
+                             "read-only); building into it directly", config.site_dir)
+                else:
+                    self._config, self._publish_target = config, config.site_dir
+                    config.site_dir = str(self._publish.staging)
 
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig | None:
         if not self.config.enabled:
@@ -412,10 +431,32 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
                     self._build_language(config, language)
             self._wait_for_workbooks()
             other = self._wait_for_child()
+            self._publish_site(config)
         finally:
             self._release_lock()
         self.seconds += time.perf_counter() - started
         self._log_summary(other)
+
+    def _publish_site(self, config: MkDocsConfig) -> None:
+        """Every language and workbook is written: the staging folder becomes the site, in one step."""
+        publish, self._publish = self._publish, None
+        if publish is None:
+            return
+        # mkdocs 1.6.1 fails a `--strict` build after this event, on the warnings its own counter (a
+        # `CountHandler` on the "mkdocs" logger) saw: such a build must not be published either.
+        if config.strict and any(handler.get_counts() for handler in logging.getLogger("mkdocs").handlers
+                                 if isinstance(handler, CountHandler)):
+            publish.abandon()
+            config.site_dir = self._publish_target
+            return
+        try:
+            publish.commit()
+        except OSError as exc:
+            publish.abandon()
+            config.site_dir = self._publish_target
+            raise PluginError(f"dealbook: the new site could not replace {publish.target}: {exc}") from None
+        # Plugins that run after this one, and mkdocs' own last lines, see the folder as configured.
+        config.site_dir = self._publish_target
 
     def _wait_for_workbooks(self) -> None:
         if self.workbooks is not None:
@@ -568,6 +609,12 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
         if self._child is not None and not self._nested:
             self._child.stop()
             self._child = None
+        if self._publish is not None and not self._nested:
+            # The site stays as it was; only the staging folder goes (after the workers that wrote to it).
+            self._publish.abandon()
+            self._publish = None
+            if self._config is not None:
+                self._config.site_dir = str(self._publish_target)
         self._release_lock()
 
     def on_shutdown(self) -> None:
