@@ -20,7 +20,7 @@ from .diagnostics import Problems
 from .labels import Labels
 from .model.pipeline import Pipeline, ViewMemo, compute
 from .site.paths import SitePaths
-from .sources.deal_files import Deal, DealLoader, deal_files, shown_path
+from .sources.deal_files import Deal, DealLoader, deal_files, shown_path, stray_entries
 from .sources.history import History, read_history, read_latest
 from .sources.stage_model import StageModel, StageModelError, load_stage_model
 from .sources.team import load_team
@@ -110,6 +110,8 @@ def read_project(root: Path, model_path: Path, deals_dir: Path, as_of: date, lab
         known = past.result() if past is not None else History({}, "history_off")
         source = versions.result() if versions is not None else None
     loader.save_cache(prune=files is None)
+    if files is None:  # what sits in deals/ without being read: a warning each, in the build log too
+        problems.extend(stray_entries(deals_dir, root))
     pipeline = compute(deals, model, as_of, labels, problems, known, team, views)
     if movement:
         pipeline.movement = history_movement(source, deals_dir, cache, deals, paths, model, as_of)

@@ -13,9 +13,10 @@ import click
 
 from .build import DEFAULT_CACHE, DEFAULT_DEALS, DEFAULT_MODEL, as_of_date, read_project
 from .cache import Cache
-from .diagnostics import format_problems
+from .diagnostics import command_name, format_problems, runnable
 from .labels import LANGUAGES, Labels
-from .sources.deal_files import DEAL_SUFFIXES, deal_files, suggested_id
+from .site.paths import SitePaths
+from .sources.deal_files import DEAL_SUFFIXES, deal_files, stray_entries, suggested_id
 from .sources.deal_format import ID_PATTERN, json_schema
 from .sources.skeleton import skeleton
 from .sources.stage_model import StageModelError, load_stage_model
@@ -62,12 +63,14 @@ def check(paths: tuple[Path, ...], style: str, strict: bool, model_path: Path, d
     if not model_path.is_file():
         raise UsageError(f"{model_path}: stage model not found (run from the project folder, or pass --model)")
     files: list[Path] | None = None
+    folders: list[Path] = []  # given as arguments: what else sits in them is reported as with no arguments
     if paths:
         files = []
         for path in paths:
             # A folder named like a deal file is taken as a (wrong) deal file, so it is reported, not listed.
             if path.suffix not in DEAL_SUFFIXES and os.path.isdir(path):
                 files.extend(deal_files(path))
+                folders.append(path)
             elif os.path.lexists(path):
                 # Whatever it is (FIFO, folder, broken link, …): the loader says what is wrong, without opening it.
                 files.append(path)
@@ -78,12 +81,16 @@ def check(paths: tuple[Path, ...], style: str, strict: bool, model_path: Path, d
     labels = Labels(language)
     project = read_project(Path.cwd(), model_path, deals_dir, _as_of(), labels, Cache(Path.cwd() / DEFAULT_CACHE),
                            files, history="latest")
-    pipeline, problems = project.pipeline, project.problems
+    pipeline, problems = project.pipeline, list(project.problems)
+    for folder in folders:
+        problems.extend(stray_entries(folder, Path.cwd()))
     if strict:
         problems = [p.promoted() for p in problems]
     # Warnings are worded in the language already; the checks of the file format word theirs in English.
-    problems = [replace(p, message=labels.check_message(p.message), hint=labels.check_message(p.hint))
-                for p in problems]
+    # A command to run is named as the reader can run it from here.
+    command = command_name()
+    problems = [replace(p, message=runnable(labels.check_message(p.message), command),
+                        hint=runnable(labels.check_message(p.hint), command)) for p in problems]
     text = format_problems(problems, style)
     if text:
         click.echo(text)
@@ -123,16 +130,28 @@ def schema(model_path: Path) -> None:
 @_language_option
 def new(deal_id: str, deals_dir: Path, model_path: Path, language: str) -> None:
     """Write a commented skeleton deal to deals/<DEAL_ID>.yml."""
+    labels = Labels(language)
     if not re.fullmatch(ID_PATTERN, deal_id):
-        raise UsageError(f"'{deal_id}' is not a valid deal id: use a-z, 0-9 and '-', e.g. {suggested_id(deal_id)}")
+        raise UsageError(labels("new_bad_id", id=deal_id, example=suggested_id(deal_id)))
     model = _load_model(model_path)
+    # `check` refuses these (the deal's page or workbook would replace a generated one): so does `new`.
+    if deal_id in SitePaths().reserved_ids(model):
+        raise UsageError(labels("new_reserved", id=deal_id, example=_free_id(f"{deal_id}-deal", deals_dir)))
     target = deals_dir / f"{deal_id}.yml"
     if target.exists() or (deals_dir / f"{deal_id}.yaml").exists():
-        raise UsageError(f"{target}: a deal with this id already exists; nothing was changed")
+        raise UsageError(labels("new_exists", target=target))
     deals_dir.mkdir(parents=True, exist_ok=True)
-    labels = Labels(language)
     target.write_text(skeleton(model, _as_of(), labels), encoding="utf-8")
-    click.echo(labels("new_written", target=target))
+    click.echo(labels("new_written", target=target, command=command_name()))
+
+
+def _free_id(wanted: str, deals_dir: Path) -> str:
+    """`wanted`, or `wanted-2`, `-3`…: the first id no deal file uses yet."""
+    n, candidate = 1, wanted
+    while any((deals_dir / f"{candidate}{suffix}").exists() for suffix in DEAL_SUFFIXES):
+        n += 1
+        candidate = f"{wanted}-{n}"
+    return candidate
 
 
 @main.command(name="import")

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import shlex
+import shutil
+import sys
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Literal
 
 Severity = Literal["error", "warning"]
@@ -83,12 +88,55 @@ class Problems(list):
         return [p for p in self if p.severity == "warning"]
 
 
+def command_name(cwd: Path | None = None) -> str:
+    """`dealbook` as the reader can run it from `cwd`: `dealbook` when that is what the shell finds,
+    else the path of the script, relative when it is below `cwd` (`.venv/bin/dealbook`, as the README
+    has it), else `python -m generator` with this interpreter.
+
+    The script is the one this process was started as, or the one installed beside this interpreter
+    (a build started as `.venv/bin/mkdocs` has `.venv/bin/dealbook` beside it).
+    """
+    cwd = Path.cwd() if cwd is None else cwd
+    started = Path(sys.argv[0]) if sys.argv and sys.argv[0] else None
+    scripts = [started] if started is not None and started.name in ("dealbook", "dealbook.exe") else []
+    scripts.append(Path(sys.executable).parent / "dealbook")
+    for script in scripts:
+        if not script.is_file():
+            continue
+        found = shutil.which("dealbook")
+        if found is not None and os.path.samefile(found, script):
+            return "dealbook"
+        return _as_typed(script, cwd)
+    return f"{_as_typed(Path(sys.executable), cwd)} -m generator"
+
+
+def _as_typed(path: Path, cwd: Path) -> str:
+    """A path to type at a shell prompt in `cwd`: relative below it (`./x` for a file in it), else absolute."""
+    absolute = Path(os.path.abspath(path))
+    try:
+        relative = absolute.relative_to(os.path.abspath(cwd))
+    except ValueError:
+        return shlex.quote(str(absolute))
+    shown = relative.as_posix()
+    return shlex.quote(shown if "/" in shown else f"./{shown}")
+
+
+# Where a message tells the reader to run the command (`run `dealbook new <id>``, in either catalog);
+# a message that only names it (`what `dealbook new` wrote here`) keeps the name.
+_COMMAND = re.compile(r"(?:(?<=[Rr]un )|(?<=运行 ))`dealbook(?= )")
+
+
+def runnable(text: str, command: str) -> str:
+    """`text` with each `dealbook …` it tells the reader to run written as `command …`."""
+    return _COMMAND.sub(lambda _: f"`{command}", text) if command != "dealbook" else text
+
+
 def listed(problems: Iterable[Problem], limit: int = 20) -> list[str]:
     """The first `limit` problems as `dealbook check` prints them, then how many more there are."""
     problems = sorted(problems, key=sort_key)
     lines = [str(p) for p in problems[:limit]]
     if len(problems) > limit:
-        lines.append(f"… and {len(problems) - limit} more: run `dealbook check` for all of them")
+        lines.append(f"… and {len(problems) - limit} more: run `{command_name()} check` for all of them")
     return lines
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..cache import Bundle
-from ..diagnostics import Problems
+from ..diagnostics import Problem, Problems
 from .cjk_text import join_folded_lines, join_soft_breaks
 from .deal_format import ID_PATTERN, deal_spec
 from .spec import Checker
@@ -149,6 +149,60 @@ def deal_files(deals_dir: Path) -> list[Path]:
     vanishing from the site without a word.
     """
     return sorted(p for p in deals_dir.iterdir() if p.suffix in DEAL_SUFFIXES) if deals_dir.is_dir() else []
+
+
+# What may sit in deals/ beside the deal files without being one: the schema editors read, git's own
+# files, a folder's README, and what file managers leave in every folder they open.
+NOT_DEALS = frozenset({"deal.schema.json", ".gitkeep", ".gitignore", ".gitattributes", "readme.md", "readme",
+                       "readme.txt", ".ds_store", "thumbs.db", "desktop.ini"})
+# `.x.yml.k3j2_a9`: a file written beside a deal and renamed over it (`dealbook import`, editors), left
+# behind when the writer was killed.
+TEMPORARY = re.compile(r"\.(?P<deal>[^/]+\.ya?ml)\.[A-Za-z0-9_~-]+")
+# `x.yml~`, `#x.yml#`, `.x.yml.swp`, `x.yml.bak`, `x.yml.orig`…: an editor's or a merge tool's copy.
+BACKUP = re.compile(r"[.#]?(?P<deal>[^/]+?\.ya?ml)(?:~|#|\.~\d+~|\.(?:swp|swo|swx|bak|orig|rej|tmp|old|save))")
+
+
+def _is_folder(entry: os.DirEntry) -> bool:
+    try:
+        return entry.is_dir(follow_symlinks=False)
+    except OSError:
+        return False
+
+
+def stray_entries(deals_dir: Path, root: Path | None) -> list[Problem]:
+    """A warning for each entry of the deal folder that is neither a deal file nor meant to be there.
+
+    A temporary file left by a killed import, an editor's backup or a `notes.txt` is never read as a
+    deal, so nothing else would say it is there — until `git add deals` commits it. Looked at by name
+    and `lstat` only: nothing is opened or followed (a FIFO or a looping link is named like a file).
+    """
+    try:
+        with os.scandir(deals_dir) as listing:
+            entries = sorted(listing, key=lambda entry: entry.name)
+    except OSError:  # no folder (or not one): the commands say so themselves
+        return []
+    out = []
+    for entry in entries:
+        name = entry.name
+        if Path(name).suffix in DEAL_SUFFIXES or name.lower() in NOT_DEALS:
+            continue  # a deal file, or a wrong one, which the loader reports
+        temporary = TEMPORARY.fullmatch(name)
+        backup = BACKUP.fullmatch(name)
+        if backup is not None:
+            message, hint = (f"a backup or swap file of {backup['deal']}, left by an editor or a tool",
+                             "remove it once the deal is saved and the editor closed")
+        elif temporary is not None:
+            message, hint = (f"a temporary file of {temporary['deal']}, left by an interrupted write "
+                             "(a killed `dealbook import` or editor)",
+                             f"remove it; check that {temporary['deal']} holds what you expect")
+        elif _is_folder(entry):
+            message, hint = ("a folder inside the deal folder is not read",
+                             "deals are the .yml files directly in the deal folder; move it out")
+        else:
+            message, hint = ("not a deal file: only .yml and .yaml files in the deal folder are read",
+                             "move it out of the deal folder, or name it <id>.yml if it is a deal")
+        out.append(Problem(entry_name(Path(entry.path), root), 1, 1, "warning", "", message, hint))
+    return out
 
 
 # The hints for an entry that is not a file (for a folder; for a FIFO or a device), worded for what it should hold.

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -74,8 +75,11 @@ def _shown(node: yaml.Node) -> str:
     return ""
 
 
-# Everyday names for values whose official spelling differs (currencies: ISO 4217).
-ALIASES = {"RMB": "CNY", "YUAN": "CNY", "¥": "CNY", "US$": "USD", "$": "USD", "€": "EUR", "£": "GBP"}
+# Everyday names for values whose official spelling differs (currencies: ISO 4217). Full-width signs
+# (￥, ＄) are folded to these by NFKC before they are looked up.
+ALIASES = {"RMB": "CNY", "YUAN": "CNY", "¥": "CNY", "US$": "USD", "$": "USD", "€": "EUR", "£": "GBP",
+           "HK$": "HKD", "S$": "SGD", "A$": "AUD", "人民币": "CNY", "美元": "USD", "欧元": "EUR", "英镑": "GBP",
+           "日元": "JPY", "港币": "HKD", "港元": "HKD"}
 
 
 def suggest(word: str, options: list[str]) -> str:
@@ -283,26 +287,76 @@ MULTIPLIERS = {"万": 10**4, "万元": 10**4, "亿": 10**8, "亿元": 10**8, "�
                "k": 10**3, "K": 10**3, "m": 10**6, "M": 10**6}
 MULTIPLIED = re.compile(r"[¥$€£]?\s*(?P<n>\d+(?:\.\d+)?)\s*(?P<unit>万元|万|亿元|亿|元|[kKmM])")
 SCIENTIFIC = re.compile(r"(?P<sign>[-+]?)(?P<mantissa>\d+(?:\.\d*)?|\.\d+)[eE](?P<exp>[-+]?\d+)")
+SEPARATED = re.compile(r"\d{1,3}(?:[,' ]\d{3})+(?:\.\d+)?")
+# A currency written beside an amount (`¥4600000`, `4600000 USD`, `460万美元`): the amount is a plain
+# number and the currency has a field of its own. Three capital letters are taken as an ISO code.
+CURRENCY_BEFORE = re.compile(r"(?P<cur>US\$|HK\$|S\$|A\$|[¥$€£]|[A-Z]{3}(?=[\s\d]))\s*(?P<rest>.+)")
+CURRENCY_AFTER = re.compile(r"(?P<rest>.+?)\s*(?P<cur>[A-Z]{3}|人民币|美元|欧元|英镑|日元|港币|港元)")
+# The full-width forms of ASCII (４, ．, ，, ：, ￥…) and the ideographic space: typed with a Chinese input method.
+FULLWIDTH = re.compile("[\uff01-\uff5e\uffe0-\uffe6\u3000]")
+
+
+def _half_width(text: str) -> str:
+    """`text` with full-width letters, digits and signs written half-width (４６０万 → 460万)."""
+    return FULLWIDTH.sub(lambda m: unicodedata.normalize("NFKC", m[0]), text)
+
+
+def _amount(text: str) -> Decimal | None:
+    """The number a rep meant by `text` when it is a number, possibly with separators or a multiplier."""
+    if re.fullmatch(r"\d+(?:\.\d+)?", text):
+        return Decimal(text)
+    if SEPARATED.fullmatch(text):
+        return Decimal(re.sub(r"[,' ]", "", text))
+    multiplied = MULTIPLIED.fullmatch(text)
+    if multiplied:
+        return Decimal(multiplied["n"]) * MULTIPLIERS[multiplied["unit"]]
+    return None
+
+
+def _currency_hint(text: str) -> str:
+    """`write the number alone, 4600000, and the currency in `currency: CNY`` for `¥4,600,000`, or ''."""
+    for pattern in (CURRENCY_BEFORE, CURRENCY_AFTER):
+        found = pattern.fullmatch(text)
+        if found is None:
+            continue
+        code = ALIASES.get(found["cur"].upper(), found["cur"])
+        value = _amount(found["rest"].strip())
+        if value is not None and re.fullmatch(r"[A-Z]{3}", code):
+            return f"write the number alone, {_plain(value)}, and the currency in `currency: {code}`"
+    return ""
+
+
+def _resolves_as_number(text: str) -> bool:
+    """Whether YAML reads `text`, written without quotes, as a number."""
+    return yaml.resolver.Resolver().resolve(yaml.ScalarNode, text, (True, False)) in (CORE + "int", CORE + "float")
 
 
 def _number_hint(node: yaml.Node, spec: Integer) -> str:
-    """What a rep probably meant by a number written as text."""
-    text = node.value.strip() if isinstance(node, yaml.ScalarNode) and node.tag == CORE + "str" else ""
-    if not text:
+    """What a rep probably meant by a number written as text: the number, written as YAML reads one."""
+    typed = node.value.strip() if isinstance(node, yaml.ScalarNode) and node.tag == CORE + "str" else ""
+    if not typed:
         return ""
+    text = _half_width(typed)  # ４ and 4 are read alike from here on; the hints name the typed text
     if re.fullmatch(r"\d+(\.\d+)?\s*%", text) and isinstance(spec, Number):
-        return f"write a share as a fraction: {float(text.rstrip('% ')) / 100:g} for {text}"
-    if re.fullmatch(r"\d{1,3}([,' ]\d{3})+(\.\d+)?", text):
+        return f"write a share as a fraction: {float(text.rstrip('% ')) / 100:g} for {typed}"
+    currency = _currency_hint(text)
+    if currency:
+        return currency
+    if SEPARATED.fullmatch(text):
         digits = re.sub(r"[,' ]", "", text)
         return f"write the number without separators: {digits}"
     multiplied = MULTIPLIED.fullmatch(text)
     if multiplied:
         value = Decimal(multiplied["n"]) * MULTIPLIERS[multiplied["unit"]]
-        return f"write {_plain(value)} for {text}"
+        return f"write {_plain(value)} for {typed}"
     scientific = SCIENTIFIC.fullmatch(text)
     if scientific:
         return _scientific_hint(text, scientific, spec)
-    return slip_hint(text)
+    if text != typed and _resolves_as_number(text):
+        return f"write {text} with half-width digits"
+    if node.style in ("'", '"') and _resolves_as_number(text):
+        return f"remove the quotes: write {text}"
+    return slip_hint(typed)
 
 
 def _plain(value: Decimal) -> str:
@@ -323,17 +377,37 @@ def _scientific_hint(text: str, m: re.Match[str], spec: Integer) -> str:
 
 
 DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
+# A date written another way that can only mean one day: 2027-2-26, 2027/02/26, 2027.2.26, 2027年2月26日,
+# 20270226, or with a time after it.
+LOOSE_DATE = re.compile(r"(?P<y>\d{4})\s*(?:[-/.年]\s*(?P<m>\d{1,2})\s*[-/.月]\s*(?P<d>\d{1,2})\s*日?"
+                        r"|(?P<m8>\d{2})(?P<d8>\d{2}))"
+                        r"(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:Z|[-+]\d{2}:?\d{2})?)?")
+
+
+def _date_hint(text: str) -> str:
+    """`write the date as 2027-02-26` for a date written another way, or ''."""
+    loose = LOOSE_DATE.fullmatch(_half_width(text.strip()))
+    if loose is None:
+        return ""
+    try:
+        day = date(int(loose["y"]), int(loose["m"] or loose["m8"]), int(loose["d"] or loose["d8"]))
+    except ValueError:
+        return ""
+    return f"write the date as {day.isoformat()}"
 
 
 @dataclass
 class Date(Spec):
     def check(self, node, where, c):
-        if not self._scalar(node, where, c, ("timestamp", "str"), "a date YYYY-MM-DD",
-                            hint="write the date as YYYY-MM-DD, e.g. 2027-03-31"):
+        if not (isinstance(node, yaml.ScalarNode) and node.tag in _full_tags(("timestamp", "str"))):
+            hint = _date_hint(node.value) if isinstance(node, yaml.ScalarNode) else ""
+            self._scalar(node, where, c, ("timestamp", "str"), "a date YYYY-MM-DD",
+                         hint=hint or "write the date as YYYY-MM-DD, e.g. 2027-03-31")
             return None
         text = node.value.strip()
         if not DATE_RE.fullmatch(text):
-            c.error(node, where, f"{text!r} is not a date in the form YYYY-MM-DD", "e.g. 2027-03-31")
+            c.error(node, where, f"{text!r} is not a date in the form YYYY-MM-DD",
+                    _date_hint(text) or "e.g. 2027-03-31")
             return None
         try:
             return date.fromisoformat(text)

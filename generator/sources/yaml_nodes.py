@@ -10,7 +10,8 @@ at a line and column, and so that a text field keeps exactly what was typed
 When PyYAML cannot read a file, its message names the token it choked on,
 often a line after the real mistake. The reader looks at the lines itself
 for the slips people actually make (a full-width colon, a missing space
-after ':', a tab for indentation) and reports those, at their own line.
+after ':', a tab for indentation) and reports those, at their own line,
+every one of them in one run (`_all_slips`).
 """
 
 from __future__ import annotations
@@ -250,10 +251,10 @@ class Slip:
 
 
 def _report_syntax_error(exc: yaml.MarkedYAMLError, text: str, shown_as: str, problems: Problems) -> None:
-    lines = LINE_BREAK.split(text)
-    slip = _find_slip(exc, lines)
-    if slip is not None:
+    slips = _all_slips(exc, text)
+    for slip in slips:
         problems.error(shown_as, slip.line, slip.col, "", f"YAML syntax error: {slip.message}", slip.hint)
+    if slips:
         return
     mark = exc.problem_mark or exc.context_mark
     line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
@@ -262,6 +263,53 @@ def _report_syntax_error(exc: yaml.MarkedYAMLError, text: str, shown_as: str, pr
         what = f"{_first_line(exc.context)}, {what}"
     hint = _syntax_hint(f"{_first_line(exc.context or '')} {what}")
     problems.error(shown_as, line, col, "", f"YAML syntax error: {what}", hint)
+
+
+# How much text the search for further slips may parse again, in all: a deal file of a few kilobytes
+# is parsed again once per slip, and a megabyte of tabs does not take minutes.
+REPARSE_BUDGET = 20_000_000
+LINE_BREAK_KEPT = re.compile(r"(\r\n|[\r\n\x85\u2028\u2029])")
+
+
+def _all_slips(exc: yaml.MarkedYAMLError, text: str) -> list[Slip]:
+    """Every slip that stops PyYAML, not only the first: each one found is mended in a copy of the text
+    (a tab of the indentation as a space, the full-width colon as ': ', a space after a bare ':') and
+    the copy read again, until it reads or what stops it is not a slip. So a file with three full-width
+    colons and two tab indentations gets five lines in one run, each at its own line and column.
+
+    Only slips that stop the parser are reported (a '：' inside a summary's text is the rep's text).
+    What is left once they are mended is not reported: it may come from the mending (a tab taken as
+    one space), and the next run shows it at its real place once the slips are fixed.
+    """
+    pieces = LINE_BREAK_KEPT.split(text)  # lines at the even places, their line breaks between them
+    lines = pieces[0::2]
+    slips: list[Slip] = []
+    mended: set[int] = set()
+    spent = 0
+    while True:
+        slip = _find_slip(exc, lines)
+        if slip is None or slip.line - 1 in mended:
+            return slips
+        slips.append(slip)
+        index = slip.line - 1
+        mended.add(index)
+        line, at = lines[index], slip.col - 1
+        if line[at] == "\t":
+            line = line[:at] + " " + line[at + 1:]
+        else:  # '：' or ':', followed by a space
+            line = line[:at] + ": " + line[at + 1:].lstrip(" ")
+        lines[index] = pieces[2 * index] = line
+        spent += len(text)
+        if spent > REPARSE_BUDGET:
+            return slips
+        try:
+            yaml.compose("".join(pieces), Loader=_Loader)
+        except yaml.MarkedYAMLError as again:
+            exc = again
+        except yaml.YAMLError:
+            return slips
+        else:
+            return slips
 
 
 # What PyYAML's own words usually mean, for the errors that are not one of the slips.
