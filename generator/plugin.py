@@ -57,7 +57,7 @@ from .site.languages import (
 from .site.pages import Remembered
 from .site.paths import SitePaths, site_nav
 from .site.renderer import CompiledTemplates, Renderer
-from .sources.deal_files import shown_path
+from .sources.deal_files import entry_name, shown_path
 from .sources.stage_model import TOOLS, StageModelError, load_stage_model
 from .theme_files import list_theme_files_once
 from .workbooks.run import Serving, WorkbookRun
@@ -325,7 +325,8 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
                                               remembered=self._remembered(self.language) if self.serving else None)
         for data in (self.model_path, team_path(self.model_path)):
             # The stage model and the team file (e-mail addresses, quotas) are data, not files to publish.
-            existing = files.get_file_from_path(shown_path(data, Path(config.docs_dir)))
+            # Named as the entry, not where a link leads: mkdocs publishes a linked team.yml under its own name.
+            existing = files.get_file_from_path(entry_name(data, Path(config.docs_dir)))
             if existing is not None:
                 files.remove(existing)
         self.finished = outputs.pages.finished
