@@ -132,7 +132,7 @@ WARNINGS = [
     ("no decision maker", BASE.replace("role: decision-maker", "role: user"),
      "no stakeholder has the role decision-maker"),
     ("no negotiation", BASE.replace("stage: 2", "stage: 7") + "".join(
-        f"  {n}: {{date: 2026-10-0{n}, evidence: ok}}\n" for n in range(2, 7)), "no negotiation terms are prepared"),
+        f"  {n}: {{date: 2026-11-1{n}, evidence: ok}}\n" for n in range(2, 7)), "no negotiation terms are prepared"),
     ("below pass mark", BASE + "qualification: {funding: 1, price: 2}\n", "is below the pass mark"),
     ("past expected close", BASE.replace("2027-01-31", "2026-11-01"), "expected_close: 2026-11-01 is in the past"),
     ("overdue step", BASE + "next_steps:\n  - {action: Call Ann, due: 2026-11-20}\n", "'Call Ann' was due 2026-11-20"),

@@ -144,6 +144,20 @@ class Totals:
         """Won against quota (0.5 = half the quota won); None without a quota."""
         return self.amounts["won"] / self.quota if self.quota else None
 
+    @property
+    def best_case(self) -> float:
+        """Best case as managers read it: commit plus the best-case category (not the category alone)."""
+        return round_half_up(self.amounts["commit"] + self.amounts["best-case"], 2)
+
+    @property
+    def won_and_commit(self) -> float:
+        return round_half_up(self.amounts["won"] + self.amounts["commit"], 2)
+
+    @property
+    def coverage(self) -> float | None:
+        """Won plus commit against quota; None without a quota."""
+        return self.won_and_commit / self.quota if self.quota else None
+
     def add(self, fc: DealForecast) -> None:
         self.amounts[fc.category] += fc.amount
         self.weighted += fc.weighted
@@ -155,6 +169,7 @@ class Totals:
                       round_half_up(self.weighted, 2), self.quota, self.deals)
 
     def as_json(self) -> dict:
+        # Each category alone, as the forecast table's columns (the dashboard's Best case tile adds commit).
         return {"period": self.period, **{json_name(c): self.amounts[c] for c in OPEN_CATEGORIES},
                 "won": self.amounts["won"], "lost": self.amounts["lost"], "weighted": self.weighted,
                 "quota": self.quota}

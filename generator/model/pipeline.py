@@ -6,13 +6,14 @@ downstream computes a score, grade, probability, converted or weighted amount ag
 
 from __future__ import annotations
 
+import statistics
 from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import TYPE_CHECKING
 
 from ..diagnostics import Problem, Problems
 from .forecast import DealForecast, Forecast, deal_forecast, summarize
-from .rules import deal_warnings
+from .rules import CLOSE_PASSED, Flag, deal_flags, deal_warnings
 from .scoring import Result, evaluate
 from .timeline import Timeline, timeline
 
@@ -33,10 +34,23 @@ class DealView:
     stage: Stage
     timeline: Timeline
     forecast: DealForecast
+    flags: tuple[Flag, ...] = ()  # stuck, close date passed: `rules.deal_flags`, the one definition
 
     @property
     def id(self) -> str:
         return self.deal.id
+
+    @property
+    def stuck(self) -> bool:
+        return any(f.stuck for f in self.flags)
+
+    @property
+    def stuck_flags(self) -> list[Flag]:
+        return [f for f in self.flags if f.stuck]
+
+    @property
+    def close_passed(self) -> Flag | None:
+        return next((f for f in self.flags if f.code == CLOSE_PASSED), None)
 
     @property
     def is_open(self) -> bool:
@@ -68,6 +82,9 @@ class DealView:
             **self.forecast.as_json(),
             "warnings": [w.summary() for w in self.warnings],
             **self.timeline.as_json(),
+            # `stale` is the one definition of stuck (in the stage too long, or no update), as on every page.
+            "stale": self.stuck,
+            "flags": [f.as_json() for f in self.flags],
         }
 
 
@@ -84,16 +101,35 @@ class Pipeline:
 
     @property
     def stale(self) -> list[DealView]:
-        return [v for v in self.open_deals if v.timeline.stale]
+        """The stuck open deals (`rules.deal_flags`), the longest in their stage first."""
+        return sorted((v for v in self.open_deals if v.stuck),
+                      key=lambda v: (-(v.timeline.days_in_stage or 0), -v.forecast.amount, v.id))
 
-    def average_days_in_stage(self) -> list[tuple[Stage, int, float | None]]:
-        """(stage, open deals with a known entry date, their average days in the stage)."""
+    @property
+    def close_passed(self) -> list[DealView]:
+        """Open deals whose expected close has passed, the oldest date first."""
+        return sorted((v for v in self.open_deals if v.close_passed), key=lambda v: (v.deal.expected_close, v.id))
+
+    def median_days_in_stage(self) -> list[tuple[Stage, int, float | None]]:
+        """(stage, open deals now in it with a known entry date, the median of their days in it so far).
+
+        The median, as the history pages' time in stage, so that one deal sitting for months does not
+        make a stage look slow; over the deals now in the stage (the history pages: every stay in it).
+        """
         out = []
         for stage in self.model.stages:
             days = [v.timeline.days_in_stage for v in self.by_stage(stage.number)
                     if v.timeline.days_in_stage is not None]
-            out.append((stage, len(days), sum(days) / len(days) if days else None))
+            out.append((stage, len(days), statistics.median(days) if days else None))
         return out
+
+    def flags_json(self) -> dict:
+        """The stuck deals and those whose close date passed, for `/pipeline.json`."""
+        def entry(view: DealView, flags: list[Flag]) -> dict:
+            return {"id": view.id, "owner": view.deal.owner, "stage": view.deal.stage,
+                    "flags": [f.as_json() for f in flags]}
+        return {"stuck": [entry(v, v.stuck_flags) for v in self.stale],
+                "close_date_passed": [entry(v, [v.close_passed]) for v in self.close_passed]}  # type: ignore[list-item]
 
     def by_stage(self, number: int) -> list[DealView]:
         return [v for v in self.deals if v.deal.stage == number and v.is_open]
@@ -125,7 +161,7 @@ class Pipeline:
                 views.append(known[1])
                 continue
             worded = replace(view, warnings=deal_warnings(view.deal, view.result, view.timeline, self.model,
-                                                          self.as_of, labels, self.team))
+                                                          self.as_of, labels, self.team, view.flags))
             views.append(worded)
             if memo is not None:
                 memo[view.id] = (view, worded)
@@ -184,8 +220,9 @@ def compute(deals: list[Deal], model: StageModel, as_of: date, labels: Labels, p
             problems.append(_no_rate(deal, model, labels))
             continue
         times = timeline(deal, past, model, as_of)
-        views.append(DealView(deal, result, deal_warnings(deal, result, times, model, as_of, labels, team),
-                              model.stage(deal.stage), times, forecast))
+        flags = deal_flags(deal, times, model, as_of)
+        views.append(DealView(deal, result, deal_warnings(deal, result, times, model, as_of, labels, team, flags),
+                              model.stage(deal.stage), times, forecast, flags))
         if memo is not None:
             memo.views[deal.id] = (deal, past, views[-1])
     if memo is not None:

@@ -7,6 +7,7 @@ deal's page, in the language of the `Labels` handed in.
 from __future__ import annotations
 
 import difflib
+from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING
 
@@ -22,9 +23,57 @@ if TYPE_CHECKING:
     from .timeline import Timeline
 
 
+# What a manager must see about an open deal, as codes: the board's colours, the dashboard's list of
+# stuck deals, "needs attention", the owner pages, `/deals.json` and `/pipeline.json` all read these
+# flags (worded only where they are shown), so no two of them can disagree about which deals are stuck.
+STUCK_IN_STAGE = "stuck.in_stage"  # longer in its stage than the stage's stale_days: {days, limit, stage}
+STUCK_NO_UPDATE = "stuck.no_update"  # the file unchanged for longer than the stage's stale_days: {days, limit, stage}
+CLOSE_PASSED = "close_date_passed"  # the expected close is before the as-of date: {date, days}
+
+
+@dataclass(frozen=True)
+class Flag:
+    """One fact about an open deal that needs a manager's eye: a code and its parameters, no words."""
+
+    code: str
+    params: tuple[tuple[str, object], ...] = ()
+
+    def __getitem__(self, name: str) -> object:
+        return dict(self.params)[name]
+
+    @property
+    def stuck(self) -> bool:
+        return self.code.startswith("stuck.")
+
+    def as_json(self) -> dict:
+        return {"code": self.code, **{k: v.isoformat() if isinstance(v, date) else v for k, v in self.params}}
+
+
+def deal_flags(deal: Deal, times: Timeline, model: StageModel, as_of: date) -> tuple[Flag, ...]:
+    """The one definition of a stuck deal, and of a close date that has passed.
+
+    An open deal is stuck when it has been in its stage longer than the stage's `stale_days`
+    (from the day it entered: its exit evidence, or git), or when its file has not changed for
+    longer than that (no update). Closed deals are never flagged.
+    """
+    if deal.status != "open":
+        return ()
+    limit, out = model.stage(deal.stage).stale_days, []
+    if times.days_in_stage is not None and times.days_in_stage > limit:
+        out.append(Flag(STUCK_IN_STAGE, (("days", times.days_in_stage), ("limit", limit), ("stage", deal.stage))))
+    if times.days_since_update is not None and times.days_since_update > limit:
+        out.append(Flag(STUCK_NO_UPDATE, (("days", times.days_since_update), ("limit", limit), ("stage", deal.stage))))
+    if deal.expected_close < as_of:
+        out.append(Flag(CLOSE_PASSED, (("date", deal.expected_close), ("days", (as_of - deal.expected_close).days))))
+    return tuple(out)
+
+
 def deal_warnings(deal: Deal, result: Result, times: Timeline, model: StageModel, as_of: date,
-                  labels: Labels, team: Team | None = None) -> list[Problem]:
+                  labels: Labels, team: Team | None = None, flags: tuple[Flag, ...] | None = None) -> list[Problem]:
     out: list[Problem] = []
+    if flags is None:
+        flags = deal_flags(deal, times, model, as_of)
+    codes = {f.code: f for f in flags}
 
     def warn(where: str, message: str, hint: str, **values: object) -> None:
         # Reps get the field, the message and the fix (`dealbook check`); readers of the site get
@@ -65,10 +114,13 @@ def deal_warnings(deal: Deal, result: Result, times: Timeline, model: StageModel
     if result.passed is False:
         warn("qualification", "w_below_pass", "w_below_pass_hint", score=f"{result.score:g}",
              mark=f"{model.evaluation.pass_mark:g}")
-    if deal.status == "open" and deal.expected_close < as_of:
+    if CLOSE_PASSED in codes:
         warn("expected_close", "w_close_past", "w_close_past_hint", date=labels.format_date(deal.expected_close))
-    if times.stale:
-        warn("stage", "w_stale", "w_stale_hint", days=times.days_since_update, limit=times.stale_days, n=deal.stage)
+    # One warning for a stuck deal: no update says more (nobody touched it); else too long in the stage.
+    if (stuck := codes.get(STUCK_NO_UPDATE)) is not None:
+        warn("stage", "w_stale", "w_stale_hint", days=stuck["days"], limit=stuck["limit"], n=deal.stage)
+    elif (stuck := codes.get(STUCK_IN_STAGE)) is not None:
+        warn("stage", "w_stuck_in_stage", "w_stale_hint", days=stuck["days"], limit=stuck["limit"], n=deal.stage)
     if team is not None and team.member(deal.owner) is None and deal.owner.strip() not in PLACEHOLDERS["owner"]:
         # Not an error: a new rep's deals must not stop the build; their quota is simply unknown.
         close = difflib.get_close_matches(deal.owner, list(team.names), n=1, cutoff=0.6)

@@ -93,6 +93,11 @@ def pipeline_json(pipeline: Pipeline, renderer: Renderer, owner_srcs: dict[str, 
     data = pipeline.forecast.as_json()
     for owner in data["owners"]:
         owner["url"] = renderer.paths.url(owner_srcs[owner["owner"]])
+    # The deals the dashboard, the board and "needs attention" flag, by the same flags.
+    data.update(pipeline.flags_json())
+    for entries in (data["stuck"], data["close_date_passed"]):
+        for entry in entries:
+            entry["url"] = renderer.paths.url(renderer.paths.deal_page(entry["id"]))
     return json.dumps(data, ensure_ascii=False, indent=1)
 
 

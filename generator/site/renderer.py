@@ -87,11 +87,14 @@ _COMPILED = CompiledTemplates()
 
 
 def age_class(view: DealView) -> str:
-    """How long a deal has been in its stage against the stage's stale threshold: fresh, ageing or stale."""
+    """A card's colour: stale (red) for a stuck deal (`rules.deal_flags`, as everywhere), else how long it has
+    been in its stage against the stage's stale threshold: ageing past half of it, fresh, or unknown."""
+    if view.stuck:
+        return "stale"
     days, limit = view.timeline.days_in_stage, view.timeline.stale_days
     if days is None:
         return "unknown"
-    return "stale" if days > limit else "ageing" if days * 2 > limit else "fresh"
+    return "ageing" if days * 2 > limit else "fresh"
 
 
 def front_matter(title: str, **meta: object) -> str:
@@ -121,7 +124,8 @@ def forget_except(known: dict[int, tuple[object, str]], objects: list) -> None:
 def deal_view_key(view: DealView, deal_repr: Callable[[object], str] = repr) -> str:
     """Everything of a deal's view its pages show, as text (a key of what was rendered from it)."""
     # The stage by its number: the whole model is in `Renderer.context_key` already.
-    return repr((deal_repr(view.deal), view.stage.number, view.result, view.warnings, view.timeline, view.forecast))
+    return repr((deal_repr(view.deal), view.stage.number, view.result, view.warnings, view.timeline, view.forecast,
+                 view.flags))
 
 
 class Renderer:
