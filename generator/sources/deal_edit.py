@@ -28,6 +28,7 @@ import yaml
 # The pure-Python parser: its marks count characters of the text (libyaml's C parser counts bytes).
 _Loader = yaml.SafeLoader
 INDENT = 2  # for new nested blocks, when the file shows no indentation of its own
+_TAB_BEFORE_COMMENT = re.compile(r"(?<=\S)\t(?=[ \t]*#)|(?<=[ \t])\t(?=[ \t]*#)")
 
 
 class EditError(Exception):
@@ -114,6 +115,9 @@ def append_item(text: str, path: list[Step], item: dict[str, Scalar]) -> str:
 # --- Reading -------------------------------------------------------------------------------
 
 def _compose(text: str) -> yaml.Node:
+    # A tab before a comment (`funding: 2\t# why`) is read by libyaml, as `dealbook check` reads it, and refused by
+    # the pure-Python parser used here for its character positions: it is parsed as a space, in place.
+    text = _TAB_BEFORE_COMMENT.sub(" ", text)
     if "*" in text or "&" in text:
         for event in yaml.parse(text, Loader=_Loader):
             if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):

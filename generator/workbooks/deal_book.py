@@ -47,6 +47,7 @@ from .cells import (
     WHOLE,
     WRAP,
     Sheet,
+    amount_format,
     clean_text,
     define,
     new_workbook,
@@ -178,9 +179,11 @@ def _summary(s: Sheet, deal: Deal | None, model: StageModel, labels: Labels, as_
     fact(6, labels.owner, deal.owner if deal else "")
     # The status is typed in the workbook's language; the formulas compare it with the same words.
     statuses = labels.value_words(model, "status")
-    fact(7, labels.status, statuses[deal.status if deal else "open"], name="Status", is_input=True)
+    # Only what `dealbook import` takes is yellow; the other facts still drive the formulas (a what-if), and import
+    # names each one a rep changed, since a deal's status, stage, amount, dates and overrides live in its file.
+    fact(7, labels.status, statuses[deal.status if deal else "open"], name="Status")
     s.dropdown("B7", list(statuses.values()), labels.wb_list_error, labels.wb_sheet_lists, allow_blank=False)
-    fact(8, labels.stage, stage_number, kind="value", name="Stage", fmt=WHOLE, is_input=True)
+    fact(8, labels.stage, stage_number, kind="value", name="Stage", fmt=WHOLE)
     s.validate("B8", "whole", "1", str(len(model.stages)), operator="between",
                error=labels("wb_stage_error", n=len(model.stages)))
     s.formula(8, 3, "INDEX(StageNames,Stage)", clean_text(labels.stage_name(stage)), align=WRAP, border=GRID)
@@ -188,14 +191,16 @@ def _summary(s: Sheet, deal: Deal | None, model: StageModel, labels: Labels, as_
     exit_criterion = labels.pick(stage, "exit_criterion")
     fact(9, labels.next_exit, "INDEX(StageExits,Stage)", kind="formula", wide=True, result=clean_text(exit_criterion))
     s.grow(9, wrapped_lines(exit_criterion, sum(s.widths[1:])))
-    fact(10, labels.amount, deal.amount if deal else None, kind="value", name="Amount", fmt=AMOUNT, is_input=True)
+    # Whole numbers unless the deal's amount has cents; the blank scorecard shows the cents a rep may type.
+    money = amount_format(deal.amount) if deal else AMOUNT
+    fact(10, labels.amount, deal.amount if deal else None, kind="value", name="Amount", fmt=money)
     fact(11, labels.currency, currency, name="Currency")
     fact(12, labels.expected_close, deal.expected_close if deal else None, kind="value", name="ExpectedClose",
-         fmt=labels.wb_date_format, is_input=True)
+         fmt=labels.wb_date_format)
     fact(13, labels.wb_probability_override, deal.probability if deal else None, kind="value",
-         name="ProbabilityOverride", fmt=PERCENT, is_input=True)
+         name="ProbabilityOverride", fmt=PERCENT)
     s.validate("B13", "decimal", "0", "1", operator="between", allow_blank=True, error=labels.wb_probability_error)
-    fact(14, labels.wb_grade_override, (deal.grade or "") if deal else "", name="GradeOverride", is_input=True)
+    fact(14, labels.wb_grade_override, (deal.grade or "") if deal else "", name="GradeOverride")
     s.dropdown("B14", model.grades, labels.wb_list_error, labels.wb_sheet_lists)
     fact(15, labels.wb_lost_reason, deal.lost_reason if deal else "", wide=True)
     fact(16, labels.summary, plain_text(deal.summary) if deal else "", wide=True)
@@ -211,11 +216,11 @@ def _summary(s: Sheet, deal: Deal | None, model: StageModel, labels: Labels, as_
                                                                statuses),
          kind="formula", name="Probability", fmt=PERCENT, result=shown.probability)
     fact(22, labels.weighted_amount, weighted_amount_formula("Amount", "Probability"), kind="formula",
-         name="WeightedAmount", fmt=AMOUNT, result=shown.weighted_amount)
+         name="WeightedAmount", fmt=money, result=shown.weighted_amount)
     s.formula(22, 3, "Currency", clean_text(currency), align=LEFT_TOP)
     fact(23, labels.wb_likelihood, likelihood_formula("Score", "Probability", "Status", statuses), kind="formula",
          name="Likelihood", fmt=SCORE, result=shown.likelihood)
-    fact(24, labels.wb_as_of, as_of, kind="value", name="AsOf", fmt=labels.wb_date_format, is_input=True)
+    fact(24, labels.wb_as_of, as_of, kind="value", name="AsOf", fmt=labels.wb_date_format)
     fact(25, labels.wb_days_to_close, days_to_close_formula("ExpectedClose", "AsOf"), kind="formula",
          name="DaysToClose", fmt=WHOLE, result=shown.days_to_close)
     grade = grade_formula("DaysToClose", "Likelihood", "GradeOverride", model)
@@ -386,9 +391,8 @@ def _stages(s: Sheet, deal: Deal | None, model: StageModel, labels: Labels, titl
         done = met is not None and (met.date is not None or met.evidence != "")
         s.formula(row, 5, f'IF(OR(F{row}<>"",G{row}<>""),"✓","")', "✓" if done else None, align=CENTER_TOP,
                   border=GRID, font=BOLD)
-        s.value(row, 6, met.date if met else None, fmt=labels.wb_date_format, align=TOP, border=GRID,
-                fill=INPUT_FILL)
-        s.text(row, 7, met.evidence if met else "", align=WRAP, border=GRID, fill=INPUT_FILL)
+        s.value(row, 6, met.date if met else None, fmt=labels.wb_date_format, align=TOP, border=GRID)
+        s.text(row, 7, met.evidence if met else "", align=WRAP, border=GRID)  # not imported: not yellow
         row += 1
     first, last = FIRST_STAGE_ROW, row - 1
     ws.highlight(f"A{first}:D{last}", f"$A{first}=Stage", fill=CURRENT_FILL, font=BOLD)

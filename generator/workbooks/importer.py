@@ -148,8 +148,12 @@ def _merge_into(run: Run, name: str, filled: Filled, deal_path: Path, where_file
     if merged.conflicts:
         return
     bom = "\ufeff" if text.startswith("\ufeff") else ""  # kept, and kept out of the YAML positions
+    # Old Mac line endings (CR alone): edited as LF and turned back, which is exact since the file has no LF.
+    cr_only = "\r" in text and "\n" not in text
     try:
-        new = bom + _apply(text.removeprefix(bom), merged.changes, theirs)
+        body = text.removeprefix(bom)
+        new = _apply(body.replace("\r", "\n") if cr_only else body, merged.changes, theirs)
+        new = bom + (new.replace("\n", "\r") if cr_only else new)
     except EditError as why:
         run.problem(f"{name}: {where_file}: {why}")
         return

@@ -37,6 +37,7 @@ from defusedxml.ElementTree import iterparse
 
 from ..labels import LANGUAGES, Labels
 from ..model.merge import PERSON_FIELDS, TERM_FIELDS, clean, person_key
+from ..sources.deal_format import ID_PATTERN
 from .meta import (
     DEAL,
     DEAL_ID_NAME,
@@ -169,13 +170,13 @@ class _Package:
         for info in infos:
             total += info.file_size
             if info.flag_bits & 0x1:
-                raise Unreadable(f"{shown(info.filename)}: the part is encrypted "
+                raise Unreadable(f"{_part(info.filename)}: the part is encrypted "
                                  "(save the workbook without a password)")
             if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-                raise Unreadable(f"{shown(info.filename)}: compressed in a way .xlsx files are not "
+                raise Unreadable(f"{_part(info.filename)}: compressed in a way .xlsx files are not "
                                  f"(method {info.compress_type})")
             if info.file_size > MAX_PART_BYTES:
-                raise Unreadable(f"{shown(info.filename)}: {info.file_size:,} bytes uncompressed, more than the "
+                raise Unreadable(f"{_part(info.filename)}: {info.file_size:,} bytes uncompressed, more than the "
                                  f"{MAX_PART_BYTES // 2**20} MiB a part may have")
         if total > MAX_TOTAL_BYTES:
             raise Unreadable(f"the parts have {total:,} bytes uncompressed, more than the "
@@ -191,9 +192,9 @@ class _Package:
             with self.zf.open(info) as part:
                 data = part.read(MAX_PART_BYTES + 1)  # the directory's size is checked too, while inflating
         except (zipfile.BadZipFile, zlib.error, EOFError, RuntimeError, NotImplementedError, OSError) as exc:
-            raise Unreadable(f"{shown(name)}: cannot be read ({_reason(exc)})") from None
+            raise Unreadable(f"{_part(name)}: cannot be read ({_reason(exc)})") from None
         if len(data) > MAX_PART_BYTES:
-            raise Unreadable(f"{shown(name)}: more than the {MAX_PART_BYTES // 2**20} MiB a part may have")
+            raise Unreadable(f"{_part(name)}: more than the {MAX_PART_BYTES // 2**20} MiB a part may have")
         return data
 
     def events(self, name: str, data: bytes) -> Iterator[tuple[str, object]]:
@@ -201,12 +202,12 @@ class _Package:
         try:
             yield from iterparse(io.BytesIO(data), events=("start", "end"), forbid_dtd=True)
         except DefusedXmlException as exc:
-            raise Unreadable(f"{shown(name)}: the XML declares a DTD or entities, which a workbook never needs "
+            raise Unreadable(f"{_part(name)}: the XML declares a DTD or entities, which a workbook never needs "
                              f"({exc.__class__.__name__})") from None
         except ParseError as exc:
-            raise Unreadable(f"{shown(name)}: not well-formed XML ({exc})") from None
+            raise Unreadable(f"{_part(name)}: not well-formed XML ({exc})") from None
         except RecursionError:
-            raise Unreadable(f"{shown(name)}: elements nested too deeply") from None
+            raise Unreadable(f"{_part(name)}: elements nested too deeply") from None
 
     def book(self) -> Book:
         root = self._relationship_target("_rels/.rels", "/officeDocument", "") or "xl/workbook.xml"
@@ -381,6 +382,10 @@ class _Package:
         return row, col
 
 
+def _part(name: str) -> str:
+    return shown(name, quote=False, limit=200)
+
+
 def _sheet_name(title: str) -> str:
     return shown(title, quote=False)
 
@@ -545,6 +550,10 @@ def read_filled(path: Path, model: StageModel) -> Filled:
     meta = read_meta(book)
     id_at = _named_cells(book, DEAL_ID_NAME)[0]
     filled = Filled(meta, meta.deal_id, str(id_at))
+    if meta.kind == DEAL and not re.fullmatch(ID_PATTERN, meta.deal_id):  # no "/", "..", line break
+        filled.problems.append(f"its Dealbook data sheet names the deal {shown(meta.deal_id)}, which is not a "
+                               "deal id (a-z, 0-9 and '-')")
+        return filled
     typed = _input(id_at, filled)
     typed_id = clean(_as_text(typed))
     if meta.kind != DEAL:
