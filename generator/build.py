@@ -21,7 +21,7 @@ from .labels import Labels
 from .model.pipeline import Pipeline, ViewMemo, compute
 from .site.paths import SitePaths
 from .sources.deal_files import Deal, DealLoader, deal_files, shown_path, stray_entries
-from .sources.history import History, read_history, read_latest
+from .sources.history import History, read_history, read_latest, skipped_warnings
 from .sources.stage_model import StageModel, StageModelError, load_stage_model
 from .sources.team import load_team
 
@@ -112,6 +112,8 @@ def read_project(root: Path, model_path: Path, deals_dir: Path, as_of: date, lab
     loader.save_cache(prune=files is None)
     if files is None:  # what sits in deals/ without being read: a warning each, in the build log too
         problems.extend(stray_entries(deals_dir, root))
+    # Past versions of deal files the history leaves out (unreadable, out of bounds): a warning each.
+    problems.extend(skipped_warnings(known, lambda name: shown_path(deals_dir / name, root), labels))
     pipeline = compute(deals, model, as_of, labels, problems, known, team, views)
     if movement:
         pipeline.movement = history_movement(source, deals_dir, cache, deals, paths, model, as_of)

@@ -206,6 +206,8 @@ def test_check_reads_only_the_latest_versions_and_warns_as_the_build_does(repo: 
     repo.write_deal("gone.yml", DEAL.format(stage=2, extra=""))
     repo.write_deal("closed.yml", DEAL.format(stage=2, extra=""))
     git(root, "add", ".")
+    # Dated before the fixture's last commit (2026-10-21) but made after it: a back-dated commit takes the
+    # day of the one before it on the branch, in the build and in `dealbook check` alike.
     git(root, "commit", "-qm", "Four deals", when="2026-08-03T10:00:00+00:00")
     repo.write_deal("notes.yml", DEAL.format(stage=2, extra="summary: Called them\n"))
     repo.write_deal("closed.yml", DEAL.format(stage=2, extra="lost_reason: Budget\n").replace("open", "lost"))
@@ -228,8 +230,8 @@ def test_check_reads_only_the_latest_versions_and_warns_as_the_build_does(repo: 
         assert (latest[deal_id].source, latest[deal_id].last_updated, latest[deal_id].days_since_update,
                 latest[deal_id].stale) == seen, deal_id
     # The cases differ from each other, so the comparison above compares something.
-    assert full["old"].stale and full["old"].source == "git" and full["old"].last_updated == date(2026, 8, 3)
+    assert full["old"].stale and full["old"].source == "git" and full["old"].last_updated == date(2026, 10, 21)
     assert not full["notes"].stale and full["notes"].last_updated == date(2026, 11, 20)
     assert full["hist"].last_updated == AS_OF and full["closed"].source == "git"
     assert full["new"].source == "file" and full["gone"].source == "file"
-    assert any("no change for 116 days" in line for line in latest_problems)
+    assert any("no change for 37 days" in line for line in latest_problems)

@@ -25,7 +25,7 @@ from generator.labels import Labels
 from generator.model import movement as mv
 from generator.site.history_pages import compact
 from generator.sources import deal_versions
-from generator.sources.deal_versions import DealVersions, Facts, Version, facts
+from generator.sources.deal_versions import DealVersions, Facts, Unread, Version, facts
 from generator.sources.stage_model import load_stage_model
 
 AS_OF = date(2026, 11, 27)
@@ -409,10 +409,17 @@ def test_the_quick_scan_reads_what_the_yaml_reader_reads(text: str) -> None:
         assert deal_versions._scan(plain) == slow
 
 
-@pytest.mark.parametrize("data", [b"stage: [1\n", b"stage: x\nstatus: open\namount: 1\n", b"- a\n- b\n",
-                                  b"stage: 1\nstatus: open\n", b"\xff\xfe", b""])
-def test_a_version_that_is_not_a_deal_is_left_out(data: bytes) -> None:
-    assert facts(data) is None
+@pytest.mark.parametrize(("data", "field", "why"), [
+    (b"stage: [1\n", "", "history_why_unreadable"),  # not YAML
+    (b"stage: x\nstatus: open\namount: 1\n", "stage", "history_why_stage"),
+    (b"- a\n- b\n", "stage", "history_why_missing"),
+    (b"stage: 1\nstatus: open\n", "amount", "history_why_missing"),
+    (b"\xff\xfe", "", "history_why_unreadable"),
+    (b"", "stage", "history_why_missing"),
+])
+def test_a_version_that_is_not_a_deal_is_left_out(data: bytes, field: str, why: str) -> None:
+    unread = facts(data)
+    assert isinstance(unread, Unread) and (unread.field, unread.why) == (field, why)
 
 
 def test_a_title_change_reuses_the_movement_and_a_stage_change_computes_it_again(
@@ -450,19 +457,22 @@ def test_a_title_change_reuses_the_movement_and_a_stage_change_computes_it_again
 
 
 def test_while_serving_a_title_change_remakes_only_the_history_page_that_shows_the_deal(
-        built: tuple[Project, dict], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from generator.build import read_project, site_outputs
     from generator.cache import Cache
     from generator.model.pipeline import ViewMemo
     from generator.site.pages import Remembered
     from generator.site.paths import SitePaths
 
-    source, _ = built
-    project = Project(tmp_path / "copy")
-    shutil.copytree(source.root, project.root, ignore=shutil.ignore_patterns("site"))
+    # Its own repository: a commit made after the built one's last (2026-11-25) could not be dated
+    # 2026-09-01 (a back-dated commit takes the day of the one before it).
+    project = new_project(tmp_path / "copy")
     monkeypatch.chdir(project.root)
+    git(project.root, "init", "-q", "-b", "main")
     project.write_deal("quiet.yml", deal(2, owner="Cy"))
     commit(project, "2026-09-01", "A deal with nothing new in the last 30 days")
+    project.write_deal("gamma.yml", deal(1, amount=500))
+    commit(project, "2026-11-20", "gamma")
     remembered, views, made = {}, ViewMemo(), Remembered()
 
     def rebuild(kept: bool = True) -> dict[str, str]:

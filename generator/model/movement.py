@@ -266,7 +266,10 @@ def _bucketer(model: StageModel, reporting: str | None):
 
 def _states(versions: list[Version], now: Facts | None, present: bool, as_of: date, model: StageModel) -> list[State]:
     """The deal's states, oldest first, ending with the work tree when it differs from the last commit."""
-    states: list[State] = [(v.date, _normal(v.facts, model)) for v in versions]
+    # The versions are in the order of the first-parent line and their days never go back (see
+    # `deal_versions._read_log`); one dated after the as-of day is not history yet: left out, so the
+    # work tree below brings its change in on the as-of day, as an edit not committed yet.
+    states: list[State] = [(v.date, _normal(v.facts, model)) for v in versions if v.date <= as_of]
     last = states[-1][1] if states else None
     if now is not None:
         now = _normal(now, model)

@@ -42,9 +42,12 @@ class Timeline:
 
 def timeline(deal: Deal, history: DealHistory | None, model: StageModel, as_of: date) -> Timeline:
     """Git history when there is some for the deal; otherwise its `exits` dates and other dates."""
-    if history is not None and history.changes:
-        changes = list(history.changes)
-        last_updated = history.last_updated
+    # A commit dated after the as-of day (a clock set wrong, or an as-of day in the past) is not part of
+    # the history as of that day: like an edit not committed yet, what it changed counts from the as-of day.
+    past = [c for c in history.changes if c.date <= as_of] if history is not None else []
+    if past:
+        changes = past
+        last_updated = min(history.last_updated, as_of) if history and history.last_updated else None
         latest = changes[-1]
         if latest.stage != deal.stage or latest.status != deal.status:
             # Edited but not committed (e.g. while previewing with `make serve`): it changes today.

@@ -1,23 +1,29 @@
-"""Every committed version of every deal file, parsed once each: the input of the pipeline's history.
+"""Every committed version of every deal file, parsed once each: the one reading of the deals' history.
 
-One `git log --raw` pass over the deals folder lists, commit by commit, which deal files were
-added, changed or deleted, and the git blob id of each new version. The versions not seen
-before are read in one `git cat-file --batch` and parsed by `facts()`, a scan of the few
-top-level fields the history needs, with the YAML reader as the fallback for anything the
-scan cannot read with certainty. Parses are kept in one cache entry, a table keyed by blob id,
-so a new commit costs only its own new versions; the joined result is cached per HEAD, so a
-rebuild at the same commit does not start git at all beyond `locate`.
-Commits that change none of the fields the history reads are not listed by git (`-G`).
+Two `git log --raw -z` passes over the deals folder: one lists every commit that touched it (its
+day, its author, which deal files it added, changed or deleted, and the git blob id of each new
+version), the other which of those changes touch a field the history reads (`-G`), the only
+versions worth parsing. The versions not seen before are read in one `git cat-file --batch` and
+parsed by `facts()`, a scan of the few top-level fields the history needs, with the YAML reader
+as the fallback for anything the scan cannot read with certainty. Parses are kept in one cache
+entry, a table keyed by blob id, so a new commit costs only its own new versions; the joined
+result is cached per HEAD, so a rebuild at the same commit does not start git at all beyond `locate`.
 
-Only the first-parent line is read: it is the history of the branch being built, so a deal
-edited on a side branch changed, for the site, on the day the branch was merged.
+Everything that shows the past reads it from here: the deal pages' timelines (`history.read_history`),
+the history pages and `/history.json` (`model.movement`). Only the first-parent line is read: it is
+the history of the branch being built, so a deal edited on a side branch changed, for the site, on
+the day the branch was merged. Days are UTC. A version that cannot be read, or holds a value no deal
+file may hold (an amount of `inf` or `1e400`, a stage of 5,000 digits), is left out and listed in
+`skipped`, for one warning each: a bad commit never stops a build, and fixing the file is enough.
 """
 
 from __future__ import annotations
 
+import math
 import pickle
 import re
 import subprocess
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -27,6 +33,7 @@ import yaml
 
 from ..diagnostics import Problems
 from .history import _git, locate
+from .spec import LIMIT
 from .yaml_nodes import MAX_BYTES, read_yaml
 
 if TYPE_CHECKING:
@@ -47,35 +54,62 @@ class Facts(NamedTuple):
     competitors: tuple[str, ...] = ()
 
 
+class Unread(NamedTuple):
+    """Why a version is left out: the field at fault ("" for the whole file), what is wrong, where."""
+
+    field: str
+    why: str  # a catalog key: history_why_unreadable, history_why_missing, history_why_number, history_why_stage
+    value: str = ""  # the value as written, shortened
+    line: int = 1
+    col: int = 1
+
+
 class Version(NamedTuple):
-    """A commit that changed a deal file: its day (committer date, UTC) and what the file said then."""
+    """A commit that changed a deal file: its day (UTC, see `_read_log`) and what the file said then."""
 
     date: date
     facts: Facts | None  # None: the file was deleted in this commit
+    commit: str = ""  # the commit's id
+    author: str = ""
+
+
+class Skipped(NamedTuple):
+    """A committed version of a deal file that the history leaves out, and why: one warning each."""
+
+    commit: str  # the commit's short id
+    file: str  # the file's name in the deals folder
+    unread: Unread
 
 
 @dataclass
 class DealVersions:
-    """Per deal id, its versions oldest first; `reason` (a label key) says why there are none."""
+    """Per deal id, its versions oldest first; `reason` (a label key) says why there are none.
+
+    `last_updated`: the day each deal's file last changed, whatever changed in it (notes too).
+    `skipped`: the versions left out because they cannot be read or hold values out of bounds.
+    """
 
     deals: dict[str, list[Version]] = field(default_factory=dict)
     reason: str = ""
+    last_updated: dict[str, date] = field(default_factory=dict)
+    skipped: list[Skipped] = field(default_factory=list)
 
     @property
     def available(self) -> bool:
         return not self.reason
 
 
-_ZERO = "0" * 40
 _BLOB_MODES = ("100644", "100755")
 # The version table is kept whole in one entry: one entry per blob would be 20,000 small files at
 # 1,000 deals × 20 commits, and writing them costs more than parsing the blobs again.
 _TABLE = "version-table"
 # The commits git lists for a file: those whose diff adds or removes a line of a field the history
-# reads. A commit that only edits notes or next steps changes no fact, so it is not read at all.
+# reads. A commit that only edits notes or next steps changes no fact, so its version is not read.
 _FIELDS_CHANGED = r"^(stage|status|amount|currency|expected_close|probability|owner|lost_reason)[[:blank:]]*:"
 
 Stored = tuple  # a Facts as a plain tuple, dates as ordinals: pickles several times faster than NamedTuples
+# One version as listed: (day as an ordinal, blob id or "" for a deletion, commit, author, file name).
+Listed = tuple[int, str, str, str, str]
 
 
 @dataclass
@@ -107,7 +141,7 @@ class VersionsSource:
                 return _unpack(pickle.loads(cached))
             except Exception:  # noqa: BLE001 - verified but unreadable (another Python): read the log again
                 pass
-        table: dict[str, Stored | None] = {}
+        table: dict[str, Stored | Unread] = {}
         stored = cache.get("versions", table_key)
         if stored is not None:
             try:
@@ -116,28 +150,38 @@ class VersionsSource:
                 table = {}
         assert self.top is not None
         try:
-            log = _read_log(self.top, self.folder)
-            wanted = {blob for changes in log.values() for _, blob in changes if blob}
+            log, last = _read_log(self.top, self.folder)
+            wanted = {listed[1] for changes in log.values() for listed in changes if listed[1]}
             missing = sorted(wanted - table.keys())
             if missing:
                 for blob, data in _cat_blobs(self.top, missing).items():
                     parsed = facts(data)
-                    table[blob] = _pack(parsed) if parsed is not None else None
-        except (subprocess.SubprocessError, OSError, ValueError):
+                    table[blob] = _pack(parsed) if isinstance(parsed, Facts) else parsed
+        except (subprocess.SubprocessError, OSError, ValueError, UnicodeError):
             # A repository git cannot walk (a broken object, a time-out) leaves the history pages empty,
             # saying so; it never stops the build.
             return DealVersions(reason="history_failed")
-        packed = {deal_id: [(when, table.get(blob) if blob else None) for when, blob in changes
-                            # A version that cannot be read (broken YAML, no stage) changes nothing: left out.
-                            if not blob or table.get(blob) is not None]
-                  for deal_id, changes in log.items()}
+        packed: dict[str, list[tuple[int, Stored | None, str, str]]] = {}
+        skipped: list[Skipped] = []
+        for deal_id, changes in log.items():
+            kept = packed[deal_id] = []
+            for when, blob, commit, author, name in changes:
+                value = table.get(blob) if blob else None
+                if blob and not isinstance(value, tuple) or isinstance(value, Unread):
+                    # A version that cannot be read, or holds what no deal may (an amount of 1e400, a stage
+                    # of 5,000 digits), changes nothing: left out, and said once, naming the commit and file.
+                    skipped.append(Skipped(commit[:7], name, value if isinstance(value, Unread)
+                                           else Unread("", "history_why_unreadable")))
+                    continue
+                kept.append((when, value, commit, author))
+        result = {"deals": packed, "last": last, "skipped": skipped}
         if missing:
             # Only the blobs this history still names are kept, so a rewritten history does not grow the table.
             cache.put("versions", table_key, pickle.dumps({b: table.get(b) for b in wanted},
                                                           protocol=pickle.HIGHEST_PROTOCOL))
-        cache.put("versions", key, pickle.dumps(packed, protocol=pickle.HIGHEST_PROTOCOL))
+        cache.put("versions", key, pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
         cache.prune("versions", {key, table_key})
-        return _unpack(packed)
+        return _unpack(result)
 
 
 def open_versions(deals_dir: Path, cache: Cache) -> VersionsSource:
@@ -146,7 +190,11 @@ def open_versions(deals_dir: Path, cache: Cache) -> VersionsSource:
     if isinstance(repo, str):
         return VersionsSource(deals_dir, cache, reason=repo)
     top, head, folder = repo
-    return VersionsSource(deals_dir, cache, key=cache.key("versions", head, folder), top=top, folder=folder)
+    return VersionsSource(deals_dir, cache, key=versions_key(cache, head, folder), top=top, folder=folder)
+
+
+def versions_key(cache: Cache, head: str, folder: str) -> str:
+    return cache.key("versions", head, folder)
 
 
 def read_versions(deals_dir: Path, cache: Cache) -> DealVersions:
@@ -158,7 +206,7 @@ def _pack(parsed: Facts) -> Stored:
     return tuple(parsed._replace(expected_close=close))
 
 
-def _unpack(packed: dict[str, list[tuple[int, Stored | None]]]) -> DealVersions:
+def _unpack(result: dict) -> DealVersions:
     made: dict[int, Facts] = {}  # a version shared by several commits (a revert) is made once
 
     def one(stored: Stored) -> Facts:
@@ -169,26 +217,68 @@ def _unpack(packed: dict[str, list[tuple[int, Stored | None]]]) -> DealVersions:
                 expected_close=date.fromordinal(close) if close is not None else None)
         return found
 
-    return DealVersions({deal_id: [Version(date.fromordinal(when), one(stored) if stored is not None else None)
-                                   for when, stored in changes]
-                         for deal_id, changes in packed.items()})
+    deals = {deal_id: [Version(date.fromordinal(when), one(stored) if stored is not None else None, commit, author)
+                       for when, stored, commit, author in changes]
+             for deal_id, changes in result["deals"].items()}
+    return DealVersions(deals, last_updated={deal_id: date.fromordinal(day) for deal_id, day in result["last"].items()},
+                        skipped=list(result["skipped"]))
 
 
-def _read_log(top: Path, folder: str) -> dict[str, list[tuple[int, str]]]:
-    """Per deal id, (day as an ordinal, blob id or "" for a deletion), oldest first."""
-    # --first-parent with -m: a merge shows what it changed on the branch, against its first parent.
-    # -G without --pickaxe-all: only the files whose diff touches a field the history reads.
-    out = _git(top, "log", "--first-parent", "-m", "--reverse", "--no-renames", "--raw", "--no-abbrev",
-               "--no-color", "-G", _FIELDS_CHANGED, "--format=%x1e%ct", "--", folder).decode("utf-8", "replace")
+# Control characters in an author's name (git keeps them) are shown as spaces: they are no separators here.
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _commits(out: bytes, header: int) -> Iterator[tuple[list[str], list[tuple[str, str]]]]:
+    """(header fields, raw lines as (meta, path)) of each commit of a `git log -z --raw` whose format is
+    `header` fields separated by %x00.
+
+    Everything is split at NUL bytes, which no author, message or path can hold, and read by position:
+    the header's fields, then pairs of a raw line (":<modes> <ids> <status>") and its path until the next
+    commit's id. So an author named like a date or a raw line is only ever an author.
+    """
+    tokens = out.decode("utf-8", "replace").split("\0")
+    position, end = 0, len(tokens)
+    while position + header <= end:
+        fields = tokens[position:position + header]
+        position += header
+        if not fields[0].strip():  # the empty tail after the last commit
+            break
+        raws = []
+        while position + 1 < end and tokens[position].lstrip("\n").startswith(":"):
+            raws.append((tokens[position].lstrip("\n"), tokens[position + 1]))
+            position += 2
+        yield [fields[0].strip(), *fields[1:]], raws
+
+
+def _read_log(top: Path, folder: str) -> tuple[dict[str, list[Listed]], dict[str, int]]:
+    """Per deal id, its versions (see `Listed`) oldest first; and the day each deal's files last changed.
+
+    One reading for every page: the first-parent line only (the history of the branch being built: a
+    deal edited on a side branch changed, for the site, on the day the branch was merged), days in
+    UTC from the committer's timestamp, and no day earlier than the commit's before it on that line
+    (a back-dated commit takes the day of the one before it), so the order of the days is the order
+    of the commits.
+    """
+    common = ("log", "--first-parent", "-m", "--reverse", "--no-renames", "--raw", "--no-abbrev", "-z",
+              "--no-color")
+    # Every commit that touched the folder: the days, the authors, the files each commit changed.
+    every = _git(top, *common, "--format=%H%x00%ct%x00%an", "--", folder)
+    # Among them, the files whose diff touches a field the history reads (-G, without --pickaxe-all):
+    # the only versions worth reading.
+    touched = {(fields[0], path) for fields, raws in _commits(_git(top, *common, "-G", _FIELDS_CHANGED,
+                                                                    "--format=%H", "--", folder), 1)
+               for _, path in raws}
     prefix = "" if folder == "." else folder + "/"
-    deals: dict[str, list[tuple[int, str]]] = {}
-    for record in out.split("\x1e")[1:]:
-        header, _, body = record.partition("\n")
-        when = datetime.fromtimestamp(int(header.strip()), tz=UTC).date().toordinal()
-        for line in body.split("\n"):
-            if not line.startswith(":"):
-                continue
-            meta, _, path = line.partition("\t")
+    deals: dict[str, list[Listed]] = {}
+    last: dict[str, int] = {}
+    live: dict[str, dict[str, str]] = {}  # deal id → its files in the tree (x.yml and x.yaml) → blob id
+    authors: dict[str, str] = {}  # one string object per author: the cache entry pickles it once
+    latest = 0
+    for (commit, stamp, author), raws in _commits(every, 3):
+        latest = max(latest, int(stamp))
+        when = datetime.fromtimestamp(latest, tz=UTC).date().toordinal()
+        author = authors.setdefault(author, " ".join(_CONTROLS.sub(" ", author).split()))
+        for meta, path in raws:
             fields = meta.split()
             # A deal file: directly in the folder, named <id>.yml or <id>.yaml (as `history._deal_id`, without
             # building a path object for each of thousands of lines).
@@ -197,12 +287,41 @@ def _read_log(top: Path, folder: str) -> dict[str, list[tuple[int, str]]]:
             if len(fields) < 5 or not stem or "/" in name or suffix not in ("yml", "yaml") or not dot:
                 continue
             new_mode, new_blob, change = fields[1], fields[3], fields[4][:1]
-            if change == "D" or new_blob == _ZERO:
-                deals.setdefault(stem, []).append((when, ""))
-            elif new_mode in _BLOB_MODES:
-                deals.setdefault(stem, []).append((when, new_blob))
-            # A link or a submodule named like a deal file is not a deal; the loader says so for the work tree.
-    return deals
+            files = live.setdefault(stem, {})
+            last[stem] = when
+            if change == "D" or new_mode not in _BLOB_MODES:
+                # Deleted (or now a link or a submodule, which is no deal: the loader says so for the work tree).
+                if files.pop(name, None) is None:
+                    continue
+                if not files:
+                    deals.setdefault(stem, []).append((when, "", commit, author, name))
+                else:
+                    # A twin (x.yaml beside x.yml) went; the deal lives on in the other file.
+                    other, blob = next(iter(files.items()))
+                    deals.setdefault(stem, []).append((when, blob, commit, author, other))
+            else:
+                files[name] = new_blob
+                if (commit, path) in touched:
+                    deals.setdefault(stem, []).append((when, new_blob, commit, author, name))
+    return deals, last
+
+
+def last_changed(top: Path, folder: str) -> dict[str, date]:
+    """The day each deal's files last changed, as `_read_log` dates it (`dealbook check` needs no more)."""
+    out = _git(top, "log", "--first-parent", "-m", "--reverse", "--no-renames", "--raw", "--no-abbrev", "-z",
+               "--no-color", "--format=%H%x00%ct", "--", folder)
+    prefix = "" if folder == "." else folder + "/"
+    last: dict[str, date] = {}
+    latest = 0
+    for (_, stamp), raws in _commits(out, 2):
+        latest = max(latest, int(stamp))
+        when = datetime.fromtimestamp(latest, tz=UTC).date()
+        for _, path in raws:
+            name = path[len(prefix):] if path.startswith(prefix) else ""
+            stem, dot, suffix = name.rpartition(".")
+            if stem and dot and "/" not in name and suffix in ("yml", "yaml"):
+                last[stem] = when
+    return last
 
 
 def _cat_blobs(top: Path, blobs: list[str]) -> dict[str, bytes]:
@@ -249,22 +368,29 @@ class _Unsure(Exception):
     """The scan cannot read this with certainty: the YAML reader reads the whole version."""
 
 
-def facts(data: bytes) -> Facts | None:
-    """The history's fields of one version of a deal file, or None when it cannot be read as a deal."""
+def facts(data: bytes) -> Facts | Unread:
+    """The history's fields of one version of a deal file, or why it cannot be read as a deal."""
     if len(data) > MAX_BYTES:
-        return None
+        return Unread("", "history_why_unreadable")
     try:
         text = data.decode("utf-8").removeprefix("\ufeff").replace("\r\n", "\n")
     except UnicodeDecodeError:
-        return None
+        return Unread("", "history_why_unreadable")
     try:
         raw, competitors = _scan(text)
     except _Unsure:
         read = _read_nodes(text)
         if read is None:
-            return None
+            return Unread("", "history_why_unreadable")
         raw, competitors = read
-    return _to_facts(raw, competitors)
+    made = _to_facts(raw, competitors)
+    if isinstance(made, Unread) and made.field:
+        # Where the field is in that version, for the warning (the first line that starts with it).
+        found = re.search(rf"^{made.field}[ \t]*:[ \t]*", text, re.M)
+        if found:
+            line = text.count("\n", 0, found.start()) + 1
+            made = made._replace(line=line, col=found.end() - found.start() + 1)
+    return made
 
 
 def _scan(text: str) -> tuple[dict[str, str | None], tuple[str, ...]]:
@@ -368,25 +494,47 @@ def _read_nodes(text: str) -> tuple[dict[str, str | None], tuple[str, ...]] | No
     return raw, competitors
 
 
-def _to_facts(raw: dict[str, str | None], competitors: tuple[str, ...]) -> Facts | None:
-    stage, amount, status = _int(raw.get("stage")), _number(raw.get("amount")), raw.get("status")
-    if stage is None or amount is None or not status:
-        return None
+def _to_facts(raw: dict[str, str | None], competitors: tuple[str, ...]) -> Facts | Unread:
+    """The facts, when every one is within what a deal file may hold (`dealbook check`'s bounds)."""
+    for name in ("stage", "status", "amount"):
+        if not raw.get(name):
+            return Unread(name, "history_why_missing")
+    stage, amount, probability = _int(raw.get("stage")), _number(raw.get("amount")), _number(raw.get("probability"))
+    if stage is None:
+        return Unread("stage", "history_why_stage", _shortened(raw["stage"]))
+    if amount is None or not 0 <= amount <= LIMIT:
+        # Not a number, or one no deal may hold: inf, nan, 1e400, or 1e308 (finite, but not once converted).
+        return Unread("amount", "history_why_number", _shortened(raw["amount"]))
+    if raw.get("probability") is not None and (probability is None or not 0 <= probability <= 1):
+        return Unread("probability", "history_why_number", _shortened(raw["probability"]))
+    status = raw["status"]
+    assert status is not None
     return Facts(stage=stage, status=status, amount=amount, currency=raw.get("currency") or None,
-                 expected_close=_date(raw.get("expected_close")), probability=_number(raw.get("probability")),
+                 expected_close=_date(raw.get("expected_close")), probability=probability,
                  owner=raw.get("owner") or "", lost_reason=raw.get("lost_reason") or "", competitors=competitors)
 
 
+def _shortened(text: str | None, most: int = 24) -> str:
+    text = text or ""
+    return text if len(text) <= most else text[:most - 1] + "…"
+
+
 def _int(text: str | None) -> int | None:
-    return int(text) if text is not None and text.isascii() and text.isdigit() else None
+    # A stage is a small whole number: more digits than any stage model has stages is no stage (and Python
+    # refuses to turn 5,000 digits into an int).
+    return int(text) if text is not None and text.isascii() and text.isdigit() and len(text) <= 3 \
+        and int(text) >= 1 else None
 
 
 def _number(text: str | None) -> float | None:
+    """A finite number, or None: `nan`, `inf` and `1e400` (which is inf) are not numbers to add up."""
     if text is None:
         return None
     try:
         number = float(text)
     except ValueError:
+        return None
+    if not math.isfinite(number):
         return None
     # Whole numbers stay int, as YAML reads `amount: 1000`: equal either way, but the JSON shows 1000, not 1000.0.
     return int(number) if number.is_integer() and text.lstrip("+-").isdigit() else number

@@ -1,16 +1,14 @@
 """Deal history from git: when each deal's stage and status changed, and when it last changed.
 
-Two `git log` passes over the deals folder, whatever the number of deals:
-one asks git for only the diffs that touch a top-level `stage:` or
-`status:` line (`-G`, so a year of edits to notes costs nothing to read),
-the other for the date each file last changed. Without usable history (no
-git, a shallow clone), callers fall back to the deal files' own dates and
-are told why, once: `History.reason` is the catalog key of the reason.
+Builds read it off every committed version of the deal files (`deal_versions`): the same
+first-parent, UTC reading as the history pages and `/history.json`, so a deal's page and those
+can never tell two stories. Without usable history (no git, a shallow clone), callers fall back
+to the deal files' own dates and are told why, once: `History.reason` is the catalog key of the reason.
 
 `dealbook check` needs less: whether a deal is stale depends only on the date its file last
 changed and on whether its stage or status differs from the committed one. `read_latest` gives
-that from the second pass and one `git grep` of the committed files, without the diffs (most of
-the time of a check with an empty cache).
+that from the list of commits and one `git grep` of the committed files, without parsing any
+past version (most of the time of a check with an empty cache).
 """
 
 from __future__ import annotations
@@ -18,20 +16,21 @@ from __future__ import annotations
 import pickle
 import re
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
+from ..diagnostics import Problem
+
 if TYPE_CHECKING:
     from ..cache import Cache
+    from .deal_versions import DealVersions, Skipped
 
-_STAGE = re.compile(r"stage:[ \t]*([0-9]+)[ \t]*(?:#.*)?$")
+# A stage of a few digits (a longer run of digits is no stage, and Python refuses to read 5,000 of them).
+_STAGE = re.compile(r"stage:[ \t]*([0-9]{1,3})[ \t]*(?:#.*)?$")
 _STATUS = re.compile(r"status:[ \t]*['\"]?([a-z]+)['\"]?[ \t]*(?:#.*)?$")
-# The lines of a diff that add or remove a top-level stage or status: all that is read of it.
-_CHANGED = re.compile(r"^[+-](?:stage|status):.*", re.M)
-_SEP = "\x1f"
 
 
 @dataclass(frozen=True)
@@ -57,6 +56,7 @@ class History:
 
     deals: dict[str, DealHistory]
     reason: str = ""
+    skipped: tuple[Skipped, ...] = ()  # past versions left out, one warning each (see `skipped_warnings`)
 
     @property
     def available(self) -> bool:
@@ -94,7 +94,13 @@ def read_history(deals_dir: Path, cache: Cache, keep: bool = False) -> History:
     log again. Uncommitted edits are not part of it; see `timeline`. `keep` (a live preview's
     rebuilds): also keep it in this process, for the next call at the same commit.
     """
-    return _read_cached(deals_dir, cache, "history", lambda top, head, folder: _read_log(top, folder), keep)
+    def read(top: Path, head: str, folder: str) -> History:
+        from .deal_versions import VersionsSource, versions_key
+
+        return from_versions(VersionsSource(deals_dir, cache, key=versions_key(cache, head, folder), top=top,
+                                            folder=folder).load())
+
+    return _read_cached(deals_dir, cache, "history", read, keep)
 
 
 def read_latest(deals_dir: Path, cache: Cache) -> History:
@@ -139,7 +145,9 @@ def _read_cached(deals_dir: Path, cache: Cache, kind: str, read: Callable[[Path,
 
 
 def _read_latest(top: Path, head: str, folder: str) -> History:
-    last = _last_changed(top, folder)
+    from .deal_versions import last_changed
+
+    last = last_changed(top, folder)
     # One thread: the lines are few and the deal files are being parsed on the other core.
     try:
         found = _git(top, "grep", "--threads=1", "-z", "-I", "-E", "^(stage|status):", head, "--", folder)
@@ -169,13 +177,40 @@ def _read_latest(top: Path, head: str, folder: str) -> History:
     return History(deals)
 
 
-def _read_log(top: Path, folder: str) -> History:
-    changes = _git(top, "log", "--reverse", "--no-renames", "--no-color", "--no-ext-diff", "-p", "-U0",
-                   "-G", r"^(stage|status):", "--format=%x1e%cI%x1f%an", "--", folder)
-    deals = _stage_changes(changes.decode("utf-8", "replace"), folder)
-    for deal_id, when in _last_changed(top, folder).items():
+def from_versions(versions: DealVersions) -> History:
+    """Each deal's stage and status changes, read off its versions: a version is a change when its
+    stage or status differs from the one before; a deleted file starts afresh if it comes back."""
+    if not versions.available:
+        return History({}, versions.reason)
+    deals: dict[str, DealHistory] = {}
+    for deal_id, listed in versions.deals.items():
+        history = DealHistory()
+        for version in listed:
+            facts = version.facts
+            if facts is None:
+                history = DealHistory()
+                continue
+            last = history.changes[-1] if history.changes else None
+            if last is None or (last.stage, last.status) != (facts.stage, facts.status):
+                history.changes.append(Change(version.date, facts.stage, facts.status, version.author,
+                                              last.stage if last else None))
+        if history.changes:
+            deals[deal_id] = history
+    for deal_id, when in versions.last_updated.items():
         deals.setdefault(deal_id, DealHistory()).last_updated = when
-    return History(deals)
+    return History(deals, skipped=tuple(versions.skipped))
+
+
+def skipped_warnings(history: History, shown: Callable[[str], str], labels: Callable[..., str]) -> list[Problem]:
+    """One warning per past version left out: `shown` gives a file's path as printed, `labels` the words."""
+    out = []
+    for skipped in history.skipped:
+        unread = skipped.unread
+        why = labels(unread.why, field=unread.field, value=unread.value)
+        out.append(Problem(shown(skipped.file), unread.line, unread.col, "warning", unread.field,
+                           labels("w_history_skipped", commit=skipped.commit, why=why),
+                           labels("w_history_skipped_hint")))
+    return out
 
 
 def _deal_id(path: str, folder: str) -> str | None:
@@ -195,55 +230,3 @@ class _DealIds(dict):
     def __missing__(self, path: str) -> str | None:
         deal_id = self[path] = _deal_id(path, self.folder)
         return deal_id
-
-
-def _records(log: str) -> Iterator[tuple[str, str]]:
-    """(header, rest) of each commit of a `git log` whose records start with \\x1e."""
-    for record in log.split("\x1e")[1:]:
-        header, _, rest = record.partition("\n")
-        yield header, rest
-
-
-def _stage_changes(log: str, folder: str) -> dict[str, DealHistory]:
-    """Replay the diffs, oldest first, keeping each version whose stage or status differs."""
-    deals: dict[str, DealHistory] = {}
-    ids = _DealIds(folder)
-    for header, body in _records(log):
-        when_text, _, author = header.partition(_SEP)
-        when = datetime.fromisoformat(when_text.strip()).date()
-        for diff in ("\n" + body).split("\ndiff --git ")[1:]:
-            first, _, rest = diff.partition("\n")
-            deal_id = ids[first.rsplit(" b/", 1)[-1]]
-            if deal_id is None:
-                continue
-            if rest.startswith("deleted file mode"):
-                deals.pop(deal_id, None)  # a later file of the same name starts afresh
-                continue
-            history = deals.setdefault(deal_id, DealHistory())
-            last = history.changes[-1] if history.changes else None
-            stage, status = (last.stage, last.status) if last else (None, None)
-            for line in _CHANGED.findall(rest):
-                # "-" lines come before "+" lines in a hunk: a removed line unsets, an added one sets.
-                if line.startswith(("+stage:", "-stage:")):
-                    match = _STAGE.match(line[1:])
-                    stage = int(match.group(1)) if line[0] == "+" and match else None
-                elif line.startswith(("+status:", "-status:")):
-                    match = _STATUS.match(line[1:])
-                    status = match.group(1) if line[0] == "+" and match else None
-            if last is None or last.stage != stage or last.status != status:
-                history.changes.append(Change(when, stage, status, author, last.stage if last else None))
-    return deals
-
-
-def _last_changed(top: Path, folder: str) -> dict[str, date]:
-    """The date each deal file last changed (the log is newest first)."""
-    log = _git(top, "log", "--no-renames", "--format=%x1e%cI", "--name-only", "--", folder).decode("utf-8", "replace")
-    out: dict[str, date] = {}
-    ids = _DealIds(folder)
-    for header, names in _records(log):
-        when = datetime.fromisoformat(header.strip()).date()
-        for name in names.split("\n"):
-            deal_id = ids[name.strip()] if name.strip() else None
-            if deal_id is not None and deal_id not in out:
-                out[deal_id] = when
-    return out
