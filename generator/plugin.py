@@ -20,7 +20,8 @@ import os
 import re
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
+from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
 
@@ -57,7 +58,8 @@ from .site.languages import (
 from .site.pages import Remembered
 from .site.paths import SitePaths, site_nav
 from .site.renderer import CompiledTemplates, Renderer
-from .sources.deal_files import entry_name, shown_path
+from .sources.deal_files import deal_files, entry_name, shown_path
+from .sources.deal_format import ID_PATTERN
 from .sources.stage_model import TOOLS, StageModelError, load_stage_model
 from .theme_files import list_theme_files_once
 from .workbooks.run import Serving, WorkbookRun
@@ -189,6 +191,10 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
         self._worded: dict[str, dict] = {}  # per other language: each deal's view worded in it
         self._view_keys: dict = {}  # shared by the languages: a view belongs to one only
         self._in_languages: dict[str, Pipeline] = {}  # the pipeline in each other language, for the fork
+        # While serving: per language, each generated file of the last rebuild → (its file, its URL),
+        # so that what a rebuild no longer makes (a deleted deal's page) is taken off the preview.
+        self._on_site: dict[str, dict[str, tuple[str, str]]] = {}
+        self._deal_sources: dict[str, str] = {}  # while serving: a deal page's source → its deal file
 
     def on_startup(self, *, command: str, dirty: bool) -> None:
         # While serving, a deal error must not stop the preview: pages show it instead.
@@ -198,6 +204,7 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
         self._search_previous = {}
         if self.serving:
             self._serving, self._deals_read, self._pages_made, self._deal_reprs = Serving(), {}, {}, {}
+            self._on_site = {}
             self._views, self._worded, self._view_keys = ViewMemo(), {}, {}
 
     def on_pre_build(self, *, config: MkDocsConfig) -> None:
@@ -283,6 +290,9 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
                                         remembered=self._deals_read if self.serving else None,
                                         views=self._views if self.serving else None)
             self.serve_errors = self.project.problems.errors if self.serving else []
+            if self.serving:
+                self._deal_sources = {self.paths.deal_page(path.stem): shown_path(path, self.root)
+                                      for path in deal_files(self.deals_dir) if re.fullmatch(ID_PATTERN, path.stem)}
             self.pages_written = 0
             self.workbooks = WorkbookRun(cache, serving=self._serving) if self.config.workbooks else None
         project = self.project
@@ -332,6 +342,8 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
         self.finished = outputs.pages.finished
         new_files = [_GeneratedFile.generated(config, src, content=content)
                      for src, content in outputs.pages.files.items()]
+        if self.serve_errors:
+            new_files += self._broken_deal_pages(config, outputs.pages.files)
         for file in new_files:
             file.language = self.language
             if file.src_uri in self.finished:
@@ -347,6 +359,8 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
                 raise PluginError(f"{file.src_uri}: a hand-written file has the path of a generated one; rename it")
             files.append(file)
         self.generated = {f.src_uri for f in new_files}
+        if self.serving:
+            self._take_off_what_is_gone(config, new_files)
         self.generated_files = [f for f in new_files if isinstance(f, _GeneratedFile)]
         self.pages_written += sum(src.endswith(".md") for src in outputs.pages.files)
         if self.workbooks is not None and outputs.workbooks:
@@ -355,6 +369,44 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
             self.workbooks.start(outputs.workbooks, Path(config.site_dir), kind)
         self.seconds = (self.seconds if self._nested else 0.0) + time.perf_counter() - started
         return files
+
+    def _broken_deal_pages(self, config: MkDocsConfig, generated: dict) -> list[File]:
+        """While serving: a page at the URL of each deal left out for its errors, so that the page
+        the rep is looking at shows the error panel (added to every page) instead of going stale."""
+        broken = {problem.path for problem in self.serve_errors}
+        pages = []
+        for src, shown in self._deal_sources.items():
+            if shown in broken and src not in generated:
+                deal_id = Path(shown).stem  # a valid id: letters, digits and '-' only
+                text = self.labels("serve_broken_deal", path=shown)
+                content = (f"---\ntitle: {deal_id}\nsearch:\n  exclude: true\n---\n\n# {deal_id}\n\n"
+                           f"{html.escape(text)}\n")
+                pages.append(_GeneratedFile.generated(config, src, content=content))
+        return pages
+
+    def _take_off_what_is_gone(self, config: MkDocsConfig, new_files: list[File]) -> None:
+        """While serving: the files the previous rebuild made and this one does not (a deleted deal's
+        pages and workbook) are removed from the preview's folder, and their search entries with them.
+        A dirty rebuild only writes files, and Material's search keeps every entry it had."""
+        now = {f.src_uri: (f.abs_dest_path, f.url) for f in new_files}
+        before = self._on_site.get(self.language, {})
+        self._on_site[self.language] = now
+        gone = [before[src] for src in before if src not in now]
+        if not gone:
+            return
+        for destination, _url in gone:
+            with suppress(OSError):
+                os.unlink(destination)
+            if config.use_directory_urls and destination.endswith(os.sep + "index.html"):
+                with suppress(OSError):
+                    os.rmdir(os.path.dirname(destination))  # only if empty
+            if self._serving is not None:
+                self._serving.published.pop(destination, None)  # a deal added back gets its workbook again
+        search = config.plugins.get("material/search") or config.plugins.get("search")
+        previous = getattr(search, "search_index_prev", None)
+        if previous is not None and previous.entries:
+            urls = {url for _destination, url in gone}
+            previous.entries = [e for e in previous.entries if e["location"].partition("#")[0] not in urls]
 
     def _movement_before_fork(self, config: MkDocsConfig, pipeline) -> None:
         # The history pages' movement reads every past version of the deals (seconds, in git): when
@@ -503,6 +555,7 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
             "search": (search, list(search.entries)) if search is not None else None,
             "published": {k: v for k, v in self._serving.published.items() if k.startswith(folder)},
             "model": self._model_digest.get(language),
+            "on_site": self._on_site.get(language),
         }
 
     @staticmethod
@@ -520,6 +573,8 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
             "search": search,
             "published": dict_changes(before["published"], after["published"]),
             "model": after["model"],
+            "on_site": dict_changes(before["on_site"] or {}, after["on_site"])
+            if after["on_site"] is not None else None,
         }
 
     def _wait_for_child(self) -> tuple[int, int, int]:
@@ -561,6 +616,12 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
             index.entries = apply_list_changes(before.entries if before is not None else [], entries)
             self._search_previous[language] = index
         apply_dict_changes(self._serving.published, changes["published"])
+        if changes["on_site"] is None:
+            self._on_site.pop(language, None)
+        else:
+            on_site = dict(self._on_site.get(language, {}))
+            apply_dict_changes(on_site, changes["on_site"])
+            self._on_site[language] = on_site
         if changes["model"] is None:
             self._model_digest.pop(language, None)
         else:
@@ -652,13 +713,20 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
             output = _HEAD_ALTERNATE.sub("", head) + end + body
         if not self.serve_errors:
             return output
-        # Live preview only: every page opens with the problems, until the files are fixed.
-        items = "".join(f"<li><code>{html.escape(str(p))}</code></li>" for p in self.serve_errors)
+        # Live preview only: every page opens with the problems, until the files are fixed; a deal's
+        # page with its own problems first. The checks word them in English: shown in the page's language.
+        own = self._deal_sources.get(page.file.src_uri)
+        problems = sorted(self.serve_errors, key=lambda p: p.path != own)
+        items = "".join(f"<li><code>{html.escape(str(self._in_page_language(p)))}</code></li>" for p in problems)
         panel = (f'<div class="dealbook-errors" role="alert" style="margin:0;padding:.8rem 1.2rem;'
                  f'background:#c62828;color:#fff;font:14px/1.5 sans-serif;position:relative;z-index:10">'
                  f"<strong>{html.escape(self.labels('serve_errors', n=len(self.serve_errors)))}</strong>"
                  f'<ul style="margin:.4rem 0 0 1.2rem">{items}</ul></div>')
         return re.sub(r"(<body[^>]*>)", lambda m: m.group(1) + panel, output, count=1)
+
+    def _in_page_language(self, problem):
+        return replace(problem, message=self.labels.check_message(problem.message),
+                       hint=self.labels.check_message(problem.hint))
 
     def _log_summary(self, other: tuple[int, int, int]) -> None:
         if self.project is None or self.project.pipeline is None:
@@ -699,6 +767,22 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
         return context
 
     def on_serve(self, server, /, *, config: MkDocsConfig, builder):
+        # mkdocs 1.6.1's LiveReloadServer (`livereload/__init__.py`, `_serve_request`) opens the requested
+        # path as given: an encoded NUL (`/deals/%00.html`) raises ValueError in `open`, answered with a
+        # 500 and a traceback in the log. Such a path names no file: a 404, through the same error page.
+        app = server.get_app()
+
+        def no_nul(environ, start_response):
+            if "\0" not in environ.get("PATH_INFO", ""):
+                return app(environ, start_response)
+            try:
+                page = server.error_handler(404)
+            except Exception:  # noqa: BLE001 - the plain answer below
+                page = None
+            start_response("404 Not Found", [("Content-Type", "text/html")])
+            return [page or b"404 Not Found"]
+
+        server.set_app(no_nul)
         if self.config.enabled:
             server.watch(str(self.deals_dir))
             server.watch(str(self.model_path))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import io
 import json
 import os
@@ -148,3 +149,62 @@ def test_dealbook_serve_rewrites_only_what_changed_and_shows_every_change(projec
 
         _wait_for(lambda: workbook_title() == "After the edit", RELOAD_TIMEOUT, "the workbook's new title",
                   server, log)
+
+
+def test_the_error_panel_is_on_the_broken_deals_own_page_in_its_language_and_gone_deals_go(project: Project) -> None:
+    """While a deal is invalid its own page (English and Chinese) shows the panel, with its file:line:col,
+    in the page's language; a deleted deal's pages and search entries go at the next rebuild; a path
+    with an encoded NUL is a 404, not a traceback."""
+    dealbook = Path(sys.executable).parent / "dealbook"
+    need(dealbook.exists(), "dealbook in the virtualenv")
+    deal = project.write_deal("serve-test.yml", DEAL)
+    other = project.write_deal("other-deal.yml", MINIMAL_DEAL.replace("ERP rollout", "Another deal"))
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}/"
+    own = {lang: base + prefix + SITE_PATHS.url(SITE_PATHS.deal_page("serve-test"))
+           for lang, prefix in (("en", ""), ("zh", "zh/"))}
+    gone = [base + prefix + SITE_PATHS.url(SITE_PATHS.deal_page("other-deal")) for prefix in ("", "zh/")]
+    log = project.root / "serve.log"
+    broken = DEAL.replace("stage: 2", "stage: 12")
+    # What `dealbook check` says of the broken deal, in each language: the panel says the same.
+    deal.write_text(broken, encoding="utf-8")
+    said = {lang: subprocess.run([str(dealbook), "check", "--lang", lang, "deals/serve-test.yml"], cwd=project.root,
+                                 capture_output=True, text=True, timeout=60).stdout.strip()
+            for lang in ("en", "zh")}
+    assert said["en"].startswith("deals/serve-test.yml:4:8: error: stage:"), said
+    assert said["zh"] != said["en"] and said["zh"].startswith("deals/serve-test.yml:4:8:"), said
+    deal.write_text(DEAL, encoding="utf-8")
+
+    def panel_says(url: str, line: str) -> bool:
+        status, body = _get(url)
+        return status == 200 and 'class="dealbook-errors"' in body and html.escape(line, quote=False) in body
+
+    with _server(dealbook, project, port, log) as server:
+        _wait_for(lambda: all(_get(url)[0] == 200 for url in [*own.values(), *gone]), STARTUP_TIMEOUT,
+                  "the deal pages", server, log)
+        assert 'class="dealbook-errors"' not in _get(own["en"])[1]
+        deal.write_text(broken, encoding="utf-8")
+        for lang in ("en", "zh"):
+            _wait_for(lambda lang=lang: panel_says(own[lang], said[lang]), RELOAD_TIMEOUT,
+                      f"the error panel on the broken deal's own page ({lang})", server, log)
+        assert panel_says(gone[0], said["en"]) and panel_says(gone[1], said["zh"])  # and on every other page
+        assert "Before the edit" not in _get(own["en"])[1]  # not the last good content
+
+        deal.write_text(DEAL, encoding="utf-8")
+        other.unlink()
+        _wait_for(lambda: all(_get(url)[0] == 404 for url in gone), RELOAD_TIMEOUT,
+                  "the deleted deal's pages gone", server, log)
+        _wait_for(lambda: "Before the edit" in _get(own["zh"])[1], RELOAD_TIMEOUT, "the fixed deal's page", server,
+                  log)
+        assert 'class="dealbook-errors"' not in _get(own["en"])[1]
+        for prefix in ("", "zh/"):
+            index = json.loads(_get(base + prefix + "search/search_index.json")[1])
+            locations = [entry["location"] for entry in index["docs"]]
+            assert not any("other-deal" in location for location in locations), prefix
+            assert any("serve-test" in location for location in locations), prefix
+
+        assert _get(base + "deals/%00.html")[0] == 404
+        assert _get(base + "zh/%00")[0] == 404
+        assert _get(own["en"])[0] == 200  # the server still answers
+    text = log.read_text(encoding="utf-8", errors="replace")
+    assert "Traceback" not in text and "500" not in re.findall(r'"GET [^"]*" (\d+)', text), text[-3000:]
