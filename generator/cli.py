@@ -42,7 +42,11 @@ def _as_of() -> object:
     try:
         return as_of_date()
     except ValueError as exc:
-        raise UsageError(str(exc)) from None
+        # In the language of the command's messages, where it has --lang.
+        context = click.get_current_context(silent=True)
+        language = context.params.get("language", "en") if context is not None else "en"
+        click.echo(f"Error: {Labels(language).check_message(str(exc))}", err=True)  # one line, no usage text
+        sys.exit(2)
 
 
 @main.command()

@@ -250,7 +250,7 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
             try:
                 self.as_of = as_of_date()
             except ValueError as exc:
-                raise PluginError(str(exc)) from None
+                raise PluginError(Labels(self.language).check_message(str(exc))) from None
         list_theme_files_once(config.theme, self.root)
         self.labels = Labels(self.language)
         self.paths = SitePaths(lambda src: File(src, "", "", config.use_directory_urls).url,
