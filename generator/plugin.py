@@ -470,7 +470,9 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
                     file.is_modified = lambda: True  # type: ignore[method-assign]
             self._model_digest[self.language] = digest
 
-    @event_priority(-100)  # after the search plugin has written this language's index
+    # Last of all (after the search plugin wrote this language's index, and after Material's offline
+    # plugin, at -100, turned it into a script): the site is swapped in here, with everything written.
+    @event_priority(-1000)
     def on_post_build(self, *, config: MkDocsConfig) -> None:
         started = time.perf_counter()
         if getattr(self, "dirty", False):

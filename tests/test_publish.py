@@ -119,3 +119,13 @@ def test_source_date_epoch_out_of_range_is_one_line(project: Project, epoch: str
     assert mkdocs.returncode != 0 and "Traceback" not in mkdocs.stderr + mkdocs.stdout
     assert [line for line in mkdocs.stderr.splitlines() if "SOURCE_DATE_EPOCH" in line] != []
     assert not project.site.exists()
+
+
+def test_the_site_is_swapped_in_after_every_other_plugin_wrote_into_it(project: Project) -> None:
+    from mkdocs.config import load_config
+
+    from generator.plugin import DealbookPlugin
+
+    config = load_config(str(project.root / "mkdocs.yml"))
+    handlers = config.plugins.events["post_build"]
+    assert len(handlers) > 1 and isinstance(handlers[-1].__self__, DealbookPlugin)  # offline's comes before
