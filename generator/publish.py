@@ -42,6 +42,15 @@ def _exchange(a: Path, b: Path) -> bool:
     raise OSError(code, os.strerror(code), str(b))
 
 
+def _remove(path: Path) -> None:
+    """Remove a folder and what it holds, or a file, as far as possible (what stays, the next build removes)."""
+    if path.is_symlink() or path.is_file():
+        with contextlib.suppress(OSError):
+            path.unlink()
+    else:
+        shutil.rmtree(path, ignore_errors=True)
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -76,14 +85,14 @@ class Publish:
         staging = target.with_name(f"{target.name}.{_STAGING}-{os.getpid()}")
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.rmtree(staging, ignore_errors=True)
+            _remove(staging)
             if keep_current and target.is_dir():
                 # `--dirty` rewrites only what changed: it starts from a copy of the site, never the site.
                 shutil.copytree(target, staging, symlinks=True)
             else:
                 staging.mkdir()
         except OSError:
-            shutil.rmtree(staging, ignore_errors=True)
+            _remove(staging)
             return None
         return cls(target, staging)
 
@@ -95,19 +104,19 @@ class Publish:
             os.rename(self.staging, self.target)
             return
         if _exchange(self.staging, self.target):
-            shutil.rmtree(self.staging, ignore_errors=True)  # it now holds the old site
+            _remove(self.staging)  # it now holds the old site
             return
         # Without an exchange: two renames; a build killed between them leaves the old site under
         # the `replaced` name, which the next build puts back before anything else.
         old = self.target.with_name(f"{self.target.name}.{_REPLACED}-{os.getpid()}")
         os.rename(self.target, old)
         os.rename(self.staging, self.target)
-        shutil.rmtree(old, ignore_errors=True)
+        _remove(old)
 
     def abandon(self) -> None:
         """The build failed: remove what it wrote; the site stays as it was."""
         if os.getpid() == self.owner:
-            shutil.rmtree(self.staging, ignore_errors=True)
+            _remove(self.staging)
 
 
 def _remove_leftovers(target: Path, exclusive: bool) -> None:
@@ -124,4 +133,4 @@ def _remove_leftovers(target: Path, exclusive: bool) -> None:
             with contextlib.suppress(OSError):  # never removed while it may be the only copy of the site
                 os.rename(path, target)  # killed between the two renames: the last good site, back
             continue
-        shutil.rmtree(path, ignore_errors=True)
+        _remove(path)
