@@ -351,7 +351,7 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
         if getattr(self, "dirty", False):
             self._rebuild_all_if_changed(files)
             changed = sum(f.is_modified() for f in new_files if isinstance(f, _GeneratedFile))
-            log.info("dealbook: dirty rebuild: %d of %d generated pages changed%s", changed, len(outputs.pages.files),
+            log.info("dealbook: dirty rebuild: %d of %d generated pages changed%s", changed, len(new_files),
                      f" ({self.language})" if self.languages.several else "")
         new_files += [_LateFile.generated(config, job.path, content=b"") for job in outputs.workbooks]
         for file in new_files:

@@ -43,6 +43,18 @@ def _get(url: str) -> tuple[int, str]:
         return 0, ""
 
 
+def _get_status(url: str) -> int:
+    """The status of a request for any file (a workbook is not text); 0 while nothing answers."""
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            response.read()
+            return response.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+    except (urllib.error.URLError, OSError):
+        return 0
+
+
 def _wait_for(check: Callable[[], bool], timeout: float, what: str, server: subprocess.Popen, log: Path) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -191,9 +203,12 @@ def test_the_error_panel_is_on_the_broken_deals_own_page_in_its_language_and_gon
         assert "Before the edit" not in _get(own["en"])[1]  # not the last good content
 
         deal.write_text(DEAL, encoding="utf-8")
+        workbook = base + SITE_PATHS.url(SITE_PATHS.deal_workbook("other-deal"))
+        _wait_for(lambda: _get_status(workbook) == 200, RELOAD_TIMEOUT, "the other deal's workbook", server, log)
         other.unlink()
         _wait_for(lambda: all(_get(url)[0] == 404 for url in gone), RELOAD_TIMEOUT,
                   "the deleted deal's pages gone", server, log)
+        assert _get_status(workbook) == 404
         _wait_for(lambda: "Before the edit" in _get(own["zh"])[1], RELOAD_TIMEOUT, "the fixed deal's page", server,
                   log)
         assert 'class="dealbook-errors"' not in _get(own["en"])[1]
