@@ -38,7 +38,7 @@ from mkdocs.utils import CountHandler
 
 from .build import Project, as_of_date, read_project, site_outputs, team_path
 from .cache import Cache
-from .diagnostics import format_problems, listed
+from .diagnostics import Problem, format_problems, listed
 from .forked import Child, ChildFailed
 from .handback import apply_dict_changes, apply_list_changes, dict_changes, list_changes
 from .labels import Labels
@@ -678,7 +678,7 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
             self._publish.abandon()
             self._publish = None
             if self._config is not None:
-                self._config.site_dir = str(self._publish_target)
+                self._config.site_dir = self._publish_target
         self._release_lock()
 
     def on_shutdown(self) -> None:
@@ -726,7 +726,7 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
                  f'<ul style="margin:.4rem 0 0 1.2rem">{items}</ul></div>')
         return re.sub(r"(<body[^>]*>)", lambda m: m.group(1) + panel, output, count=1)
 
-    def _in_page_language(self, problem):
+    def _in_page_language(self, problem: Problem) -> Problem:
         return replace(problem, message=self.labels.check_message(problem.message),
                        hint=self.labels.check_message(problem.hint))
 
