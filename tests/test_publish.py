@@ -129,3 +129,42 @@ def test_the_site_is_swapped_in_after_every_other_plugin_wrote_into_it(project: 
     config = load_config(str(project.root / "mkdocs.yml"))
     handlers = config.plugins.events["post_build"]
     assert len(handlers) > 1 and isinstance(handlers[-1].__self__, DealbookPlugin)  # offline's comes before
+
+
+def test_without_an_exchange_a_build_killed_between_the_two_renames_gets_its_site_back(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from generator import publish
+
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "index.html").write_text("old", encoding="utf-8")
+    monkeypatch.setattr(publish, "_exchange", lambda a, b: False)  # a file system without RENAME_EXCHANGE
+    run = publish.Publish.begin(str(site), keep_current=False, exclusive=True)
+    assert run is not None and run.staging.parent == tmp_path and run.staging.is_dir()
+    (run.staging / "index.html").write_text("new", encoding="utf-8")
+    run.commit()
+    assert (site / "index.html").read_text(encoding="utf-8") == "new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["site"]
+
+    # Killed between the renames: the site is under its `replaced` name, and the next build puts it back.
+    site.rename(tmp_path / "site.replaced-999999")
+    (tmp_path / "site.building-999999").mkdir()  # and that build's staging folder, half written
+    again = publish.Publish.begin(str(site), keep_current=False, exclusive=True)
+    assert again is not None
+    assert (site / "index.html").read_text(encoding="utf-8") == "new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["site", again.staging.name]
+    again.abandon()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["site"]
+
+
+def test_the_staging_folder_of_a_running_build_is_left_alone_without_the_lock(tmp_path: Path) -> None:
+    from generator import publish
+
+    site = tmp_path / "site"
+    running = tmp_path / f"site.building-{os.getppid()}"  # a process that is running: pytest's parent
+    running.mkdir()
+    run = publish.Publish.begin(str(site), keep_current=False, exclusive=False)
+    assert run is not None and running.is_dir()
+    run.abandon()
+    publish.Publish.begin(str(site), keep_current=False, exclusive=True).abandon()  # with the lock: all go
+    assert not running.exists() and not site.exists()
