@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import os
 import pickle
 import re
-import stat
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -18,6 +16,7 @@ from ..cache import Bundle
 from ..diagnostics import Problem, Problems
 from .cjk_text import join_folded_lines, join_soft_breaks
 from .deal_format import ID_PATTERN, deal_spec
+from .project_files import entry_name, shown_path, unreadable
 from .spec import Checker
 from .yaml_nodes import read_bytes, read_yaml
 
@@ -115,32 +114,6 @@ def suggested_id(stem: str) -> str:
     return cleaned or "my-deal"
 
 
-Resolve = Callable[[Path], Path]
-
-
-def shown_path(path: Path, root: Path | None, resolve: Resolve = Path.resolve) -> str:
-    """How a file is named to people: relative to the project when it is inside it.
-
-    `resolve` is `Path.resolve` or one that gives the same answers faster (`FolderResolver`).
-    """
-    if root is not None:
-        try:
-            return resolve(path).relative_to(resolve(root)).as_posix()
-        except ValueError:
-            pass
-    return str(path)
-
-
-def entry_name(path: Path, root: Path | None, resolve: Resolve = Path.resolve) -> str:
-    """How a folder entry is named to people without following it: `deals/x.yml` even when that is a link
-    that loops or leads out of the project (where `shown_path` would fail or show the target)."""
-    try:
-        folder = shown_path(path.parent, root, resolve)
-    except (OSError, RuntimeError):  # the folder itself is a link that loops
-        folder = str(path.parent)
-    return (Path(folder) / path.name).as_posix()
-
-
 def deal_files(deals_dir: Path) -> list[Path]:
     """Every entry of the folder named like a deal file, whatever it is.
 
@@ -206,41 +179,6 @@ def stray_entries(deals_dir: Path, root: Path | None) -> list[Problem]:
 
 
 # The hints for an entry that is not a file (for a folder; for a FIFO or a device), worded for what it should hold.
-DEAL_FILE_HINTS = ("a deal is one file; move what is inside out, or rename the folder",
-                   "remove it and save the deal as an ordinary file")
-
-
-def unreadable(path: Path, root: Path | None, resolve: Resolve = Path.resolve,
-               hints: tuple[str, str] = DEAL_FILE_HINTS) -> tuple[str, str] | None:
-    """Why `path` may not be read as a deal file (or the team file, with its own `hints`), as
-    (message, hint); None when it may.
-
-    Only regular files inside the project are read. This looks with `os.stat` and never opens
-    the path: opening a FIFO blocks until something writes to it, i.e. the build hangs.
-    """
-    try:
-        info = os.stat(path)  # follows links, as reading would
-    except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            return "is a link that loops", "point the link at a real file, or remove it"
-        if os.path.islink(path):
-            return "is a broken link", f"it points to {os.readlink(path)}, which does not exist; fix or remove it"
-        return f"cannot be read: {exc.strerror}", ""
-    if root is not None:
-        # Resolved first, so that a link or a `..` cannot publish a file from elsewhere on the machine.
-        # (The stat above succeeded, so resolving cannot meet a loop: the same path as os.path.realpath.)
-        real = resolve(path)
-        if not real.is_relative_to(resolve(root)):
-            return f"points outside the project (to {real})", "copy the file into the project instead of linking to it"
-    if stat.S_ISDIR(info.st_mode):
-        return "is a folder", hints[0]
-    if stat.S_ISFIFO(info.st_mode):
-        return "is a named pipe (FIFO), not a file", hints[1]
-    if not stat.S_ISREG(info.st_mode):
-        return "is not a regular file (a device or a socket)", hints[1]
-    return None
-
-
 class FolderResolver:
     """`Path.resolve` for many files in a few folders: each folder is resolved once, a file that is
     not a link is its resolved folder plus its name (one `lstat`), instead of an `lstat` of every

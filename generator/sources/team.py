@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .deal_files import entry_name, shown_path, unreadable
+from .project_files import entry_name, shown_path, unreadable
 from .spec import Checker, Field, ListOf, Number, Pattern, Record, Text, TextMapOf
 from .yaml_nodes import read_yaml
 
