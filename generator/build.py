@@ -76,13 +76,15 @@ HistoryDepth = Literal["full", "latest", "none"]
 
 def read_project(root: Path, model_path: Path, deals_dir: Path, as_of: date, labels: Labels, cache: Cache,
                  files: list[Path] | None = None, history: HistoryDepth = "full", movement: bool = False,
-                 remembered: dict | None = None, views: ViewMemo | None = None) -> Project:
+                 remembered: dict | None = None, views: ViewMemo | None = None,
+                 history_since: int | None = None) -> Project:
     """Everything `dealbook check` and the build need: every deal file, or only `files`.
 
     `history`: "full" (builds), "latest" (`dealbook check`: enough for the warnings) or "none".
     `movement`: also read every past version of the deal files, for the history pages (builds only).
     `remembered`: the deals read by the previous rebuild of a live preview, by file signature (updated).
     `views`: the views it computed from them (updated).
+    `history_since`: the plugin's option as a UTC timestamp; commits before it are not read as history.
     """
     try:
         model = load_stage_model(model_path, shown_path(model_path, root))
@@ -102,10 +104,11 @@ def read_project(root: Path, model_path: Path, deals_dir: Path, as_of: date, lab
     with ThreadPoolExecutor(max_workers=2) as pool:
         past = None
         if history == "full":  # kept in memory for a live preview's next rebuild
-            past = pool.submit(read_history, deals_dir, cache, remembered is not None)
+            past = pool.submit(read_history, deals_dir, cache, remembered is not None, history_since)
         elif history == "latest":
             past = pool.submit(read_latest, deals_dir, cache)
-        versions = pool.submit(open_versions, deals_dir, cache) if history == "full" and movement else None
+        versions = pool.submit(open_versions, deals_dir, cache, history_since) if history == "full" and movement \
+            else None
         deals = loader.load_all(paths, problems)
         known = past.result() if past is not None else History({}, "history_off")
         source = versions.result() if versions is not None else None

@@ -183,6 +183,19 @@ def import_(workbooks: tuple[Path, ...], dry_run: bool, deals_dir: Path, model_p
     sys.exit(code)
 
 
+def _history_since(args: list[str]) -> None:
+    """A `history_since:` in mkdocs.yml that YAML cannot read as a date (2026-02-30) is one line here:
+    mkdocs would stop with a traceback before the plugin can say what is wrong."""
+    from .sources.deal_versions import since_problem
+
+    config = next((args[i + 1] for i, a in enumerate(args[:-1]) if a in ("-f", "--config-file")),
+                  next((a.split("=", 1)[1] for a in args if a.startswith("--config-file=")), "mkdocs.yml"))
+    problem = since_problem(Path(config), raw=True)
+    if problem:
+        click.echo(problem, err=True)
+        sys.exit(1)
+
+
 def _mkdocs(args: list[str]) -> None:
     from mkdocs.__main__ import cli as mkdocs_cli
 
@@ -198,6 +211,7 @@ def build(ctx: click.Context) -> None:
     succeeded: a failed or interrupted build leaves the last site as it was.
     """
     _as_of()  # a bad SOURCE_DATE_EPOCH is one line here, before mkdocs starts
+    _history_since(ctx.args)
     _mkdocs(["build", *ctx.args])
 
 
@@ -210,6 +224,7 @@ def serve(ctx: click.Context) -> None:
     (the changed deal, the pipeline, the stage pages). Pass --clean for full rebuilds.
     """
     _as_of()
+    _history_since(ctx.args)
     args = list(ctx.args)
     if "--clean" not in args and "-c" not in args and "--dirty" not in args:
         args.append("--dirty")

@@ -251,7 +251,8 @@ def test_versions_are_parsed_once_each(built: tuple[Project, dict], tmp_path: Pa
     monkeypatch.setattr(deal_versions, "facts", lambda data: parsed.append(data) or real(data))
     logs: list[str] = []
     real_log = deal_versions._read_log
-    monkeypatch.setattr(deal_versions, "_read_log", lambda top, folder: logs.append(folder) or real_log(top, folder))
+    monkeypatch.setattr(deal_versions, "_read_log", lambda top, folder, since=None: logs.append(folder)
+                        or real_log(top, folder, since))
     project.build()  # the same HEAD and deals: the pages come from the cache; no version is read or parsed
     assert parsed == [] and logs == []
     assert json.loads((project.site / "history.json").read_text(encoding="utf-8")) == history

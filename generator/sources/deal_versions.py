@@ -12,9 +12,12 @@ result is cached per HEAD, so a rebuild at the same commit does not start git at
 Everything that shows the past reads it from here: the deal pages' timelines (`history.read_history`),
 the history pages and `/history.json` (`model.movement`). Only the first-parent line is read: it is
 the history of the branch being built, so a deal edited on a side branch changed, for the site, on
-the day the branch was merged. Days are UTC. A version that cannot be read, or holds a value no deal
-file may hold (an amount of `inf` or `1e400`, a stage of 5,000 digits), is left out and listed in
-`skipped`, for one warning each: a bad commit never stops a build, and fixing the file is enough.
+the day the branch was merged. Days are UTC. With `history_since` (mkdocs.yml), the commits before
+it are not history: a deal whose file was there then starts on that day as it stood then, as if
+created that day, and a deal deleted before it is not seen at all (see `_read_log`). A version that
+cannot be read, or holds a value no deal file may hold (an amount of `inf` or `1e400`, a stage of
+5,000 digits), is left out and listed in `skipped`, for one warning each: a bad commit never stops a
+build, and fixing the file is enough.
 """
 
 from __future__ import annotations
@@ -93,6 +96,7 @@ class DealVersions:
     reason: str = ""
     last_updated: dict[str, date] = field(default_factory=dict)
     skipped: list[Skipped] = field(default_factory=list)
+    since: date | None = None  # the day `history_since` starts the history on, when it is set
 
     @property
     def available(self) -> bool:
@@ -126,6 +130,7 @@ class VersionsSource:
     key: str = ""
     top: Path | None = None
     folder: str = ""
+    since: int | None = None  # `history_since` as a UTC timestamp: commits before it are not read as history
     _loaded: DealVersions | None = field(default=None, repr=False)
 
     def load(self) -> DealVersions:
@@ -150,7 +155,7 @@ class VersionsSource:
                 table = {}
         assert self.top is not None
         try:
-            log, last = _read_log(self.top, self.folder)
+            log, last = _read_log(self.top, self.folder, self.since)
             wanted = {listed[1] for changes in log.values() for listed in changes if listed[1]}
             missing = sorted(wanted - table.keys())
             if missing:
@@ -174,7 +179,8 @@ class VersionsSource:
                                            else Unread("", "history_why_unreadable")))
                     continue
                 kept.append((when, value, commit, author))
-        result = {"deals": packed, "last": last, "skipped": skipped}
+        result = {"deals": packed, "last": last, "skipped": skipped,
+                  "since": _day(self.since) if self.since is not None else None}
         if missing:
             # Only the blobs this history still names are kept, so a rewritten history does not grow the table.
             cache.put("versions", table_key, pickle.dumps({b: table.get(b) for b in wanted},
@@ -184,21 +190,97 @@ class VersionsSource:
         return _unpack(result)
 
 
-def open_versions(deals_dir: Path, cache: Cache) -> VersionsSource:
-    """The source of the versions of every deal file in `deals_dir`, in the repository that holds it."""
+def open_versions(deals_dir: Path, cache: Cache, since: int | None = None) -> VersionsSource:
+    """The source of the versions of every deal file in `deals_dir`, in the repository that holds it;
+    `since`: `history_since` as a UTC timestamp."""
     repo = locate(deals_dir)
     if isinstance(repo, str):
         return VersionsSource(deals_dir, cache, reason=repo)
     top, head, folder = repo
-    return VersionsSource(deals_dir, cache, key=versions_key(cache, head, folder), top=top, folder=folder)
+    return VersionsSource(deals_dir, cache, key=versions_key(cache, head, folder, since), top=top, folder=folder,
+                          since=since)
 
 
-def versions_key(cache: Cache, head: str, folder: str) -> str:
-    return cache.key("versions", head, folder)
+def versions_key(cache: Cache, head: str, folder: str, since: int | None = None) -> str:
+    return cache.key("versions", head, folder, str(since))
 
 
-def read_versions(deals_dir: Path, cache: Cache) -> DealVersions:
-    return open_versions(deals_dir, cache).load()
+def read_versions(deals_dir: Path, cache: Cache, since: int | None = None) -> DealVersions:
+    return open_versions(deals_dir, cache, since).load()
+
+
+def _day(stamp: int) -> date:
+    """The UTC day of a timestamp."""
+    return datetime.fromtimestamp(stamp, tz=UTC).date()
+
+
+# --- history_since -------------------------------------------------------------------------------
+
+SINCE_HINT = ("write the day the history starts as YYYY-MM-DD, e.g. 2026-11-27, "
+              "or a moment in UTC as 2026-11-27T04:10:00Z")
+_SINCE_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_SINCE_MOMENT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2})?(Z|[+-][0-9]{2}:[0-9]{2})?")
+# The option's line in mkdocs.yml, for the error's position; a value YAML reads as a date starts with digits.
+_SINCE_LINE = re.compile(r"^([ \t]*history_since[ \t]*:[ \t]*)(.*?)[ \t]*(?:#.*)?$", re.M)
+
+
+def since_stamp(value: object) -> int | None:
+    """`history_since` as a UTC timestamp (a day counts from its start, in UTC); None when it is not set.
+
+    ValueError when it is no date: mkdocs.yml's YAML gives a date, a date-time or, quoted, a string.
+    """
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        moment = value if value.tzinfo else value.replace(tzinfo=UTC)
+    elif isinstance(value, date):
+        moment = datetime(value.year, value.month, value.day, tzinfo=UTC)
+    elif isinstance(value, str) and (_SINCE_DAY.fullmatch(value.strip()) or _SINCE_MOMENT.fullmatch(value.strip())):
+        try:
+            moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            raise ValueError(f"{value.strip()!r} is not a date") from None
+        moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    else:
+        raise ValueError(f"{str(value)[:40]!r} is not a date")
+    return int(moment.timestamp())
+
+
+def since_problem(config_file: Path, value: object = None, *, raw: bool = False) -> str | None:
+    """The one error line for a `history_since` in `config_file` that is no date, or None.
+
+    `raw`: check the value as written in the file, before YAML reads it (`dealbook build` does, so that
+    `2026-02-30`, which YAML's date reading refuses with a traceback, is one line too); otherwise `value`
+    is the value mkdocs read.
+    """
+    try:
+        text = config_file.read_text(encoding="utf-8")
+    except (OSError, UnicodeError):
+        text = ""
+    found = _SINCE_LINE.search(text)
+    if raw:
+        written = found.group(2) if found else ""
+        if not re.match(r"[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}", written):
+            return None  # not set, or not something YAML reads as a date: mkdocs and the plugin see it
+        # YAML reads 2026-2-3 as the date 2026-02-03; a date-time of another form is left to it.
+        value = _padded(written) if re.fullmatch(r"[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}", written) else written
+    try:
+        since_stamp(value)
+        return None
+    except ValueError as exc:
+        line, col = (text.count("\n", 0, found.start()) + 1, len(found.group(1)) + 1) if found else (1, 1)
+        what = f"{written!r} is not a date" if raw else str(exc)
+        try:
+            shown = config_file.resolve().relative_to(Path.cwd().resolve()).as_posix()
+        except ValueError:
+            shown = config_file.as_posix()
+        return f"{shown}:{line}:{col}: error: history_since: {what} ({SINCE_HINT})"
+
+
+def _padded(text: str) -> str:
+    """2026-2-3 as YAML reads it (a date, 2026-02-03)."""
+    year, month, day = text.split("-")
+    return f"{year}-{int(month):02d}-{int(day):02d}"
 
 
 def _pack(parsed: Facts) -> Stored:
@@ -221,7 +303,7 @@ def _unpack(result: dict) -> DealVersions:
                        for when, stored, commit, author in changes]
              for deal_id, changes in result["deals"].items()}
     return DealVersions(deals, last_updated={deal_id: date.fromordinal(day) for deal_id, day in result["last"].items()},
-                        skipped=list(result["skipped"]))
+                        skipped=list(result["skipped"]), since=result.get("since"))
 
 
 # Control characters in an author's name (git keeps them) are shown as spaces: they are no separators here.
@@ -250,7 +332,7 @@ def _commits(out: bytes, header: int) -> Iterator[tuple[list[str], list[tuple[st
         yield [fields[0].strip(), *fields[1:]], raws
 
 
-def _read_log(top: Path, folder: str) -> tuple[dict[str, list[Listed]], dict[str, int]]:
+def _read_log(top: Path, folder: str, since: int | None = None) -> tuple[dict[str, list[Listed]], dict[str, int]]:
     """Per deal id, its versions (see `Listed`) oldest first; and the day each deal's files last changed.
 
     One reading for every page: the first-parent line only (the history of the branch being built: a
@@ -258,6 +340,12 @@ def _read_log(top: Path, folder: str) -> tuple[dict[str, list[Listed]], dict[str
     UTC from the committer's timestamp, and no day earlier than the commit's before it on that line
     (a back-dated commit takes the day of the one before it), so the order of the days is the order
     of the commits.
+
+    `since` (`history_since`, a UTC timestamp): the commits before it (by that same timestamp, so the
+    cut is one point of the line) only say which files were there and what they held. Each deal file
+    there at that moment gets one version dated the day of `since`, as it stood then (its commit and
+    author those of its last change): the deal counts from that day, as if created then, with the
+    stage and amount it had. A deal deleted before it, and every change before it, is not history.
     """
     common = ("log", "--first-parent", "-m", "--reverse", "--no-renames", "--raw", "--no-abbrev", "-z",
               "--no-color")
@@ -273,9 +361,24 @@ def _read_log(top: Path, folder: str) -> tuple[dict[str, list[Listed]], dict[str
     last: dict[str, int] = {}
     live: dict[str, dict[str, str]] = {}  # deal id → its files in the tree (x.yml and x.yaml) → blob id
     authors: dict[str, str] = {}  # one string object per author: the cache entry pickles it once
+    made_by: dict[str, tuple[str, str]] = {}  # before `since`: deal id → (commit, author) of its last change
+    started = since is None
+
+    def start() -> None:
+        # The deals as they stood at `since`: one version each, dated that day.
+        assert since is not None
+        day = _day(since).toordinal()
+        for stem, files in live.items():
+            if files:
+                name, blob = next(reversed(files.items()))
+                deals[stem] = [(day, blob, *made_by[stem], name)]
+
     latest = 0
     for (commit, stamp, author), raws in _commits(every, 3):
         latest = max(latest, int(stamp))
+        if not started and latest >= since:  # type: ignore[operator]
+            started = True
+            start()
         when = datetime.fromtimestamp(latest, tz=UTC).date().toordinal()
         author = authors.setdefault(author, " ".join(_CONTROLS.sub(" ", author).split()))
         for meta, path in raws:
@@ -289,6 +392,14 @@ def _read_log(top: Path, folder: str) -> tuple[dict[str, list[Listed]], dict[str
             new_mode, new_blob, change = fields[1], fields[3], fields[4][:1]
             files = live.setdefault(stem, {})
             last[stem] = when
+            if not started:  # before `since`: only which files are there, and what they hold
+                if change == "D" or new_mode not in _BLOB_MODES:
+                    files.pop(name, None)
+                else:
+                    files.pop(name, None)  # re-inserted last: the newest file of twins is the one that counts
+                    files[name] = new_blob
+                    made_by[stem] = (commit, author)
+                continue
             if change == "D" or new_mode not in _BLOB_MODES:
                 # Deleted (or now a link or a submodule, which is no deal: the loader says so for the work tree).
                 if files.pop(name, None) is None:
@@ -303,6 +414,11 @@ def _read_log(top: Path, folder: str) -> tuple[dict[str, list[Listed]], dict[str
                 files[name] = new_blob
                 if (commit, path) in touched:
                     deals.setdefault(stem, []).append((when, new_blob, commit, author, name))
+    if not started:  # every commit is before `since`: the deals as they stand then
+        start()
+    if since is not None:
+        # A deal gone before `since` is not seen at all: not even when its file last changed.
+        last = {stem: day for stem, day in last.items() if stem in deals}
     return deals, last
 
 

@@ -87,20 +87,21 @@ def locate(deals_dir: Path) -> tuple[Path, str, str] | str:
     return top, head, deals_dir.resolve().relative_to(top.resolve()).as_posix()
 
 
-def read_history(deals_dir: Path, cache: Cache, keep: bool = False) -> History:
+def read_history(deals_dir: Path, cache: Cache, keep: bool = False, since: int | None = None) -> History:
     """Read the history of every deal file under `deals_dir` from the repository containing it.
 
     The result is cached per commit: rebuilds while editing (HEAD unchanged) do not read the
     log again. Uncommitted edits are not part of it; see `timeline`. `keep` (a live preview's
-    rebuilds): also keep it in this process, for the next call at the same commit.
+    rebuilds): also keep it in this process, for the next call at the same commit. `since`:
+    `history_since` as a UTC timestamp, as the history pages read it (`deal_versions._read_log`).
     """
     def read(top: Path, head: str, folder: str) -> History:
         from .deal_versions import VersionsSource, versions_key
 
-        return from_versions(VersionsSource(deals_dir, cache, key=versions_key(cache, head, folder), top=top,
-                                            folder=folder).load())
+        return from_versions(VersionsSource(deals_dir, cache, key=versions_key(cache, head, folder, since), top=top,
+                                            folder=folder, since=since).load())
 
-    return _read_cached(deals_dir, cache, "history", read, keep)
+    return _read_cached(deals_dir, cache, "history", read, keep, str(since))
 
 
 def read_latest(deals_dir: Path, cache: Cache) -> History:
@@ -118,12 +119,12 @@ _LAST_READ: dict[tuple[str, str, str], History] = {}
 
 
 def _read_cached(deals_dir: Path, cache: Cache, kind: str, read: Callable[[Path, str, str], History],
-                 keep: bool = False) -> History:
+                 keep: bool = False, since: str = "None") -> History:
     repo = locate(deals_dir)
     if isinstance(repo, str):
         return History({}, repo)
     top, head, folder = repo
-    key = cache.key(kind, head, folder)
+    key = cache.key(kind, head, folder, since)
     kept = (str(cache.directory), kind, key)
     if keep and kept in _LAST_READ:  # a live preview's rebuild at the same commit: not even unpickled again
         return _LAST_READ[kept]
