@@ -155,6 +155,7 @@ class DealbookConfig(base.Config):
     edit_branch = c.Type(str, default="main")
     cache_dir = c.Type(str, default=".cache")
     history_pages = c.Type(bool, default=True)  # /deals/changes/, /deals/insights/, /history.json
+    history_since = c.Optional(c.Type(object))  # YYYY-MM-DD: the commits before it are not read as history
     # The site's languages, the first at the root and each other one under /<code>/; none: the theme's.
     languages = c.ListOfItems(c.Type(str), default=[])
     # What a language's site says differently from mkdocs.yml (site_name, site_description, …).
@@ -251,6 +252,12 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
                 self.as_of = as_of_date()
             except ValueError as exc:
                 raise PluginError(Labels(self.language).check_message(str(exc))) from None
+            from .sources.deal_versions import since_problem, since_stamp
+
+            problem = since_problem(Path(config.config_file_path or "mkdocs.yml"), self.config.history_since)
+            if problem:
+                raise PluginError(problem)
+            self.history_since = since_stamp(self.config.history_since)
         list_theme_files_once(config.theme, self.root)
         self.labels = Labels(self.language)
         self.paths = SitePaths(lambda src: File(src, "", "", config.use_directory_urls).url,
@@ -286,7 +293,7 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
         if not self._nested:
             # Deals are read, checked and their history read here, once, whatever the languages.
             self.project = read_project(self.root, self.model_path, self.deals_dir, self.as_of, self.labels, cache,
-                                        movement=self.config.history_pages,
+                                        movement=self.config.history_pages, history_since=self.history_since,
                                         remembered=self._deals_read if self.serving else None,
                                         views=self._views if self.serving else None)
             self.serve_errors = self.project.problems.errors if self.serving else []
