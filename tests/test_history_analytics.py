@@ -146,20 +146,23 @@ def test_conversion_rows(built: tuple[Project, dict]) -> None:
     probabilities = [0.05, 0.10, 0.20, 0.30, 0.45, 0.60, 0.80, 0.95]
 
     def row(stage: int, entered: int, moved_on: int, won: int, lost: int, still_open: int,
-            median: float | None) -> dict:
+            median: float | None, exits: int = 0) -> dict:
         return {"stage": stage, "entered": entered, "moved_on": moved_on, "won": won, "lost": lost,
                 "open": still_open, "median_days": median, "model_probability": probabilities[stage - 1],
-                "observed_win_rate": None}  # fewer than 5 closed deals everywhere
+                "observed_win_rate": None,  # fewer than 5 closed deals everywhere
+                "exits": exits}
 
     assert history["conversion"] == [
         # gamma: 42 days open, then abandoned, reopened 11-20: 5 + 2 more; new-one: 0 days so far.
-        row(1, entered=2, moved_on=0, won=0, lost=0, still_open=2, median=24.5),
+        # Stays ended: gamma's first (abandoned); its second and new-one's go on.
+        row(1, entered=2, moved_on=0, won=0, lost=0, still_open=2, median=24.5, exits=1),
         # alpha: 9 + 13 + 22 days over two visits, then won; eps: 2 days, then moved on (not committed).
-        row(2, entered=2, moved_on=2, won=1, lost=0, still_open=1, median=23),
-        # alpha 10 days, beta 40 days until lost, eps 0 days.
-        row(3, entered=3, moved_on=1, won=1, lost=1, still_open=1, median=10),
-        # delta: 39 days, then its file was deleted: neither won, lost nor open.
-        row(4, entered=1, moved_on=0, won=0, lost=0, still_open=0, median=39),
+        # Stays ended: alpha's two (to 3, to 8) and eps's (to 3); alpha's slip in stage 2 ends none.
+        row(2, entered=2, moved_on=2, won=1, lost=0, still_open=1, median=23, exits=3),
+        # alpha 10 days, beta 40 days until lost, eps 0 days. Stays ended: alpha's (back to 2), beta's (lost).
+        row(3, entered=3, moved_on=1, won=1, lost=1, still_open=1, median=10, exits=2),
+        # delta: 39 days, then its file was deleted: neither won, lost nor open (its stay ended).
+        row(4, entered=1, moved_on=0, won=0, lost=0, still_open=0, median=39, exits=1),
         row(5, 0, 0, 0, 0, 0, None), row(6, 0, 0, 0, 0, 0, None), row(7, 0, 0, 0, 0, 0, None),
         row(8, entered=1, moved_on=0, won=1, lost=0, still_open=0, median=None),  # won on arrival
     ]
@@ -221,7 +224,17 @@ def test_insights_page(built: tuple[Project, dict]) -> None:
     stage = re.escape(SITE_PATHS.link("deals/insights.md", "stages/3-KEY.md")).replace("KEY", "[a-z-]+")
     assert re.search(rf'<tr data-stage="3"><td><a href="{stage}">3\. [^<]+</a></td>'
                      r"<td>3</td><td>1</td><td>1</td><td>1</td><td>1</td><td>20%</td>"
-                     r'<td class="db-observed">–</td></tr>', page)
+                     r'<td class="db-observed"><span class="db-too-few">too few: 2 of 5 closed</span></td></tr>', page)
+    # From which day, and what the history is too short for: rates (2 closed deals), not time in stage (stage 2
+    # has 3 ended stays) nor the weekly chart (8 Sundays from 10-04).
+    assert "Counted from 2026-10-01, the first commit of the deal files (57 days up to the as-of date)." in page
+    assert re.findall(r'data-too-short="(\w+)"', page) == ["rates"]
+    assert "Deals closed since 2026-10-01: 2. A stage&#39;s observed win rate is shown once 5" in page
+    times = re.search(r'<table class="db-time-in-stage">(.*?)</table>', page, re.S).group(1)
+    assert re.search(r'<tr data-stage="2"><td>[^<]+</td><td>2</td><td>3</td><td class="db-median"><span class="db-meter"'
+                     r'[^>]*></span>23</td></tr>', times)
+    assert re.search(r'<tr data-stage="3"><td>[^<]+</td><td>3</td><td>2</td><td class="db-median">'
+                     r'<span class="db-too-few">too few: 2 of 3 stays ended</span></td></tr>', times)
     reasons = re.search(r'<table class="db-by-reason">(.*?)</table>', page, re.S).group(1)
     assert "<td><bdi>Price too high</bdi></td><td>1</td><td>14,200 CNY</td>" in reasons  # 2,000 USD
     assert "No budget" not in reasons  # gamma was reopened: it did not end abandoned
@@ -229,7 +242,8 @@ def test_insights_page(built: tuple[Project, dict]) -> None:
     assert re.search(rf'<tr data-stage="3"><td><a href="{stage}">3\. Preliminary proposal</a></td><td>1</td>'
                      r"<td>14,200 CNY</td></tr>", at_stage)  # the stage by its name, as in the other tables
     competitors = re.search(r'<table class="db-by-competitor">(.*?)</table>', page, re.S).group(1)
-    assert "<td><bdi>Rival</bdi></td><td>1</td><td>1</td><td>–</td><td>1,500 CNY</td>" in competitors
+    assert ("<td><bdi>Rival</bdi></td><td>1</td><td>1</td><td><span class=\"db-too-few\">too few: 2 of 5 closed</span>"
+            "</td><td>1,500 CNY</td>") in competitors
     owners = re.search(r'<table class="db-by-owner">(.*?)</table>', page, re.S).group(1)
     assert re.findall(r"<bdi>(\w+)</bdi>", owners) == ["Ann", "Bo"]
     # One chart, in the reporting currency.

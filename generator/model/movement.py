@@ -33,8 +33,12 @@ KINDS = ("created", "advanced", "moved-back", "slipped", "pulled-in", "amount-ch
          "won", "lost", "abandoned", "reopened", "deleted")
 CLOSED = ("won", "lost", "abandoned")
 WEEKS = 26
-MIN_CLOSED_FOR_RATE = 5  # fewer closed deals than this: no observed win rate
+# Below these, a figure says more about how short the history is than about the team: the pages say so
+# in words instead of showing it (see `Movement.too_short`).
+MIN_CLOSED_FOR_RATE = 5  # fewer closed deals than this (in a stage's row, a competitor's, an owner's): no win rate
 MIN_CLOSED_FOR_FLAG = 10  # and a gap to the model's probability is flagged only from this many
+MIN_EXITS_FOR_TIME = 3  # fewer stays in a stage that have ended (moved on, closed, deleted): no time in stage
+MIN_WEEKS_FOR_TREND = 4  # fewer week ends inside the history than this: no weekly chart
 FLAG_GAP = 0.15
 WATERFALL_DAYS = 30
 
@@ -82,11 +86,22 @@ class ConversionRow:
     model_probability: float
     observed_win_rate: float | None
     flagged: bool  # the observed rate is far from the model's, on enough closed deals
+    exits: int = 0  # stays in the stage that ended within the history: moved on or back, closed, deleted
+
+    @property
+    def closed(self) -> int:
+        return self.won + self.lost
+
+    @property
+    def timed(self) -> bool:
+        """Whether enough stays in the stage have ended for its time in stage to mean something."""
+        return self.exits >= MIN_EXITS_FOR_TIME
 
     def as_json(self) -> dict:
         return {"stage": self.stage, "entered": self.entered, "moved_on": self.moved_on, "won": self.won,
                 "lost": self.lost, "open": self.open, "median_days": self.median_days,
-                "model_probability": self.model_probability, "observed_win_rate": self.observed_win_rate}
+                "model_probability": self.model_probability, "observed_win_rate": self.observed_win_rate,
+                "exits": self.exits}
 
 
 @dataclass(frozen=True)
@@ -151,6 +166,9 @@ class Movement:
     """Everything the history pages and `/history.json` show; `reason` (a label key) says why it is empty."""
 
     kinds: ClassVar[tuple[str, ...]] = KINDS  # the order the pages list them in
+    # What each figure takes before the pages show it (they say so in words below it).
+    limits: ClassVar[dict[str, int]] = {"rate": MIN_CLOSED_FOR_RATE, "flag": MIN_CLOSED_FOR_FLAG,
+                                        "exits": MIN_EXITS_FOR_TIME, "weeks": MIN_WEEKS_FOR_TREND}
     as_of: date
     reporting: str | None = None
     events: list[Event] = field(default_factory=list)
@@ -163,6 +181,10 @@ class Movement:
     owners: list[Breakdown] = field(default_factory=list)
     titles: dict[str, str] = field(default_factory=dict)  # deal id → title, for deals that still have a page
     reason: str = ""
+    # The first day of the history: `history_since`'s day when it is set, else the first commit's (the as-of
+    # day when nothing is committed yet). Everything here is counted from it.
+    start: date | None = None
+    since: bool = False  # `start` is `history_since`'s day
     # What the site derives from the numbers alone (`/history.json`), kept once made. `replace(m, titles=…)`
     # hands the copy this same dict: another title changes none of it.
     derived: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
@@ -174,9 +196,35 @@ class Movement:
     def events_between(self, first: date, last: date) -> list[Event]:
         return [e for e in self.events if first <= e.date <= last]
 
+    @property
+    def days(self) -> int:
+        """Days of history up to the as-of day."""
+        return max(0, (self.as_of - self.start).days) if self.start else 0
+
+    @property
+    def weeks_in_history(self) -> int:
+        """The weekly snapshots that fall inside the history (on or after its first day)."""
+        return sum(1 for week in self.weekly if self.start and week.week_end >= self.start)
+
+    @property
+    def closed(self) -> int:
+        """Deals that ended won, lost or abandoned within the history (each has one owner)."""
+        return sum(b.won + b.lost for b in self.owners)
+
+    @property
+    def too_short(self) -> dict[str, bool]:
+        """Which figures the history is too short for, by page section: `rates` (no stage has enough closed
+        deals for a win rate), `time` (no stage enough ended stays), `weekly` (too few week ends), `month`
+        (the history began within the waterfall's 30 days, so all that was open then counts as new)."""
+        return {"rates": not any(row.observed_win_rate is not None for row in self.conversion),
+                "time": not any(row.timed for row in self.conversion),
+                "weekly": self.weeks_in_history < MIN_WEEKS_FOR_TREND,
+                "month": self.days < WATERFALL_DAYS}
+
     def as_json(self) -> dict:
         return {"as_of": self.as_of.isoformat(), "reporting_currency": self.reporting,
                 "available": self.available, "reason": self.reason or None,
+                "history_start": self.start.isoformat() if self.start else None, "history_since": self.since,
                 "events": [e.as_json() for e in self.events],
                 "conversion": [row.as_json() for row in self.conversion],
                 "weekly": [week.as_json(self.reporting) for week in self.weekly]}
@@ -235,7 +283,10 @@ def movement(versions: DealVersions, deals: list[Deal], present: set[str], model
               for deal_id in sorted(versions.deals.keys() | current.keys())}
     states = {k: v for k, v in states.items() if v}
     bucket = _bucketer(model, reporting)
-    result = Movement(as_of, reporting, titles={d.id: d.title for d in deals})
+    firsts = [timeline[0][0] for timeline in states.values()]
+    start = versions.since or min(firsts, default=as_of)
+    result = Movement(as_of, reporting, titles={d.id: d.title for d in deals}, start=min(start, as_of),
+                      since=versions.since is not None)
     result.events = _events(states, model)
     result.conversion = _conversion(states, model, as_of)
     result.weekly = _weekly(states, model, week_ends(as_of), bucket)
@@ -366,6 +417,7 @@ def _conversion(states: dict[str, list[State]], model: StageModel, as_of: date) 
     moved_on: dict[int, int] = defaultdict(int)
     ended: dict[tuple[int, str], int] = defaultdict(int)
     days: dict[int, list[int]] = defaultdict(list)
+    exits: dict[int, int] = defaultdict(int)
     for timeline in states.values():
         outcome = _outcome(timeline)
         first_at: dict[int, int] = {}
@@ -377,6 +429,9 @@ def _conversion(states: dict[str, list[State]], model: StageModel, as_of: date) 
             if facts.status == "open":
                 until = timeline[index + 1][0] if index + 1 < len(timeline) else as_of
                 open_days[facts.stage] = open_days.get(facts.stage, 0) + max(0, (until - day).days)
+                after = timeline[index + 1][1] if index + 1 < len(timeline) else facts
+                if after is None or after.stage != facts.stage or after.status != "open":
+                    exits[facts.stage] += 1  # the stay ended: moved on or back, closed, or deleted
         for stage, index in first_at.items():
             entered[stage] += 1
             ended[(stage, outcome)] += 1
@@ -394,6 +449,7 @@ def _conversion(states: dict[str, list[State]], model: StageModel, as_of: date) 
             median_days=statistics.median(days[n]) if days[n] else None, model_probability=stage.probability,
             observed_win_rate=rate,
             flagged=rate is not None and won + lost >= MIN_CLOSED_FOR_FLAG and abs(rate - stage.probability) > FLAG_GAP,
+            exits=exits[n],
         ))
     return rows
 

@@ -104,7 +104,7 @@ def _common(movement: Movement, pipeline: Pipeline, renderer: Renderer, src: str
     paths = renderer.paths
     deal_ids = {view.id for view in pipeline.deals}
     return {
-        "m": movement, "as_of": movement.as_of, "link": paths.linker(src),
+        "m": movement, "as_of": movement.as_of, "link": paths.linker(src), "limits": movement.limits,
         "todo": TODO.get(movement.reason, "history_todo_failed"),
         "deal_link": lambda deal_id: paths.link(src, paths.deal_page(deal_id)) if deal_id in deal_ids else "",
         "title": title or (lambda deal_id: movement.titles.get(deal_id, deal_id)),
@@ -135,13 +135,16 @@ def insights_page(movement: Movement, pipeline: Pipeline, renderer: Renderer,
                   title: Callable[[str], str] | None = None) -> str:
     src = renderer.paths.insights_page
     buckets = sorted({b for week in movement.weekly for b in week.by_stage})
-    longest = max((row.median_days or 0 for row in movement.conversion), default=0) or 1
+    # The meters' scale: the longest time shown (a stage with too few ended stays shows words instead).
+    longest = max((row.median_days or 0 for row in movement.conversion if row.timed), default=0) or 1
     return renderer.env.get_template("insights.html.j2").render(
         **_common(movement, pipeline, renderer, src, title),
         longest=longest, closed=sum(b.won + b.lost for b in movement.owners),  # each closed deal has one owner
         weekly=[(_weekly_chart(bucket, movement.weekly, len(pipeline.model.stages), renderer.labels),
+                 # The weeks inside the history only: before it, every row would be a zero that means nothing.
                  [(w.week_end, w.counts.get(bucket, 0), sum(w.by_stage.get(bucket, {}).values()),
-                   w.weighted.get(bucket, 0.0)) for w in reversed(movement.weekly)])
+                   w.weighted.get(bucket, 0.0)) for w in reversed(movement.weekly)
+                  if movement.start is None or w.week_end >= movement.start])
                 for bucket in buckets],
     )
 
