@@ -224,17 +224,18 @@ def test_insights_page(built: tuple[Project, dict]) -> None:
     stage = re.escape(SITE_PATHS.link("deals/insights.md", "stages/3-KEY.md")).replace("KEY", "[a-z-]+")
     assert re.search(rf'<tr data-stage="3"><td><a href="{stage}">3\. [^<]+</a></td>'
                      r"<td>3</td><td>1</td><td>1</td><td>1</td><td>1</td><td>20%</td>"
-                     r'<td class="db-observed"><span class="db-too-few">too few: 2 of 5 closed</span></td></tr>', page)
+                     r'<td class="db-observed"><span class="db-too-few">too few: 2/5</span></td></tr>', page)
     # From which day, and what the history is too short for: rates (2 closed deals), not time in stage (stage 2
     # has 3 ended stays) nor the weekly chart (8 Sundays from 10-04).
     assert "Counted from 2026-10-01, the first commit of the deal files (57 days up to the as-of date)." in page
     assert re.findall(r'data-too-short="(\w+)"', page) == ["rates"]
+    assert "A stage&#39;s median is shown once 3 stays in it have ended" in page  # some stages have too few
     assert "Deals closed since 2026-10-01: 2. A stage&#39;s observed win rate is shown once 5" in page
     times = re.search(r'<table class="db-time-in-stage">(.*?)</table>', page, re.S).group(1)
     assert re.search(r'<tr data-stage="2"><td>[^<]+</td><td>2</td><td>3</td><td class="db-median"><span class="db-meter"'
                      r'[^>]*></span>23</td></tr>', times)
     assert re.search(r'<tr data-stage="3"><td>[^<]+</td><td>3</td><td>2</td><td class="db-median">'
-                     r'<span class="db-too-few">too few: 2 of 3 stays ended</span></td></tr>', times)
+                     r'<span class="db-too-few">too few: 2/3</span></td></tr>', times)
     reasons = re.search(r'<table class="db-by-reason">(.*?)</table>', page, re.S).group(1)
     assert "<td><bdi>Price too high</bdi></td><td>1</td><td>14,200 CNY</td>" in reasons  # 2,000 USD
     assert "No budget" not in reasons  # gamma was reopened: it did not end abandoned
@@ -242,7 +243,7 @@ def test_insights_page(built: tuple[Project, dict]) -> None:
     assert re.search(rf'<tr data-stage="3"><td><a href="{stage}">3\. Preliminary proposal</a></td><td>1</td>'
                      r"<td>14,200 CNY</td></tr>", at_stage)  # the stage by its name, as in the other tables
     competitors = re.search(r'<table class="db-by-competitor">(.*?)</table>', page, re.S).group(1)
-    assert ("<td><bdi>Rival</bdi></td><td>1</td><td>1</td><td><span class=\"db-too-few\">too few: 2 of 5 closed</span>"
+    assert ("<td><bdi>Rival</bdi></td><td>1</td><td>1</td><td><span class=\"db-too-few\">too few: 2/5</span>"
             "</td><td>1,500 CNY</td>") in competitors
     owners = re.search(r'<table class="db-by-owner">(.*?)</table>', page, re.S).group(1)
     assert re.findall(r"<bdi>(\w+)</bdi>", owners) == ["Ann", "Bo"]

@@ -96,7 +96,7 @@ def test_a_short_history_says_what_it_is_too_short_for(short: Project) -> None:
     assert EN("too_short_weekly", date="2026-11-22", n=1, weeks=26, min=4) in words
     assert 'class="db-chart db-weekly"' not in insights
     assert re.findall(r'<td class="db-observed">([^<]*)<', insights) == [""] * 8  # each cell holds words
-    assert words.count("too few: 0 of 5 closed") == 7 and "too few: 1 of 5 closed" in words
+    assert words.count("too few: 0/5") == 7 and "too few: 1/5" in words
     # The numbers table lists the weeks of the history only, not 25 weeks of zeros before it.
     numbers = re.search(r'<table class="db-weekly-table" data-currency="CNY">(.*?)</table>', insights, re.S).group(1)
     assert re.findall(r"<tr><td>([^<]+)</td>", numbers) == ["2026-11-22"]
@@ -114,7 +114,7 @@ def test_the_chinese_pages_say_it_in_chinese(short: Project) -> None:
     assert ZH("too_short_rates", closed=1, date=day, min=5) in insights
     assert ZH("too_short_time", exits=2, date=day, min=3, days=5) in insights
     assert ZH("too_short_weekly", date=day, n=1, weeks=26, min=4) in insights
-    assert ZH("rate_too_few", n=0, min=5) in insights and EN("rate_too_few", n=0, min=5) not in insights
+    assert ZH("too_few", n=0, min=5) in insights and EN("too_few", n=0, min=5) not in insights
     assert ZH("too_short_month", date=day, days=5) in text_of(short.page("zh/deals/changes"))
 
 
