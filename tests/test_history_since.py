@@ -104,7 +104,7 @@ def test_a_short_history_says_what_it_is_too_short_for(short: Project) -> None:
     assert notes(changes) == ["month"]
     assert EN("too_short_month", date="2026-11-22", days=5) in text_of(changes)
     history = json.loads((short.site / "history.json").read_text(encoding="utf-8"))
-    assert history["history_start"] == "2026-11-22" and history["history_since"] is False
+    assert history["history_start"] == "2026-11-22" and history["history_since"] is None
 
 
 def test_the_chinese_pages_say_it_in_chinese(short: Project) -> None:
@@ -191,7 +191,7 @@ def test_history_since_drops_what_came_before_it(since: Project) -> None:
         ("2026-10-05", "old", "advanced", 3, 4),
         ("2026-10-10", "fresh", "created", None, 1),
     ]
-    assert history["history_start"] == "2026-10-01" and history["history_since"] is True
+    assert history["history_start"] == "2026-10-01" and history["history_since"] == "2026-10-01"
     assert [row["entered"] for row in history["conversion"][:4]] == [1, 0, 1, 1]  # old never seen at stage 2
     for url in ("deals/changes", "deals/insights", "zh/deals/changes", "deals/old"):
         assert "acme" not in since.page(url), url

@@ -184,7 +184,7 @@ class Movement:
     # The first day of the history: `history_since`'s day when it is set, else the first commit's (the as-of
     # day when nothing is committed yet). Everything here is counted from it.
     start: date | None = None
-    since: bool = False  # `start` is `history_since`'s day
+    since: date | None = None  # `history_since`'s day, when it is set (then it is `start`)
     # What the site derives from the numbers alone (`/history.json`), kept once made. `replace(m, titles=…)`
     # hands the copy this same dict: another title changes none of it.
     derived: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
@@ -224,7 +224,9 @@ class Movement:
     def as_json(self) -> dict:
         return {"as_of": self.as_of.isoformat(), "reporting_currency": self.reporting,
                 "available": self.available, "reason": self.reason or None,
-                "history_start": self.start.isoformat() if self.start else None, "history_since": self.since,
+                # The first day of the history, and `history_since`'s day when it is set (null when not).
+                "history_start": self.start.isoformat() if self.start else None,
+                "history_since": self.since.isoformat() if self.since else None,
                 "events": [e.as_json() for e in self.events],
                 "conversion": [row.as_json() for row in self.conversion],
                 "weekly": [week.as_json(self.reporting) for week in self.weekly]}
@@ -286,7 +288,7 @@ def movement(versions: DealVersions, deals: list[Deal], present: set[str], model
     firsts = [timeline[0][0] for timeline in states.values()]
     start = versions.since or min(firsts, default=as_of)
     result = Movement(as_of, reporting, titles={d.id: d.title for d in deals}, start=min(start, as_of),
-                      since=versions.since is not None)
+                      since=versions.since)
     result.events = _events(states, model)
     result.conversion = _conversion(states, model, as_of)
     result.weekly = _weekly(states, model, week_ends(as_of), bucket)
