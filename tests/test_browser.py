@@ -340,16 +340,58 @@ def test_screenshots_fit_the_screen_in_both_schemes(site: Site, browser, width: 
                 if todo.count():
                     assert current.evaluate(style) != todo.evaluate(style), "current stage is not highlighted"
             if name in ("pipeline", "pipeline-zh"):
-                if width == "phone":  # the wide table scrolls inside its box instead of widening the page
-                    assert page.evaluate(
-                        "(() => { const w = document.querySelector('table.db-deals').parentElement;"
-                        " return w.scrollWidth > w.clientWidth && getComputedStyle(w).overflowX === 'auto'; })()")
+                if width == "phone":  # a card per deal: every value, amount and close date too, on the screen
+                    outside = page.evaluate("[...document.querySelectorAll('table.db-deals td')]"
+                                            ".filter(td => td.getBoundingClientRect().right > window.innerWidth + 1)"
+                                            ".length")
+                    assert outside == 0, f"{name}: {outside} cells of the deals table are off the screen"
                 fill, background = page.evaluate(
                     "[getComputedStyle(document.querySelector('.db-funnel__value')).fill,"
                     " getComputedStyle(document.body).backgroundColor]")
                 assert fill != background, "funnel labels have the page's background colour"
                 assert _luminance(fill) > 0.5 if scheme == "dark" else _luminance(fill) < 0.5, fill
             page.screenshot(path=str(ARTIFACTS / f"{name}-{width}-{scheme}.png"), full_page=True)
+        tab.assert_clean()
+
+
+def test_the_deals_table_is_a_card_per_deal_on_a_phone(site: Site, browser) -> None:
+    """At 390 px each deal is a card: its name across the top, then each value under its column's name, the
+    amount and the close date among them, all within the screen, in both languages; filters still work."""
+    with open_tab(browser, viewport=PHONE) as tab:
+        for prefix, labels in (("", LABELS), ("zh/", Labels("zh"))):
+            tab.goto(site.url(prefix + PIPELINE), settle=True)
+            page = tab.page
+            row = page.locator("table.db-deals tbody tr[data-id='korvath-fleet-dispatch']")
+            title, amount, close = (row.locator(f"td:nth-child({n})").bounding_box() for n in (1, 7, 9))
+            screen = page.viewport_size["width"]
+            for box in (title, amount, close):
+                assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= screen, (prefix, box)
+            assert title["y"] + title["height"] <= min(amount["y"], close["y"]), "the name heads the card"
+            assert amount["y"] + amount["height"] <= close["y"], "values follow one another down the card"
+            # each value is named by its column's header, which the table itself hides on a phone
+            label = row.locator("td:nth-child(7)").evaluate("td => getComputedStyle(td, '::before').content")
+            assert label == f'"{labels.amount}"', label
+            assert labels.flag_close_passed in row.inner_text()  # its close date passed: flagged on the card
+            assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
+            page.locator("select.db-select[data-key='stage']").select_option("5")
+            assert _shown_ids(page) == ["korvath-fleet-dispatch"]
+            page.screenshot(path=str(ARTIFACTS / f"deals-cards-{prefix.strip('/') or 'en'}-phone.png"), full_page=True)
+        tab.assert_clean()
+
+
+def test_the_board_the_stuck_list_and_needs_attention_agree_in_the_browser(site: Site, browser) -> None:
+    """What a manager sees: the red cards are the stuck deals of the dashboard, each also under Needs attention."""
+    stuck = sorted(d["id"] for d in site.deals if d["stale"])
+    assert stuck, "the sample deals, as of the tests' date, include stuck ones"
+    with open_tab(browser, viewport=DESKTOP) as tab:
+        tab.goto(site.url(SITE_PATHS.url(SITE_PATHS.board_page)))
+        red = tab.page.eval_on_selector_all("li.db-card", "cs => cs.filter(c => c.classList.contains('db-card--stale'))"
+                                            ".map(c => c.dataset.id)")
+        tab.goto(site.url(PIPELINE))
+        listed = tab.page.eval_on_selector_all("ul.db-stale-list > li", "ls => ls.map(l => l.dataset.id)")
+        attention = tab.page.eval_on_selector_all("ul.db-attention > li[data-flags*='stuck.']",
+                                                  "ls => ls.map(l => l.dataset.id)")
+        assert sorted(red) == sorted(listed) == sorted(attention) == stuck
         tab.assert_clean()
 
 
