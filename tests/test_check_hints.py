@@ -14,6 +14,7 @@ import re
 import shlex
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -21,8 +22,9 @@ from conftest import AS_OF_EPOCH, BASE_DEAL, ROOT
 
 from generator.build import read_project
 from generator.cache import Cache
-from generator.diagnostics import command_name, listed
+from generator.diagnostics import Problems, command_name, listed
 from generator.labels import Labels
+from generator.sources.yaml_nodes import read_yaml
 
 BASE = BASE_DEAL  # line 4 `stage: 2`, line 6 `amount: 1000`, line 7 `expected_close: 2027-01-31`
 AMOUNT_AT, STAGE_AT, CLOSE_AT = "6:9", "4:8", "7:17"
@@ -179,6 +181,29 @@ def test_a_slip_then_another_syntax_error_reports_the_slips_first(workdir: Path)
     (workdir / "deals" / "mixed.yml").write_text(fixed + 'summary: "never closed\n', encoding="utf-8")
     second = run(workdir, "check").stdout.strip().split("\n")
     assert len(second) == 1 and second[0].startswith("deals/mixed.yml:12:1: error: YAML syntax error"), second
+
+
+def slips_of(text: str) -> list[str]:
+    problems = Problems()
+    assert read_yaml(Path("x.yml"), "x.yml", problems, text.encode()) is None
+    return sorted((str(p) for p in problems), key=lambda line: [int(n) for n in line.split(":")[1:3]])
+
+
+def test_a_line_indented_with_two_tabs_is_one_line_and_the_search_goes_on() -> None:
+    lines = slips_of("title： x\nstakeholders:\n\t- name: a\n\t\t role: user\n\t- name: b\nstatus： open\n")
+    assert [line.split(": error: ")[0] for line in lines] == ["x.yml:1:6", "x.yml:3:1", "x.yml:4:1", "x.yml:5:1",
+                                                              "x.yml:6:7"], lines
+
+
+def test_the_search_for_slips_is_bounded() -> None:
+    # Every slip costs a parse of the file up to it: a file made of slips is answered in bounded time,
+    # with as many lines as the bound allowed (the next run shows the rest).
+    started = time.process_time()
+    many = slips_of("s:\n" + "\t- x\n" * 3000)
+    big = slips_of("".join(f"k{i}: {i}\n" for i in range(60_000)) + "s:\n" + "\t- x\n" * 100)
+    assert time.process_time() - started < 15  # about 2 s; the bound alone is about half a second
+    assert 100 < len(many) < 3000 and many[0].startswith("x.yml:2:1: error: YAML syntax error: a tab")
+    assert 1 <= len(big) < 100 and big[0].startswith("x.yml:60002:1: error: YAML syntax error: a tab")
 
 
 @pytest.mark.parametrize("language,words", [
