@@ -60,3 +60,29 @@ def test_json_schema_and_words_come_from_the_same_declaration() -> None:
     assert SPEC.fields["stage"].spec.describe(en) == "whole number from 1 to 8"
     assert SPEC.fields["stage"].spec.describe(zh) == "1 到 8 的整数"
     assert SPEC.fields["people"].spec.describe(en) == "list of stakeholder"
+
+
+def test_hints_name_the_number_or_date_meant_and_only_when_one_is_clear() -> None:
+    _, problems = check('title: T\nstage: "3"\namount: ＄1,200\ndue: 2027-2-30\n')
+    assert "d.yml:2:8: error: stage: expected a whole number from 1 to 8, got text '3' (remove the quotes: write 3)" \
+        in problems
+    assert any(p.startswith("d.yml:3:9: error: amount: ") and p.endswith(
+        "(write the number alone, 1200, and the currency in `currency: USD`)") for p in problems), problems
+    # No such day: the hint does not invent one.
+    assert "d.yml:4:6: error: due: '2027-2-30' is not a date in the form YYYY-MM-DD (e.g. 2027-03-31)" in problems
+    _, problems = check("title: T\nstage: 3\namount: lots of money\ndue: 2027-03-31T09:30\n")
+    assert any(p.startswith("d.yml:3:9: error: amount: expected a number") and "(" not in p.split("got text")[1]
+               for p in problems), problems  # nothing a number could be read from: no hint
+    assert any(p.endswith("(write the date as 2027-03-31)") for p in problems), problems
+
+
+def test_every_new_hint_has_its_chinese() -> None:
+    zh = Labels("zh")
+    for english, chinese in [
+        ("remove the quotes: write 4", "去掉引号，写作 4"),
+        ("write 4 with half-width digits", "请用半角数字，写作 4"),
+        ("write the number alone, 4600000, and the currency in `currency: CNY`",
+         "金额只写数字 4600000，币种写在 `currency: CNY`"),
+        ("write the date as 2027-02-26", "日期请写作 2027-02-26"),
+    ]:
+        assert zh.check_message(english) == chinese
