@@ -90,25 +90,33 @@ def set_value(text: str, path: list[Step], value: Scalar | dict | list | None) -
 
 def append_item(text: str, path: list[Step], item: dict[str, Scalar]) -> str:
     """`text` with `item` (a mapping of scalars) added at the end of the list at `path`, created if missing."""
+    return append_items(text, path, [item])
+
+
+def append_items(text: str, path: list[Step], items: list[dict[str, Scalar]]) -> str:
+    """`text` with `items` added at the end of the list at `path` in one edit (one parse, however many items)."""
+    if not items:
+        return text
     root = _compose(text)
     parent, node = _walk(root, path)
     if node is None or _is_null(node):
-        return set_value(text, path, [item])
+        return set_value(text, path, items)
     if not isinstance(node, yaml.SequenceNode):
         raise EditError(f"{_where(node)}: expected a list here")
     nl = _newline(text)
     if node.flow_style:
         at = _closing(text, node, "]")
         sep = ", " if node.value else ""
-        return text[:at] + sep + _flow(item) + text[at:]
+        return text[:at] + sep + ", ".join(_flow(item) for item in items) + text[at:]
     first = node.value[0]
     line_start = text.rfind("\n", 0, first.start_mark.index) + 1
     dash = text.index("-", line_start) - line_start  # the column of the items' dash
     key_col = first.start_mark.column if isinstance(first, yaml.MappingNode) else dash + 2
     lines = []
-    for index, (key, value) in enumerate(item.items()):
-        lead = " " * dash + "-" + " " * (key_col - dash - 1) if index == 0 else " " * key_col
-        lines.extend(_entry_lines(lead, key, value, key_col))
+    for item in items:
+        for index, (key, value) in enumerate(item.items()):
+            lead = " " * dash + "-" + " " * (key_col - dash - 1) if index == 0 else " " * key_col
+            lines.extend(_entry_lines(lead, key, value, key_col))
     return _insert_lines(text, _line_end(text, _extent_end(text, node)), lines, nl)
 
 

@@ -41,7 +41,7 @@ from ..model.merge import (
     describe,
     merge,
 )
-from ..sources.deal_edit import EditError, Item, append_item, set_value
+from ..sources.deal_edit import EditError, Item, append_items, set_value
 from ..sources.deal_files import shown_path
 from ..sources.deal_format import ID_PATTERN
 from .meta import SCORECARD, NotDealbook, shown
@@ -241,15 +241,18 @@ def _apply(text: str, changes: dict[Key, object], theirs: Fields) -> str:
             added.setdefault(key[:3], {})[key[3]] = value
             continue
         text = set_value(text, [*list_path, Item(match, key[1], key[2]), key[3]], _typed(key[3], value))
+    people: list[dict] = []
+    terms: list[dict] = []
     for (kind, first, _), values in added.items():
         if kind == "stakeholders":
             item = {"name": values.pop("name", first)} | {a: values[a] for a in NEW_PERSON_FIELDS
                                                            if values.get(a) is not None}
-            text = append_item(text, ["stakeholders"], {k: _typed(k, v) for k, v in item.items()})
+            people.append({k: _typed(k, v) for k, v in item.items()})
         else:
-            item = {"topic": first} | {a: values[a] for a in TERM_FIELDS if values.get(a) is not None}
-            text = append_item(text, ["negotiation", "terms"], item)  # type: ignore[arg-type]
-    return text
+            terms.append({"topic": first} | {a: values[a] for a in TERM_FIELDS if values.get(a) is not None})
+    # All new rows of a list in one edit: one parse, however many rows a workbook adds.
+    text = append_items(text, ["stakeholders"], people)
+    return append_items(text, ["negotiation", "terms"], terms)
 
 
 def _typed(attribute: str, value: object) -> object:

@@ -44,6 +44,7 @@ from .meta import (
     PEOPLE_NAME,
     SCORES_NAME,
     TERMS_NAME,
+    Made,
     Meta,
     NotDealbook,
     cell_name,
@@ -68,10 +69,11 @@ MAX_SHEETS = 64
 MAX_NAMES = 2_000  # defined names
 MAX_ROWS = 10_000  # rows of a sheet (Excel has 1,048,576)
 MAX_COLUMNS = 256  # columns of a sheet (Excel has 16,384)
-MAX_CELLS = 200_000  # cells of all sheets together
+MAX_CELLS = 50_000  # cells of all sheets together
 MAX_NAME_CELLS = 20_000  # cells a name that import reads may cover
 MAX_TEXT = 32_767  # characters of one text: Excel's own limit of a cell
 MAX_STRINGS = 200_000  # entries of the shared-strings table
+MAX_TABLE_ROWS = 1_000  # rows of the stakeholder or negotiation table
 MAX_NUMBER_CHARS = 40  # a number's text, as a spreadsheet stores it (repr of a double is at most 24)
 
 PEOPLE_COLUMNS = ("name", "title", "role", "influence", "stance", "last_contact", "notes")
@@ -331,6 +333,7 @@ class _Package:
         col = 0
         rows = 0
         data_element = None
+        where = _sheet_name(title)
         for event, element in self.events(part, data):
             tag = element.tag
             if event == "start":
@@ -351,9 +354,9 @@ class _Package:
                 row, col = self._position(title, element.get("r"), row, col)
                 self.cells += 1
                 if self.cells > MAX_CELLS:
-                    raise Unreadable(f"{_sheet_name(title)}!{cell_name(row, col)}: more than {MAX_CELLS:,} cells "
+                    raise Unreadable(f"{where}!{cell_name(row, col)}: more than {MAX_CELLS:,} cells "
                                      "in the workbook")
-                cell = _cell(element, strings, dates, date1904, f"{_sheet_name(title)}!{cell_name(row, col)}")
+                cell = _cell(element, strings, dates, date1904, where, row, col)
                 if cell.value is not None or cell.formula or not cell.stored or cell.error:
                     sheet.cells[(row, col)] = cell
                 element.clear()
@@ -435,8 +438,9 @@ def _is_date_format(code: str) -> bool:
     return bool(re.search(r"[dmyDMY]", code)) and "General" not in code
 
 
-def _cell(element, strings: list[str], dates: set[int], date1904: bool, at: str) -> XCell:
+def _cell(element, strings: list[str], dates: set[int], date1904: bool, sheet: str, row: int, col: int) -> XCell:
     kind = element.get("t") or "n"
+    at = _Where(sheet, row, col)
     cell = XCell(formula=element.find(_MAIN + "f") is not None)
     v = element.find(_MAIN + "v")
     if kind == "inlineStr":
@@ -492,6 +496,18 @@ def _cell(element, strings: list[str], dates: set[int], date1904: bool, at: str)
     else:
         raise Unreadable(f"{at}: unknown cell type {shown(kind)}")
     return cell
+
+
+class _Where:
+    """`Sheet!A1`, worked out only when a message needs it (most cells are read without one)."""
+
+    __slots__ = ("sheet", "row", "col")
+
+    def __init__(self, sheet: str, row: int, col: int):
+        self.sheet, self.row, self.col = sheet, row, col
+
+    def __format__(self, spec: str) -> str:
+        return f"{self.sheet}!{cell_name(self.row, self.col)}"
 
 
 def _serial_date(serial: float, date1904: bool) -> date | None:
@@ -639,6 +655,9 @@ def _table(book: Book, name: str, width: int, imported: set) -> list[list[At]]:
     first = _named_cells(book, name)[0]
     sheet = first.sheet
     last = max(sheet.last_row(), first.row)
+    if last - first.row >= MAX_TABLE_ROWS:
+        raise Unreadable(f"{_sheet_name(sheet.title)}!{cell_name(last, first.col)}: more than {MAX_TABLE_ROWS:,} rows "
+                         "in this table (a deal has tens)")
     rows = [[At(sheet, row, first.col + i) for i in range(width)] for row in range(first.row, last + 1)]
     imported.update((sheet.title, at.row, at.col) for cells in rows for at in cells)
     imported.update((sheet.title, r, c) for (r, c) in sheet.cells if r >= first.row
@@ -732,7 +751,7 @@ def _compare_with_made(book: Book, meta: Meta, imported: set, filled: Filled) ->
     """
     if meta.made is None:
         return
-    found: list[tuple[str, str]] = []
+    found: list[tuple[str, Made, int, int]] = []  # (where, the sheet as made, row as made, column)
     seen_sheets: set[str] = set()
     for made in meta.made:
         anchors = [(name, row, col) for name, row, col in made.anchors if name in book.names]
@@ -750,23 +769,24 @@ def _compare_with_made(book: Book, meta: Meta, imported: set, filled: Filled) ->
         if sheet is None or sheet.title in seen_sheets:
             continue
         seen_sheets.add(sheet.title)
+        title = _sheet_name(sheet.title)
         shifts.sort()
 
         def shift(row: int, shifts: list = shifts) -> int:
             above = [d for r, d in shifts if r <= row]
             return above[-1] if above else (shifts[0][1] if shifts else 0)
 
-        expected: dict[tuple[int, int], object] = {}
+        expected: dict[tuple[int, int], tuple[int, object]] = {}  # where now → (row as made, value)
         for row, col, value in made.cells:
-            expected[(row + shift(row), col)] = value
+            expected[(row + shift(row), col)] = (row, value)
         for (row, col) in sorted(set(expected) | set(sheet.cells)):
             if (sheet.title, row, col) in imported:
                 continue
-            if _differs(expected.get((row, col)), sheet.cells.get((row, col))):
-                origin = row - shift(row) if (row, col) not in expected else next(
-                    r for r, c, _ in made.cells if c == col and r + shift(r) == row)
-                found.append((f"{_sheet_name(sheet.title)}!{cell_name(row, col)}", made.describe(origin, col)))
-    filled.not_imported = found
+            origin, value = expected.get((row, col), (row - shift(row), None))
+            if _differs(value, sheet.cells.get((row, col))):
+                found.append((f"{title}!{cell_name(row, col)}" if len(found) < MAX_NAMED else "", made, origin, col))
+    # Worded only for the lines shown: a rep who pasted thousands of cells gets the first few and a count.
+    filled.not_imported = [(where, made.describe(row, col) if where else "") for where, made, row, col in found]
 
 
 def _differs(made: object, cell: XCell | None) -> bool:
