@@ -167,8 +167,9 @@ def import_(workbooks: tuple[Path, ...], dry_run: bool, deals_dir: Path, model_p
     """Update deal files from filled-in deal workbooks and blank scorecards (.xlsx).
 
     Scores, stakeholders' influence, stance, last contact and notes (new names are added) and
-    negotiation terms; nothing else. Prints a diff of each changed file. Exits 0 when all went
-    in (or there was nothing to import), 1 when nothing was written, 2 on wrong usage.
+    negotiation terms; every other cell a rep changed is named as not imported. Prints a diff of
+    each changed file. Exits 0 when all went in (or there was nothing to import), 1 when nothing
+    was written (one line per problem, naming the file and the sheet!cell), 2 on wrong usage.
     """
     from .workbooks.importer import import_workbooks  # openpyxl and the merge only for this command
 
