@@ -92,7 +92,10 @@ def read_project(root: Path, model_path: Path, deals_dir: Path, as_of: date, lab
         return Project(None, None, exc.problems)
     problems = Problems()
     team_file = team_path(model_path)
-    team = load_team(team_file, root, model, problems)
+    # The team file may not lead out of the project; a stage model named outside it (`--model`) brings
+    # the team file beside it, which may not lead out of that folder.
+    inside = model_path.resolve().is_relative_to(root.resolve())
+    team = load_team(team_file, root if inside else model_path.parent, model, problems)
     # A deal named like a generated file would replace it; the set depends on the stage model only,
     # not on URL settings, so the default paths give it.
     loader = DealLoader(model, root, cache, reserved=SitePaths().reserved_ids(model), remembered=remembered)

@@ -220,3 +220,20 @@ def test_a_team_file_linked_from_inside_the_project_is_read(project: Project) ->
     assert_no_email_in(project.site, team_emails(project.root / "private" / "team.yml"))
     assert not list(project.site.rglob("team.yml"))
 
+
+
+def test_a_stage_model_named_outside_the_project_brings_its_own_team_file(project: Project) -> None:
+    """`dealbook check --model elsewhere/playbook.yml` (as the fuzzer and a shared playbook do) reads the team
+    file beside that model; a link there that leads out of the model's folder is still refused."""
+    project.write_deal("ann.yml", _deal("Ann Lee", 200000))
+    shared = project.root.parent / "shared-playbook"
+    shared.mkdir()
+    (project.root / "playbook" / "playbook.yml").rename(shared / "playbook.yml")
+    (shared / "team.yml").write_text(GENERATED_TEAM, encoding="utf-8")
+    result = run_check(project.root, "--model", str(shared / "playbook.yml"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "not a member of the team" not in result.stdout  # Ann Lee was found in the team beside the model
+    (shared / "team.yml").rename(project.root.parent / "elsewhere-team.yml")
+    (shared / "team.yml").symlink_to(project.root.parent / "elsewhere-team.yml")
+    result = run_check(project.root, "--model", str(shared / "playbook.yml"))
+    assert result.returncode == 1 and "points outside the project" in result.stdout, result.stdout
