@@ -38,7 +38,7 @@ from mkdocs.utils import CountHandler
 
 from .build import Project, as_of_date, read_project, site_outputs, team_path
 from .cache import Cache
-from .diagnostics import Problem, format_problems, listed
+from .diagnostics import Problem, command_name, format_problems, listed
 from .forked import Child, ChildFailed
 from .handback import apply_dict_changes, apply_list_changes, dict_changes, list_changes
 from .labels import Labels
@@ -314,7 +314,7 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
         elif project.problems.errors:
             raise PluginError(f"{len(project.problems.errors)} problem(s) in the deal files or the stage model:\n"
                               + format_problems(project.problems.errors)
-                              + "\nRun `dealbook check` for the full list, warnings included.")
+                              + f"\nRun `{command_name()} check` for the full list, warnings included.")
         assert project.pipeline is not None
         if not self._nested and self.serving:
             self._word_before_fork(project.pipeline)
