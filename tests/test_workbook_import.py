@@ -333,3 +333,21 @@ def test_edits_keep_crlf_a_bom_flow_mappings_and_a_missing_final_newline() -> No
         "a: 1\r\nqualification: {price: 3, service: 4}\r\nstakeholders:\r\n- name: Ann\r\n  notes: |\r\n"
         "    one\r\n    three\r\n- name: \"Bo: the second\"\r\n  stance: neutral\r\n\r\n# tail\r\nlast: x\r\n"
         "\r\nnegotiation:\r\n  terms:\r\n    - topic: price\r\n      target: \"yes\"\r\n")
+
+
+def test_facts_changed_in_libreoffice_are_named_not_lost(project: Project, deal: Path, libreoffice: Recalc) -> None:
+    def change(wb: openpyxl.Workbook, cells: Callable) -> None:
+        cells("Stage")[0].value = 5
+        cells("ExpectedClose")[0].value = datetime(2027, 6, 30)
+        cells("FactorScores")[1].value = 4  # funding: imported
+
+    edited = edit(workbook(project, DEAL_ID, "hz-metro.xlsx", language="zh"), change,
+                  project.root / "edited" / "hz-metro.xlsx")
+    saved = libreoffice([edited], project.root / "saved")["hz-metro"]
+    result = imported(project, saved)
+    zh = Labels("zh")
+    assert [line for line in result.stdout.splitlines() if "is not imported" in line] == [
+        f"hz-metro.xlsx: {zh.wb_sheet_summary}!B8: '{zh.stage}' is not imported; change it in deals/hz-metro.yml",
+        f"hz-metro.xlsx: {zh.wb_sheet_summary}!B12: '{zh.expected_close}' is not imported; change it in "
+        "deals/hz-metro.yml"], result.stdout
+    assert deal.read_text(encoding="utf-8") == DEAL.replace("  funding: 2 ", "  funding: 4 ")
