@@ -21,7 +21,6 @@ import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
 
@@ -38,7 +37,7 @@ from mkdocs.utils import CountHandler
 
 from .build import Project, as_of_date, read_project, site_outputs, team_path
 from .cache import Cache
-from .diagnostics import Problem, command_name, format_problems, listed
+from .diagnostics import command_name, format_problems, listed
 from .forked import Child, ChildFailed
 from .handback import apply_dict_changes, apply_list_changes, dict_changes, list_changes
 from .labels import Labels
@@ -251,7 +250,7 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
             try:
                 self.as_of = as_of_date()
             except ValueError as exc:
-                raise PluginError(Labels(self.language).check_message(str(exc))) from None
+                raise PluginError(Labels(self.language).error_text(exc)) from None
             from .sources.deal_versions import since_problem, since_stamp
 
             problem = since_problem(Path(config.config_file_path or "mkdocs.yml"), self.config.history_since)
@@ -260,8 +259,9 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
             self.history_since = since_stamp(self.config.history_since)
         list_theme_files_once(config.theme, self.root)
         self.labels = Labels(self.language)
+        prefix = self.languages.prefix(self.language)
         self.paths = SitePaths(lambda src: File(src, "", "", config.use_directory_urls).url,
-                               shared_root="../" * self.languages.prefix(self.language).count("/"))
+                               shared_root="../" * prefix.count("/"), workbook_language=self.language if prefix else "")
         if self._user_nav is None:
             config.nav = site_nav(self._model(), self.paths, self.labels, TOOLS)
         return config
@@ -723,19 +723,15 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
         if not self.serve_errors:
             return output
         # Live preview only: every page opens with the problems, until the files are fixed; a deal's
-        # page with its own problems first. The checks word them in English: shown in the page's language.
+        # page with its own problems first, worded in the page's language.
         own = self._deal_sources.get(page.file.src_uri)
         problems = sorted(self.serve_errors, key=lambda p: p.path != own)
-        items = "".join(f"<li><code>{html.escape(str(self._in_page_language(p)))}</code></li>" for p in problems)
+        items = "".join(f"<li><code>{html.escape(self.labels.problem_line(p))}</code></li>" for p in problems)
         panel = (f'<div class="dealbook-errors" role="alert" style="margin:0;padding:.8rem 1.2rem;'
                  f'background:#c62828;color:#fff;font:14px/1.5 sans-serif;position:relative;z-index:10">'
                  f"<strong>{html.escape(self.labels('serve_errors', n=len(self.serve_errors)))}</strong>"
                  f'<ul style="margin:.4rem 0 0 1.2rem">{items}</ul></div>')
         return re.sub(r"(<body[^>]*>)", lambda m: m.group(1) + panel, output, count=1)
-
-    def _in_page_language(self, problem: Problem) -> Problem:
-        return replace(problem, message=self.labels.check_message(problem.message),
-                       hint=self.labels.check_message(problem.hint))
 
     def _log_summary(self, other: tuple[int, int, int]) -> None:
         if self.project is None or self.project.pipeline is None:

@@ -52,7 +52,7 @@ def generated_ids(model: StageModel) -> list[str]:
     ids = set()
     for path in SitePaths().fixed_paths(model):
         stem = PurePosixPath(path).stem
-        if path in (SitePaths.deal_page(stem), SitePaths.deal_workbook(stem)):
+        if path in (SitePaths.deal_page(stem), SitePaths().deal_workbook(stem)):
             ids.add(stem)
     # A deal page deals/<id>.md is published at deals/<id>/: the URL of a folder of generated pages.
     for folder in SitePaths().generated_folders():

@@ -208,7 +208,7 @@ def test_each_language_is_a_whole_site_of_its_own(built: Built) -> None:
     # Deal pages, the pipeline and workbooks in both; /deals.json once, linked from both pipelines.
     for deal in built.deals:
         assert (site / "zh" / deal["url"]).is_file() or (site / "zh" / deal["url"] / "index.html").is_file()
-        assert (site / "zh" / "workbooks" / f"{deal['id']}.xlsx").is_file()
+        assert (site / "zh" / "workbooks" / f"{deal['id']}-zh.xlsx").is_file()  # named apart from the English one
     assert (site / "deals.json").is_file() and not (site / "zh" / "deals.json").exists()
     pipeline = SITE_PATHS.pipeline_page
     assert f'href="../{SITE_PATHS.link(pipeline, SITE_PATHS.deals_json)}"' in built.zh("deals")
@@ -279,7 +279,7 @@ def test_labels_are_joined_with_each_language_s_punctuation_and_months_written_i
 def test_a_chinese_workbook_is_chinese_throughout(built: Built) -> None:
     model = built.model
     deal = next(d for d in built.deals if d["id"] == "hospital-his-2027")
-    wb = openpyxl.load_workbook(built.project.site / "zh" / "workbooks" / f"{deal['id']}.xlsx")
+    wb = openpyxl.load_workbook(built.project.site / "zh" / "workbooks" / f"{deal['id']}-zh.xlsx")
     assert wb.sheetnames[:5] == [ZH.wb_sheet_summary, ZH.wb_sheet_scorecard, ZH.wb_sheet_stakeholders,
                                  ZH.wb_sheet_negotiation, ZH.wb_sheet_stages]
     status = named_cell(wb, "Status")
@@ -297,7 +297,7 @@ def test_a_chinese_workbook_is_chinese_throughout(built: Built) -> None:
                      if isinstance(c.value, str) and c.data_type == "s" and c.value in
                      {EN.wb_sheet_summary, EN.probability, EN.exit_criterion, "won", "open", "decision-maker"}]
     assert english_words == []
-    pipeline = openpyxl.load_workbook(built.project.site / "zh" / "workbooks" / "pipeline.xlsx")
+    pipeline = openpyxl.load_workbook(built.project.site / "zh" / "workbooks" / "pipeline-zh.xlsx")
     table = pipeline[ZH.wb_sheet_deals]
     assert {c.value for c in table["G"][1:]} <= set(zh_statuses)
     formulas = [c.value for row in pipeline[ZH.wb_sheet_summary].iter_rows() for c in row if c.data_type == "f"]
@@ -316,27 +316,27 @@ def test_a_chinese_workbook_is_chinese_throughout(built: Built) -> None:
 def test_chinese_workbooks_recalculated_by_libreoffice_equal_deals_json(
         built: Built, libreoffice: Recalc, tmp_path: Path) -> None:
     folder = built.project.site / "zh" / "workbooks"
-    paths = [folder / f"{d['id']}.xlsx" for d in built.deals] + [folder / "scorecard-template.xlsx",
-                                                                  folder / "pipeline.xlsx"]
+    paths = [folder / f"{d['id']}-zh.xlsx" for d in built.deals] + [folder / "scorecard-template-zh.xlsx",
+                                                                     folder / "pipeline-zh.xlsx"]
     done = libreoffice(paths, tmp_path / "zh")
     # The pipeline workbook's forecast, counted by the Chinese category and status words, equals /pipeline.json.
     forecast = json.loads((built.project.site / "pipeline.json").read_text(encoding="utf-8"))
-    assert_same_figures(forecast_figures(done["pipeline"]), forecast)
-    assert_same_figures(forecast_figures(folder / "pipeline.xlsx"), forecast)  # the results stored in it, too
+    assert_same_figures(forecast_figures(done["pipeline-zh"]), forecast)
+    assert_same_figures(forecast_figures(folder / "pipeline-zh.xlsx"), forecast)  # the results stored in it, too
     closed = 0
     for deal in built.deals:
-        got = results(done[deal["id"]])
+        got = results(done[f"{deal['id']}-zh"])
         assert got["Grade"] == deal["grade"], (deal["id"], got)
         assert got["Probability"] == deal["probability"], (deal["id"], got)
         assert got["WeightedAmount"] == pytest.approx(deal["weighted_amount"], rel=1e-12, abs=1e-9)
         assert (got["Score"] in (None, "")) if deal["score"] is None else got["Score"] == deal["score"]
         closed += deal["status"] != "open"
     assert closed >= 1, "a won or lost deal checks the Chinese status words in the formulas"
-    template = results(done["scorecard-template"])
+    template = results(done["scorecard-template-zh"])
     assert template["Probability"] == built.model.stage(1).probability
     # A rep who changes the status in the Chinese dropdown changes the results.
     deal = next(d for d in built.deals if d["status"] == "open")
-    wb = openpyxl.load_workbook(folder / f"{deal['id']}.xlsx")
+    wb = openpyxl.load_workbook(folder / f"{deal['id']}-zh.xlsx")
     named_cell(wb, "Status").value = ZH.term(built.model, "status", "won")
     edited = tmp_path / "edited" / f"{deal['id']}.xlsx"
     edited.parent.mkdir()

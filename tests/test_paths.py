@@ -51,7 +51,7 @@ def test_reserved_ids_are_the_generated_names_a_deal_could_take() -> None:
     reserved = SitePaths().reserved_ids(model)
     assert reserved == {"index", "pipeline", "scorecard-template", "board", "owners", "changes", "insights"}
     for deal_id in reserved - {"owners"}:
-        taken = {SitePaths.deal_page(deal_id), SitePaths.deal_workbook(deal_id)}
+        taken = {SitePaths.deal_page(deal_id), SitePaths().deal_workbook(deal_id)}
         assert taken & set(SitePaths().fixed_paths(model))
     # deals/owners.md would be the page at the URL of the folder of owner pages
     assert SitePaths.deal_page("owners")[:-3] in SitePaths().generated_folders()

@@ -53,25 +53,33 @@ class SitePaths:
     deals_json = "deals.json"
     pipeline_json = "pipeline.json"
     schema_json = "schema/deal.schema.json"
-    pipeline_workbook = "workbooks/pipeline.xlsx"
+    pipeline_workbook = "workbooks/pipeline.xlsx"  # the root site's; see `workbook_language`
     template_workbook = "workbooks/scorecard-template.xlsx"
     # Paths made from a deal id; an id whose path would equal a fixed path is reserved.
     DEAL_PATTERNS = ("deals/{id}.md", "workbooks/{id}.xlsx")
     # Written once, at the root, whatever the languages: another language's site links up to them.
     SHARED = frozenset({deals_json, pipeline_json, history_json})
 
-    def __init__(self, url_of: UrlOf | None = None, directory_urls: bool = True, shared_root: str = ""):
+    def __init__(self, url_of: UrlOf | None = None, directory_urls: bool = True, shared_root: str = "",
+                 workbook_language: str = ""):
         self._url_of = url_of or default_url_of(directory_urls)
         self._urls: dict[str, str] = {}
         self._shared_root = shared_root  # from this site's root to the root site's ('../' under /zh/)
+        # The workbooks of a site under /<code>/ carry its code (`pipeline-zh.xlsx`, `hz-metro-zh.xlsx`), so a
+        # reader who downloads a workbook in both languages gets two names, not `pipeline(1).xlsx`; the root
+        # site's keep their plain names. The same suffix on every workbook path keeps the reserved ids the same.
+        if workbook_language:
+            suffix = f"-{workbook_language}.xlsx"
+            self.pipeline_workbook = self.pipeline_workbook.removesuffix(".xlsx") + suffix
+            self.template_workbook = self.template_workbook.removesuffix(".xlsx") + suffix
+            self.DEAL_PATTERNS = (self.DEAL_PATTERNS[0], self.DEAL_PATTERNS[1].removesuffix(".xlsx") + suffix)
 
     @staticmethod
     def deal_page(deal_id: str) -> str:
         return SitePaths.DEAL_PATTERNS[0].format(id=deal_id)
 
-    @staticmethod
-    def deal_workbook(deal_id: str) -> str:
-        return SitePaths.DEAL_PATTERNS[1].format(id=deal_id)
+    def deal_workbook(self, deal_id: str) -> str:
+        return self.DEAL_PATTERNS[1].format(id=deal_id)
 
     @classmethod
     def owner_page(cls, slug: str) -> str:
