@@ -24,14 +24,22 @@ import yaml
 from conftest import AS_OF_EPOCH, ROOT, Project, Recalc
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
-from workbook_checks import INLINE_STRING_WARNING, audit, audit_tool, excel_limit_problems
+from workbook_checks import (
+    INLINE_STRING_WARNING,
+    audit,
+    audit_tool,
+    excel_limit_problems,
+    normalised,
+    print_to_pdf,
+    printed_pages,
+)
 
 from generator.build import read_project
 from generator.cache import Cache
 from generator.labels import Labels
 from generator.site.paths import SitePaths
 from generator.sources.stage_model import StageModel, load_stage_model
-from generator.workbooks.cells import Sheet, workbook_bytes
+from generator.workbooks.cells import AMOUNT, WHOLE_AMOUNT, Sheet, workbook_bytes
 from generator.workbooks.deal_book import INPUT_NAMES, RESULT_NAMES
 from generator.workbooks.jobs import Job, plan_workbooks
 from generator.workbooks.pipeline_book import FORECAST_JSON_KEYS
@@ -264,7 +272,9 @@ def test_sheets_are_set_up_for_printing(built: Built) -> None:
             if ws.sheet_state != "visible":
                 continue  # the hidden data sheet is not for reading
             assert ws.page_setup.orientation == "landscape", ws.title
-            assert ws.page_setup.fitToWidth == 1 and ws.sheet_properties.pageSetUpPr.fitToPage, ws.title
+            assert ws.sheet_properties.pageSetUpPr.fitToPage, ws.title
+            # One page wide, but the Deals sheet: as many as readable print takes (see the tests of print below).
+            assert ws.page_setup.fitToWidth == 1 or ws.title == Labels("en").wb_sheet_deals, ws.title
             assert ws.freeze_panes, ws.title
             widths = [ws.column_dimensions[c].width for c in "ABC"]
             assert all(w >= 7 for w in widths), (ws.title, widths)
@@ -272,6 +282,125 @@ def test_sheets_are_set_up_for_printing(built: Built) -> None:
     for title in (Labels("en").wb_sheet_stakeholders, Labels("en").wb_sheet_negotiation):
         assert wb[title].print_title_rows == "$2:$2"
         assert wb[title].freeze_panes == "A3"
+
+
+# --- Printed: every workbook of both languages through LibreOffice's PDF export --------------------------
+
+MIN_PRINTED_PT = 8  # the least font size in print, in points, the Deals sheet must keep
+
+
+@pytest.fixture(scope="module")
+def printed(built: Built, tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], list]:
+    """(language, workbook file stem) → its printed pages, for every workbook of the English and Chinese sites."""
+    folders = {"en": built.project.site / "workbooks", "zh": built.project.site / "zh" / "workbooks"}
+    profile = tmp_path_factory.mktemp("lo-print-profile")
+    out = {}
+    for language, folder in folders.items():
+        pdfs = print_to_pdf(sorted(folder.glob("*.xlsx")), tmp_path_factory.mktemp(f"printed-{language}"), profile)
+        out.update({(language, workbook.stem): printed_pages(pdf) for workbook, pdf in pdfs.items()})
+    return out
+
+
+def test_every_printed_workbook_shows_every_number_and_date(built: Built, printed: dict) -> None:
+    """A number or date too wide for its column prints as ###: no column of any workbook is that narrow, in
+    either language (a Chinese date, 2026年10月28日, is half as wide again as 2026-10-28)."""
+    assert len(printed) == 2 * (len(built.deals) + 2)
+    hashes = {f"{language}/{name} p.{n} ({page.sheet})": [line for line in page.lines if "###" in line]
+              for (language, name), pages in printed.items() for n, page in enumerate(pages, start=1)}
+    assert {where: lines for where, lines in hashes.items() if lines} == {}
+    # The check can fail: the Chinese deal workbooks print dates (last contact, date met) on their pages.
+    zh_people = [line for (language, _), pages in printed.items() if language == "zh" for page in pages
+                 if page.sheet == Labels("zh").wb_sheet_stakeholders for line in page.lines]
+    assert any(re.search(r"20\d\d年\d{1,2}月\d{1,2}日", line) for line in zh_people)
+
+
+def test_the_printed_pipeline_shows_every_stage_name_whole(built: Built, printed: dict) -> None:
+    """On the Summary and the Forecast sheet, each stage name is on one line of a page, whole (not cut off at the
+    next column: LibreOffice prints only the part of a text that its cell shows)."""
+    for language, name in (("en", "pipeline"), ("zh", "pipeline-zh")):
+        labels = Labels(language)
+        pages = printed[language, name]
+        for sheet in (labels.wb_sheet_summary, labels.wb_sheet_forecast):
+            lines = [line for page in pages if page.sheet == sheet for line in page.lines]
+            assert lines, (language, sheet, {page.sheet for page in pages})
+            missing = [labels.stage_name(stage) for stage in built.model.stages
+                       if not any(normalised(labels.stage_name(stage)) in line for line in lines)]
+            assert missing == [], (language, sheet)
+
+
+def test_the_deals_sheet_prints_readable_across_pages(built: Built, printed: dict) -> None:
+    """Landscape, as many pages wide as it takes to print at 8 pt or more, the header row and the deal id on every
+    page: the workbook's scale times its largest-scaled font is at least 8 pt, and so is every text on the PDF's
+    pages of the sheet (poppler reads each text's size as drawn: font size times the page's scale)."""
+    for language, name in (("en", "pipeline"), ("zh", "pipeline-zh")):
+        labels = Labels(language)
+        folder = built.project.site / ("workbooks" if language == "en" else "zh/workbooks")
+        ws = openpyxl.load_workbook(folder / f"{name}.xlsx")[labels.wb_sheet_deals]
+        setup = ws.page_setup
+        assert ws.sheet_properties.pageSetUpPr.fitToPage and setup.orientation == "landscape"
+        assert setup.fitToHeight == 0 and setup.fitToWidth >= 2, (setup.fitToWidth, setup.fitToHeight)
+        assert (ws.print_title_rows, ws.print_title_cols) == ("$1:$1", "$A:$A")
+        sizes = {cell.font.sz or 11 for row in ws.iter_rows() for cell in row}
+        assert setup.scale / 100 * min(sizes) >= MIN_PRINTED_PT, (setup.scale, sizes)
+        pages = [page for page in printed[language, name] if page.sheet == labels.wb_sheet_deals]
+        assert len(pages) >= setup.fitToWidth
+        assert min(size for page in pages for size in page.sizes) >= MIN_PRINTED_PT
+        # The header row and the deal ids on every page.
+        header = normalised(labels.wb_deal_id)
+        assert all(any(line.startswith(header) for line in page.lines) for page in pages), language
+        assert all(any(line.startswith(d["id"]) for d in built.deals for line in page.lines) for page in pages)
+
+
+def test_amounts_are_whole_numbers_unless_the_deal_has_cents(built: Built) -> None:
+    ws = openpyxl.load_workbook(built.workbook("pipeline"))[Labels("en").wb_sheet_deals]
+    formats = {ws.cell(r, 1).value: (ws.cell(r, 10).number_format, ws.cell(r, 12).number_format,
+                                     ws.cell(r, 18).number_format) for r in range(2, len(built.deals) + 2)}
+    for deal in built.deals:
+        expected = WHOLE_AMOUNT if deal["amount"] == int(deal["amount"]) else AMOUNT
+        assert formats[deal["id"]] == (expected,) * 3, deal["id"]
+    assert formats["closing-soon"][0] == AMOUNT and formats["chenghu-metro-afc"][0] == WHOLE_AMOUNT
+    wb = openpyxl.load_workbook(built.workbook("chenghu-metro-afc"))
+    assert named_cell(wb, "Amount").number_format == named_cell(wb, "WeightedAmount").number_format == WHOLE_AMOUNT
+
+
+def test_the_summary_starts_in_the_reporting_currency(built: Built, recalculated: dict[str, Path]) -> None:
+    """The first page: open deals by stage and by grade, every currency converted, as /deals.json converts them;
+    the tables per currency start on the next page."""
+    labels, model = Labels("en"), built.model
+    ws = openpyxl.load_workbook(recalculated["pipeline"], data_only=True)[labels.wb_sheet_summary]
+    styled = openpyxl.load_workbook(built.workbook("pipeline"))[labels.wb_sheet_summary]
+    (brk,) = styled.row_breaks.brk
+    first_page = list(ws.iter_rows(min_row=1, max_row=brk.id, max_col=5, values_only=True))
+    assert labels("wb_open_deals_reporting", currency=model.reporting_currency) in {row[1] for row in first_page}
+    currencies = {d["currency"] for d in built.deals}
+    assert not any(row[0] in currencies for row in first_page)
+    assert any(row[0] in currencies for row in ws.iter_rows(min_row=brk.id + 1, max_col=1, values_only=True))
+    open_deals = [d for d in built.deals if d["status"] == "open"]
+    by_stage = {row[0]: row[2:] for row in first_page if isinstance(row[0], int)}
+    by_grade = {row[0]: row[2:] for row in first_page if row[0] in model.grades}
+    assert sorted(by_stage) == [s.number for s in model.stages] and sorted(by_grade) == sorted(model.grades)
+    for key, figures, field in [*((k, v, "stage") for k, v in by_stage.items()),
+                                *((k, v, "grade") for k, v in by_grade.items())]:
+        mine = [d for d in open_deals if d[field] == key]
+        assert figures == (len(mine), pytest.approx(sum(d["amount_reporting"] for d in mine), abs=1e-6),
+                           pytest.approx(sum(d["weighted_amount_reporting"] for d in mine), abs=1e-6)), (field, key)
+    assert sum(figures[0] for figures in by_stage.values()) == len(open_deals) >= 5
+
+
+def test_workbook_file_names_differ_per_language_and_the_pages_link_them(built: Built) -> None:
+    """Downloading a workbook in both languages gives two names, not pipeline(1).xlsx."""
+    site = built.project.site
+    english = {p.name for p in (site / "workbooks").glob("*.xlsx")}
+    chinese = {p.name for p in (site / "zh" / "workbooks").glob("*.xlsx")}
+    assert len(english) == len(chinese) == len(built.deals) + 2 and not english & chinese
+    assert {"pipeline-zh.xlsx", "scorecard-template-zh.xlsx", "chenghu-metro-afc-zh.xlsx"} <= chinese
+    deal = next(d for d in built.deals if d["id"] == "chenghu-metro-afc")
+    for page in (site / "zh" / built.project.paths.url(built.project.paths.pipeline_page),
+                 site / "zh" / deal["url"]):
+        path = page / "index.html" if page.is_dir() else page
+        links = re.findall(r'href="([^"]+\.xlsx)"', path.read_text(encoding="utf-8"))
+        assert links and all((path.parent / link).resolve().is_file() for link in links), (page, links)
+        assert all(link.endswith("-zh.xlsx") for link in links), links
 
 
 def test_negotiation_has_a_row_per_topic_filled_from_the_deal(built: Built) -> None:
@@ -473,7 +602,8 @@ def forecast_figures(path: Path) -> dict:
     return {
         "periods": [{"period": r[0], **figures(r[1:])} for r in table("ForecastByPeriod") if r[0] is not None],
         "owners": [{"owner": name, "periods": periods} for name, periods in owners.items()],
-        "stages": [{"stage": r[0], "deals": r[2], "amount": r[3], "weighted": r[4]} for r in table("ForecastByStage")],
+        # The stage name first (the sheet's label column), then its number.
+        "stages": [{"stage": r[1], "deals": r[2], "amount": r[3], "weighted": r[4]} for r in table("ForecastByStage")],
     }
 
 

@@ -17,9 +17,12 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
+import xml.etree.ElementTree as ET
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from conftest import ROOT, need
@@ -88,3 +91,68 @@ def _column_number(letters: str) -> int:
     for ch in letters.upper():
         number = number * 26 + ord(ch) - 64
     return number
+
+
+# --- Printed: LibreOffice's PDF, read back with poppler ----------------------------------------------
+
+_FOOTER = re.compile(r"^(.+?) ?— (\d+) / (\d+)$")  # the footer every printed sheet carries: "&A — &P / &N"
+_WIDE = "\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef"
+
+
+@dataclass
+class PrintedPage:
+    """One page of a workbook printed to PDF: the sheet it belongs to (from its footer), its lines of text
+    (whitespace normalised, see `normalised`), and the size in points of every text on it but the footer."""
+
+    sheet: str
+    lines: list[str]
+    sizes: list[float]
+
+
+def normalised(text: str) -> str:
+    """Runs of whitespace as one space, and no space beside a CJK character (poppler may put one between any
+    two CJK glyphs, or leave one out), so a cell's text compares equal to the same text taken off the page."""
+    return re.sub(rf"\s*([{_WIDE}])\s*", r"\1", " ".join(text.split()))
+
+
+def print_to_pdf(paths: list[Path], out: Path, profile: Path) -> dict[Path, Path]:
+    """Each workbook printed to PDF by headless LibreOffice, as File > Export as PDF does: workbook → its PDF."""
+    soffice = shutil.which("soffice")
+    need(soffice is not None, "LibreOffice (soffice, Debian libreoffice-calc-nogui)")
+    need(shutil.which("pdftotext") is not None and shutil.which("pdftohtml") is not None, "poppler-utils")
+    assert soffice is not None
+    out.mkdir(parents=True, exist_ok=True)
+    run = subprocess.run([soffice, f"-env:UserInstallation={profile.as_uri()}", "--headless", "--calc",
+                          "--convert-to", "pdf", "--outdir", str(out), *map(str, paths)],
+                         capture_output=True, text=True, timeout=900)
+    done = {p: out / f"{p.stem}.pdf" for p in paths}
+    missing = [str(p) for p in done.values() if not p.is_file()]
+    assert run.returncode == 0 and not missing, f"soffice failed ({run.returncode}): {run.stderr}\n{missing}"
+    return done
+
+
+def printed_pages(pdf: Path) -> list[PrintedPage]:
+    """The pages of a printed workbook, in order."""
+    layout = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, timeout=120,
+                            check=True).stdout
+    # pdftohtml gives each text's size as drawn (the font size times the page's scale: no font metrics), in
+    # whole units of its zoom, 1.5 by default: read to two thirds of a point.
+    xml = subprocess.run(["pdftohtml", "-xml", "-i", "-zoom", "1.5", "-stdout", str(pdf)], capture_output=True,
+                         text=True, timeout=120, check=True).stdout
+    root = ET.fromstring(xml)
+    fonts: dict[str, float] = {}
+    pages = []
+    for text, page in zip(layout.split("\f"), root.iter("page"), strict=False):
+        lines = [normalised(line) for line in text.splitlines() if line.strip()]
+        footers = [m for m in map(_FOOTER.match, lines) if m]
+        assert footers, f"{pdf.name}: page {page.get('number')} has no footer: {lines[-3:]}"
+        sizes = []
+        for element in page:
+            if element.tag == "fontspec":
+                fonts[element.get("id", "")] = float(element.get("size", "0")) / 1.5
+            elif element.tag == "text" and not _FOOTER.match(normalised("".join(element.itertext()))):
+                if "".join(element.itertext()).strip():
+                    sizes.append(fonts[element.get("font", "")])
+        pages.append(PrintedPage(footers[-1][1], lines, sizes))
+    assert len(pages) == int(footers[-1][3]), f"{pdf.name}: {len(pages)} pages, the footer says {footers[-1][3]}"
+    return pages

@@ -47,6 +47,7 @@ from .cells import (
     WHOLE,
     WRAP,
     Sheet,
+    amount_format,
     clean_text,
     define,
     new_workbook,
@@ -190,7 +191,9 @@ def _summary(s: Sheet, deal: Deal | None, model: StageModel, labels: Labels, as_
     exit_criterion = labels.pick(stage, "exit_criterion")
     fact(9, labels.next_exit, "INDEX(StageExits,Stage)", kind="formula", wide=True, result=clean_text(exit_criterion))
     s.grow(9, wrapped_lines(exit_criterion, sum(s.widths[1:])))
-    fact(10, labels.amount, deal.amount if deal else None, kind="value", name="Amount", fmt=AMOUNT)
+    # Whole numbers unless the deal's amount has cents; the blank scorecard shows the cents a rep may type.
+    money = amount_format(deal.amount) if deal else AMOUNT
+    fact(10, labels.amount, deal.amount if deal else None, kind="value", name="Amount", fmt=money)
     fact(11, labels.currency, currency, name="Currency")
     fact(12, labels.expected_close, deal.expected_close if deal else None, kind="value", name="ExpectedClose",
          fmt=labels.wb_date_format)
@@ -213,7 +216,7 @@ def _summary(s: Sheet, deal: Deal | None, model: StageModel, labels: Labels, as_
                                                                statuses),
          kind="formula", name="Probability", fmt=PERCENT, result=shown.probability)
     fact(22, labels.weighted_amount, weighted_amount_formula("Amount", "Probability"), kind="formula",
-         name="WeightedAmount", fmt=AMOUNT, result=shown.weighted_amount)
+         name="WeightedAmount", fmt=money, result=shown.weighted_amount)
     s.formula(22, 3, "Currency", clean_text(currency), align=LEFT_TOP)
     fact(23, labels.wb_likelihood, likelihood_formula("Score", "Probability", "Status", statuses), kind="formula",
          name="Likelihood", fmt=SCORE, result=shown.likelihood)

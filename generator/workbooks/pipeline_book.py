@@ -1,5 +1,6 @@
-"""The pipeline workbook: every deal in an Excel table, totals by stage and grade per currency, a funnel chart,
-and the forecast in the reporting currency: a Rates sheet and a Forecast sheet of live formulas over the Deals sheet.
+"""The pipeline workbook: every deal in an Excel table; a summary by stage and grade in the reporting currency with
+a funnel chart, then the same per currency; and the forecast in the reporting currency: a Rates sheet and a Forecast
+sheet of live formulas over the Deals sheet.
 
 The forecast sheet's figures are SUMIFS/SUMPRODUCT over the Deals table, whose converted amounts are formulas over
 the Rates sheet: change a rate, a deal's forecast category or its expected close in Excel and every figure
@@ -16,7 +17,6 @@ from typing import TYPE_CHECKING, NamedTuple
 from ..model.forecast import CATEGORIES, OPEN_CATEGORIES, converted_amount_formula, json_name, period_formula
 from ..model.scoring import weighted_amount_formula
 from .cells import (
-    AMOUNT,
     BOLD,
     CENTER_TOP,
     GRID,
@@ -29,6 +29,7 @@ from .cells import (
     TOP,
     WRAP,
     Sheet,
+    amount_format,
     clean_text,
     define,
     new_workbook,
@@ -118,6 +119,7 @@ OPEN = "open"  # a required status key of the stage model
 # The Forecast sheet's columns after the period: the categories in /pipeline.json's order, then weighted and quota.
 FORECAST_COLUMNS = (*OPEN_CATEGORIES, "won", "lost")
 RATE = "0.0000####"
+MIN_PRINT_SCALE = 0.8  # the Deals sheet prints at this scale or more: 11 pt text at 8.8 pt at least
 
 
 def pipeline_workbook(rows: list[DealRow], model: StageModel, as_of: date, labels: Labels,
@@ -130,18 +132,20 @@ def pipeline_workbook(rows: list[DealRow], model: StageModel, as_of: date, label
     forecast = wb.add_sheet(labels.wb_sheet_forecast)
     deals = wb.add_sheet(labels.wb_sheet_deals)
     rates = wb.add_sheet(labels.wb_sheet_rates)
-    _rates(Sheet(rates, [12, 18, 12]), model, labels)
-    last = _deals(Sheet(deals, [20, 30, 24, 14, 7, 24, 10, 11, 9, 15, 12, 15, 11, 7, 12, 12, 11, 17, 17]), rows,
+    # The widths are the least a column gets: every column is widened to its content (see `Sheet`).
+    _rates(Sheet(rates, [12, 18, 12], fit_text=True), model, labels)
+    # Title, account, owner and stage name wrap in columns of these widths; the others fit their content.
+    last = _deals(Sheet(deals, [8, 24, 20, 12, 5, 20, 6, 8, 5, 8, 6, 8, 5, 5, 7, 8, 7, 8, 8], fit_text=True), rows,
                   model, labels)
     for name, col in sorted(NAMED_COLUMNS.items()):
         define(wb, name, deals, f"{col}2:{col}{last}")
     currencies = sorted({r.currency for r in rows})
     counts = [sum(r.stage == stage.number and r.status == OPEN for r in rows) for stage in model.stages]
     selection = _Selection(rows)
-    _summary(Sheet(summary, [9, 40, 10, 18, 18]), selection, currencies, model, labels, as_of,
+    _summary(Sheet(summary, [7, 20, 8, 12, 12, 2], fit_text=True), selection, currencies, model, labels, as_of,
              max(counts, default=0))
-    _forecast(Sheet(forecast, [16, 12, *[15] * (len(FORECAST_COLUMNS) + 2)]), selection, plan, model, labels,
-              as_of)
+    _forecast(Sheet(forecast, [10, 9, *[10] * (len(FORECAST_COLUMNS) + 2)], fit_text=True), selection, plan, model,
+              labels, as_of)
     return workbook_bytes(wb, as_of)
 
 
@@ -149,7 +153,7 @@ def _rates(s: Sheet, model: StageModel, labels: Labels) -> None:
     """Currency → units of the reporting currency; the yellow rates are inputs, the reporting currency is 1."""
     wb = s.ws.workbook
     reporting = model.reporting_currency
-    s.text(1, 1, labels.wb_sheet_rates, font=TITLE_FONT)
+    s.text(1, 1, labels.wb_sheet_rates, font=TITLE_FONT, overflow=True)
     s.grow(1, 1, line_height=20)
     note = labels("wb_rates_note", currency=reporting)
     if model.rates_date:
@@ -189,96 +193,121 @@ def _deals(s: Sheet, rows: list[DealRow], model: StageModel, labels: Labels) -> 
         s.text(r, 7, labels.value_word(model, "status", d.status), align=TOP)  # the summary's formulas count it
         s.value(r, 8, d.expected_close, fmt=labels.wb_date_format, align=TOP)
         s.text(r, 9, d.currency, align=TOP)
-        s.value(r, 10, d.amount, fmt=AMOUNT, align=TOP)
+        money = amount_format(d.amount)  # whole numbers unless the deal's amount has cents
+        s.value(r, 10, d.amount, fmt=money, align=TOP)
         s.value(r, 11, d.probability, fmt=PERCENT, align=TOP)
-        s.formula(r, 12, weighted_amount_formula(f"J{r}", f"K{r}"), d.weighted_amount, fmt=AMOUNT, align=TOP)
+        s.formula(r, 12, weighted_amount_formula(f"J{r}", f"K{r}"), d.weighted_amount, fmt=money, align=TOP)
         s.value(r, 13, d.score, fmt=SCORE, align=TOP)
         s.text(r, 14, d.grade, align=CENTER_TOP)
         # The forecast columns: the period follows the close date, the rate the currency, the category is an input.
         s.formula(r, 15, period_formula(f"H{r}", model.fiscal_year_start), d.period, align=TOP)
         s.text(r, 16, labels.forecast_word(d.forecast), align=TOP, fill=INPUT_FILL)  # the Forecast sheet sums by it
         s.formula(r, 17, f"INDEX(RateValues,MATCH(I{r},RateCurrencies,0))", d.rate, fmt=RATE, align=TOP)
-        s.formula(r, 18, converted_amount_formula(f"J{r}", f"Q{r}"), d.amount_reporting, fmt=AMOUNT, align=TOP)
-        s.formula(r, 19, weighted_amount_formula(f"R{r}", f"K{r}"), d.weighted_reporting, fmt=AMOUNT, align=TOP)
+        s.formula(r, 18, converted_amount_formula(f"J{r}", f"Q{r}"), d.amount_reporting, fmt=money, align=TOP)
+        s.formula(r, 19, weighted_amount_formula(f"R{r}", f"K{r}"), d.weighted_reporting, fmt=money, align=TOP)
     last = max(2, 1 + len(rows))  # a table needs a row under its header, even an empty one
     s.dropdown(f"P2:P{last}", [labels.forecast_word(c) for c in CATEGORIES], labels.wb_forecast_error,
                labels.wb_sheet_lists, allow_blank=False)
     # The table's column names are the header cells' text, as Excel requires.
     s.ws.tables.append(Table("Deals", f"A1:{COLUMNS[-1]}{last}", [clean_text(h) for h in headers]))
-    s.finish(freeze="C2", title_rows="1:1")
+    # 19 columns on one page would print at about 4 pt: as many pages wide as 8.8 pt takes, the header row
+    # and the deal id on every page.
+    s.finish(freeze="C2", title_rows="1:1", title_columns="A:A", min_scale=MIN_PRINT_SCALE)
     return last
 
 
 def _summary(s: Sheet, deals: _Selection, currencies: list[str], model: StageModel, labels: Labels, as_of: date,
              most: int) -> None:
+    """The first page in the reporting currency, as the site reports: open deals by stage (with the funnel chart)
+    and by grade, every currency converted; then, from the next page, the same per currency in its own amounts."""
     ws = s.ws
-    s.text(1, 1, labels.pipeline, font=TITLE_FONT)
+    reporting = model.reporting_currency
+    open_word = _open_word(model, labels)
+    s.text(1, 1, labels.pipeline, font=TITLE_FONT, overflow=True)
     s.grow(1, 1, line_height=20)
-    s.text(2, 1, labels("as_of", date=labels.format_date(as_of)), font=NOTE_FONT)
+    s.text(2, 1, labels("as_of", date=labels.format_date(as_of)) + " · "
+           + labels("wb_forecast_note", currency=reporting), font=NOTE_FONT, fit=False)
 
     def section(row: int, first: str, label: str) -> None:
-        s.text(row, 1, first, font=BOLD, fill=SECTION_FILL)
-        s.text(row, 2, label, font=BOLD, fill=SECTION_FILL)
+        s.text(row, 1, first, font=BOLD, fill=SECTION_FILL, overflow=True)
+        s.text(row, 2, label, font=BOLD, fill=SECTION_FILL, overflow=True)
         for col in range(3, 6):
             s.restyle(row, col, fill=SECTION_FILL)
 
-    # The funnel: open deals by stage, every currency.
-    section(4, "", labels.funnel)
-    s.header(5, [labels.stage, labels.wb_stage_name, labels.count])
-    first = row = 6
-    for stage in model.stages:
-        s.value(row, 1, stage.number, align=CENTER_TOP, border=GRID)
-        s.text(row, 2, labels.stage_name(stage), align=WRAP, border=GRID)
-        s.formula(row, 3, f'COUNTIFS(DealStage,A{row},DealStatus,"{_open_word(model, labels)}")',
-                  len(deals.open(stage=stage.number)),
-                  border=GRID, align=TOP)
-        row += 1
-    s.text(row, 2, labels.total, font=BOLD, border=GRID)
-    s.formula(row, 3, f"SUM(C{first}:C{row - 1})", len(deals.open()), font=BOLD, border=GRID)
-    ws.charts.append(BarChart("bar", clean_text(labels.funnel), sheet_ref(ws.title, f"C{first}:C{row - 1}"),
-                              sheet_ref(ws.title, f"B{first}:B{row - 1}"), "G4", 16, 7.5, y_min=0,
+    stages = [(stage.number, labels.stage_name(stage)) for stage in model.stages]
+    grades = [(rule.grade, labels.pick(rule, "meaning")) for rule in model.grading]
+    money = amount_format(*(d.amount for d in deals.rows))
+    # Every currency in the reporting currency: the converted columns of the Deals sheet.
+    top = 5
+    total = _breakdown(s, section, 4, "", labels("wb_open_deals_reporting", currency=reporting),
+                       [labels.stage, labels.wb_stage_name], stages, "DealStage",
+                       [deals.open(stage=number) for number, _ in stages], labels, open_word, money,
+                       reporting=reporting)
+    ws.charts.append(BarChart("bar", clean_text(labels.funnel), sheet_ref(ws.title, f"C{top + 1}:C{total - 1}"),
+                              sheet_ref(ws.title, f"B{top + 1}:B{total - 1}"), "G4", 10, 12, y_min=0,
                               major_unit=max(1, math.ceil(most / 8)),  # whole deals on the axis
                               number_format="0", reverse_categories=True))  # stage 1 at the top, like a funnel
+    row = _breakdown(s, section, total + 2, "", labels("wb_open_by_grade_reporting", currency=reporting),
+                     [labels.grade, labels.wb_meaning], grades, "DealGrade",
+                     [deals.open(grade=grade) for grade, _ in grades], labels, open_word, money,
+                     reporting=reporting)
+    ws.row_breaks.append(row + 1)  # the detail per currency starts on a page of its own
 
     # Per currency: by stage, then by grade. The currency is read from a cell, never put into a formula.
     row += 3
-    stages = [(stage.number, labels.stage_name(stage)) for stage in model.stages]
-    grades = [(rule.grade, labels.pick(rule, "meaning")) for rule in model.grading]
+    s.text(row, 1, labels.wb_per_currency, font=BOLD, overflow=True)
+    row += 2
     for currency in currencies:
+        mine = amount_format(*(d.amount for d in deals.where(currency=currency)))
         row = _breakdown(s, section, row, currency, labels("wb_open_deals_in", currency=currency),
                          [labels.stage, labels.wb_stage_name], stages, "DealStage",
-                         [deals.open(currency=currency, stage=number) for number, _ in stages], labels, model) + 2
+                         [deals.open(currency=currency, stage=number) for number, _ in stages], labels, open_word,
+                         mine) + 2
         row = _breakdown(s, section, row, currency, labels("wb_open_by_grade_in", currency=currency),
                          [labels.grade, labels.wb_meaning], grades, "DealGrade",
-                         [deals.open(currency=currency, grade=grade) for grade, _ in grades], labels, model) + 3
+                         [deals.open(currency=currency, grade=grade) for grade, _ in grades], labels, open_word,
+                         mine) + 3
     s.finish(freeze="A3", title_rows=None)
 
 
 def _breakdown(s: Sheet, section, head: int, currency: str, title: str, headers: list[str],
                rows: list[tuple[int | str, str]], column: str, selected: list[list[DealRow]], labels: Labels,
-               model: StageModel) -> int:
-    """Open deals in one currency, a row per stage or grade, and a total; returns the total's row.
+               open_word: str, money: str, reporting: str | None = None) -> int:
+    """Open deals, a row per stage or grade, and a total; returns the total's row.
 
-    `selected` holds, per row, the deals its COUNTIFS and SUMIFS pick: their results are written beside the formulas.
+    In one currency (`currency`, written in the section's first cell and read from it by the formulas), or with
+    `reporting` every currency in the reporting currency. `selected` holds, per row, the deals its COUNTIFS and
+    SUMIFS pick: their results are written beside the formulas.
     """
     section(head, currency, title)
-    key = f"$A${head}"
-    s.header(head + 1, [*headers, labels.count, labels.amount, labels.weighted_amount])
+    amounts = [labels.amount, labels.weighted_amount] if reporting is None else \
+        [labels("amount_in", currency=reporting), labels("weighted_in", currency=reporting)]
+    s.header(head + 1, [*headers, labels.count, *amounts])
     row = top = head + 2
     for first, name in rows:
         if isinstance(first, str):  # a grade letter
             s.text(row, 1, first, align=CENTER_TOP, border=GRID, font=BOLD)
         else:
             s.value(row, 1, first, align=CENTER_TOP, border=GRID)
-        s.text(row, 2, name, align=WRAP, border=GRID)
-        _totals(s, row, f"{column},A{row}", key, _sums(selected[row - top]), _open_word(model, labels))
+        s.text(row, 2, name, border=GRID, align=TOP)  # whole, on one line: the column fits the longest
+        where = f'{column},A{row},DealStatus,"{open_word}"'
+        if reporting is None:
+            where += f",DealCurrency,$A${head}"
+            sums = _sums(selected[row - top])
+        else:
+            sums = _sums(selected[row - top], reporting=True)
+        _totals(s, row, where, sums, money, reporting is not None)
         row += 1
-    _total_row(s, row, top, labels, [_sums(deals) for deals in selected])
+    _total_row(s, row, top, labels, [_sums(deals, reporting is not None) for deals in selected], money)
     return row
 
 
-def _sums(deals: list[DealRow]) -> tuple[int, float, float]:
-    """Count, amount and weighted amount; sums correctly rounded (fsum), as near as a spreadsheet's own sums get."""
+def _sums(deals: list[DealRow], reporting: bool = False) -> tuple[int, float, float]:
+    """Count, amount and weighted amount (converted, if `reporting`); sums correctly rounded (fsum), as near as a
+    spreadsheet's own sums get."""
+    if reporting:
+        return (len(deals), math.fsum(d.amount_reporting for d in deals),
+                math.fsum(d.weighted_reporting for d in deals))
     return len(deals), math.fsum(d.amount for d in deals), math.fsum(d.weighted_amount for d in deals)
 
 
@@ -287,17 +316,18 @@ def _open_word(model: StageModel, labels: Labels) -> str:
     return quote_label(labels.value_word(model, "status", OPEN))
 
 
-def _totals(s: Sheet, row: int, criterion: str, currency_cell: str, sums: tuple[int, float, float],
-            open_word: str) -> None:
-    where = f'{criterion},DealCurrency,{currency_cell},DealStatus,"{open_word}"'
+def _totals(s: Sheet, row: int, where: str, sums: tuple[int, float, float], money: str, reporting: bool) -> None:
+    amount, weighted = ("DealAmountReporting", "DealWeightedReporting") if reporting else \
+        ("DealAmount", "DealWeightedAmount")
     s.formula(row, 3, f"COUNTIFS({where})", sums[0], border=GRID, align=TOP)
-    s.formula(row, 4, f"SUMIFS(DealAmount,{where})", sums[1], fmt=AMOUNT, border=GRID, align=TOP)
-    s.formula(row, 5, f"SUMIFS(DealWeightedAmount,{where})", sums[2], fmt=AMOUNT, border=GRID, align=TOP)
+    s.formula(row, 4, f"SUMIFS({amount},{where})", sums[1], fmt=money, border=GRID, align=TOP)
+    s.formula(row, 5, f"SUMIFS({weighted},{where})", sums[2], fmt=money, border=GRID, align=TOP)
 
 
-def _total_row(s: Sheet, row: int, top: int, labels: Labels, lines: list[tuple[int, float, float]]) -> None:
+def _total_row(s: Sheet, row: int, top: int, labels: Labels, lines: list[tuple[int, float, float]],
+               money: str) -> None:
     s.text(row, 2, labels.total, font=BOLD, border=GRID)
-    for col, letter, fmt in ((3, "C", None), (4, "D", AMOUNT), (5, "E", AMOUNT)):
+    for col, letter, fmt in ((3, "C", None), (4, "D", money), (5, "E", money)):
         total = math.fsum(line[col - 3] for line in lines)
         s.formula(row, col, f"SUM({letter}{top}:{letter}{row - 1})", int(total) if col == 3 else total, font=BOLD,
                   border=GRID, fmt=fmt)
@@ -314,7 +344,8 @@ def _forecast(s: Sheet, deals: _Selection, plan: ForecastPlan, model: StageModel
     """
     wb = s.ws.workbook
     reporting = model.reporting_currency
-    s.text(1, 1, labels.forecast_by_period, font=TITLE_FONT)
+    money = amount_format(*(d.amount for d in deals.rows))
+    s.text(1, 1, labels.forecast_by_period, font=TITLE_FONT, overflow=True)
     s.grow(1, 1, line_height=20)
     s.text(2, 1, labels("as_of", date=labels.format_date(as_of)) + " · "
            + labels("wb_forecast_note", currency=reporting), font=NOTE_FONT, fit=False)
@@ -327,12 +358,12 @@ def _forecast(s: Sheet, deals: _Selection, plan: ForecastPlan, model: StageModel
             word = quote_label(labels.forecast_word(category))
             formula = (f'SUMIFS(DealAmountReporting,{match},DealForecast,"{word}")' if sumifs else
                        f'SUMPRODUCT({match}*(DealForecast="{word}")*DealAmountReporting)')
-            s.formula(row, col + offset, formula, math.fsum(chosen), fmt=AMOUNT, border=GRID)
+            s.formula(row, col + offset, formula, math.fsum(chosen), fmt=money, border=GRID)
         weighted = (f"SUMIFS(DealWeightedReporting,{match})" if sumifs else
                     f"SUMPRODUCT({match}*DealWeightedReporting)")
         s.formula(row, col + len(FORECAST_COLUMNS), weighted, math.fsum(d.weighted_reporting for d in selected),
-                  fmt=AMOUNT, border=GRID)
-        s.value(row, col + len(FORECAST_COLUMNS) + 1, quota, fmt=AMOUNT, border=GRID)
+                  fmt=money, border=GRID)
+        s.value(row, col + len(FORECAST_COLUMNS) + 1, quota, fmt=amount_format(quota), border=GRID)
 
     # By period.
     s.header(4, [labels.period, *headers])
@@ -345,7 +376,7 @@ def _forecast(s: Sheet, deals: _Selection, plan: ForecastPlan, model: StageModel
 
     # By owner and period.
     row += 2
-    s.text(row, 1, labels.wb_by_owner, font=BOLD, fill=SECTION_FILL)
+    s.text(row, 1, labels.wb_by_owner, font=BOLD, fill=SECTION_FILL, overflow=True)
     s.header(row + 1, [labels.owner, labels.period, *headers])
     top = row = row + 2
     for owner, quotas in plan.owners:
@@ -357,22 +388,23 @@ def _forecast(s: Sheet, deals: _Selection, plan: ForecastPlan, model: StageModel
             row += 1
     define(wb, "ForecastByOwner", s.ws, f"A{top}:{COLUMNS[len(FORECAST_COLUMNS) + 3]}{max(top, row - 1)}")
 
-    # Open deals by stage.
+    # Open deals by stage: the stage name in the first column, which is as wide as the longest label of the sheet
+    # (the other columns are as wide as their figures), so no name is cut.
     row += 2
-    s.text(row, 1, labels.wb_by_stage, font=BOLD, fill=SECTION_FILL)
-    s.header(row + 1, [labels.stage, labels.wb_stage_name, labels.count, labels("amount_in", currency=reporting),
+    s.text(row, 1, labels.wb_by_stage, font=BOLD, fill=SECTION_FILL, overflow=True)
+    s.header(row + 1, [labels.wb_stage_name, labels.stage, labels.count, labels("amount_in", currency=reporting),
                        labels("weighted_in", currency=reporting)])
     top = row = row + 2
     for stage in model.stages:
-        where = f'DealStage,$A{row},DealStatus,"{_open_word(model, labels)}"'
+        where = f'DealStage,$B{row},DealStatus,"{_open_word(model, labels)}"'
         mine = deals.open(stage=stage.number)
-        s.value(row, 1, stage.number, align=CENTER_TOP, border=GRID)
-        s.text(row, 2, labels.stage_name(stage), border=GRID, fit=False)
+        s.text(row, 1, labels.stage_name(stage), border=GRID)
+        s.value(row, 2, stage.number, align=CENTER_TOP, border=GRID)
         s.formula(row, 3, f"COUNTIFS({where})", len(mine), border=GRID)
         s.formula(row, 4, f"SUMIFS(DealAmountReporting,{where})", math.fsum(d.amount_reporting for d in mine),
-                  fmt=AMOUNT, border=GRID)
+                  fmt=money, border=GRID)
         s.formula(row, 5, f"SUMIFS(DealWeightedReporting,{where})", math.fsum(d.weighted_reporting for d in mine),
-                  fmt=AMOUNT, border=GRID)
+                  fmt=money, border=GRID)
         row += 1
     define(wb, "ForecastByStage", s.ws, f"A{top}:E{row - 1}")
     s.finish(freeze="A5", title_rows=None)

@@ -180,15 +180,20 @@ def column_letter(col: int) -> str:
     return _LETTERS[col]
 
 
+def column_index(letters: str) -> int:
+    """A → 1, B → 2, …, XFD → 16384."""
+    col = 0
+    for ch in letters:
+        col = col * 26 + ord(ch) - 64
+    return col
+
+
 def _cell_ref(ref: str) -> tuple[int, int]:
     """"B12" → (12, 2)."""
     match = re.fullmatch(r"\$?([A-Z]{1,3})\$?(\d+)", ref)
     if not match:
         raise ValueError(f"not a cell reference: {ref!r}")
-    col = 0
-    for ch in match[1]:
-        col = col * 26 + ord(ch) - 64
-    return int(match[2]), col
+    return int(match[2]), column_index(match[1])
 
 
 # --- Worksheets --------------------------------------------------------------------------------
@@ -226,10 +231,17 @@ class Table(NamedTuple):
 
 
 class PrintSetup(NamedTuple):
-    """Landscape A4, one page wide (and tall if `one_page`), with the sheet name and page number below."""
+    """Landscape A4, `pages_wide` pages wide (and one page tall if `one_page`, else as many as needed), with the
+    sheet name and page number below.
+
+    `scale` is the scale (percent) the fit gives at least, stored as Excel stores the scale of its last layout;
+    applications that fit to pages compute their own and ignore it.
+    """
 
     one_page: bool
     footer: str = "&A — &P / &N"
+    pages_wide: int = 1
+    scale: int | None = None
 
 
 class Worksheet:
@@ -249,6 +261,8 @@ class Worksheet:
         self.tables: list[Table] = []
         self.freeze: str | None = None
         self.print_titles: str | None = None  # rows, "2:2"
+        self.print_title_columns: str | None = None  # columns repeated on every page printed across, "A:A"
+        self.row_breaks: list[int] = []  # a new printed page starts after each of these rows
         self.print_setup: PrintSetup | None = None
         self.max_col = 0
 
@@ -395,8 +409,17 @@ class Worksheet:
             return '<pageMargins left="0.75" right="0.75" top="1" bottom="1" header="0.5" footer="0.5"/>'
         return ('<printOptions horizontalCentered="0"/>'
                 '<pageMargins left="0.5" right="0.5" top="0.6" bottom="0.7" header="0.3" footer="0.3"/>'
-                f'<pageSetup paperSize="9" fitToWidth="1" fitToHeight="{int(setup.one_page)}" orientation="landscape"/>'
-                f"<headerFooter><oddFooter>{text('&C' + setup.footer)}</oddFooter></headerFooter>")
+                '<pageSetup paperSize="9"' + (f' scale="{setup.scale}"' if setup.scale else "")
+                + f' fitToWidth="{setup.pages_wide}" fitToHeight="{int(setup.one_page)}" orientation="landscape"/>'
+                f"<headerFooter><oddFooter>{text('&C' + setup.footer)}</oddFooter></headerFooter>"
+                + self._breaks_xml())
+
+    def _breaks_xml(self) -> str:
+        if not self.row_breaks:
+            return ""
+        breaks = sorted(set(self.row_breaks))
+        return (f'<rowBreaks count="{len(breaks)}" manualBreakCount="{len(breaks)}">'
+                + "".join(f'<brk id="{r}" max="16383" man="1"/>' for r in breaks) + "</rowBreaks>")
 
 
 # --- The workbook -------------------------------------------------------------------------------
@@ -489,9 +512,11 @@ class Workbook:
         sheets = "".join(f'<sheet name="{attr(ws.title)}" sheetId="{n}"' + (' state="hidden"' if ws.hidden else "")
                          + f' r:id="rId{n}"/>' for n, ws in enumerate(self.sheets, start=1))
         names = [f'<definedName name="{name}">{text(value)}</definedName>' for name, value in self.names]
+        # Columns before rows, as Excel writes them: 'Deals'!$A:$A,'Deals'!$1:$1.
         names += [f'<definedName name="_xlnm.Print_Titles" localSheetId="{index}">'
-                  + text(sheet_ref(ws.title, ws.print_titles)) + "</definedName>"
-                  for index, ws in enumerate(self.sheets) if ws.print_titles]
+                  + text(",".join(sheet_ref(ws.title, ref) for ref in (ws.print_title_columns, ws.print_titles)
+                                  if ref)) + "</definedName>"
+                  for index, ws in enumerate(self.sheets) if ws.print_titles or ws.print_title_columns]
         return (f'<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="{_NS_REL}">'
                 '<workbookPr/><bookViews><workbookView activeTab="0"/></bookViews>'
                 f"<sheets>{sheets}</sheets>" + (f"<definedNames>{''.join(names)}</definedNames>" if names else "")
@@ -629,7 +654,9 @@ def _chart_xml(chart: BarChart) -> str:
             '<gapWidth val="150"/><axId val="10"/><axId val="100"/></barChart>'
             f'<catAx><axId val="10"/><scaling><orientation val="{orientation}"/></scaling><delete val="0"/>'
             '<axPos val="l"/><majorTickMark val="none"/><minorTickMark val="none"/><crossAx val="100"/>'
-            '<lblOffset val="100"/></catAx>'
+            # Every category labelled (Excel may otherwise skip every other one; LibreOffice skips labels that
+            # would overlap, so a chart of long names is made tall enough for them).
+            '<lblOffset val="100"/><tickLblSkip val="1"/></catAx>'
             f'<valAx><axId val="100"/>{scaling}<delete val="0"/><axPos val="l"/><majorGridlines/>'
             + (f'<numFmt formatCode="{attr(chart.number_format)}" sourceLinked="0"/>' if chart.number_format else "")
             + '<majorTickMark val="none"/><minorTickMark val="none"/><crossAx val="10"/>'
