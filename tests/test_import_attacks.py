@@ -585,3 +585,27 @@ def test_more_cells_than_import_reads_are_refused(project: Project, deal: Path, 
                    + "</row>" for r in range(100, 10001))
     refused(project, deal, _rows_appended(made, b"IF(OR(F", rows), re.compile(
         r"hz-metro\.xlsx: Stages!\w+: more than 50,000 cells in the workbook"))
+
+
+def test_a_deal_id_typed_into_the_scorecard_must_be_an_id(project: Project, deal: Path) -> None:
+    def change(wb: openpyxl.Workbook, cells: Callable) -> None:
+        cells("DealId")[0].value = f"../deals/{DEAL_ID}"
+        cells("FactorScores")[0].value = 5
+
+    path = edit(workbook(project, None, "scorecard.xlsx"), change)
+    result = run_import(project.root, str(path))
+    assert result.returncode == 1 and result.stderr == ""
+    assert result.lines == ["scorecard.xlsx: Summary!B4: it names the deal '../deals/hz-metro', which is not a deal "
+                            "id (a-z, 0-9 and '-')", "nothing was written"]
+    assert deal.read_bytes() == DEAL.encode()
+
+
+def test_two_workbooks_changing_one_field_two_ways_are_refused(project: Project, deal: Path, made: Path) -> None:
+    first = edit(made, lambda wb, cells: setattr(cells("FactorScores")[1], "value", 4), made.parent / "one.xlsx")
+    second = edit(made, lambda wb, cells: setattr(cells("FactorScores")[1], "value", 5), made.parent / "two.xlsx")
+    result = run_import(project.root, str(first), str(second))
+    assert result.returncode == 1, result.stdout
+    assert result.lines[-2:] == ["two.xlsx: qualification.funding: changed in the workbook (5) and in "
+                                 "deals/hz-metro.yml (with the workbooks before it) since the workbook was made (4); change one of them to match "
+                                 "and import again", "nothing was written"]
+    assert deal.read_bytes() == DEAL.encode()

@@ -141,9 +141,11 @@ def _merge_into(run: Run, name: str, filled: Filled, deal_path: Path, where_file
     theirs = deal_fields(deal)
     merged = merge(filled.meta.base, theirs, _mine(filled, filled.meta.base, theirs),
                    filled_only=filled.meta.kind == SCORECARD)
+    # A deal already changed by a workbook before this one in the same call says so: the file on disk has not.
+    since = "" if text == run.originals[deal_path] else " (with the workbooks before it)"
     for conflict in merged.conflicts:
         run.problem(f"{name}: {describe(conflict.key)}: changed in the workbook ({_show(conflict.mine)}) and in "
-                    f"{where_file} since the workbook was made ({_show(conflict.theirs)}); "
+                    f"{where_file}{since} since the workbook was made ({_show(conflict.theirs)}); "
                     "change one of them to match and import again")
     if merged.conflicts:
         return
