@@ -121,7 +121,8 @@ def deal_workbook(deal: Deal | None, model: StageModel, as_of: date, labels: Lab
     names.update(_summary(Sheet(summary, [30, 44, 26, 26]), deal, model, labels, as_of, shown))
     names.update(_scorecard(Sheet(scorecard, [18, 26, 62, 9, 12, 18]), deal, model, labels, title, shown))
     names.update(_stakeholders(Sheet(people, [24, 24, 16, 12, 13, 13, 50]), deal, model, labels, title))
-    names.update(_negotiation(Sheet(negotiation, [22, 32, 32, 32, 32, 32]), deal, model, labels, title))
+    # Six wrapped columns one page wide: narrow enough to print at about 9 pt (the rows grow instead).
+    names.update(_negotiation(Sheet(negotiation, [18, 26, 26, 26, 26, 26]), deal, model, labels, title))
     names.update(_stages(Sheet(stages, [7, 34, 46, 12, 8, 13, 40]), deal, model, labels, title))
     for name, (ws, ref) in sorted(names.items()):
         define(wb, name, ws, ref)
