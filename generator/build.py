@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from .cache import Cache
-from .diagnostics import Problems
+from .diagnostics import Problems, WordedError, worded
 from .labels import Labels
 from .model.pipeline import Pipeline, ViewMemo, compute
 from .site.paths import SitePaths
@@ -56,8 +56,7 @@ def as_of_date(environ: dict[str, str] | None = None) -> date:
     if epoch:
         if not re.fullmatch(r"[0-9]{1,20}", epoch) or int(epoch) > LAST_EPOCH:
             shown = epoch if len(epoch) <= 40 else epoch[:40] + "…"
-            raise ValueError(f"SOURCE_DATE_EPOCH={shown!r} is not a number of seconds from 0 (1970-01-01) "
-                             f"to {LAST_EPOCH} (2106-02-07); unset it, or set it to a date in that range")
+            raise WordedError(worded("source_date_epoch", value=repr(shown), last=LAST_EPOCH))
         return datetime.fromtimestamp(int(epoch), tz=UTC).date()
     return datetime.now(tz=UTC).date()
 

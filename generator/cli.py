@@ -6,14 +6,13 @@ import json
 import os
 import re
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 import click
 
 from .build import DEFAULT_CACHE, DEFAULT_DEALS, DEFAULT_MODEL, as_of_date, read_project
 from .cache import Cache
-from .diagnostics import command_name, format_problems, runnable
+from .diagnostics import command_name, format_problems
 from .labels import LANGUAGES, Labels
 from .site.paths import SitePaths
 from .sources.deal_files import DEAL_SUFFIXES, deal_files, stray_entries, suggested_id
@@ -45,7 +44,7 @@ def _as_of() -> object:
         # In the language of the command's messages, where it has --lang.
         context = click.get_current_context(silent=True)
         language = context.params.get("language", "en") if context is not None else "en"
-        click.echo(f"Error: {Labels(language).check_message(str(exc))}", err=True)  # one line, no usage text
+        click.echo(f"Error: {Labels(language).error_text(exc)}", err=True)  # one line, no usage text
         sys.exit(2)
 
 
@@ -90,12 +89,8 @@ def check(paths: tuple[Path, ...], style: str, strict: bool, model_path: Path, d
         problems.extend(stray_entries(folder, Path.cwd()))
     if strict:
         problems = [p.promoted() for p in problems]
-    # Warnings are worded in the language already; the checks of the file format word theirs in English.
-    # A command to run is named as the reader can run it from here.
-    command = command_name()
-    problems = [replace(p, message=runnable(labels.check_message(p.message), command),
-                        hint=runnable(labels.check_message(p.hint), command)) for p in problems]
-    text = format_problems(problems, style)
+    # Worded here, in the reader's language; a command to run is named as the reader can run it from here.
+    text = format_problems(problems, style, labels, command_name())
     if text:
         click.echo(text)
     errors = sum(p.severity == "error" for p in problems)

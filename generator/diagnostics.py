@@ -9,11 +9,49 @@ import shlex
 import shutil
 import sys
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from .labels import Labels
 
 Severity = Literal["error", "warning"]
+# (name, value) pairs, in the order the catalog text names them; a value is a string, a number or a `Worded`.
+Params = tuple[tuple[str, object], ...]
+
+
+@dataclass(frozen=True)
+class Worded:
+    """A text not yet worded: the catalog key (`expected`, `whole_from_to`) and the values it takes.
+
+    Sources and the model make these; `Labels.word` words them in a language, at the edges.
+    """
+
+    code: str
+    params: Params = ()
+
+    def __str__(self) -> str:
+        return _english(self.code, self.params)
+
+
+class WordedError(ValueError):
+    """A refusal whose text is a `Worded`, worded at the edge (`Labels.error_text`); `str()` is English."""
+
+    def __init__(self, text: Worded):
+        super().__init__(str(text))
+        self.worded = text
+
+
+def worded(code: str, **params: object) -> Worded:
+    """`Worded(code, params)` with the params as keywords: `worded("use", wanted=worded("whole"))`."""
+    return Worded(code, tuple(params.items()))
+
+
+def _english(code: str, params: Params) -> str:
+    from .labels import Labels  # the catalog is read once; labels imports nothing of this module
+
+    return Labels("en").word(code, params)
 
 # A problem is printed as one line, whatever a key or PyYAML's own text held.
 _LINE_BREAKS = re.compile(r"\r\n|[\r\n\x85\u2028\u2029]")
@@ -35,13 +73,23 @@ class Problem:
     col: int
     severity: Severity
     field: str
-    message: str
+    message: str = ""
     hint: str = ""
     # The same in plain words, for managers reading the site: no field names, no positions.
     # Only deal warnings have one; `reader_text` falls back to the field and the message.
     plain: str = field(default="", compare=False)
+    # What is wrong as a catalog key and its values, worded by `Labels.problem_message` in the reader's
+    # language; `message` and `hint` are then the English wording, for logs and `str()`.
+    code: str = ""
+    params: Params = ()
+    hint_code: str = ""
+    hint_params: Params = ()
 
     def __post_init__(self) -> None:
+        if self.code and not self.message:
+            object.__setattr__(self, "message", _english(self.code, self.params))
+        if self.hint_code and not self.hint:
+            object.__setattr__(self, "hint", _english(self.hint_code, self.hint_params))
         for name in ("path", "field", "message", "hint"):
             value = getattr(self, name)
             if isinstance(value, str):
@@ -70,14 +118,29 @@ class Problem:
 
     def promoted(self) -> Problem:
         """The same problem as an error (for --strict)."""
-        return Problem(self.path, self.line, self.col, "error", self.field, self.message, self.hint, self.plain)
+        return replace(self, severity="error")
+
+
+def problem(path: str, line: int, col: int, severity: Severity, field: str, message: str | Worded,
+            hint: str | Worded = "") -> Problem:
+    """A problem whose message and hint are each `Worded` or (the old way) English text."""
+    code, params = (message.code, message.params) if isinstance(message, Worded) else ("", ())
+    hint_code, hint_params = (hint.code, hint.params) if isinstance(hint, Worded) else ("", ())
+    return Problem(path, line, col, severity, field, "" if code else message, "" if hint_code else hint,
+                   code=code, params=params, hint_code=hint_code, hint_params=hint_params)
 
 
 class Problems(list):
     """Problems collected while reading files, in the order they were found."""
 
-    def error(self, path: str, line: int, col: int, field: str, message: str, hint: str = "") -> None:
-        self.append(Problem(path, line, col, "error", field, message, hint))
+    def error(self, path: str, line: int, col: int, field: str, message: str | Worded, hint: str | Worded = "") -> None:
+        """An error; `message` and `hint` are `Worded` (a catalog key and its values), or English text
+        (the old way, still taken while sources move over)."""
+        self.append(problem(path, line, col, "error", field, message, hint))
+
+    def warning(self, path: str, line: int, col: int, field: str, message: str | Worded,
+                hint: str | Worded = "") -> None:
+        self.append(problem(path, line, col, "warning", field, message, hint))
 
     @property
     def errors(self) -> list[Problem]:
@@ -131,10 +194,10 @@ def runnable(text: str, command: str) -> str:
     return _COMMAND.sub(lambda _: f"`{command}", text) if command != "dealbook" else text
 
 
-def listed(problems: Iterable[Problem], limit: int = 20) -> list[str]:
+def listed(problems: Iterable[Problem], limit: int = 20, labels: Labels | None = None) -> list[str]:
     """The first `limit` problems as `dealbook check` prints them, then how many more there are."""
     problems = sorted(problems, key=sort_key)
-    lines = [str(p) for p in problems[:limit]]
+    lines = [labels.problem_line(p) if labels is not None else str(p) for p in problems[:limit]]
     if len(problems) > limit:
         lines.append(f"… and {len(problems) - limit} more: run `{command_name()} check` for all of them")
     return lines
@@ -144,11 +207,34 @@ def sort_key(problem: Problem) -> tuple:
     return (problem.path, problem.line, problem.col)
 
 
-def format_problems(problems: Iterable[Problem], style: str = "text") -> str:
-    """Render problems as text lines, GitHub annotations or JSON."""
-    problems = sorted(problems, key=sort_key)
+def format_problems(problems: Iterable[Problem], style: str = "text", labels: Labels | None = None,
+                    command: str = "dealbook") -> str:
+    """Render problems as text lines, GitHub annotations or JSON, worded in the language of `labels`
+    (English without), a command to run named as `command`.
+
+    JSON gives each problem's `code` and `params` (and `hint_code`, `hint_params`) beside the worded
+    `message` and `hint`, so that a tool can tell problems apart without reading words."""
+    if labels is None:
+        from .labels import Labels
+
+        labels = Labels("en")
+    problems = [labels.in_language(p, command) for p in sorted(problems, key=sort_key)]
     if style == "json":
-        return json.dumps([asdict(p) for p in problems], ensure_ascii=False, indent=2)
+        return json.dumps([_as_json(p) for p in problems], ensure_ascii=False, indent=2)
     if style == "github":
         return "\n".join(p.as_github() for p in problems)
     return "\n".join(str(p) for p in problems)
+
+
+def _as_json(problem: Problem) -> dict[str, object]:
+    out: dict[str, object] = {name: getattr(problem, name) for name in
+                              ("path", "line", "col", "severity", "field", "message", "hint", "plain", "code")}
+    out["params"] = _json_params(problem.params)
+    out["hint_code"] = problem.hint_code
+    out["hint_params"] = _json_params(problem.hint_params)
+    return out
+
+
+def _json_params(params: Params) -> dict[str, object]:
+    return {name: {"code": value.code, "params": _json_params(value.params)} if isinstance(value, Worded) else value
+            for name, value in params}

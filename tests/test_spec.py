@@ -77,12 +77,13 @@ def test_hints_name_the_number_or_date_meant_and_only_when_one_is_clear() -> Non
 
 
 def test_every_new_hint_has_its_chinese() -> None:
-    zh = Labels("zh")
-    for english, chinese in [
-        ("remove the quotes: write 4", "去掉引号，写作 4"),
-        ("write 4 with half-width digits", "请用半角数字，写作 4"),
-        ("write the number alone, 4600000, and the currency in `currency: CNY`",
+    en, zh = Labels("en"), Labels("zh")
+    for code, params, english, chinese in [
+        ("remove_quotes", (("number", "4"),), "remove the quotes: write 4", "去掉引号，写作 4"),
+        ("half_width", (("number", "4"),), "write 4 with half-width digits", "请用半角数字，写作 4"),
+        ("currency_apart", (("number", "4600000"), ("code", "CNY")),
+         "write the number alone, 4600000, and the currency in `currency: CNY`",
          "金额只写数字 4600000，币种写在 `currency: CNY`"),
-        ("write the date as 2027-02-26", "日期请写作 2027-02-26"),
+        ("write_date_as", (("date", "2027-02-26"),), "write the date as 2027-02-26", "日期请写作 2027-02-26"),
     ]:
-        assert zh.check_message(english) == chinese
+        assert (en.word(code, params), zh.word(code, params)) == (english, chinese)
