@@ -43,7 +43,7 @@ class WordedError(ValueError):
         self.worded = text
 
 
-def worded(code: str, **params: object) -> Worded:
+def worded(code: str, /, **params: object) -> Worded:
     """`Worded(code, params)` with the params as keywords: `worded("use", wanted=worded("whole"))`."""
     return Worded(code, tuple(params.items()))
 

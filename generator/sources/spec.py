@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import yaml
 from yaml.constructor import SafeConstructor
 
+from ..diagnostics import Worded, worded
 from .yaml_nodes import CORE, REFUSED, position, slip_hint
 
 if TYPE_CHECKING:
@@ -39,12 +40,6 @@ def _full_tags(tags: tuple[str, ...]) -> tuple[str, ...]:
         full = _FULL_TAGS[tags] = tuple(CORE + t for t in tags)
     return full
 
-KIND_NAMES = {
-    CORE + "str": "text", CORE + "int": "a whole number", CORE + "float": "a number",
-    CORE + "bool": "true/false", CORE + "null": "nothing", CORE + "timestamp": "a date",
-    CORE + "seq": "a list", CORE + "map": "a mapping of keys to values",
-}
-
 
 class Checker:
     """Where problems and the positions of checked values are collected for one file."""
@@ -55,7 +50,7 @@ class Checker:
         self.marks: dict[str, tuple[int, int]] = {}
         self.failed = False
 
-    def error(self, node: yaml.Node, where: str, message: str, hint: str = "") -> None:
+    def error(self, node: yaml.Node, where: str, message: str | Worded, hint: str | Worded = "") -> None:
         self.failed = True
         if node.tag == REFUSED:  # the reader has already said why
             return
@@ -64,8 +59,21 @@ class Checker:
         self.failed = True
 
 
-def _kind(node: yaml.Node) -> str:
-    return KIND_NAMES.get(node.tag, "a value")
+# The catalog's `message_parts:` key of each kind of value (`whole`: "a whole number"; `whole_value`: "… 3").
+KIND_CODES = {
+    CORE + "str": "text", CORE + "int": "whole", CORE + "float": "number", CORE + "bool": "bool",
+    CORE + "null": "nothing", CORE + "timestamp": "date", CORE + "seq": "list", CORE + "map": "mapping",
+}
+
+
+def _kind(node: yaml.Node) -> Worded:
+    return Worded(KIND_CODES.get(node.tag, "value"))
+
+
+def _got(node: yaml.Node) -> Worded:
+    """What a node holds, as a problem names it: `text '3'`, or `a list` for a node shown without its value."""
+    shown, code = _shown(node), KIND_CODES.get(node.tag, "value")
+    return worded(f"{code}_value", value=shown) if shown else Worded(code)
 
 
 def _shown(node: yaml.Node) -> str:
@@ -82,9 +90,9 @@ ALIASES = {"RMB": "CNY", "YUAN": "CNY", "¥": "CNY", "US$": "USD", "$": "USD", "
            "日元": "JPY", "港币": "HKD", "港元": "HKD"}
 
 
-def suggest(word: str, options: list[str]) -> str:
+def suggest(word: str, options: list[str]) -> Worded | None:
     match = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
-    return f"did you mean '{match[0]}'?" if match else ""
+    return worded("did_you_mean", value=f"'{match[0]}'") if match else None
 
 
 def join_options(options: list[str], limit: int = 8) -> str:
@@ -106,13 +114,13 @@ class Spec:
         """The type in words, for the reference page; `words` are the catalog's `types:`."""
         raise NotImplementedError
 
-    def _scalar(self, node: yaml.Node, where: str, c: Checker, tags: tuple[str, ...], wanted: str,
-                hint: str = "") -> bool:
+    def _scalar(self, node: yaml.Node, where: str, c: Checker, tags: tuple[str, ...], wanted: Worded,
+                hint: Worded | None = None) -> bool:
         if isinstance(node, yaml.ScalarNode) and node.tag in _full_tags(tags):
             return True
         if not hint and isinstance(node, yaml.ScalarNode) and "str" in tags:
-            hint = "put the value in quotes to make it text"
-        c.error(node, where, f"expected {wanted}, got {_kind(node)} {_shown(node)}".rstrip(), hint)
+            hint = Worded("quote_text")
+        c.error(node, where, worded("expected", wanted=wanted, got=_got(node)), hint or "")
         return False
 
 
@@ -120,14 +128,15 @@ class _Plain(Spec):
     """A scalar of one YAML type, used as it is: text or true/false."""
 
     TAG: ClassVar[str]
-    WANTED: ClassVar[str]
-    HINT: ClassVar[str] = ""
+    WANTED: ClassVar[str]  # the catalog's `message_parts:` key
+    HINT: ClassVar[str] = ""  # the catalog's `messages:` key
     JSON_TYPE: ClassVar[str]
     WORD: ClassVar[str]
 
     def check(self, node, where, c):
         if (isinstance(node, yaml.ScalarNode) and node.tag == CORE + self.TAG) \
-                or self._scalar(node, where, c, (self.TAG,), self.WANTED, hint=self.HINT):
+                or self._scalar(node, where, c, (self.TAG,), Worded(self.WANTED),
+                                  hint=Worded(self.HINT) if self.HINT else None):
             return self.convert(node)
         return None
 
@@ -194,7 +203,7 @@ class Integer(Spec):
     maximum: int | None = LIMIT
 
     TAGS: ClassVar[tuple[str, ...]] = ("int",)
-    WANTED: ClassVar[str] = "a whole number"
+    WANTED: ClassVar[str] = "whole"  # the catalog's `message_parts:` key
     WORD: ClassVar[str] = "whole_number"
     JSON_TYPE: ClassVar[str] = "integer"
 
@@ -203,21 +212,19 @@ class Integer(Spec):
         high = LIMIT if self.maximum is None else min(self.maximum, LIMIT)
         return low, high
 
-    def _range(self) -> str:
+    def _wanted(self) -> Worded:
+        """`a whole number from 1 to 8`, `a number ≥ 0`, `a whole number up to …`."""
         if self.minimum is None:
-            return f"up to {_numeral(self._bounds()[1])}"
+            return worded(f"{self.WANTED}_up_to", high=_numeral(self._bounds()[1]))
         if self.maximum is None:
-            return f"≥ {_numeral(self.minimum)}"
-        return f"from {_numeral(self.minimum)} to {_numeral(self.maximum)}"
+            return worded(f"{self.WANTED}_at_least", low=_numeral(self.minimum))
+        return worded(f"{self.WANTED}_from_to", low=_numeral(self.minimum), high=_numeral(self.maximum))
 
     def _words(self, words: dict[str, str], kind: str) -> str:
         low = _numeral(self._bounds()[0])
         if self.maximum is not None:
             return words[f"{kind}_range"].format(min=low, max=_numeral(self.maximum))
         return words[f"{kind}_min"].format(min=low)
-
-    def _wanted(self) -> str:
-        return f"{self.WANTED} {self._range()}"
 
     def check(self, node, where, c):
         # The wording and the hint are only made for a value that is wrong: most are right.
@@ -230,11 +237,13 @@ class Integer(Spec):
             if sum(ch.isdigit() for ch in node.value) > DIGITS_LIMIT:
                 self._out_of_range(node, where, c, above=not node.value.lstrip().startswith("-"))
             else:
-                kind = KIND_NAMES.get(node.tag, "a number")
-                c.error(node, where, f"{_brief(node.value)!r} cannot be read as {kind}", f"use {self._wanted()}")
+                c.error(node, where, worded("cannot_read_as", value=repr(_brief(node.value)),
+                                            kind=Worded(KIND_CODES.get(node.tag, "number"))),
+                        worded("use", wanted=self._wanted()))
             return None
         if value != value or (abs(value) == float("inf") and re.search(r"(?i)inf", node.value)):
-            c.error(node, where, f"{_brief(node.value)!r} is not a usable number", f"use {self._wanted()}")
+            c.error(node, where, worded("not_usable_number", value=repr(_brief(node.value))),
+                    worded("use", wanted=self._wanted()))
             return None
         low, high = self._bounds()
         if not low <= value <= high:  # an overflowing float (1.0e+400) is inf: out of range too
@@ -254,10 +263,10 @@ class Integer(Spec):
 
     def _out_of_range(self, node: yaml.ScalarNode, where: str, c: Checker, above: bool) -> None:
         if above and (self.maximum is None or self.maximum >= LIMIT):  # only the general bound applies
-            hint = f"use {self.WANTED} up to {_numeral(LIMIT)}"
+            hint = worded("use", wanted=worded(f"{self.WANTED}_up_to", high=_numeral(LIMIT)))
         else:
-            hint = f"use {self.WANTED} {self._range()}"
-        c.error(node, where, f"{_brief(node.value)} is out of range", hint)
+            hint = worded("use", wanted=self._wanted())
+        c.error(node, where, worded("out_of_range", value=_brief(node.value)), hint)
 
     def json_schema(self, meaning=None, where=""):
         out: dict[str, Any] = {"type": self.JSON_TYPE}
@@ -277,7 +286,7 @@ class Number(Integer):
     maximum: float | None = LIMIT
 
     TAGS: ClassVar[tuple[str, ...]] = ("int", "float")
-    WANTED: ClassVar[str] = "a number"
+    WANTED: ClassVar[str] = "number"
     WORD: ClassVar[str] = "number"
     JSON_TYPE: ClassVar[str] = "number"
 
@@ -313,7 +322,7 @@ def _amount(text: str) -> Decimal | None:
     return None
 
 
-def _currency_hint(text: str) -> str:
+def _currency_hint(text: str) -> Worded | None:
     """`write the number alone, 4600000, and the currency in `currency: CNY`` for `¥4,600,000`, or ''."""
     for pattern in (CURRENCY_BEFORE, CURRENCY_AFTER):
         found = pattern.fullmatch(text)
@@ -322,8 +331,8 @@ def _currency_hint(text: str) -> str:
         code = ALIASES.get(found["cur"].upper(), found["cur"])
         value = _amount(found["rest"].strip())
         if value is not None and re.fullmatch(r"[A-Z]{3}", code):
-            return f"write the number alone, {_plain(value)}, and the currency in `currency: {code}`"
-    return ""
+            return worded("currency_apart", number=_plain(value), code=code)
+    return None
 
 
 def _resolves_as_number(text: str) -> bool:
@@ -331,31 +340,31 @@ def _resolves_as_number(text: str) -> bool:
     return yaml.resolver.Resolver().resolve(yaml.ScalarNode, text, (True, False)) in (CORE + "int", CORE + "float")
 
 
-def _number_hint(node: yaml.Node, spec: Integer) -> str:
+def _number_hint(node: yaml.Node, spec: Integer) -> Worded | None:
     """What a rep probably meant by a number written as text: the number, written as YAML reads one."""
     typed = node.value.strip() if isinstance(node, yaml.ScalarNode) and node.tag == CORE + "str" else ""
     if not typed:
-        return ""
+        return None
     text = _half_width(typed)  # ４ and 4 are read alike from here on; the hints name the typed text
     if re.fullmatch(r"\d+(\.\d+)?\s*%", text) and isinstance(spec, Number):
-        return f"write a share as a fraction: {float(text.rstrip('% ')) / 100:g} for {typed}"
+        return worded("share", number=f"{float(text.rstrip('% ')) / 100:g}", text=typed)
     currency = _currency_hint(text)
     if currency:
         return currency
     if SEPARATED.fullmatch(text):
         digits = re.sub(r"[,' ]", "", text)
-        return f"write the number without separators: {digits}"
+        return worded("separators", number=digits)
     multiplied = MULTIPLIED.fullmatch(text)
     if multiplied:
         value = Decimal(multiplied["n"]) * MULTIPLIERS[multiplied["unit"]]
-        return f"write {_plain(value)} for {typed}"
+        return worded("write_for", number=_plain(value), text=typed)
     scientific = SCIENTIFIC.fullmatch(text)
     if scientific:
         return _scientific_hint(text, scientific, spec)
     if text != typed and _resolves_as_number(text):
-        return f"write {text} with half-width digits"
+        return worded("half_width", number=text)
     if node.style in ("'", '"') and _resolves_as_number(text):
-        return f"remove the quotes: write {text}"
+        return worded("remove_quotes", number=text)
     return slip_hint(typed)
 
 
@@ -364,16 +373,16 @@ def _plain(value: Decimal) -> str:
     return format(value.normalize(), "f")
 
 
-def _scientific_hint(text: str, m: re.Match[str], spec: Integer) -> str:
+def _scientific_hint(text: str, m: re.Match[str], spec: Integer) -> Worded:
     """YAML 1.1 reads 1.5e6 as text: its floats need a '.' and a signed exponent (1.5e+6)."""
     exponent = int(m["exp"]) if len(m["exp"]) < 6 else 10**6 * (-1 if m["exp"].startswith("-") else 1)
     if exponent > 30:
-        return f"{text} is far too large; use a number up to {_numeral(spec._bounds()[1])}"
+        return worded("too_large", text=text, limit=_numeral(spec._bounds()[1]))
     mantissa = m["mantissa"] if "." in m["mantissa"] else m["mantissa"] + ".0"
     works = f"{m['sign']}{mantissa}e{'-' if exponent < 0 else '+'}{abs(exponent)}"
     if exponent < -30:
-        return f"YAML reads {text} as text; {works} works, or write 0"
-    return f"write {_plain(Decimal(text))} (YAML reads {text} as text; {works} also works)"
+        return worded("exponent_zero", text=text, works=works)
+    return worded("exponent", number=_plain(Decimal(text)), text=text, works=works)
 
 
 DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -384,35 +393,33 @@ LOOSE_DATE = re.compile(r"(?P<y>\d{4})\s*(?:[-/.年]\s*(?P<m>\d{1,2})\s*[-/.月]
                         r"(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:Z|[-+]\d{2}:?\d{2})?)?")
 
 
-def _date_hint(text: str) -> str:
-    """`write the date as 2027-02-26` for a date written another way, or ''."""
+def _date_hint(text: str) -> Worded | None:
+    """`write the date as 2027-02-26` for a date written another way, or None."""
     loose = LOOSE_DATE.fullmatch(_half_width(text.strip()))
     if loose is None:
-        return ""
+        return None
     try:
         day = date(int(loose["y"]), int(loose["m"] or loose["m8"]), int(loose["d"] or loose["d8"]))
     except ValueError:
-        return ""
-    return f"write the date as {day.isoformat()}"
+        return None
+    return worded("write_date_as", date=day.isoformat())
 
 
 @dataclass
 class Date(Spec):
     def check(self, node, where, c):
         if not (isinstance(node, yaml.ScalarNode) and node.tag in _full_tags(("timestamp", "str"))):
-            hint = _date_hint(node.value) if isinstance(node, yaml.ScalarNode) else ""
-            self._scalar(node, where, c, ("timestamp", "str"), "a date YYYY-MM-DD",
-                         hint=hint or "write the date as YYYY-MM-DD, e.g. 2027-03-31")
+            hint = _date_hint(node.value) if isinstance(node, yaml.ScalarNode) else None
+            self._scalar(node, where, c, ("timestamp", "str"), Worded("iso_date"), hint=hint or Worded("write_date"))
             return None
         text = node.value.strip()
         if not DATE_RE.fullmatch(text):
-            c.error(node, where, f"{text!r} is not a date in the form YYYY-MM-DD",
-                    _date_hint(text) or "e.g. 2027-03-31")
+            c.error(node, where, worded("not_iso_date", value=repr(text)), _date_hint(text) or Worded("e_g_date"))
             return None
         try:
             return date.fromisoformat(text)
         except ValueError:
-            c.error(node, where, f"{text} is not a real date", "check the day and the month")
+            c.error(node, where, worded("not_real_date", value=text), Worded("check_day_month"))
             return None
 
     def json_schema(self, meaning=None, where=""):
@@ -424,7 +431,7 @@ class Date(Spec):
 
 @dataclass
 class Boolean(_Plain):
-    TAG, WANTED, HINT, JSON_TYPE, WORD = "bool", "true or false", "write true or false", "boolean", "boolean"
+    TAG, WANTED, HINT, JSON_TYPE, WORD = "bool", "true_false", "write_bool", "boolean", "boolean"
 
     def convert(self, node):
         return _constructor.construct_yaml_bool(node)
@@ -436,19 +443,19 @@ class Choice(Spec):
 
     def check(self, node, where, c):
         if not isinstance(node, yaml.ScalarNode) or node.tag in _NOT_A_CHOICE:
-            c.error(node, where, f"expected one of {join_options(self.options)}, got {_kind(node)}")
+            c.error(node, where, worded("expected_one_of", options=join_options(self.options), got=_kind(node)))
             return None
         if node.value in self.options:
             return node.value
         alias = ALIASES.get(node.value.upper())
         if alias in self.options:
-            c.error(node, where, f"{node.value!r} is not one of {join_options(self.options)}",
-                    f"write the ISO code '{alias}'")
+            c.error(node, where, worded("not_one_of", value=repr(node.value), options=join_options(self.options)),
+                    worded("iso_code", code=f"'{alias}'"))
             return None
         lower = [o for o in self.options if o.lower() == node.value.lower()]
-        hint = (f"values are case-sensitive: write '{lower[0]}'" if lower else
-                suggest(node.value, self.options) or "choose one of the values listed")
-        c.error(node, where, f"{node.value!r} is not one of {join_options(self.options)}", hint)
+        hint = (worded("case_sensitive", value=f"'{lower[0]}'") if lower else
+                suggest(node.value, self.options) or Worded("choose_listed"))
+        c.error(node, where, worded("not_one_of", value=repr(node.value), options=join_options(self.options)), hint)
         return None
 
     def json_schema(self, meaning=None, where=""):
@@ -464,7 +471,7 @@ class ListOf(Spec):
 
     def check(self, node, where, c):
         if not isinstance(node, yaml.SequenceNode):
-            c.error(node, where, f"expected a list, got {_kind(node)}", "start each item with '- '")
+            c.error(node, where, worded("expected", wanted=Worded("list"), got=_kind(node)), Worded("list_items"))
             return None
         out = []
         for index, item in enumerate(node.value, start=1):
@@ -487,8 +494,8 @@ def _is_duplicate(key_node: yaml.Node, prefix: str, first_line: dict[str, int], 
     if not isinstance(key_node, yaml.ScalarNode):
         return False
     if key_node.value in first_line:
-        c.error(key_node, prefix + key_node.value, f"duplicate key (first given on line {first_line[key_node.value]})",
-                "keep one of them; YAML would silently use only the last")
+        c.error(key_node, prefix + key_node.value, worded("duplicate_key", line=first_line[key_node.value]),
+                Worded("keep_one_yaml"))
         return True
     first_line[key_node.value] = key_node.start_mark.line + 1
     return False
@@ -509,8 +516,8 @@ class Record(Spec):
     def check(self, node, where, c):
         if not isinstance(node, yaml.MappingNode):
             text = node.value if isinstance(node, yaml.ScalarNode) and node.tag == CORE + "str" else ""
-            c.error(node, where or "(file)", f"expected {KIND_NAMES[CORE + 'map']}, got {_kind(node)} "
-                    f"{_shown(node)}".rstrip(), slip_hint(text) or "write one 'key: value' per line")
+            c.error(node, where or "(file)", worded("expected", wanted=Worded("mapping"), got=_got(node)),
+                    slip_hint(text) or Worded("key_value_lines"))
             return None
         prefix = f"{where}." if where else ""
         out: dict[str, Any] = {}
@@ -527,17 +534,17 @@ class Record(Spec):
             else:
                 key = None
             if key is None:  # `? [a, b]` or `{a: 1}: x`: a key that is itself a list or a mapping
-                c.error(key_node, where or "(file)", f"a key must be a word, got {_kind(key_node)}",
-                        "write one 'key: value' per line")
+                c.error(key_node, where or "(file)", worded("key_not_word", got=_kind(key_node)),
+                        Worded("key_value_lines"))
                 continue
             spec = fields.get(key)
             if spec is None:
                 close = suggest(key, list(fields))
                 # `{stage:3}` or `name：Ann` in a flow mapping is one key with no value.
-                hint = slip_hint(key) or close or f"allowed keys: {join_options(list(fields), 20)}"
-                c.error(key_node, f"{prefix}{_brief(key)}", "unknown key", hint)
+                hint = slip_hint(key) or close or worded("allowed_keys", keys=join_options(list(fields), 20))
+                c.error(key_node, f"{prefix}{_brief(key)}", Worded("unknown_key"), hint)
                 if close:
-                    misspelt.add(close.split("'")[1])
+                    misspelt.add(str(dict(close.params)["value"])[1:-1])
                 continue
             at = prefix + key
             mark = key_node.start_mark
@@ -549,7 +556,7 @@ class Record(Spec):
                 out[key] = value
         for key, spec in fields.items():
             if spec.required and key not in first_line and key not in misspelt:  # a typo says it better
-                c.error(node, f"{prefix}{key}", "required field is missing", f"add '{key}: …'")
+                c.error(node, f"{prefix}{key}", Worded("required_missing"), worded("add_field", field=f"'{key}: …'"))
         return out
 
     def json_schema(self, meaning=None, where=""):
@@ -590,11 +597,11 @@ class MapOf(Spec):
 
     key: Integer = field(default_factory=Integer)
     value: Spec = field(default_factory=Text)
-    noun: str = "stage"  # what a key stands for, in messages
+    noun: str = "stage"  # what a key stands for, in messages: the catalog's `message_parts:` key
 
     def check(self, node, where, c):
         if not isinstance(node, yaml.MappingNode):
-            c.error(node, where, f"expected {KIND_NAMES[CORE + 'map']}, got {_kind(node)}")
+            c.error(node, where, worded("expected", wanted=Worded("mapping"), got=_kind(node)))
             return None
         out = {}
         first_line: dict[str, int] = {}
@@ -608,8 +615,8 @@ class MapOf(Spec):
                 continue
             if number in first_key:
                 line, text = first_key[number]
-                c.error(key_node, shown, f"{self.noun} {number} is given twice (first on line {line})",
-                        f"keep one of them: '{_brief(text)}' and '{_brief(key_node.value)}' are the same number")
+                c.error(key_node, shown, worded("given_twice", noun=Worded(self.noun), number=number, line=line),
+                        worded("keep_one_number", first=f"'{_brief(text)}'", second=f"'{_brief(key_node.value)}'"))
                 continue
             first_key[number] = (position(key_node)[0], key_node.value)
             _check_entry(self.value, key_node, value_node, f"{where}.{number}", number, c, out)
@@ -635,8 +642,8 @@ class TextMapOf(Spec):
 
     def check(self, node, where, c):
         if not isinstance(node, yaml.MappingNode):
-            c.error(node, where, f"expected {KIND_NAMES[CORE + 'map']}, got {_kind(node)}",
-                    "write one 'key: value' per line")
+            c.error(node, where, worded("expected", wanted=Worded("mapping"), got=_kind(node)),
+                    Worded("key_value_lines"))
             return None
         out = {}
         first_line: dict[str, int] = {}

@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING
 
 import yaml
 
+from ..diagnostics import Worded, worded
+
 if TYPE_CHECKING:
     from ..diagnostics import Problems
 
@@ -92,22 +94,21 @@ def position(node: yaml.Node) -> tuple[int, int]:
     return node.start_mark.line + 1, node.start_mark.column + 1
 
 
-def slip_hint(text: str) -> str:
-    """The fix for a text that was meant as `key: value`, or ''; the schema checks use it too."""
+def slip_hint(text: str) -> Worded | None:
+    """The fix for a text that was meant as `key: value`, or None; the schema checks use it too."""
     fullwidth = FULLWIDTH_KEY.match(text)
     if fullwidth:
-        return (f"use an ASCII colon ':' after the key '{fullwidth['key']}' "
-                "(the full-width '：' is not a separator)")
+        return worded("ascii_colon", key=f"'{fullwidth['key']}'")
     if NO_SPACE_KEY.match(text):
-        return "put a space after ':'"
-    return ""
+        return Worded("space_after_colon")
+    return None
 
 
 def read_bytes(path: Path, shown_as: str, problems: Problems) -> bytes | None:
     try:
         return path.read_bytes()
     except OSError as exc:
-        problems.error(shown_as, 1, 1, "", f"cannot read the file: {exc.strerror}")
+        problems.error(shown_as, 1, 1, "", worded("cannot_read_file", why=exc.strerror))
         return None
 
 
@@ -118,8 +119,8 @@ def read_yaml(path: Path, shown_as: str, problems: Problems, data: bytes | None 
         if data is None:
             return None
     if len(data) > MAX_BYTES:
-        problems.error(shown_as, 1, 1, "", f"the file is {len(data):,} bytes; the limit is {MAX_BYTES:,}",
-                       "split it up or remove pasted material")
+        problems.error(shown_as, 1, 1, "", worded("too_big", size=f"{len(data):,}", limit=f"{MAX_BYTES:,}"),
+                       Worded("split_file"))
         return None
     text = _decode(data, shown_as, problems)
     if text is None or not _no_hidden_line_breaks(text, shown_as, problems) \
@@ -158,8 +159,8 @@ def _decode(data: bytes, shown_as: str, problems: Problems) -> str | None:
         before = data[:exc.start].decode("utf-8", "replace")
         breaks = list(EDITOR_BREAK.finditer(before))  # as the rep's editor counts lines
         line, col = len(breaks) + 1, len(before) - (breaks[-1].end() if breaks else 0) + 1
-        problems.error(shown_as, line, col, "", f"the file is not valid UTF-8 (byte 0x{data[exc.start]:02x})",
-                       "save the file with UTF-8 encoding")
+        problems.error(shown_as, line, col, "", worded("not_utf8", byte=f"0x{data[exc.start]:02x}"),
+                       Worded("save_utf8"))
         return None
     return text.removeprefix("\ufeff")
 
@@ -191,8 +192,8 @@ def _no_hidden_line_breaks(text: str, shown_as: str, problems: Problems) -> bool
     before = text[:first.start()]
     breaks = list(EDITOR_BREAK.finditer(before))
     line, col = len(breaks) + 1, first.start() - (breaks[-1].end() if breaks else 0) + 1
-    problems.error(shown_as, line, col, "", f"the file contains {BREAK_NAMES[first[0]]}, which YAML reads as a "
-                   "line break and editors do not", "replace it with a normal line break or a space")
+    problems.error(shown_as, line, col, "", worded("hidden_break", name=BREAK_NAMES[first[0]]),
+                   Worded("replace_break"))
     return False
 
 
@@ -207,13 +208,13 @@ def _readable_characters(text: str, shown_as: str, problems: Problems) -> bool:
         return True
     line, col = _line_col(text, first.start())
     more = len(UNREADABLE.findall(text)) - 1
-    what = "control character" if ord(first[0]) < 0xA0 else "character"
-    message = f"the file contains the {what} {_character_name(first[0])}"
-    if more:
-        message += f" (and {more} more like it)"
-    hint = f"remove the {what} (it is often pasted in by accident)"
+    what = "control_character" if ord(first[0]) < 0xA0 else "character"
+    code = "bad_control" if what == "control_character" else "bad_character"
+    name = _character_name(first[0])
+    message = worded(f"{code}_more", name=name, more=more) if more else worded(code, name=name)
+    hint = worded("remove_character", what=Worded(what))
     if text.count("\x00") * 3 > len(text):  # every other byte zero: UTF-16 from a Windows editor
-        hint = "the file looks saved as UTF-16; save it with UTF-8 encoding"
+        hint = Worded("utf16")
     problems.error(shown_as, line, col, "", message, hint)
     return False
 
@@ -226,13 +227,13 @@ def _compose(text: str, shown_as: str, problems: Problems) -> yaml.Node | None:
         return None
     except yaml.reader.ReaderError as exc:  # the character check above should have caught it
         line, col = _line_col(text, exc.position)
-        problems.error(shown_as, line, col, "", f"YAML error: {_first_line(exc.reason)}")
+        problems.error(shown_as, line, col, "", worded("yaml_error", what=_first_line(exc.reason)))
         return None
     except yaml.YAMLError as exc:
-        problems.error(shown_as, 1, 1, "", f"YAML error: {_first_line(str(exc))}")
+        problems.error(shown_as, 1, 1, "", worded("yaml_error", what=_first_line(str(exc))))
         return None
     if node is None:
-        problems.error(shown_as, 1, 1, "", "the file is empty", "run `dealbook new <id>` for a starting point")
+        problems.error(shown_as, 1, 1, "", Worded("empty"), Worded("run_new"))
     return node
 
 
@@ -246,14 +247,14 @@ def _first_line(text: str) -> str:
 class Slip:
     line: int
     col: int
-    message: str
-    hint: str
+    message: Worded
+    hint: Worded | None
 
 
 def _report_syntax_error(exc: yaml.MarkedYAMLError, text: str, shown_as: str, problems: Problems) -> None:
     slips = _all_slips(exc, text)
     for slip in slips:
-        problems.error(shown_as, slip.line, slip.col, "", f"YAML syntax error: {slip.message}", slip.hint)
+        problems.error(shown_as, slip.line, slip.col, "", worded("yaml_syntax", what=slip.message), slip.hint or "")
     if slips:
         return
     mark = exc.problem_mark or exc.context_mark
@@ -262,7 +263,7 @@ def _report_syntax_error(exc: yaml.MarkedYAMLError, text: str, shown_as: str, pr
     if what.startswith("but ") and exc.context:  # "but found another document" needs what was expected
         what = f"{_first_line(exc.context)}, {what}"
     hint = _syntax_hint(f"{_first_line(exc.context or '')} {what}")
-    problems.error(shown_as, line, col, "", f"YAML syntax error: {what}", hint)
+    problems.error(shown_as, line, col, "", worded("yaml_syntax", what=what), hint)
 
 
 # How many characters the search for further slips may parse again, in all (about half a second): a
@@ -326,19 +327,19 @@ def _parse_error(text: str) -> yaml.MarkedYAMLError | None:
 
 # What PyYAML's own words usually mean, for the errors that are not one of the slips.
 SYNTAX_HINTS = (
-    ("tab", "indent with spaces, not tabs"),
-    ("single document", "a deal file holds one document; remove the '---' line"),
-    ("undefined alias", "put the value in quotes if it starts with '*'"),
-    ("nesting depth", "a deal file needs only a few levels; check the brackets and the indentation"),
-    ("cannot start any token", "put the value in quotes if it starts with one of @ ` % ! & * | >"),
+    ("tab", Worded("spaces_not_tabs")),
+    ("single document", Worded("one_document")),
+    ("undefined alias", Worded("quote_star")),
+    ("nesting depth", Worded("few_levels")),
+    ("cannot start any token", worded("quote_special", characters="@ ` % ! & * | >")),
 )
 
 
-def _syntax_hint(what: str) -> str:
+def _syntax_hint(what: str) -> Worded:
     for words, hint in SYNTAX_HINTS:
         if words in what:
             return hint
-    return "check the indentation and quoting on this line and the one before"
+    return Worded("check_indentation")
 
 
 def _find_slip(exc: yaml.MarkedYAMLError, lines: list[str]) -> Slip | None:
@@ -373,19 +374,19 @@ def _tab_slip(line: str, index: int) -> Slip | None:
     tab = TAB_INDENT.match(line)
     if tab is None:
         return None
-    return Slip(index + 1, tab.start("tab") + 1, "a tab is used to indent this line", "indent with spaces, not tabs")
+    return Slip(index + 1, tab.start("tab") + 1, Worded("tab_indent"), Worded("spaces_not_tabs"))
 
 
 def _colon_slip(line: str, index: int) -> Slip | None:
     fullwidth = FULLWIDTH_KEY.match(line)
     if fullwidth:
-        return Slip(index + 1, fullwidth.start("colon") + 1, f"a full-width colon after '{fullwidth['key']}'",
+        return Slip(index + 1, fullwidth.start("colon") + 1, worded("fullwidth_colon", key=f"'{fullwidth['key']}'"),
                     slip_hint(line))
     no_space = NO_SPACE_KEY.match(line)
     if no_space:
         word = line[no_space.start("key"):].split()[0]
-        return Slip(index + 1, no_space.start("colon") + 1, f"no space after ':' in '{word[:40]}'",
-                    "put a space after ':'")
+        return Slip(index + 1, no_space.start("colon") + 1, worded("no_space", word=f"'{word[:40]}'"),
+                    Worded("space_after_colon"))
     return None
 
 
@@ -400,11 +401,10 @@ def _children(node: yaml.Node) -> list[yaml.Node]:
 def _refuse_tag(node: yaml.Node, shown_as: str, problems: Problems) -> None:
     line, col = position(node)
     if node.tag == CORE + "merge":
-        problems.error(shown_as, line, col, "", "the merge key '<<' is not allowed", "write the keys out")
+        problems.error(shown_as, line, col, "", Worded("merge_key"), Worded("write_keys_out"))
     else:
         tag = node.tag.replace(CORE, "!!")
-        problems.error(shown_as, line, col, "", f"the tag '{tag}' is not allowed",
-                       "deal files hold plain data; remove the tag")
+        problems.error(shown_as, line, col, "", worded("tag", tag=f"'{tag}'"), Worded("remove_tag"))
     node.tag = REFUSED  # reported once here; the schema checks skip it
 
 
@@ -415,11 +415,10 @@ def _check_structure(root: yaml.Node, shown_as: str, problems: Problems) -> bool
         return True
     line, col = position(root)
     if written > MAX_VALUES:  # big without any help from aliases: a paste, not a bomb
-        problems.error(shown_as, line, col, "", f"the file has more than {MAX_VALUES:,} values",
-                       "a deal file is small; split it up or remove pasted material")
+        problems.error(shown_as, line, col, "", worded("too_many_values", limit=f"{MAX_VALUES:,}"),
+                       Worded("small_file"))
     else:
-        problems.error(shown_as, line, col, "", f"anchors and aliases expand to more than {MAX_VALUES:,} values",
-                       "write the values out instead of using & and *")
+        problems.error(shown_as, line, col, "", worded("alias_bomb", limit=f"{MAX_VALUES:,}"), Worded("no_aliases"))
     return False
 
 
