@@ -17,12 +17,20 @@ import yaml
 from .diagnostics import Params, Problem, Worded, WordedError, runnable
 
 _DIR = Path(__file__).parent / "catalog"
-LANGUAGES = ("en", "zh")
+DEFAULT_LANGUAGE = "en"
+# Every language with a catalog (`catalog/<code>.yml`), the default first: a language is a file, not code.
+LANGUAGES = (DEFAULT_LANGUAGE, *sorted(p.stem for p in _DIR.glob("*.yml") if p.stem != DEFAULT_LANGUAGE))
+
+
+def primary_subtag(language: str | None) -> str:
+    """The language of a tag, without its script or region: zh-CN, zh_TW, ZH → zh; pt-BR → pt."""
+    return (language or "").strip().lower().replace("_", "-").split("-")[0]
 
 
 def language_code(language: str | None) -> str:
-    """'zh' for any Chinese language tag (zh, zh-CN, zh_TW…), else 'en'."""
-    return "zh" if (language or "").lower().replace("_", "-").split("-")[0] == "zh" else "en"
+    """The catalog language of a tag (zh-CN → zh); the default language for a tag with no catalog."""
+    code = primary_subtag(language)
+    return code if code in LANGUAGES else DEFAULT_LANGUAGE
 
 
 @lru_cache
@@ -114,12 +122,10 @@ class Labels:
         return self._labels["fields"].get(name, "")
 
     def pick(self, obj: object, attribute: str):
-        """A stage model text in this language: `<attribute>_zh` on a Chinese site when it is given."""
-        if self.language == "zh":
-            value = getattr(obj, f"{attribute}_zh", None)
-            if value:
-                return value
-        return getattr(obj, attribute)
+        """A stage model text in this language (`obj.text(attribute, language)`), the default language's
+        where the model gives none; an object without texts in several languages gives its attribute."""
+        text = getattr(obj, "text", None)
+        return text(attribute, self.language) if callable(text) else getattr(obj, attribute)
 
     def term(self, model, vocabulary: str, key: str) -> str:
         """The label of a vocabulary term (a role, a status…) in this language."""

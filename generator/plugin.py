@@ -59,7 +59,7 @@ from .site.paths import SitePaths, site_nav
 from .site.renderer import CompiledTemplates, Renderer
 from .sources.deal_files import deal_files, entry_name, shown_path
 from .sources.deal_format import ID_PATTERN
-from .sources.stage_model import TOOLS, StageModelError, load_stage_model
+from .sources.stage_model import TOOLS, StageModelError, load_stage_model, model_files
 from .theme_files import list_theme_files_once
 from .workbooks.run import Serving, WorkbookRun
 
@@ -340,7 +340,7 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
                                               repo_url=config.repo_url or "", edit_branch=self.config.edit_branch,
                                               workbooks=self.config.workbooks, first_language=not self._nested,
                                               remembered=self._remembered(self.language) if self.serving else None)
-        for data in (self.model_path, team_path(self.model_path)):
+        for data in (*model_files(self.model_path), team_path(self.model_path)):
             # The stage model and the team file (e-mail addresses, quotas) are data, not files to publish.
             # Named as the entry, not where a link leads: mkdocs publishes a linked team.yml under its own name.
             existing = files.get_file_from_path(entry_name(data, Path(config.docs_dir)))
@@ -469,7 +469,8 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
         # Hand-written pages render the stage model, and every page shows the error panel while
         # a deal is wrong: in a dirty rebuild, every page is redone when either of them changes.
         errors = "\n".join(str(p) for p in self.serve_errors)
-        digest = hashlib.sha256(self.model_path.read_bytes() + b"\0" + errors.encode()).hexdigest()
+        model = b"\0".join(path.read_bytes() for path in model_files(self.model_path))  # with each language's texts
+        digest = hashlib.sha256(model + b"\0" + errors.encode()).hexdigest()
         if digest != self._model_digest.get(self.language):
             _GeneratedFile.previous.pop(self.language, None)
             for file in files:
@@ -790,7 +791,8 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
         server.set_app(no_nul)
         if self.config.enabled:
             server.watch(str(self.deals_dir))
-            server.watch(str(self.model_path))
+            for path in model_files(self.model_path):
+                server.watch(str(path))
             if team_path(self.model_path).is_file():
                 server.watch(str(team_path(self.model_path)))
         return server

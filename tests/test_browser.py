@@ -150,12 +150,12 @@ def test_search_finds_a_stage_page_by_its_chinese_name(site: Site, browser) -> N
         box.click()
         # Material reads the query on keyup; Chinese comes from an input method, which Playwright's
         # keyboard cannot drive, so the text is inserted and a key is released as an IME commit does.
-        box.fill(stage.name_zh)
+        box.fill(stage.text("name", "zh"))
         box.press("End")
         results = tab.page.locator(".md-search-result__list a")
         results.first.wait_for(state="visible", timeout=15_000)
         hrefs = [urlsplit(a.get_attribute("href") or "").path for a in results.all()]
-        assert target in hrefs, f"searching {stage.name_zh!r} found {hrefs}"
+        assert target in hrefs, f"searching {stage.text('name', 'zh')!r} found {hrefs}"
         tab.assert_clean()
 
 

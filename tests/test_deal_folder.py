@@ -66,6 +66,9 @@ def rename_a_stage_key(project: Project) -> None:
     text = project.model.read_text(encoding="utf-8")
     assert "key: account-planning" in text
     project.model.write_text(text.replace("key: account-planning", "key: planning-the-account"), encoding="utf-8")
+    texts = project.model.with_name("playbook.zh.yml")  # its Chinese texts are named by the key too
+    texts.write_text(texts.read_text(encoding="utf-8").replace("- key: account-planning\n",
+                                                               "- key: planning-the-account\n"), encoding="utf-8")
 
 
 @pytest.mark.parametrize("renamed", [False, True], ids=["shipped model", "renamed stage key"])

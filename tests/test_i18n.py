@@ -66,6 +66,7 @@ def _sentences(texts: list[str]) -> list[str]:
 
 def test_the_shipped_stage_model_gives_every_text_in_both_languages() -> None:
     model = load_stage_model(ROOT / "playbook" / "playbook.yml")
+    assert model.languages == ("zh",) and model.untranslated == ()
     english, chinese = _prose(model, "en"), _prose(model, "zh")
     assert english.keys() == chinese.keys()
     for where in english:
@@ -74,27 +75,94 @@ def test_the_shipped_stage_model_gives_every_text_in_both_languages() -> None:
             assert en and zh and en != zh and CJK.search(zh), (where, en, zh)
 
 
-@pytest.mark.parametrize("change,field", [
-    (("    goal_zh: 进入客户的候选供应商名单。\n", ""), "stages[2].goal_zh"),
-    (("      - 商定签约事宜。\n", ""), "stages[7].activities_zh"),
-    (("label_zh: 中立者", "label_x: 1"), None),  # an unknown key: the spec refuses it
-    (("{key: high, label: High, label_zh: 高}", "{key: high, label: High}"), "vocabularies.influence[1].label_zh"),
-    (("    - {key: other, label: Other, label_zh: 其他}", "    - {key: other, label: Other, label_zh: 其他, "
-      "description_zh: 其余一切}"), "vocabularies.topics[7].description"),
-])
-def test_a_text_in_one_language_only_is_an_error_at_its_line(tmp_path: Path, change: tuple[str, str],
-                                                              field: str | None) -> None:
-    text = (ROOT / "playbook" / "playbook.yml").read_text(encoding="utf-8")
-    assert change[0] in text
+def _model_with_texts(tmp_path: Path, change: tuple[str, str] = ("", ""), language: str = "zh",
+                      texts: str | None = None) -> Path:
+    """The shipped model in `tmp_path`, with its Chinese texts changed by `change` (or `texts` as a language's file)."""
     path = tmp_path / "playbook.yml"
-    path.write_text(text.replace(*change), encoding="utf-8")
+    path.write_bytes((ROOT / "playbook" / "playbook.yml").read_bytes())
+    if texts is None:
+        texts = (ROOT / "playbook" / "playbook.zh.yml").read_text(encoding="utf-8")
+        assert change[0] in texts
+        texts = texts.replace(*change)
+    (tmp_path / f"playbook.{language}.yml").write_text(texts, encoding="utf-8")
+    return path
+
+
+def test_no_stage_model_file_names_a_language_in_its_fields() -> None:
+    shipped = (ROOT / "playbook" / "playbook.yml").read_text(encoding="utf-8") + \
+        (ROOT / "playbook" / "playbook.zh.yml").read_text(encoding="utf-8")
+    assert not re.search(r"^[ {,-]*\w+_zh:|, \w+_zh:", shipped, re.M)
+
+
+@pytest.mark.parametrize("change,field", [
+    (("  - key: negotiation\n", "  - key: negotiating\n"), "stages[7].key"),  # no such stage in the model
+    (("  - key: signing\n", "  - number: 9\n"), "stages[8].number"),
+    (("  - key: signing\n", "  - key: negotiation\n"), "stages[8]"),  # the same stage twice
+    (("  - key: signing\n    name: 签约成交\n", "  - name: 签约成交\n"), "stages[8]"),  # which stage?
+    (("      - 商定签约事宜。\n", ""), "stages[7].activities"),  # one item fewer than the model's
+    (("label: 中立者", "label_x: 1"), "vocabularies.stance[3].label_x"),  # an unknown key
+    (("    - {key: other, label: 其他}", "    - {key: other, label: 其他, description: 其余一切}"),
+     "vocabularies.topics[7].description"),  # no English text to translate
+    (("    - grade: D\n", "    - grade: E\n"), "grading.rules[4].grade"),
+    (("        - {key: funding, name: 资金状况,", "        - {key: funds, name: 资金状况,"),
+     "evaluation.groups[1].factors[2].key"),
+])
+def test_a_mistake_in_a_languages_texts_is_an_error_at_its_line(tmp_path: Path, change: tuple[str, str],
+                                                                 field: str) -> None:
+    path = _model_with_texts(tmp_path, change)
     with pytest.raises(StageModelError) as caught:
-        load_stage_model(path)
+        load_stage_model(path, "playbook/playbook.yml")
     problems = caught.value.problems
-    if field is not None:
-        assert [p.field for p in problems] == [field], [str(p) for p in problems]
-        assert problems[0].line > 1
+    assert [p.field for p in problems] == [field], [str(p) for p in problems]
+    assert problems[0].path == "playbook/playbook.zh.yml" and problems[0].line > 1
+    assert str(problems[0]).startswith(f"playbook/playbook.zh.yml:{problems[0].line}:")
     assert all(name in PROSE for name in ("goal", "activities", "label", "description"))
+
+
+def test_a_stage_may_be_named_by_number_in_a_languages_texts(tmp_path: Path) -> None:
+    model = load_stage_model(_model_with_texts(tmp_path, ("  - key: signing\n", "  - number: 8\n")))
+    assert model.stage(8).text("name", "zh") == "签约成交" and model.untranslated == ()
+
+
+def test_a_text_a_language_leaves_out_or_copies_is_shown_in_english_and_reported(tmp_path: Path) -> None:
+    english_goal = "Turn the proposal into contract terms both sides accept."
+    path = _model_with_texts(tmp_path, ("    goal: 进入客户的候选供应商名单。\n", ""))
+    zh_file = tmp_path / "playbook.zh.yml"
+    zh_file.write_text(zh_file.read_text(encoding="utf-8").replace("把方案落实为双方都接受的合同条款。", english_goal),
+                       encoding="utf-8")
+    model = load_stage_model(path, "playbook/playbook.yml")  # a warning, not an error: the model is usable
+    assert ZH.pick(model.stage(2), "goal") == model.stage(2).goal == "Become one of the shortlisted candidate suppliers."
+    assert ZH.pick(model.stage(7), "goal") == english_goal and model.stage(7).translations("goal") == {}
+    assert ZH.pick(model.stage(2), "name") == "客户拜访与初步调研"
+    warnings = model.untranslated
+    assert [(p.severity, p.field, p.path) for p in warnings] == [
+        ("warning", "stages[2].goal", "playbook/playbook.zh.yml"), ("warning", "stages[7].goal", "playbook/playbook.zh.yml")]
+    lines = zh_file.read_text(encoding="utf-8").splitlines()
+    assert lines[warnings[0].line - 1].strip() == "- key: visit-and-research"  # the stage that lacks it
+    assert lines[warnings[1].line - 1].strip() == f"goal: {english_goal}"  # the text to translate
+
+
+def test_a_third_language_is_a_file_not_code(tmp_path: Path) -> None:
+    texts = "stages:\n  - number: 1\n    name: Kundenplanung und Telefonakquise\n" \
+            "vocabularies:\n  roles:\n    - {key: decision-maker, label: Entscheider}\n"
+    path = _model_with_texts(tmp_path, language="de", texts=texts)
+    (tmp_path / "playbook.zh.yml").write_bytes((ROOT / "playbook" / "playbook.zh.yml").read_bytes())
+    model = load_stage_model(path)
+    (tmp_path / "playbook.zh.yml").unlink()  # so that the next read sees German alone: a new model
+    assert model.languages == ("de", "zh")
+    assert model.stage(1).text("name", "de") == "Kundenplanung und Telefonakquise"
+    assert model.stage(1).text("goal", "de") == model.stage(1).goal  # not translated: the default's
+    assert model.stage(1).translations("name") == {"de": "Kundenplanung und Telefonakquise", "zh": "客户规划与电话邀约"}
+    assert model.vocabularies["roles"][0].text("label", "de") == "Entscheider"
+    german = [p for p in model.untranslated if p.path.endswith("playbook.de.yml")]
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    every_text = load_stage_model(_model_with_texts(empty, language="de", texts="")).untranslated
+    assert len(every_text) > 100 and len(german) == len(every_text) - 2  # all but the two given
+    assert {"stages[1].goal", "stages[1].activities", "vocabularies.roles[1].description"} <= {p.field for p in german}
+    assert not {"stages[1].name", "vocabularies.roles[1].label"} & {p.field for p in german}
+    alone = load_stage_model(tmp_path / "playbook.yml")
+    assert alone.languages == ("de",) and alone.stage(1).text("name", "zh") == alone.stage(1).name
 
 
 def _flat(labels: dict, prefix: str = "") -> dict[str, str]:
@@ -291,7 +359,7 @@ def test_a_chinese_workbook_is_chinese_throughout(built: Built) -> None:
     roles = {people.cell(row, 3).value for row in range(3, 8)} - {None}
     assert roles and roles <= {ZH.term(model, "roles", k) for k in model.keys("roles")}
     stages = wb[ZH.wb_sheet_stages]
-    assert [stages.cell(3 + i, 3).value for i in range(len(model.stages))] == [s.exit_criterion_zh
+    assert [stages.cell(3 + i, 3).value for i in range(len(model.stages))] == [s.text("exit_criterion", "zh")
                                                                                for s in model.stages]
     english_words = [c.value for ws in wb if ws.sheet_state == "visible" for row in ws.iter_rows() for c in row
                      if isinstance(c.value, str) and c.data_type == "s" and c.value in
@@ -358,7 +426,7 @@ def test_chinese_alone_is_served_at_the_root(tmp_path: Path, monkeypatch: pytest
     assert '<html lang="zh"' in home and not (project.site / "zh").exists()
     stage = _text(project.page("stages/1-account-planning"))
     model = load_stage_model(project.model)
-    assert model.stage(1).exit_criterion_zh in stage and model.stage(1).exit_criterion not in stage
+    assert model.stage(1).text("exit_criterion", "zh") in stage and model.stage(1).exit_criterion not in stage
     assert "md-select__link" not in home  # one language: no language selector
     assert (project.site / "deals.json").is_file()
     assert openpyxl.load_workbook(project.site / "workbooks" / "pipeline.xlsx").sheetnames[0] == ZH.wb_sheet_summary
@@ -418,7 +486,7 @@ def test_the_language_switch_on_a_deal_page_leads_to_the_same_deal(built: Built,
         page.wait_for_url(f"**/zh/{deal['url']}")
         assert urlsplit(page.url).path == f"/zh/{deal['url']}"
         assert page.locator(".db-next-exit__criterion").inner_text().strip() == \
-            built.model.stage(deal["stage"]).exit_criterion_zh
+            built.model.stage(deal["stage"]).text("exit_criterion", "zh")
         page.locator(".md-header .md-select").hover()
         page.locator('.md-select__link[hreflang="en"]').click()
         page.wait_for_url(f"**/{deal['url']}")

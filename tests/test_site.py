@@ -29,14 +29,14 @@ def test_home_and_stage_pages_show_the_model(project: Project) -> None:
         page = _text(project.page(SitePaths.stage_page(stage)[:-3]))
         assert stage.exit_criterion in page
         assert f"{round(stage.probability * 100)}%" in page
-        assert stage.name_zh in page
+        assert stage.text("name", "zh") in page  # the Chinese name under the English one
     assert not (project.site / "playbook.yml").exists(), "the stage model is data, not a published file"
 
 
 def test_changed_stage_model_changes_the_pages(project: Project) -> None:
     text = project.model.read_text(encoding="utf-8")
-    assert "key: funding, name: Funding, name_zh: 资金状况, weight: 15" in text
-    project.model.write_text(text.replace("name_zh: 资金状况, weight: 15", "name_zh: 资金状况, weight: 37")
+    assert "key: funding, name: Funding, weight: 15" in text
+    project.model.write_text(text.replace("name: Funding, weight: 15", "name: Funding, weight: 37")
                              .replace("probability: 0.30", "probability: 0.33"), encoding="utf-8")
     project.build()
     evaluation = _text(project.page("tools/evaluation"))

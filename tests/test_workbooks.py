@@ -987,8 +987,8 @@ def test_a_chinese_site_gets_chinese_sheets_headers_and_the_same_results(
                              zh.wb_sheet_negotiation, zh.wb_sheet_stages, zh.wb_sheet_import]
     scorecard = wb[zh.wb_sheet_scorecard]
     assert [c.value for c in scorecard[2]][:4] == [zh.wb_group, zh.factor, zh.wb_question, zh.weight]
-    assert [scorecard.cell(3 + i, 2).value for i in range(9)] == [f.name_zh for f in model.evaluation.factors]
-    assert wb[zh.wb_sheet_stages]["B3"].value == model.stage(1).name_zh
+    assert [scorecard.cell(3 + i, 2).value for i in range(9)] == [f.text("name", "zh") for f in model.evaluation.factors]
+    assert wb[zh.wb_sheet_stages]["B3"].value == model.stage(1).text("name", "zh")
     assert named_cell(wb, "Score").value.startswith("=")
     pipeline = openpyxl.load_workbook(project.site / "workbooks" / "pipeline.xlsx")
     assert pipeline.sheetnames == [zh.wb_sheet_summary, zh.wb_sheet_forecast, zh.wb_sheet_deals, zh.wb_sheet_rates]

@@ -17,9 +17,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..labels import LANGUAGES, catalog, language_code
+from ..labels import DEFAULT_LANGUAGE, LANGUAGES, catalog, language_code, primary_subtag
 
-SOURCE_LANGUAGE = "en"  # the language of a page file without a language suffix
+SOURCE_LANGUAGE = DEFAULT_LANGUAGE  # the language of a page file without a language suffix
 # What a site may say differently per language, set under the plugin's `per_language:` option.
 PER_LANGUAGE_KEYS = ("site_name", "site_description", "copyright", "palette_toggle_names")
 
@@ -53,7 +53,7 @@ class SiteLanguages:
     def configured(cls, languages: list[str], theme_language: str | None,
                    per_language: dict[str, dict[str, Any]] | None = None) -> SiteLanguages:
         """From the plugin's options; with no `languages:`, the theme's language alone (as before)."""
-        codes = [language_code(code) if code.lower().startswith("zh") else code for code in languages]
+        codes = [primary_subtag(code) for code in languages]  # zh-CN → zh; a code with no catalog is refused
         for code in codes:
             if code not in LANGUAGES:
                 raise LanguageError(f"languages: '{code}' is not one of {', '.join(LANGUAGES)}")

@@ -3,25 +3,55 @@
 `playbook/playbook.yml` is the single source of truth. This module reads it
 with the same checks as a deal file (so a broken model gets `file:line:col`
 errors, never a traceback) and turns it into immutable objects.
+
+Its texts are in the default language (English). The texts of another language are in a
+file beside it, `playbook.<code>.yml` (`playbook.zh.yml`), as a hand-written page `X.md` has
+`X.<code>.md`: the same nesting, each list item named by its key (a stage by `key` or
+`number`, a grade rule by `grade`), holding nothing but texts. Every language has the same
+shape; the languages are the files present. A text a language does not give, or gives
+unchanged, is shown in the default language and reported as untranslated (a warning).
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from ..diagnostics import Problems
+from ..diagnostics import Problem, Problems
 from .forecast_terms import STAGE_FORECASTS
 from .spec import Checker, Choice, Date, Field, Integer, ListOf, Number, Pattern, Record, Text, TextMapOf
 from .yaml_nodes import read_yaml
 
 VOCABULARIES = ("roles", "influence", "stance", "status", "topics")
 TOOLS = ("evaluation", "grading", "stakeholders", "negotiation")
-# Prose a reader sees; each is given in English (`goal`) and in Chinese (`goal_zh`), or in neither.
+# Prose a reader sees: the fields a language's texts file may give (`playbook.<code>.yml`).
 PROSE = ("name", "customer_step", "goal", "activities", "exit_criterion", "pitfalls", "question", "meaning",
          "action", "label", "description")
+DEFAULT_LANGUAGE = "en"  # the language of the model file's own texts
+# A language's texts file beside the model (`playbook.zh.yml`, `playbook.pt-br.yml`): the code after the stem.
+_LANGUAGE_SUFFIX = re.compile(r"[a-z]{2,3}(?:-[a-z0-9]{2,8})*")
+
+# Texts by language, then by field (`{"zh": {"name": "签约成交", "activities": (…)}}`): only the texts a
+# language gives and changes; every other text is the default language's.
+Texts = Mapping[str, Mapping[str, Any]]
+
+
+class Translated:
+    """A part of the model with prose in it: `text("goal", "zh")` is its goal in Chinese, or in the
+    default language when the model has no Chinese goal."""
+
+    texts: Texts
+
+    def text(self, attribute: str, language: str) -> Any:
+        return self.texts.get(language, {}).get(attribute) or getattr(self, attribute)
+
+    def translations(self, attribute: str) -> dict[str, Any]:
+        """The text in each language that translates it (`{"zh": "签约成交"}`), by language code."""
+        return {code: texts[attribute] for code, texts in self.texts.items() if texts.get(attribute)}
 
 
 class StageModelError(Exception):
@@ -33,11 +63,10 @@ class StageModelError(Exception):
 
 
 @dataclass(frozen=True)
-class Stage:
+class Stage(Translated):
     number: int
     key: str
     name: str
-    name_zh: str
     customer_step: str
     goal: str
     activities: tuple[str, ...]
@@ -46,32 +75,27 @@ class Stage:
     stale_days: int
     tools: tuple[str, ...]
     pitfalls: tuple[str, ...]
-    # Chinese texts; empty where the model gives none (the English text is shown then).
-    customer_step_zh: str = ""
-    goal_zh: str = ""
-    activities_zh: tuple[str, ...] = ()
-    exit_criterion_zh: str = ""
-    pitfalls_zh: tuple[str, ...] = ()
     forecast: str = "pipeline"  # the forecast category of an open deal in this stage
+    # In the hash of none (a dict), in the repr and the equality of each: a cache keyed by one sees them.
+    texts: Texts = field(default_factory=dict, hash=False)
 
 
 @dataclass(frozen=True)
-class Factor:
+class Factor(Translated):
     key: str
     name: str
-    name_zh: str
     weight: float
     question: str
     group: str
-    question_zh: str = ""
+    texts: Texts = field(default_factory=dict, hash=False)
 
 
 @dataclass(frozen=True)
-class FactorGroup:
+class FactorGroup(Translated):
     key: str
     name: str
-    name_zh: str
     factors: tuple[Factor, ...]
+    texts: Texts = field(default_factory=dict, hash=False)
 
 
 @dataclass(frozen=True)
@@ -93,7 +117,7 @@ class Evaluation:
 
 
 @dataclass(frozen=True)
-class GradeRule:
+class GradeRule(Translated):
     """A grade and when it applies; the last rule has no conditions and takes every other deal."""
 
     grade: str
@@ -101,18 +125,23 @@ class GradeRule:
     action: str
     max_days_to_close: int | None
     min_likelihood: float | None
-    meaning_zh: str = ""
-    action_zh: str = ""
+    texts: Texts = field(default_factory=dict, hash=False)
 
 
-class Term(NamedTuple):
-    """A vocabulary entry: the key deal files use, and how it is shown (with its Chinese texts)."""
+class Term(NamedTuple):  # a tuple, not a `Translated`: a NamedTuple takes no base class
+    """A vocabulary entry: the key deal files use, and how it is shown (in each language: `text`)."""
 
     key: str
     label: str
-    label_zh: str = ""
     description: str = ""
-    description_zh: str = ""
+    texts: Texts = {}  # noqa: RUF012 - never changed: a NamedTuple field cannot take a factory
+
+    def text(self, attribute: str, language: str) -> Any:
+        return self.texts.get(language, {}).get(attribute) or getattr(self, attribute)
+
+    def translations(self, attribute: str) -> dict[str, Any]:
+        """The text in each language that translates it (`{"zh": "签约成交"}`), by language code."""
+        return {code: texts[attribute] for code, texts in self.texts.items() if texts.get(attribute)}
 
 
 @dataclass(frozen=True)
@@ -137,6 +166,9 @@ class StageModel:
     exchange_rates: dict[str, float] = field(default_factory=dict)
     rates_date: date | None = None
     fiscal_year_start: int = 1  # month; 1 = calendar quarters
+    # The languages other than the default that have a texts file, and what each leaves untranslated.
+    languages: tuple[str, ...] = ()
+    untranslated: tuple[Problem, ...] = field(default=(), compare=False, repr=False)
 
     def stage(self, number: int) -> Stage:
         return self.stages[number - 1]
@@ -167,9 +199,11 @@ def _texts(required: bool = True) -> Field:
 
 
 _KEY = Pattern(regex=r"[a-z][a-z0-9-]*", what="a lower-case key", example="decision-maker")
+_STAGE_KEY = Pattern(regex=r"[a-z][a-z0-9-]*", what="a lower-case key", example="signing")
+_FACTOR_KEY = Pattern(regex=r"[a-z][a-z0-9_]*", what="a lower-case key", example="funding")
+_GRADE = Pattern(regex="[A-Z]", what="a capital letter", example="A")
 _CURRENCY = Pattern(regex="[A-Z]{3}", what="an ISO 4217 currency code", example="CNY")
-_TERM = Record({"key": Field(_KEY, True), "label": _text(), "label_zh": _text(required=False),
-                "description": _text(required=False), "description_zh": _text(required=False)}, name="term")
+_TERM = Record({"key": Field(_KEY, True), "label": _text(), "description": _text(required=False)}, name="term")
 
 MODEL_SPEC = Record(name="stage model", fields={
     "version": Field(Integer(1, 1), True),
@@ -182,12 +216,9 @@ MODEL_SPEC = Record(name="stage model", fields={
     "fiscal_year_start": Field(Integer(1, 12), False),
     "stages": Field(ListOf(Record(name="stage", fields={
         "number": Field(Integer(1, 99), True),
-        "key": Field(Pattern(regex=r"[a-z][a-z0-9-]*", what="a lower-case key", example="signing"), True),
-        "name": _text(), "name_zh": _text(), "customer_step": _text(), "goal": _text(),
+        "key": Field(_STAGE_KEY, True),
+        "name": _text(), "customer_step": _text(), "goal": _text(),
         "activities": _texts(), "exit_criterion": _text(),
-        "customer_step_zh": _text(required=False), "goal_zh": _text(required=False),
-        "activities_zh": _texts(required=False), "exit_criterion_zh": _text(required=False),
-        "pitfalls_zh": _texts(required=False),
         "probability": Field(Number(0, 1), True),
         "stale_days": Field(Integer(1, 3650), True),
         "tools": Field(ListOf(Choice(list(TOOLS))), False),
@@ -205,19 +236,18 @@ MODEL_SPEC = Record(name="stage model", fields={
         "weak_below": Field(Integer(0, 10), True),
         "strong_from": Field(Integer(0, 10), True),
         "groups": Field(ListOf(Record(name="factor group", fields={
-            "key": _text(), "name": _text(), "name_zh": _text(),
+            "key": _text(), "name": _text(),
             "factors": Field(ListOf(Record(name="factor", fields={
-                "key": Field(Pattern(regex=r"[a-z][a-z0-9_]*", what="a lower-case key", example="funding"), True),
-                "name": _text(), "name_zh": _text(), "weight": Field(Number(0.001, 1000), True),
-                "question": _text(), "question_zh": _text(required=False),
+                "key": Field(_FACTOR_KEY, True),
+                "name": _text(), "weight": Field(Number(0.001, 1000), True),
+                "question": _text(),
             })), True),
         })), True),
     }), True),
     "grading": Field(Record(name="grading", fields={
         "rules": Field(ListOf(Record(name="grade rule", fields={
-            "grade": Field(Pattern(regex="[A-Z]", what="a capital letter", example="A"), True),
+            "grade": Field(_GRADE, True),
             "meaning": _text(), "action": _text(),
-            "meaning_zh": _text(required=False), "action_zh": _text(required=False),
             "max_days_to_close": Field(Integer(-100000, 100000)),
             "min_likelihood": Field(Number(0, 100)),
         })), True),
@@ -226,32 +256,94 @@ MODEL_SPEC = Record(name="stage model", fields={
                           True),
 })
 
+
+def _optional(*names: str) -> dict[str, Field]:
+    return {name: Field(ListOf(Text()) if name in ("activities", "pitfalls") else Text(), False) for name in names}
+
+
+# A language's texts file: the model's nesting, with only the keys that name an item and the texts.
+TEXTS_SPEC = Record(name="stage model texts", fields={
+    "stages": Field(ListOf(Record(name="stage", fields={
+        "number": Field(Integer(1, 99)), "key": Field(_STAGE_KEY),
+        **_optional("name", "customer_step", "goal", "activities", "exit_criterion", "pitfalls")}))),
+    "evaluation": Field(Record(name="evaluation", fields={
+        "groups": Field(ListOf(Record(name="factor group", fields={
+            "key": Field(Text(), True), **_optional("name"),
+            "factors": Field(ListOf(Record(name="factor", fields={
+                "key": Field(_FACTOR_KEY, True), **_optional("name", "question")}))),
+        }))),
+    })),
+    "grading": Field(Record(name="grading", fields={
+        "rules": Field(ListOf(Record(name="grade rule", fields={
+            "grade": Field(_GRADE, True), **_optional("meaning", "action")}))),
+    })),
+    "vocabularies": Field(Record(name="vocabularies", fields={v: Field(ListOf(Record(
+        {"key": Field(_KEY, True), **_optional("label", "description")}, name="term"))) for v in VOCABULARIES})),
+})
+# The fields that name an item of each list, in the model and in a texts file (a stage by either).
+ITEM_KEYS = {"stages": ("key", "number"), "groups": ("key",), "factors": ("key",), "rules": ("grade",),
+             **{vocabulary: ("key",) for vocabulary in VOCABULARIES}}
+
 # Keys the rest of Dealbook relies on by name; the labels and the order are free.
 REQUIRED_TERMS = {"status": ("open", "won", "lost", "abandoned"), "roles": ("decision-maker",)}
 
 
-# The last model read, by its file's name and bytes: a build reads the stage model once per
+# The last model read, by its files' names and bytes: a build reads the stage model once per
 # language and once for the deals, and a live preview again for every rebuild.
-_LAST: dict[tuple[str, bytes], StageModel] = {}
+_LAST: dict[tuple, StageModel] = {}
+
+
+def texts_files(path: Path) -> dict[str, Path]:
+    """The texts file of each language beside the model (`playbook.zh.yml` → zh), by code."""
+    path = Path(path)
+    found = {}
+    for candidate in sorted(path.parent.glob(f"{glob_escape(path.stem)}.*{glob_escape(path.suffix)}")):
+        code = candidate.name[len(path.stem) + 1:len(candidate.name) - len(path.suffix)]
+        if _LANGUAGE_SUFFIX.fullmatch(code) and code != DEFAULT_LANGUAGE and candidate.is_file():
+            found[code] = candidate
+    return found
+
+
+def model_files(path: Path) -> tuple[Path, ...]:
+    """Every file the stage model is read from: the model, then its languages' texts files."""
+    return (Path(path), *texts_files(path).values())
+
+
+def glob_escape(text: str) -> str:
+    return re.sub(r"([*?\[])", r"[\1]", text)
+
+
+def _shown_beside(shown: str, name: str) -> str:
+    """How a file beside the model is named in messages, as the model is (`playbook/playbook.zh.yml`)."""
+    head, sep, _ = shown.replace("\\", "/").rpartition("/")
+    return f"{head}{sep}{name}"
+
+
+def _read(path: Path) -> bytes | None:
+    try:
+        return Path(path).read_bytes()
+    except OSError:
+        return None  # read_yaml says why, at the file's name
 
 
 def load_stage_model(path: Path, shown_as: str | None = None) -> StageModel:
-    """Read and check the stage model; raise StageModelError listing every problem."""
+    """Read and check the stage model and its languages' texts; raise StageModelError listing every problem."""
     shown = shown_as or str(path)
-    try:
-        data: bytes | None = Path(path).read_bytes()
-    except OSError:
-        data = None  # read_yaml says why, at the file's name
-    if data is not None and (shown, data) in _LAST:
-        return _LAST[(shown, data)]
-    model = _load(path, shown, data)
-    if data is not None:
+    files = texts_files(path)
+    data = _read(path)
+    texts = {code: (file, _shown_beside(shown, file.name), _read(file)) for code, file in files.items()}
+    key = (shown, data, tuple((code, entry[2]) for code, entry in texts.items()))
+    readable = data is not None and all(entry[2] is not None for entry in texts.values())
+    if readable and key in _LAST:
+        return _LAST[key]
+    model = _load(path, shown, data, texts)
+    if readable:
         _LAST.clear()
-        _LAST[(shown, data)] = model
+        _LAST[key] = model
     return model
 
 
-def _load(path: Path, shown: str, data: bytes | None) -> StageModel:
+def _load(path: Path, shown: str, data: bytes | None, texts: dict[str, tuple[Path, str, bytes | None]]) -> StageModel:
     problems = Problems()
     node = read_yaml(path, shown, problems, data)
     if node is None:
@@ -260,66 +352,135 @@ def _load(path: Path, shown: str, data: bytes | None) -> StageModel:
     raw = MODEL_SPEC.check(node, "", c)
     if c.failed or raw is None:
         raise StageModelError(problems)
-    model = _build(raw, shown)
+    untranslated: list[Problem] = []
+    for code, (file, file_shown, file_data) in texts.items():
+        _read_texts(raw, code, file, file_shown, file_data, problems, untranslated)
+    if problems.errors:
+        raise StageModelError(problems)
+    model = _build(raw, shown, tuple(texts), tuple(untranslated))
     _check_meaning(model, c)
-    _check_twins(raw, "", c)
     if problems.errors:
         raise StageModelError(problems)
     return model
 
 
-def _build(raw: dict, shown: str) -> StageModel:
+def _read_texts(raw: dict, code: str, path: Path, shown: str, data: bytes | None, problems: Problems,
+                untranslated: list[Problem]) -> None:
+    """One language's texts file, checked and laid onto the model's items (`raw[…]["texts"][code]`)."""
+    if data is None or re.sub(rb"(?m)^\s*#.*$", b"", data).strip():
+        node = read_yaml(path, shown, problems, data)
+        if node is None:
+            return
+        c = Checker(shown, problems)
+        given = TEXTS_SPEC.check(node, "", c)
+        if c.failed or given is None:
+            return
+        _lay(raw, given, "", code, c)
+    # else a file with nothing in it yet (or comments only): every text is untranslated
+    _list_untranslated(raw, "", code, shown, untranslated)
+
+
+def _lay(model: dict, given: dict, where: str, code: str, c: Checker) -> None:
+    """Put the texts of `given` (a part of a texts file) onto the matching part of the model."""
+    prefix = f"{where}." if where else ""
+
+    def error(at: str, message: str, hint: str = "") -> None:
+        line, col = c.marks.get(at, c.marks.get(where, (1, 1)))
+        c.problems.error(c.path, line, col, at, message, hint)
+
+    for name, value in given.items():
+        at = prefix + name
+        if name in PROSE:
+            original = model.get(name)
+            if not original:
+                error(at, f"the model gives no '{name}' here to translate", "remove it, or add the text to the model")
+            elif isinstance(original, list) and len(value) != len(original):
+                error(at, f"has {len(value)} items and the model's '{name}' has {len(original)}",
+                      "give one item for each of the model's, in the same order")
+            else:
+                model.setdefault("texts", {}).setdefault(code, {})[name] = tuple(value) if isinstance(value, list) \
+                    else value
+                model.setdefault("texts_at", {}).setdefault(code, {})[name] = c.marks.get(at, (1, 1))
+        elif name in ITEM_KEYS and isinstance(value, list):
+            keys, items, seen = ITEM_KEYS[name], model.get(name) or [], set()
+            for index, item in enumerate(value, start=1):
+                item_at = f"{at}[{index}]"
+                named = {key: item[key] for key in keys if key in item}
+                match = [i for i, candidate in enumerate(items) if all(candidate.get(k) == v for k, v in named.items())]
+                if not named:
+                    error(item_at, f"says not which item of the model's '{name}' it translates",
+                          f"name it by {' or '.join(repr(k) for k in keys)}")
+                elif not match:
+                    shown = ", ".join(f"{k} {v!r}" for k, v in named.items())
+                    error(f"{item_at}.{next(iter(named))}", f"the model has no item of '{name}' with {shown}",
+                          "translate only what the model has: " + ", ".join(str(i.get(keys[0])) for i in items))
+                elif match[0] in seen:
+                    error(item_at, "this item is translated twice in this file", "keep one of them")
+                else:
+                    seen.add(match[0])
+                    items[match[0]].setdefault("texts_at", {}).setdefault(code, {})[""] = c.marks.get(item_at, (1, 1))
+                    _lay(items[match[0]], item, item_at, code, c)
+        elif isinstance(value, dict):
+            _lay(model.get(name) or {}, value, at, code, c)
+
+
+def _list_untranslated(model: object, where: str, code: str, shown: str, out: list[Problem]) -> None:
+    """A warning for each text of the model that the language leaves out or gives unchanged (a scaffolded
+    language starts as a copy of the default one): the default language's text is shown in its place."""
+    if isinstance(model, list):
+        for index, item in enumerate(model, start=1):
+            _list_untranslated(item, f"{where}[{index}]", code, shown, out)
+        return
+    if not isinstance(model, dict):
+        return
+    prefix = f"{where}." if where else ""
+    texts, at = model.get("texts", {}).get(code, {}), model.get("texts_at", {}).get(code, {})
+    for name in PROSE:
+        original = model.get(name)
+        if not original or not isinstance(original, (str, list)):
+            continue
+        given = texts.get(name)
+        if given is None:
+            line, col = at.get("", (1, 1))
+            message = f"no {code} text: the {DEFAULT_LANGUAGE} text is shown"
+        elif list(given) == original if isinstance(original, list) else given == original:
+            line, col = at[name]
+            message = f"the same as the {DEFAULT_LANGUAGE} text: not yet translated into {code}"
+            del texts[name]
+        else:
+            continue
+        out.append(Problem(shown, line, col, "warning", prefix + name, message,
+                           f"translate it in {shown.replace(chr(92), '/').rpartition('/')[2]}"))
+    for name, value in model.items():
+        if name not in PROSE and name not in ("texts", "texts_at"):
+            _list_untranslated(value, prefix + name, code, shown, out)
+
+
+def _build(raw: dict, shown: str, languages: tuple[str, ...] = (),
+           untranslated: tuple[Problem, ...] = ()) -> StageModel:
     stages = tuple(
-        Stage(s["number"], s["key"], s["name"], s["name_zh"], s["customer_step"], s["goal"],
+        Stage(s["number"], s["key"], s["name"], s["customer_step"], s["goal"],
               tuple(s["activities"]), s["exit_criterion"], float(s["probability"]), s["stale_days"],
-              tuple(s.get("tools", ())), tuple(s.get("pitfalls", ())), s.get("customer_step_zh", ""),
-              s.get("goal_zh", ""), tuple(s.get("activities_zh", ())), s.get("exit_criterion_zh", ""),
-              tuple(s.get("pitfalls_zh", ())), s["forecast"])
+              tuple(s.get("tools", ())), tuple(s.get("pitfalls", ())), s["forecast"], s.get("texts", {}))
         for s in raw["stages"])
     ev = raw["evaluation"]
     groups = tuple(
-        FactorGroup(g["key"], g["name"], g["name_zh"],
-                    tuple(Factor(f["key"], f["name"], f["name_zh"], float(f["weight"]), f["question"], g["key"],
-                                 f.get("question_zh", ""))
-                          for f in g["factors"]))
+        FactorGroup(g["key"], g["name"],
+                    tuple(Factor(f["key"], f["name"], float(f["weight"]), f["question"], g["key"], f.get("texts", {}))
+                          for f in g["factors"]), g.get("texts", {}))
         for g in ev["groups"])
     evaluation = Evaluation(ev["scale_min"], ev["scale_max"], float(ev["pass_mark"]), ev["weak_below"],
                             ev["strong_from"], groups)
     grading = tuple(GradeRule(r["grade"], r["meaning"], r["action"], r.get("max_days_to_close"),
-                              r.get("min_likelihood"), r.get("meaning_zh", ""), r.get("action_zh", ""))
+                              r.get("min_likelihood"), r.get("texts", {}))
                     for r in raw["grading"]["rules"])
-    vocabularies = {name: tuple(Term(t["key"], t["label"], t.get("label_zh", ""), t.get("description", ""),
-                                     t.get("description_zh", "")) for t in terms)
+    vocabularies = {name: tuple(Term(t["key"], t["label"], t.get("description", ""), t.get("texts", {}))
+                                for t in terms)
                     for name, terms in raw["vocabularies"].items()}
     return StageModel(stages, shown, raw["version"], raw["currency"], tuple(raw["currencies"]), evaluation, grading,
                       vocabularies, Checks(**raw["checks"]), raw["reporting_currency"],
                       {code: float(rate) for code, rate in raw.get("exchange_rates", {}).items()},
-                      raw.get("rates_date"), raw.get("fiscal_year_start", 1))
-
-
-def _check_twins(node: object, where: str, c: Checker) -> None:
-    """Every prose text has an English and a Chinese text, or neither: a site in two languages
-    would otherwise show one language's text in the other's pages without a word."""
-    if isinstance(node, list):
-        for index, item in enumerate(node, start=1):
-            _check_twins(item, f"{where}[{index}]", c)
-        return
-    if not isinstance(node, dict):
-        return
-    prefix = f"{where}." if where else ""
-    for name in PROSE:
-        english, chinese = node.get(name), node.get(f"{name}_zh")
-        if bool(english) != bool(chinese):
-            given, missing = (name, f"{name}_zh") if english else (f"{name}_zh", name)
-            line, col = c.marks.get(prefix + given, c.marks.get(where, (1, 1)))
-            c.problems.error(c.path, line, col, prefix + missing, f"'{given}' is given but '{missing}' is not",
-                             f"every text is given in English and in Chinese: add '{missing}: …' next to '{given}'")
-        elif isinstance(english, list) and isinstance(chinese, list) and len(english) != len(chinese):
-            line, col = c.marks.get(prefix + f"{name}_zh", (1, 1))
-            c.problems.error(c.path, line, col, prefix + f"{name}_zh", f"has {len(chinese)} items and '{name}' has "
-                             f"{len(english)}", "give one Chinese item for each English one, in the same order")
-    for key, value in node.items():
-        _check_twins(value, prefix + key, c)
+                      raw.get("rates_date"), raw.get("fiscal_year_start", 1), languages, untranslated)
 
 
 def _check_meaning(model: StageModel, c: Checker) -> None:
