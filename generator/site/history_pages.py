@@ -183,8 +183,9 @@ def _grouped(events: list[Event], movement: Movement) -> list[tuple[str, list[Ev
 # --- charts ---------------------------------------------------------------------------------------
 
 def compact(value: float, labels: Labels) -> str:
-    """An axis label: 1.2M, 350k — or 120万, 1.5亿 on a Chinese site, as amounts are said there."""
-    steps = ((1e8, "亿"), (1e4, "万")) if labels.language == "zh" else ((1e9, "B"), (1e6, "M"), (1e3, "k"))
+    """An axis label: 1.2M, 350k — or 120万, 1.5亿 on a Chinese site, as amounts are said there (the
+    units are the catalog's `compact_units`)."""
+    steps = [(float(size), unit) for size, unit in (step.split() for step in labels.compact_units.split(","))]
     for size, unit in steps:
         if abs(value) >= size:
             return _short(value / size) + unit
