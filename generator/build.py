@@ -118,7 +118,7 @@ def read_project(root: Path, model_path: Path, deals_dir: Path, as_of: date, lab
     if files is None:  # what sits in deals/ without being read: a warning each, in the build log too
         problems.extend(stray_entries(deals_dir, root))
     # Past versions of deal files the history leaves out (unreadable, out of bounds): a warning each.
-    problems.extend(skipped_warnings(known, lambda name: shown_path(deals_dir / name, root), labels))
+    problems.extend(skipped_warnings(known, lambda name: shown_path(deals_dir / name, root)))
     pipeline = compute(deals, model, as_of, labels, problems, known, team, views)
     if movement:
         pipeline.movement = history_movement(source, deals_dir, cache, deals, paths, model, as_of)

@@ -148,23 +148,32 @@ class Labels:
         """Key → `value_word` for every term of a vocabulary, in the model's order."""
         return {key: self.value_word(model, vocabulary, key) for key in model.keys(vocabulary)}
 
+    def _template(self, code: str) -> tuple[str, bool] | None:
+        """(text, whether it is a check message, filled with spaces around Latin words in Chinese text)."""
+        for section in (self._labels["messages"], self._labels["message_parts"]):
+            text = section.get(code)
+            if isinstance(text, str):
+                return text, True
+        text = self._labels.get(code)
+        return (text, False) if isinstance(text, str) else None
+
     def text_of(self, code: str) -> str | None:
         """The catalog text of a problem code: from `messages:`, else `message_parts:`, else the top level
         (the deal warnings' `w_…` keys); None when the catalog has none."""
-        for section in (self._labels["messages"], self._labels["message_parts"], self._labels):
-            text = section.get(code)
-            if isinstance(text, str):
-                return text
-        return None
+        found = self._template(code)
+        return found[0] if found is not None else None
 
     def word(self, code: str, params: Params = ()) -> str:
         """The text of `code` in this language with its parameters filled in, a `Worded` parameter worded too."""
-        template = self.text_of(code)
-        if template is None:
+        found = self._template(code)
+        if found is None:
             raise KeyError(f"no text for the problem code {code!r} in the {self.language} catalog")
-        values = {name: self.word(value.code, value.params) if isinstance(value, Worded) else str(value)
+        template, spaced = found
+        values = {name: self.word(value.code, value.params) if isinstance(value, Worded) else value
                   for name, value in params}
-        return _fill(template, values)
+        if spaced:
+            return _fill(template, {name: str(value) for name, value in values.items()})
+        return template.format(**values)  # a label of the site (a deal warning's `w_…`), as the pages word it
 
     def error_text(self, exc: Exception) -> str:
         """An exception's text in this language: a `WordedError` worded here, any other as it is."""

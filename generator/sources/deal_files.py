@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..cache import Bundle
-from ..diagnostics import Problem, Problems
+from ..diagnostics import Problem, Problems, Worded, problem, worded
 from .cjk_text import join_folded_lines, join_soft_breaks
 from .deal_format import ID_PATTERN, deal_spec
 from .project_files import entry_name, shown_path, unreadable
@@ -162,19 +162,15 @@ def stray_entries(deals_dir: Path, root: Path | None) -> list[Problem]:
         temporary = TEMPORARY.fullmatch(name)
         backup = BACKUP.fullmatch(name)
         if backup is not None:
-            message, hint = (f"a backup or swap file of {backup['deal']}, left by an editor or a tool",
-                             "remove it once the deal is saved and the editor closed")
+            message, hint = worded("stray_backup", deal=backup["deal"]), Worded("stray_backup_hint")
         elif temporary is not None:
-            message, hint = (f"a temporary file of {temporary['deal']}, left by an interrupted write "
-                             "(a killed `dealbook import` or editor)",
-                             f"remove it; check that {temporary['deal']} holds what you expect")
+            message, hint = (worded("stray_temporary", deal=temporary["deal"]),
+                             worded("stray_temporary_hint", deal=temporary["deal"]))
         elif _is_folder(entry):
-            message, hint = ("a folder inside the deal folder is not read",
-                             "deals are the .yml files directly in the deal folder; move it out")
+            message, hint = Worded("stray_folder"), Worded("stray_folder_hint")
         else:
-            message, hint = ("not a deal file: only .yml and .yaml files in the deal folder are read",
-                             "move it out of the deal folder, or name it <id>.yml if it is a deal")
-        out.append(Problem(entry_name(Path(entry.path), root), 1, 1, "warning", "", message, hint))
+            message, hint = Worded("stray_file"), Worded("stray_file_hint")
+        out.append(problem(entry_name(Path(entry.path), root), 1, 1, "warning", "", message, hint))
     return out
 
 
@@ -257,12 +253,12 @@ class DealLoader:
             return None, ""
         stem = path.stem
         if not re.fullmatch(ID_PATTERN, stem):
-            problems.error(named, 1, 1, "", f"bad file name: the deal id '{stem}' may only use a-z, 0-9 and '-'",
-                           f"rename the file to {suggested_id(stem)}{path.suffix}")
+            problems.error(named, 1, 1, "", worded("bad_name", id=f"'{stem}'"),
+                           worded("rename_to", name=f"{suggested_id(stem)}{path.suffix}"))
             return None, ""
         if stem in self.reserved:
-            problems.error(named, 1, 1, "", f"the deal id '{stem}' is reserved: its page or workbook would "
-                           "replace one the site generates", f"rename the file, e.g. {stem}-deal{path.suffix}")
+            problems.error(named, 1, 1, "", worded("reserved", id=f"'{stem}'"),
+                           worded("rename_eg", name=f"{stem}-deal{path.suffix}"))
             return None, ""
         shown = shown_path(path, self.root, self.resolve)
         data = read_bytes(path, shown, problems)
@@ -346,8 +342,8 @@ class DealLoader:
             if deal is None:
                 continue
             if deal.id in first:
-                problems.error(deal.path, 1, 1, "", f"deal id '{deal.id}' is also used by {first[deal.id]}",
-                               "rename one of the files; ids must be unique")
+                problems.error(deal.path, 1, 1, "", worded("id_used", id=f"'{deal.id}'", other=first[deal.id]),
+                               Worded("unique_ids"))
                 continue
             first[deal.id] = deal.path
             deals.append(deal)

@@ -22,7 +22,7 @@ from datetime import date
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
-from ..diagnostics import Problem
+from ..diagnostics import Problem, Worded, problem, worded
 
 if TYPE_CHECKING:
     from ..cache import Cache
@@ -202,15 +202,15 @@ def from_versions(versions: DealVersions) -> History:
     return History(deals, skipped=tuple(versions.skipped))
 
 
-def skipped_warnings(history: History, shown: Callable[[str], str], labels: Callable[..., str]) -> list[Problem]:
-    """One warning per past version left out: `shown` gives a file's path as printed, `labels` the words."""
+def skipped_warnings(history: History, shown: Callable[[str], str]) -> list[Problem]:
+    """One warning per past version left out: `shown` gives a file's path as printed."""
     out = []
     for skipped in history.skipped:
         unread = skipped.unread
-        why = labels(unread.why, field=unread.field, value=unread.value)
-        out.append(Problem(shown(skipped.file), unread.line, unread.col, "warning", unread.field,
-                           labels("w_history_skipped", commit=skipped.commit, why=why),
-                           labels("w_history_skipped_hint")))
+        why = worded(unread.why, field=unread.field, value=unread.value)
+        out.append(problem(shown(skipped.file), unread.line, unread.col, "warning", unread.field,
+                           worded("w_history_skipped", commit=skipped.commit, why=why),
+                           Worded("w_history_skipped_hint")))
     return out
 
 

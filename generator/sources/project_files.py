@@ -14,6 +14,8 @@ import stat
 from collections.abc import Callable
 from pathlib import Path
 
+from ..diagnostics import Worded, worded
+
 Resolve = Callable[[Path], Path]
 
 
@@ -40,12 +42,11 @@ def entry_name(path: Path, root: Path | None, resolve: Resolve = Path.resolve) -
     return (Path(folder) / path.name).as_posix()
 
 
-DEAL_FILE_HINTS = ("a deal is one file; move what is inside out, or rename the folder",
-                   "remove it and save the deal as an ordinary file")
+DEAL_FILE_HINTS = (Worded("folder_hint"), Worded("ordinary_file"))
 
 
 def unreadable(path: Path, root: Path | None, resolve: Resolve = Path.resolve,
-               hints: tuple[str, str] = DEAL_FILE_HINTS) -> tuple[str, str] | None:
+               hints: tuple[Worded, Worded] = DEAL_FILE_HINTS) -> tuple[Worded, Worded | str] | None:
     """Why `path` may not be read as a deal file (or the team file, with its own `hints`), as
     (message, hint); None when it may.
 
@@ -56,20 +57,20 @@ def unreadable(path: Path, root: Path | None, resolve: Resolve = Path.resolve,
         info = os.stat(path)  # follows links, as reading would
     except OSError as exc:
         if exc.errno == errno.ELOOP:
-            return "is a link that loops", "point the link at a real file, or remove it"
+            return Worded("loops"), Worded("fix_loop")
         if os.path.islink(path):
-            return "is a broken link", f"it points to {os.readlink(path)}, which does not exist; fix or remove it"
-        return f"cannot be read: {exc.strerror}", ""
+            return Worded("broken_link"), worded("fix_broken", target=os.readlink(path))
+        return worded("cannot_read", why=exc.strerror), ""
     if root is not None:
         # Resolved first, so that a link or a `..` cannot publish a file from elsewhere on the machine.
         # (The stat above succeeded, so resolving cannot meet a loop: the same path as os.path.realpath.)
         real = resolve(path)
         if not real.is_relative_to(resolve(root)):
-            return f"points outside the project (to {real})", "copy the file into the project instead of linking to it"
+            return worded("outside", target=str(real)), Worded("copy_in")
     if stat.S_ISDIR(info.st_mode):
-        return "is a folder", hints[0]
+        return Worded("folder"), hints[0]
     if stat.S_ISFIFO(info.st_mode):
-        return "is a named pipe (FIFO), not a file", hints[1]
+        return Worded("fifo"), hints[1]
     if not stat.S_ISREG(info.st_mode):
-        return "is not a regular file (a device or a socket)", hints[1]
+        return Worded("not_regular"), hints[1]
     return None

@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ..diagnostics import Worded, worded
 from .project_files import entry_name, shown_path, unreadable
 from .spec import Checker, Field, ListOf, Number, Pattern, Record, Text, TextMapOf
 from .yaml_nodes import read_yaml
@@ -65,8 +66,7 @@ class Team:
 
 
 # `unreadable`'s hints for a team.yml that is a folder, or a FIFO or device.
-TEAM_FILE_HINTS = ("the team is one file; move what is inside out, or rename the folder",
-                   "remove it and save the team as an ordinary file")
+TEAM_FILE_HINTS = (Worded("team_folder_hint"), Worded("team_ordinary_file"))
 
 
 def load_team(path: Path, root: Path | None, model: StageModel, problems: Problems) -> Team | None:
@@ -97,7 +97,7 @@ def load_team(path: Path, root: Path | None, model: StageModel, problems: Proble
 
 
 def _check_meaning(team: Team, model: StageModel, c: Checker) -> None:
-    def error(where: str, message: str, hint: str = "") -> None:
+    def error(where: str, message: Worded, hint: Worded) -> None:
         line, col = c.marks.get(where, (1, 1))
         c.problems.error(c.path, line, col, where, message, hint)
 
@@ -105,15 +105,15 @@ def _check_meaning(team: Team, model: StageModel, c: Checker) -> None:
     fiscal = model.fiscal_year_start != 1
     for index, member in enumerate(team.members, start=1):
         if member.name in seen:
-            error(f"members[{index}].name", f"'{member.name}' is also member {seen[member.name]}",
-                  "list each person once; give all their quotas there")
+            error(f"members[{index}].name", worded("member_twice", name=f"'{member.name}'", index=seen[member.name]),
+                  Worded("list_once"))
         seen.setdefault(member.name, index)
         for period, _ in member.quotas:
             # A quota named in the other style would never match a deal's period and silently count as none.
             if fiscal != period.startswith("FY"):
                 year, quarter = re.fullmatch(r"(?:FY)?(\d{4})-Q([1-4])", period).groups()  # type: ignore[union-attr]
                 wanted = f"FY{year}-Q{quarter}" if fiscal else f"{year}-Q{quarter}"
-                why = (f"the fiscal year starts in month {model.fiscal_year_start}" if fiscal
-                       else "the stage model uses calendar quarters (fiscal_year_start: 1)")
-                error(f"members[{index}].quotas.{period}", f"'{period}' is not a period of this team: {why}",
-                      f"name it like '{wanted}'")
+                why = (worded("fiscal_start", month=model.fiscal_year_start) if fiscal
+                       else Worded("calendar_quarters"))
+                error(f"members[{index}].quotas.{period}", worded("not_team_period", period=f"'{period}'", why=why),
+                      worded("name_like", wanted=f"'{wanted}'"))
