@@ -95,7 +95,7 @@ def test_no_stage_model_file_names_a_language_in_its_fields() -> None:
 
 
 @pytest.mark.parametrize("change,field", [
-    (("  - key: negotiation\n", "  - key: negotiating\n"), "stages[7].key"),  # no such stage in the model
+    (("  - key: negotiation\n", "  - key: negotiatoin\n"), "stages[7].key"),  # no such stage in the model
     (("  - key: signing\n", "  - number: 9\n"), "stages[8].number"),
     (("  - key: signing\n", "  - key: negotiation\n"), "stages[8]"),  # the same stage twice
     (("  - key: signing\n    name: 签约成交\n", "  - name: 签约成交\n"), "stages[8]"),  # which stage?
@@ -116,6 +116,9 @@ def test_a_mistake_in_a_languages_texts_is_an_error_at_its_line(tmp_path: Path, 
     assert [p.field for p in problems] == [field], [str(p) for p in problems]
     assert problems[0].path == "playbook/playbook.zh.yml" and problems[0].line > 1
     assert str(problems[0]).startswith(f"playbook/playbook.zh.yml:{problems[0].line}:")
+    # A code and its values, worded at the edge: in Chinese for a Chinese reader.
+    assert problems[0].code and CJK.search(ZH.problem_message(problems[0])), problems[0]
+    assert not CJK.search(EN.problem_message(problems[0]))
     assert all(name in PROSE for name in ("goal", "activities", "label", "description"))
 
 
@@ -140,6 +143,10 @@ def test_a_text_a_language_leaves_out_or_copies_is_shown_in_english_and_reported
     lines = zh_file.read_text(encoding="utf-8").splitlines()
     assert lines[warnings[0].line - 1].strip() == "- key: visit-and-research"  # the stage that lacks it
     assert lines[warnings[1].line - 1].strip() == f"goal: {english_goal}"  # the text to translate
+    assert [p.code for p in warnings] == ["untranslated_missing", "untranslated_same"]
+    assert ZH.problem_message(warnings[0]) == "没有 zh 文本：显示的是 en 文本"
+    assert EN.problem_message(warnings[1]) == "the same as the en text: not yet translated into zh"
+    assert ZH.problem_hint(warnings[1]) == "请在 playbook.zh.yml 中翻译"
 
 
 def test_a_third_language_is_a_file_not_code(tmp_path: Path) -> None:
@@ -576,3 +583,28 @@ def test_dealbook_new_writes_a_chinese_skeleton_that_passes(tmp_path: Path) -> N
     assert check.returncode == 0, check.stdout
     # The untouched skeleton passes, and says in Chinese what is still to fill in (title, account, owner, amount).
     assert "已检查 1 个项目文件：0 个错误，4 个提醒" in check.stderr
+
+
+def test_the_preview_follows_an_edit_of_a_languages_texts_and_never_serves_the_file(project: Project) -> None:
+    """Saving playbook.zh.yml while `dealbook serve` runs redoes the Chinese stage page, the hand-written
+    Chinese pages that show the text, and the Chinese name under the English stage name."""
+    from test_serve import RELOAD_TIMEOUT, STARTUP_TIMEOUT, _free_port, _get, _get_status, _server, _wait_for
+
+    dealbook = Path(sys.executable).parent / "dealbook"
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}/"
+    stage = SITE_PATHS.url(SITE_PATHS.stage_page(load_stage_model(project.model).stage(1)))
+    pages = [base + stage, base + "zh/" + stage, base + "zh/" + SITE_PATHS.url("process.md")]
+    texts = project.model.with_name("playbook.zh.yml")
+    log = project.root / "serve.log"
+
+    def all_say(text: str) -> bool:
+        return all(status == 200 and text in body for status, body in map(_get, pages))
+
+    with _server(dealbook, project, port, log) as server:
+        _wait_for(lambda: all_say("客户规划与电话邀约"), STARTUP_TIMEOUT, "the Chinese stage name", server, log)
+        texts.write_text(texts.read_text(encoding="utf-8").replace("name: 客户规划与电话邀约", "name: 大客户规划"),
+                         encoding="utf-8")
+        _wait_for(lambda: all_say("大客户规划"), RELOAD_TIMEOUT, "the new Chinese name on every page", server, log)
+        assert not any("客户规划与电话邀约" in _get(url)[1] for url in pages)
+        assert _get_status(base + "playbook.zh.yml") == 404 and _get_status(base + "playbook.yml") == 404

@@ -31,6 +31,7 @@ def test_home_and_stage_pages_show_the_model(project: Project) -> None:
         assert f"{round(stage.probability * 100)}%" in page
         assert stage.text("name", "zh") in page  # the Chinese name under the English one
     assert not (project.site / "playbook.yml").exists(), "the stage model is data, not a published file"
+    assert not list(project.site.rglob("playbook.*.yml")), "nor are its languages' texts"
 
 
 def test_changed_stage_model_changes_the_pages(project: Project) -> None:

@@ -21,9 +21,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from ..diagnostics import Problem, Problems
+from ..diagnostics import Problem, Problems, Worded, problem, worded
 from .forecast_terms import STAGE_FORECASTS
-from .spec import Checker, Choice, Date, Field, Integer, ListOf, Number, Pattern, Record, Text, TextMapOf
+from .spec import Checker, Choice, Date, Field, Integer, ListOf, Number, Pattern, Record, Text, TextMapOf, suggest
 from .yaml_nodes import read_yaml
 
 VOCABULARIES = ("roles", "influence", "stance", "status", "topics")
@@ -384,7 +384,7 @@ def _lay(model: dict, given: dict, where: str, code: str, c: Checker) -> None:
     """Put the texts of `given` (a part of a texts file) onto the matching part of the model."""
     prefix = f"{where}." if where else ""
 
-    def error(at: str, message: str, hint: str = "") -> None:
+    def error(at: str, message: Worded, hint: Worded) -> None:
         line, col = c.marks.get(at, c.marks.get(where, (1, 1)))
         c.problems.error(c.path, line, col, at, message, hint)
 
@@ -393,10 +393,10 @@ def _lay(model: dict, given: dict, where: str, code: str, c: Checker) -> None:
         if name in PROSE:
             original = model.get(name)
             if not original:
-                error(at, f"the model gives no '{name}' here to translate", "remove it, or add the text to the model")
+                error(at, worded("texts_nothing_to_translate", name=name), Worded("texts_remove_or_add"))
             elif isinstance(original, list) and len(value) != len(original):
-                error(at, f"has {len(value)} items and the model's '{name}' has {len(original)}",
-                      "give one item for each of the model's, in the same order")
+                error(at, worded("texts_count", given=len(value), name=name, expected=len(original)),
+                      Worded("texts_one_each"))
             else:
                 model.setdefault("texts", {}).setdefault(code, {})[name] = tuple(value) if isinstance(value, list) \
                     else value
@@ -408,14 +408,17 @@ def _lay(model: dict, given: dict, where: str, code: str, c: Checker) -> None:
                 named = {key: item[key] for key in keys if key in item}
                 match = [i for i, candidate in enumerate(items) if all(candidate.get(k) == v for k, v in named.items())]
                 if not named:
-                    error(item_at, f"says not which item of the model's '{name}' it translates",
-                          f"name it by {' or '.join(repr(k) for k in keys)}")
+                    error(item_at, worded("texts_unnamed", list=name),
+                          worded("texts_name_by", keys=" / ".join(f"'{k}'" for k in keys)))
                 elif not match:
-                    shown = ", ".join(f"{k} {v!r}" for k, v in named.items())
-                    error(f"{item_at}.{next(iter(named))}", f"the model has no item of '{name}' with {shown}",
-                          "translate only what the model has: " + ", ".join(str(i.get(keys[0])) for i in items))
+                    # The key no item has (or, when a stage's key and number name two stages, the first).
+                    unknown = [(k, v) for k, v in named.items() if all(i.get(k) != v for i in items)]
+                    key, value = (unknown or list(named.items()))[0]
+                    options = [str(i.get(key)) for i in items]
+                    error(f"{item_at}.{key}", worded("texts_no_item", list=name, key=key, value=value),
+                          suggest(str(value), options) or worded("texts_translate_only", options=", ".join(options)))
                 elif match[0] in seen:
-                    error(item_at, "this item is translated twice in this file", "keep one of them")
+                    error(item_at, Worded("texts_twice"), Worded("texts_keep_one"))
                 else:
                     seen.add(match[0])
                     items[match[0]].setdefault("texts_at", {}).setdefault(code, {})[""] = c.marks.get(item_at, (1, 1))
@@ -442,15 +445,15 @@ def _list_untranslated(model: object, where: str, code: str, shown: str, out: li
         given = texts.get(name)
         if given is None:
             line, col = at.get("", (1, 1))
-            message = f"no {code} text: the {DEFAULT_LANGUAGE} text is shown"
+            message = worded("untranslated_missing", language=code, default=DEFAULT_LANGUAGE)
         elif list(given) == original if isinstance(original, list) else given == original:
             line, col = at[name]
-            message = f"the same as the {DEFAULT_LANGUAGE} text: not yet translated into {code}"
+            message = worded("untranslated_same", default=DEFAULT_LANGUAGE, language=code)
             del texts[name]
         else:
             continue
-        out.append(Problem(shown, line, col, "warning", prefix + name, message,
-                           f"translate it in {shown.replace(chr(92), '/').rpartition('/')[2]}"))
+        out.append(problem(shown, line, col, "warning", prefix + name, message,
+                           worded("untranslated_where", file=shown.replace("\\", "/").rpartition("/")[2])))
     for name, value in model.items():
         if name not in PROSE and name not in ("texts", "texts_at"):
             _list_untranslated(value, prefix + name, code, shown, out)
