@@ -238,6 +238,8 @@ def compute(deals: list[Deal], model: StageModel, as_of: date, labels: Labels, p
 def _no_rate(deal: Deal, model: StageModel, labels: Labels) -> Problem:
     """The one error line for a deal whose currency has no rate: at its `currency:` line, saying where the rate goes."""
     line, col = deal.mark("currency")
-    values = {"currency": deal.currency, "reporting": model.reporting_currency, "model": model.path}
+    values = {"currency": deal.currency, "reporting": model.reporting_currency, "model": str(model.path)}
+    params = tuple(values.items())
     return Problem(deal.path, line, col, "error", "currency", labels("e_no_rate", **values),
-                   labels("e_no_rate_hint", **values))
+                   labels("e_no_rate_hint", **values), code="e_no_rate", params=params, hint_code="e_no_rate_hint",
+                   hint_params=params)

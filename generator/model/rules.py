@@ -77,10 +77,14 @@ def deal_warnings(deal: Deal, result: Result, times: Timeline, model: StageModel
 
     def warn(where: str, message: str, hint: str, **values: object) -> None:
         # Reps get the field, the message and the fix (`dealbook check`); readers of the site get
-        # the `<message>_plain` sentence of the catalog, which names no field.
+        # the `<message>_plain` sentence of the catalog, which names no field. The catalog keys and the
+        # values go with them (`dealbook check --format json`); some values are still worded here, in the
+        # site's language (a stage's name, a date), which is why `Pipeline.in_language` computes them again.
         line, col = deal.mark(where)
+        params = tuple(values.items())
         out.append(Problem(deal.path, line, col, "warning", where, labels(message, **values),
-                           labels(hint, **values), labels(f"{message}_plain", **values)))
+                           labels(hint, **values), labels(f"{message}_plain", **values),
+                           code=message, params=params, hint_code=hint, hint_params=params))
 
     # A file from `dealbook new` that was never filled in.
     for key, placeholders in PLACEHOLDERS.items():
