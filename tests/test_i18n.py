@@ -608,3 +608,22 @@ def test_the_preview_follows_an_edit_of_a_languages_texts_and_never_serves_the_f
         _wait_for(lambda: all_say("大客户规划"), RELOAD_TIMEOUT, "the new Chinese name on every page", server, log)
         assert not any("客户规划与电话邀约" in _get(url)[1] for url in pages)
         assert _get_status(base + "playbook.zh.yml") == 404 and _get_status(base + "playbook.yml") == 404
+
+
+def test_a_new_language_starts_from_the_models_texts_every_one_untranslated(tmp_path: Path) -> None:
+    """What `dealbook language add` writes for the stage model: the texts of a language in a texts file's shape."""
+    import yaml
+
+    from generator.sources.stage_model import texts_document
+
+    shipped = load_stage_model(ROOT / "playbook" / "playbook.yml")
+    path = _model_with_texts(tmp_path, language="de", texts=yaml.safe_dump(texts_document(shipped, "en"),
+                                                                            allow_unicode=True, sort_keys=False))
+    (tmp_path / "playbook.zh.yml").write_text(yaml.safe_dump(texts_document(shipped, "zh"), allow_unicode=True,
+                                                             sort_keys=False), encoding="utf-8")
+    model = load_stage_model(path)
+    german = [p for p in model.untranslated if p.path.endswith("playbook.de.yml")]
+    assert {p.code for p in german} == {"untranslated_same"} and len(german) > 100  # every text, at its own line
+    assert len({p.line for p in german}) == len(german)
+    assert [p for p in model.untranslated if p not in german] == []  # the Chinese, written back, is whole
+    assert _prose(model, "zh") == _prose(shipped, "zh")

@@ -257,6 +257,12 @@ MODEL_SPEC = Record(name="stage model", fields={
 })
 
 
+# The texts of each part of the model, as a language's file gives them.
+STAGE_TEXTS = ("name", "customer_step", "goal", "activities", "exit_criterion", "pitfalls")
+GROUP_TEXTS, FACTOR_TEXTS, RULE_TEXTS, TERM_TEXTS = ("name",), ("name", "question"), ("meaning", "action"), \
+    ("label", "description")
+
+
 def _optional(*names: str) -> dict[str, Field]:
     return {name: Field(ListOf(Text()) if name in ("activities", "pitfalls") else Text(), False) for name in names}
 
@@ -265,20 +271,20 @@ def _optional(*names: str) -> dict[str, Field]:
 TEXTS_SPEC = Record(name="stage model texts", fields={
     "stages": Field(ListOf(Record(name="stage", fields={
         "number": Field(Integer(1, 99)), "key": Field(_STAGE_KEY),
-        **_optional("name", "customer_step", "goal", "activities", "exit_criterion", "pitfalls")}))),
+        **_optional(*STAGE_TEXTS)}))),
     "evaluation": Field(Record(name="evaluation", fields={
         "groups": Field(ListOf(Record(name="factor group", fields={
-            "key": Field(Text(), True), **_optional("name"),
+            "key": Field(Text(), True), **_optional(*GROUP_TEXTS),
             "factors": Field(ListOf(Record(name="factor", fields={
-                "key": Field(_FACTOR_KEY, True), **_optional("name", "question")}))),
+                "key": Field(_FACTOR_KEY, True), **_optional(*FACTOR_TEXTS)}))),
         }))),
     })),
     "grading": Field(Record(name="grading", fields={
         "rules": Field(ListOf(Record(name="grade rule", fields={
-            "grade": Field(_GRADE, True), **_optional("meaning", "action")}))),
+            "grade": Field(_GRADE, True), **_optional(*RULE_TEXTS)}))),
     })),
     "vocabularies": Field(Record(name="vocabularies", fields={v: Field(ListOf(Record(
-        {"key": Field(_KEY, True), **_optional("label", "description")}, name="term"))) for v in VOCABULARIES})),
+        {"key": Field(_KEY, True), **_optional(*TERM_TEXTS)}, name="term"))) for v in VOCABULARIES})),
 })
 # The fields that name an item of each list, in the model and in a texts file (a stage by either).
 ITEM_KEYS = {"stages": ("key", "number"), "groups": ("key",), "factors": ("key",), "rules": ("grade",),
@@ -457,6 +463,25 @@ def _list_untranslated(model: object, where: str, code: str, shown: str, out: li
     for name, value in model.items():
         if name not in PROSE and name not in ("texts", "texts_at"):
             _list_untranslated(value, prefix + name, code, shown, out)
+
+
+def texts_document(model: StageModel, language: str) -> dict:
+    """The model's texts in `language` (the default language's where it has none), in the shape of a
+    language's texts file: what a new language starts from, every text marked untranslated until changed."""
+
+    def texts(part: Any, names: tuple[str, ...]) -> dict:
+        values = {name: part.text(name, language) for name in names}
+        return {name: list(value) if isinstance(value, tuple) else value for name, value in values.items() if value}
+
+    return {
+        "stages": [{"key": s.key, **texts(s, STAGE_TEXTS)} for s in model.stages],
+        "evaluation": {"groups": [{"key": g.key, **texts(g, GROUP_TEXTS),
+                                   "factors": [{"key": f.key, **texts(f, FACTOR_TEXTS)} for f in g.factors]}
+                                  for g in model.evaluation.groups]},
+        "grading": {"rules": [{"grade": r.grade, **texts(r, RULE_TEXTS)} for r in model.grading]},
+        "vocabularies": {name: [{"key": t.key, **texts(t, TERM_TEXTS)} for t in terms]
+                         for name, terms in model.vocabularies.items()},
+    }
 
 
 def _build(raw: dict, shown: str, languages: tuple[str, ...] = (),
