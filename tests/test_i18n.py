@@ -627,3 +627,16 @@ def test_a_new_language_starts_from_the_models_texts_every_one_untranslated(tmp_
     assert len({p.line for p in german}) == len(german)
     assert [p for p in model.untranslated if p not in german] == []  # the Chinese, written back, is whole
     assert _prose(model, "zh") == _prose(shipped, "zh")
+
+
+def test_a_language_tag_is_its_primary_subtag_and_a_language_is_a_catalog() -> None:
+    from generator.labels import LANGUAGES, language_code
+    from generator.site.languages import LanguageError, SiteLanguages
+
+    assert LANGUAGES == ("en", *sorted(p.stem for p in (ROOT / "generator" / "catalog").glob("*.yml") if p.stem != "en"))
+    assert [language_code(tag) for tag in ("zh", "zh-CN", "zh_TW", "ZH-Hant-HK", "en-GB", "", None)] == \
+        ["zh", "zh", "zh", "zh", "en", "en", "en"]
+    assert language_code("xx") == "en"  # no catalog: the default language's words
+    assert SiteLanguages.configured(["en-US", "zh-CN"], None).codes == ("en", "zh")
+    with pytest.raises(LanguageError, match="'xx' is not one of"):
+        SiteLanguages.configured(["en", "xx"], None)
