@@ -514,44 +514,44 @@ def _build(raw: dict, shown: str, languages: tuple[str, ...] = (),
 def _check_meaning(model: StageModel, c: Checker) -> None:
     """Rules between fields that a per-field schema cannot express."""
 
-    def error(where: str, message: str, hint: str = "") -> None:
+    def error(where: str, message: Worded, hint: Worded | str = "") -> None:
         line, col = c.marks.get(where, (1, 1))
         c.problems.error(c.path, line, col, where, message, hint)
 
     for index, stage in enumerate(model.stages, start=1):
         if stage.number != index:
-            error(f"stages[{index}].number", f"stage {index} is numbered {stage.number}",
-                  "number the stages 1, 2, 3, … in order")
+            error(f"stages[{index}].number", worded("model_stage_numbered", index=index, number=stage.number),
+                  Worded("model_number_in_order"))
         if index > 1 and stage.probability < model.stages[index - 2].probability:
-            error(f"stages[{index}].probability", f"{stage.probability} is lower than the stage before it",
-                  "win probabilities must rise with the stage")
+            error(f"stages[{index}].probability", worded("model_probability_lower", value=stage.probability),
+                  Worded("model_probability_rise"))
         if index > 1 and STAGE_FORECASTS.index(stage.forecast) < \
                 STAGE_FORECASTS.index(model.stages[index - 2].forecast):
-            error(f"stages[{index}].forecast", f"'{stage.forecast}' is less certain than the stage before it "
-                  f"('{model.stages[index - 2].forecast}')", "forecast categories must rise with the stage: "
-                  + ", ".join(STAGE_FORECASTS))
+            error(f"stages[{index}].forecast", worded("model_forecast_less", value=f"'{stage.forecast}'",
+                                                      before=f"'{model.stages[index - 2].forecast}'"),
+                  worded("model_forecast_rise", order=", ".join(STAGE_FORECASTS)))
     if len(model.stages) < 2:
-        error("stages", "the model needs at least two stages")
+        error("stages", Worded("model_two_stages"))
     keys = [f.key for f in model.evaluation.factors]
     for key in {k for k in keys if keys.count(k) > 1}:
-        error("evaluation.groups", f"factor '{key}' is defined twice")
+        error("evaluation.groups", worded("model_factor_twice", key=f"'{key}'"))
     ev = model.evaluation
     if ev.scale_min >= ev.scale_max:
-        error("evaluation.scale_max", "scale_max must be greater than scale_min")
+        error("evaluation.scale_max", Worded("model_scale"))
     rules = model.grading
     if rules and (rules[-1].max_days_to_close is not None or rules[-1].min_likelihood is not None):
-        error(f"grading.rules[{len(rules)}]", "the last grade rule must have no conditions",
-              "it catches every deal no other rule takes")
+        error(f"grading.rules[{len(rules)}]", Worded("model_last_rule"), Worded("model_last_rule_hint"))
     grades = [r.grade for r in rules]
     for grade in {g for g in grades if grades.count(g) > 1}:
-        error("grading.rules", f"grade '{grade}' is given twice")
+        error("grading.rules", worded("model_grade_twice", grade=f"'{grade}'"))
     if model.currency not in model.currencies:
-        error("currency", f"the default currency {model.currency} is not in currencies", "add it to currencies")
+        error("currency", worded("model_currency_unlisted", code=model.currency), Worded("model_add_currency"))
     _check_rates(model, error)
     for vocabulary, needed in REQUIRED_TERMS.items():
         for key in needed:
             if key not in model.keys(vocabulary):
-                error(f"vocabularies.{vocabulary}", f"'{key}' is missing", "Dealbook relies on this key")
+                error(f"vocabularies.{vocabulary}", worded("model_term_missing", key=f"'{key}'"),
+                      Worded("model_term_needed"))
 
 
 def _check_rates(model: StageModel, error) -> None:
@@ -559,17 +559,17 @@ def _check_rates(model: StageModel, error) -> None:
     with that deal (model.forecast), so that the error names the deal's currency line."""
     reporting = model.reporting_currency
     if reporting not in model.currencies:
-        error("reporting_currency", f"the reporting currency {reporting} is not in currencies", "add it to currencies")
+        error("reporting_currency", worded("model_reporting_unlisted", code=reporting), Worded("model_add_currency"))
         return  # every rate is relative to it: nothing more to say until it is right
     for code, rate in model.exchange_rates.items():
         where = f"exchange_rates.{code}"
         if code == reporting and rate != 1:
-            error(where, f"{code} is the reporting currency, so its rate is 1, not {rate:g}", "remove this line")
+            error(where, worded("model_reporting_rate", code=code, rate=f"{rate:g}"), Worded("model_remove_line"))
         elif code not in model.currencies:
-            error(where, f"{code} is not in currencies", "add it to currencies, or remove the rate")
+            error(where, worded("model_rate_unlisted", code=code), Worded("model_add_or_remove_rate"))
         elif rate <= 0:
-            error(where, f"a rate of {rate:g} would make every {code} deal worth nothing",
-                  f"give the number of {reporting} one {code} is worth")
+            error(where, worded("model_rate_zero", rate=f"{rate:g}", code=code),
+                  worded("model_rate_worth", reporting=reporting, code=code))
     if model.rate(model.currency) is None:
-        error("currency", f"the default currency {model.currency} has no exchange rate into {reporting}",
-              f"add '{model.currency}: …' under exchange_rates")
+        error("currency", worded("model_no_default_rate", code=model.currency, reporting=reporting),
+              worded("model_add_rate", line=f"'{model.currency}: …'"))
