@@ -640,3 +640,22 @@ def test_a_language_tag_is_its_primary_subtag_and_a_language_is_a_catalog() -> N
     assert SiteLanguages.configured(["en-US", "zh-CN"], None).codes == ("en", "zh")
     with pytest.raises(LanguageError, match="'xx' is not one of"):
         SiteLanguages.configured(["en", "xx"], None)
+
+
+def test_a_model_with_its_chinese_beside_the_english_says_where_each_text_goes(tmp_path: Path) -> None:
+    """A model written before playbook.zh.yml (`name_zh:` beside `name:`): one error per such text, at its line."""
+    old = subprocess.run(["git", "show", "71cef50:playbook/playbook.yml"], cwd=ROOT, capture_output=True, text=True)
+    if old.returncode != 0:
+        pytest.skip("the repository's history is not here")
+    path = tmp_path / "playbook.yml"
+    path.write_text(old.stdout, encoding="utf-8")
+    with pytest.raises(StageModelError) as caught:
+        load_stage_model(path, "playbook/playbook.yml")
+    problems = caught.value.problems
+    lines = old.stdout.splitlines()
+    assert len(problems) == sum(len(re.findall(r"\b\w+_zh:", line)) for line in lines) > 100
+    assert {p.code for p in problems} == {"texts_moved"}
+    for p in problems:
+        assert re.search(rf"\b{re.escape(p.field.rsplit('.', 1)[-1])}:", lines[p.line - 1]), str(p)
+    assert problems[0].field == "stages[1].name_zh"
+    assert ZH.problem_message(problems[0]) == "其他语言的文本应写在 playbook.zh.yml 中"

@@ -21,6 +21,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import yaml
+
 from ..diagnostics import Problem, Problems, Worded, problem, worded
 from .forecast_terms import STAGE_FORECASTS
 from .spec import Checker, Choice, Date, Field, Integer, ListOf, Number, Pattern, Record, Text, TextMapOf, suggest
@@ -355,6 +357,7 @@ def _load(path: Path, shown: str, data: bytes | None, texts: dict[str, tuple[Pat
     if node is None:
         raise StageModelError(problems)
     c = Checker(shown, problems)
+    _moved_texts(node, "", shown, c)
     raw = MODEL_SPEC.check(node, "", c)
     if c.failed or raw is None:
         raise StageModelError(problems)
@@ -368,6 +371,30 @@ def _load(path: Path, shown: str, data: bytes | None, texts: dict[str, tuple[Pat
     if problems.errors:
         raise StageModelError(problems)
     return model
+
+
+# A text written beside the default language's, as models before playbook.<code>.yml had it (`name_zh:`).
+_SUFFIXED = re.compile(rf"(?:{'|'.join(PROSE)})_([a-z]{{2,3}})")
+
+
+def _moved_texts(node: Any, where: str, shown: str, c: Checker) -> None:
+    """Each text of another language in the model file is an error naming the file it belongs in (the spec
+    alone would call it an unknown key), and is left out of the spec's check."""
+    if isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value, start=1):
+            _moved_texts(item, f"{where}[{index}]", shown, c)
+    elif isinstance(node, yaml.MappingNode):
+        kept = []
+        for key, value in node.value:
+            at = f"{where}.{key.value}" if where else str(key.value)
+            moved = _SUFFIXED.fullmatch(key.value) if isinstance(key, yaml.ScalarNode) else None
+            if moved:
+                file = _shown_beside(shown, f"{Path(shown).stem}.{moved[1]}{Path(shown).suffix}").rpartition("/")[2]
+                c.error(key, at, worded("texts_moved", file=file), Worded("texts_moved_hint"))
+            else:
+                kept.append((key, value))
+                _moved_texts(value, at, shown, c)
+        node.value[:] = kept
 
 
 def _read_texts(raw: dict, code: str, path: Path, shown: str, data: bytes | None, problems: Problems,
