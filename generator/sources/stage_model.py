@@ -373,7 +373,8 @@ def _load(path: Path, shown: str, data: bytes | None, texts: dict[str, tuple[Pat
     return model
 
 
-# A text written beside the default language's, as models before playbook.<code>.yml had it (`name_zh:`).
+# A text written beside the default language's with the language as a suffix (`goal_<code>:`), as models
+# before playbook.<code>.yml had it.
 _SUFFIXED = re.compile(rf"(?:{'|'.join(PROSE)})_([a-z]{{2,3}})")
 
 
