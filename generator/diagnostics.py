@@ -121,9 +121,9 @@ class Problem:
         return replace(self, severity="error")
 
 
-def problem(path: str, line: int, col: int, severity: Severity, field: str, message: str | Worded,
-            hint: str | Worded = "") -> Problem:
-    """A problem whose message and hint are each `Worded` or (the old way) English text."""
+def problem(path: str, line: int, col: int, severity: Severity, field: str, message: Worded,
+            hint: Worded | str = "") -> Problem:
+    """A problem whose message and hint (`""` for none) are `Worded`: a catalog key and its values."""
     code, params = (message.code, message.params) if isinstance(message, Worded) else ("", ())
     hint_code, hint_params = (hint.code, hint.params) if isinstance(hint, Worded) else ("", ())
     return Problem(path, line, col, severity, field, "" if code else message, "" if hint_code else hint,
@@ -133,13 +133,11 @@ def problem(path: str, line: int, col: int, severity: Severity, field: str, mess
 class Problems(list):
     """Problems collected while reading files, in the order they were found."""
 
-    def error(self, path: str, line: int, col: int, field: str, message: str | Worded, hint: str | Worded = "") -> None:
-        """An error; `message` and `hint` are `Worded` (a catalog key and its values), or English text
-        (the old way, still taken while sources move over)."""
+    def error(self, path: str, line: int, col: int, field: str, message: Worded, hint: Worded | str = "") -> None:
+        """An error; `message` and `hint` (`""` for none) are `Worded`: a catalog key and its values."""
         self.append(problem(path, line, col, "error", field, message, hint))
 
-    def warning(self, path: str, line: int, col: int, field: str, message: str | Worded,
-                hint: str | Worded = "") -> None:
+    def warning(self, path: str, line: int, col: int, field: str, message: Worded, hint: Worded | str = "") -> None:
         self.append(problem(path, line, col, "warning", field, message, hint))
 
     @property

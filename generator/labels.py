@@ -42,38 +42,6 @@ def catalog(language: str) -> dict:
     return yaml.load((_DIR / f"{language_code(language)}.yml").read_text(encoding="utf-8"), Loader=loader)
 
 
-@lru_cache
-def _message_patterns(language: str, section: str) -> tuple[tuple[re.Pattern[str], str], ...]:
-    """(English pattern, text in `language`) for each entry of a catalog section, the most specific first.
-
-    `{name}` in the English text matches any text; the longest literal texts are tried first, so that
-    "expected one of {options}, got {got}" wins over "expected {wanted}, got {got}".
-    """
-    english, other = catalog("en")[section], catalog(language)[section]
-    pairs = []
-    for key, text in english.items():
-        pieces = re.split(r"({\w+})", text)
-        regex = "".join(f"(?P<{p[1:-1]}>.+?)" if re.fullmatch(r"{\w+}", p) else re.escape(p) for p in pieces)
-        literal = sum(len(p) for p in pieces if not re.fullmatch(r"{\w+}", p))
-        pairs.append((literal, re.compile(regex, re.S), other[key]))
-    pairs.sort(key=lambda pair: -pair[0])
-    return tuple((pattern, text) for _, pattern, text in pairs)
-
-
-def _translated(text: str, language: str, section: str, depth: int = 0) -> str | None:
-    """`text` (an English check message, hint or piece of one) in `language`; None when no pattern matches."""
-    for pattern, target in _message_patterns(language, section):
-        match = pattern.fullmatch(text)
-        if match:
-            values = match.groupdict()
-            if depth < 3:  # a piece may be a known part ("a whole number from 1 to 8") or a message itself
-                values = {name: _translated(value, language, "message_parts", depth + 1)
-                          or _translated(value, language, "messages", depth + 1) or value
-                          for name, value in values.items()}
-            return _fill(target, values)
-    return None
-
-
 _WIDE = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff]")
 _NARROW = re.compile(r"[A-Za-z0-9'`\"]")
 
@@ -180,16 +148,13 @@ class Labels:
         return self.word(exc.worded.code, exc.worded.params) if isinstance(exc, WordedError) else str(exc)
 
     def problem_message(self, problem: Problem) -> str:
-        """What is wrong, in this language."""
-        if problem.code:
-            return self.word(problem.code, problem.params)
-        return self._legacy(problem.message)
+        """What is wrong, in this language (a problem made without a code, as `dealbook import` copies
+        them, keeps its text)."""
+        return self.word(problem.code, problem.params) if problem.code else problem.message
 
     def problem_hint(self, problem: Problem) -> str:
         """How to fix it, in this language ('' for none)."""
-        if problem.hint_code:
-            return self.word(problem.hint_code, problem.hint_params)
-        return self._legacy(problem.hint)
+        return self.word(problem.hint_code, problem.hint_params) if problem.hint_code else problem.hint
 
     def in_language(self, problem: Problem, command: str = "dealbook") -> Problem:
         """`problem` with its message and hint worded in this language, a `dealbook …` it tells the
@@ -200,13 +165,6 @@ class Labels:
     def problem_line(self, problem: Problem, command: str = "dealbook") -> str:
         """`path:line:col: severity: field: message (hint)` in this language."""
         return str(self.in_language(problem, command))
-
-    def _legacy(self, text: str) -> str:
-        # Migration only: a problem made with English text instead of a code is matched back to this
-        # language through the catalog's English texts. Goes once every source gives codes.
-        if self.language == "en" or not text:
-            return text
-        return _translated(text, self.language, "messages") or text
 
     def stage_name(self, stage) -> str:
         return self.pick(stage, "name")

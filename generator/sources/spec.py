@@ -50,7 +50,7 @@ class Checker:
         self.marks: dict[str, tuple[int, int]] = {}
         self.failed = False
 
-    def error(self, node: yaml.Node, where: str, message: str | Worded, hint: str | Worded = "") -> None:
+    def error(self, node: yaml.Node, where: str, message: Worded, hint: Worded | str = "") -> None:
         self.failed = True
         if node.tag == REFUSED:  # the reader has already said why
             return
@@ -160,11 +160,13 @@ class Text(_Plain):
 class Pattern(Text):
     regex: str = ".*"
     what: str = "text"
+    what_code: str = "text"  # `what` as the catalog's `message_parts:` key, for problems
 
     def check(self, node, where, c):
         value = super().check(node, where, c)
         if value is not None and not re.fullmatch(self.regex, value):
-            c.error(node, where, f"{value!r} is not {self.what}", f"for example {self.example!r}")
+            c.error(node, where, worded("not_pattern", value=repr(value), what=Worded(self.what_code)),
+                    worded("for_example", example=repr(self.example)))
             return None
         return value
 
@@ -652,12 +654,14 @@ class TextMapOf(Spec):
                 continue
             # A key such as 2027 or a date would reach us as a number or a timestamp: take its text.
             if not isinstance(key_node, yaml.ScalarNode):
-                c.error(key_node, f"{where}.?", f"expected {self.key.what} as the key, got {_kind(key_node)}")
+                c.error(key_node, f"{where}.?", worded("key_expected", what=Worded(self.key.what_code),
+                                                          got=_kind(key_node)))
                 continue
             text = key_node.value
             if not re.fullmatch(self.key.regex, text):
-                c.error(key_node, f"{where}.{text}", f"{text!r} is not {self.key.what}",
-                        f"for example {self.key.example!r}")
+                c.error(key_node, f"{where}.{text}", worded("not_pattern", value=repr(text),
+                                                            what=Worded(self.key.what_code)),
+                        worded("for_example", example=repr(self.key.example)))
                 continue
             _check_entry(self.value, key_node, value_node, f"{where}.{text}", text, c, out)
         return out

@@ -200,11 +200,11 @@ def _texts(required: bool = True) -> Field:
     return Field(ListOf(Text()), required)
 
 
-_KEY = Pattern(regex=r"[a-z][a-z0-9-]*", what="a lower-case key", example="decision-maker")
-_STAGE_KEY = Pattern(regex=r"[a-z][a-z0-9-]*", what="a lower-case key", example="signing")
-_FACTOR_KEY = Pattern(regex=r"[a-z][a-z0-9_]*", what="a lower-case key", example="funding")
-_GRADE = Pattern(regex="[A-Z]", what="a capital letter", example="A")
-_CURRENCY = Pattern(regex="[A-Z]{3}", what="an ISO 4217 currency code", example="CNY")
+_KEY = Pattern(regex=r"[a-z][a-z0-9-]*", what="a lower-case key", what_code="lower_key", example="decision-maker")
+_STAGE_KEY = Pattern(regex=r"[a-z][a-z0-9-]*", what="a lower-case key", what_code="lower_key", example="signing")
+_FACTOR_KEY = Pattern(regex=r"[a-z][a-z0-9_]*", what="a lower-case key", what_code="lower_key", example="funding")
+_GRADE = Pattern(regex="[A-Z]", what="a capital letter", what_code="capital_letter", example="A")
+_CURRENCY = Pattern(regex="[A-Z]{3}", what="an ISO 4217 currency code", what_code="currency_code", example="CNY")
 _TERM = Record({"key": Field(_KEY, True), "label": _text(), "description": _text(required=False)}, name="term")
 
 MODEL_SPEC = Record(name="stage model", fields={

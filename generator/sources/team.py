@@ -30,8 +30,9 @@ if TYPE_CHECKING:
     from .stage_model import StageModel
 
 # Calendar quarters (2027-Q1) or fiscal ones (FY2027-Q1); which one a team uses follows the stage model.
-PERIOD = Pattern(regex=r"(FY)?\d{4}-Q[1-4]", what="a quarter such as 2027-Q1 or FY2027-Q1", example="2027-Q1")
-EMAIL = Pattern(regex=r"[^@\s]+@[^@\s]+", what="an e-mail address", example="li.wei@example.com")
+PERIOD = Pattern(regex=r"(FY)?\d{4}-Q[1-4]", what="a quarter such as 2027-Q1 or FY2027-Q1", what_code="quarter",
+                 example="2027-Q1")
+EMAIL = Pattern(regex=r"[^@\s]+@[^@\s]+", what="an e-mail address", what_code="email", example="li.wei@example.com")
 
 TEAM_SPEC = Record(name="team", fields={
     "members": Field(ListOf(Record(name="member", fields={
