@@ -139,6 +139,8 @@ def _broken_deals(deals: Path) -> None:
     (deals / "amount.yml").write_text(BASE_DEAL.replace("amount: 1000", "amount: ¥4,600,000"), encoding="utf-8")
     (deals / "sci.yml").write_text(BASE_DEAL.replace("amount: 1000", "amount: 1.5e6"), encoding="utf-8")
     (deals / "when.yml").write_text(BASE_DEAL.replace("2027-01-31", "2027/2/26"), encoding="utf-8")
+    (deals / "c1.yml").write_text(BASE_DEAL + "notes: a\x81b\n", encoding="utf-8")
+    (deals / "nonchar.yml").write_text(BASE_DEAL + "notes: a\ufffeb\n", encoding="utf-8")
     (deals / "case-x.yml~").write_text("x", encoding="utf-8")
     (deals / "notes.txt").write_text("x", encoding="utf-8")
     (deals / "old").mkdir()

@@ -165,15 +165,16 @@ def _decode(data: bytes, shown_as: str, problems: Problems) -> str | None:
     return text.removeprefix("\ufeff")
 
 
-def _character_name(char: str) -> str:
+def _character_name(char: str) -> str | Worded:
+    """The code point and its Unicode name (`U+0007 BEL`), or what kind of character it is, in words."""
     code = ord(char)
     if code < 0x20:
         return f"U+{code:04X} {C0_NAMES[code]}"
     if code == 0x7F:
         return "U+007F DEL"
     if code < 0xA0:
-        return f"U+{code:04X} (a C1 control character)"
-    return f"U+{code:04X} (not a character)"
+        return worded("c1_character", code=f"U+{code:04X}")
+    return worded("not_a_character", code=f"U+{code:04X}")
 
 
 YAML_ONLY_BREAK = re.compile("[\x85\u2028\u2029]")
@@ -259,8 +260,8 @@ def _report_syntax_error(exc: yaml.MarkedYAMLError, text: str, shown_as: str, pr
         return
     mark = exc.problem_mark or exc.context_mark
     line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-    what = _first_line(exc.problem or exc.context or "") or "the YAML cannot be read"
-    if what.startswith("but ") and exc.context:  # "but found another document" needs what was expected
+    what: str | Worded = _first_line(exc.problem or exc.context or "") or Worded("yaml_unreadable")
+    if isinstance(what, str) and what.startswith("but ") and exc.context:  # needs what was expected
         what = f"{_first_line(exc.context)}, {what}"
     hint = _syntax_hint(f"{_first_line(exc.context or '')} {what}")
     problems.error(shown_as, line, col, "", worded("yaml_syntax", what=what), hint)
