@@ -315,15 +315,15 @@ def test_a_currency_without_a_rate_is_one_error_line_at_the_deals_currency(tmp_p
 
 
 @pytest.mark.parametrize("change,where,words", [
-    (lambda m: m.replace("  USD: 7.10\n", "  USD: 7.10\n  CNY: 2\n"), "playbook/playbook.yml:22:3",
+    (lambda m: m.replace("  USD: 7.10\n", "  USD: 7.10\n  CNY: 2\n"), "playbook/playbook.yml:30:3",
      "exchange_rates.CNY: CNY is the reporting currency, so its rate is 1, not 2"),
-    (lambda m: m.replace("  USD: 7.10\n", "  USD: 0\n"), "playbook/playbook.yml:21:3",
+    (lambda m: m.replace("  USD: 7.10\n", "  USD: 0\n"), "playbook/playbook.yml:29:3",
      "exchange_rates.USD: a rate of 0 would make every USD deal worth nothing"),
-    (lambda m: m.replace("  USD: 7.10\n", "  USD: 7.10\n  XYZ: 1.5\n"), "playbook/playbook.yml:22:3",
+    (lambda m: m.replace("  USD: 7.10\n", "  USD: 7.10\n  XYZ: 1.5\n"), "playbook/playbook.yml:30:3",
      "exchange_rates.XYZ: XYZ is not in currencies"),
-    (lambda m: m.replace("reporting_currency: CNY", "reporting_currency: RMB"), "playbook/playbook.yml:19:1",
+    (lambda m: m.replace("reporting_currency: CNY", "reporting_currency: RMB"), "playbook/playbook.yml:27:1",
      "reporting_currency: the reporting currency RMB is not in currencies"),
-    (lambda m: m.replace("fiscal_year_start: 4", "fiscal_year_start: 13"), "playbook/playbook.yml:34:20",
+    (lambda m: m.replace("fiscal_year_start: 4", "fiscal_year_start: 13"), "playbook/playbook.yml:42:20",
      "fiscal_year_start: 13 is out of range"),
     (lambda m: m.replace("    forecast: commit     # preferred", "    forecast: pipeline   # preferred"),
      "playbook/playbook.yml:", "stages[7].forecast: 'pipeline' is less certain than the stage before it"),
