@@ -178,3 +178,9 @@ class Labels:
     def format_month(self, value: date) -> str:
         """A month as this language writes it (2026-11, 2026年11月)."""
         return self._labels["month_format"].format(year=value.year, month=value.month)
+
+
+# What `dealbook new` writes where a deal's title, account and owner go, in every language: a deal
+# still holding one is a skeleton not filled in (the deal rules warn; the skeleton writes them).
+PLACEHOLDERS = {field: frozenset(catalog(language)[f"sk_{field}"] for language in LANGUAGES)
+                for field in ("title", "account", "owner")}

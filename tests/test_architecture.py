@@ -13,7 +13,8 @@ from pathlib import Path
 from conftest import ROOT
 
 PACKAGE = ROOT / "generator"
-MAX_CHAIN = 7  # modules in the longest chain of imports (was 12 before the package was split by concern)
+MAX_CHAIN = 8  # modules in the longest chain of imports (12 before the package was split by concern; 8 since the
+# sources make problems as codes: `diagnostics`, a leaf that imports nothing of ours, sits under `yaml_nodes`)
 
 
 def _module_name(path: Path) -> str:

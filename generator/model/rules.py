@@ -12,7 +12,7 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from ..diagnostics import Problem
-from ..sources.skeleton import PLACEHOLDERS
+from ..labels import PLACEHOLDERS
 
 if TYPE_CHECKING:
     from ..labels import Labels

@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
-from ..labels import LANGUAGES, catalog
 from .forecast_terms import DEAL_FORECASTS
 
 if TYPE_CHECKING:
@@ -19,8 +18,6 @@ if TYPE_CHECKING:
 SCHEMA_LINE = "# yaml-language-server: $schema=./deal.schema.json"
 # What `dealbook new` writes where only the rep knows the answer, in every language; a deal still
 # holding one of these was not filled in (the deal rules warn about it).
-PLACEHOLDERS = {field: frozenset(catalog(language)[f"sk_{field}"] for language in LANGUAGES)
-                for field in ("title", "account", "owner")}
 
 
 def _quoted(text: str) -> str:
