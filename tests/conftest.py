@@ -171,3 +171,17 @@ def libreoffice(tmp_path_factory: pytest.TempPathFactory) -> Recalc:
         return done
 
     return recalc
+
+
+def make_workdir(root: Path) -> Path:
+    """A folder to run `dealbook check` in: the shipped stage model with its texts files, no deals yet."""
+    (root / "playbook").mkdir(parents=True)
+    for model in (ROOT / "playbook").glob("playbook*.yml"):
+        (root / "playbook" / model.name).write_bytes(model.read_bytes())
+    (root / "deals").mkdir()
+    return root
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    return make_workdir(tmp_path)

@@ -10,17 +10,9 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import AS_OF_EPOCH, BASE_DEAL, ROOT, run_check
+from conftest import AS_OF_EPOCH, BASE_DEAL, run_check
 
 BASE = BASE_DEAL
-
-
-@pytest.fixture
-def workdir(tmp_path: Path) -> Path:
-    (tmp_path / "playbook").mkdir()
-    (tmp_path / "playbook" / "playbook.yml").write_bytes((ROOT / "playbook" / "playbook.yml").read_bytes())
-    (tmp_path / "deals").mkdir()
-    return tmp_path
 
 
 # (case, file name, content, expected "line:col", expected words in the message)

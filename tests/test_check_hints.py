@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import AS_OF_EPOCH, BASE_DEAL, ROOT
+from conftest import AS_OF_EPOCH, BASE_DEAL, make_workdir
 
 from generator.build import read_project
 from generator.cache import Cache
@@ -35,18 +35,6 @@ def run(cwd: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProc
     env = {**os.environ, "SOURCE_DATE_EPOCH": AS_OF_EPOCH}
     return subprocess.run([sys.executable, "-m", "generator", *args], cwd=cwd, env=env, capture_output=True,
                           text=True, timeout=timeout)
-
-
-def make_workdir(root: Path) -> Path:
-    (root / "playbook").mkdir(parents=True)
-    (root / "playbook" / "playbook.yml").write_bytes((ROOT / "playbook" / "playbook.yml").read_bytes())
-    (root / "deals").mkdir()
-    return root
-
-
-@pytest.fixture
-def workdir(tmp_path: Path) -> Path:
-    return make_workdir(tmp_path)
 
 
 def amount(text: str) -> str:

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import AS_OF_EPOCH, BASE_DEAL, ROOT
+from conftest import AS_OF_EPOCH, BASE_DEAL, ROOT, make_workdir
 
 from generator.diagnostics import Problem, format_problems
 from generator.labels import Labels
@@ -32,18 +32,6 @@ def run_check(cwd: Path, *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "SOURCE_DATE_EPOCH": AS_OF_EPOCH}
     return subprocess.run([sys.executable, "-m", "generator", "check", *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=120)
-
-
-def make_workdir(root: Path) -> Path:
-    (root / "playbook").mkdir(parents=True)
-    (root / "playbook" / "playbook.yml").write_bytes((ROOT / "playbook" / "playbook.yml").read_bytes())
-    (root / "deals").mkdir()
-    return root
-
-
-@pytest.fixture
-def workdir(tmp_path: Path) -> Path:
-    return make_workdir(tmp_path)
 
 
 NOT_A_SEPARATOR = "(the full-width '：' is not a separator)"
