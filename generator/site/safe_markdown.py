@@ -1,188 +1,141 @@
 """Markdown for text written by reps: formatting yes, raw HTML and script links no.
 
-A URL is judged the way a browser will read it (the WHATWG URL standard), not the way it
-looks in the deal file: the attribute value is decoded as the HTML parser decodes it
-(`&#115;`, `&colon;`, `&Tab;`), leading and trailing C0 controls and spaces are stripped,
-tabs and newlines anywhere are removed, and backslashes count as slashes (the site is
-served over http(s) or from file:, all "special" schemes). To be on the safe side, the
-percent-decoded URL must pass the same test, although browsers do not decode a scheme.
+Python-Markdown turns the text into HTML with raw HTML switched off (it shows as text), and
+nh3 (ammonia: html5ever parses the HTML and the `url` crate the URLs, both as browsers do)
+gives the final word: only the tags and attributes Markdown makes survive, character
+references are decoded as the browser will decode them, and a URL with a scheme keeps its
+attribute only for http, https or mailto. Our own rules come on top, in `_attribute`:
 
 - An image (`src`) may only point inside the site: a path without a scheme and without a
   host, so `//host/x.png`, `/\\host/x.png` and `\\\\host/x.png` (which browsers read as
-  `http://host/x.png`) are refused, as is `data:`.
+  `http://host/x.png`) are refused, as are `http:` and `data:`.
 - A link (`href`) may point inside the site or to http, https and mailto; a link to another
   host must name its scheme (`//host` would become `file://host` on a site opened from disk).
+- To be on the safe side, a URL inside the site must pass the same test once percent-decoded,
+  although browsers do not decode a scheme or a host's slashes.
 
-Anything else loses the attribute and keeps its text. An allowed URL is written back in the
-form that was checked, so the browser parses exactly what was judged.
+Anything else loses the attribute and keeps its text. An attribute keeps the value that was
+judged (the serialiser only escapes it), so the browser parses exactly what was checked.
 """
 
 from __future__ import annotations
 
 import html
 import re
-from html.entities import html5
 from urllib.parse import unquote, urlsplit
-from xml.etree.ElementTree import Element
 
 import markdown
+import nh3
 from markdown.extensions import Extension
-from markdown.treeprocessors import Treeprocessor
-from markdown.util import AMP_SUBSTITUTE
 
 LINK_SCHEMES = frozenset({"http", "https", "mailto"})
-# Schemes whose URLs browsers parse with `\` as `/`; a relative URL on our site (served
-# over http, https or file) is parsed against one of them, so it gets the same treatment.
-SPECIAL_SCHEMES = frozenset({"http", "https", "ws", "wss", "ftp", "file"})
-# Attributes that hold a URL but that this converter never produces: dropped whatever they say.
-OTHER_URL_ATTRIBUTES = frozenset({"srcset", "action", "formaction", "poster", "background", "cite",
-                                  "data", "xlink:href", "ping", "longdesc", "lowsrc", "dynsrc"})
+# What Python-Markdown makes with the `sane_lists` and `tables` extensions; nothing else survives.
+TAGS = frozenset({"p", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "em", "strong", "code", "pre",
+                  "blockquote", "ul", "ol", "li", "a", "img", "table", "thead", "tbody", "tr", "th", "td"})
+ATTRIBUTES = {"a": {"href", "title"}, "img": {"src", "alt", "title"}, "ol": {"start"}}
+# A table column's alignment, exactly as the tables extension writes it (no other style).
+ALIGN = {f"text-align: {side};" for side in ("left", "center", "right")}
+CELL_VALUES = {"th": {"style": ALIGN}, "td": {"style": ALIGN}}
 
 _C0_AND_SPACE = "".join(chr(c) for c in range(0x21))
 _TAB_NEWLINE = re.compile(r"[\t\n\r]")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*):")  # WHATWG "scheme state"
-# What Python-Markdown's serializer leaves as a character reference in an attribute value.
-_CHARREF = re.compile(r"&(#[0-9]+|#x[0-9a-f]+|[0-9a-z]+);", re.I)
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")  # the WHATWG URL parser's "scheme state"
 
 
-def browser_url(url: str) -> str:
-    """The URL string a browser's URL parser actually works on (WHATWG "basic URL parser" set-up).
+def _has_scheme(url: str) -> bool:
+    """Does a browser read a scheme at the start (after stripping C0 controls, spaces, tabs, newlines)?"""
+    return _SCHEME.match(_TAB_NEWLINE.sub("", url).lstrip(_C0_AND_SPACE)) is not None
 
-    Strips leading/trailing C0 controls and spaces, removes tab/LF/CR anywhere, and turns `\\`
-    into `/` before the query for special schemes and for relative URLs (our base is special).
+
+def _one_inside(url: str) -> bool:
+    """A URL with no scheme, no host and no `//` in its path, read with `\\` as `/` as browsers do.
+
+    `//host/…`, `/\\host/…`, `\\\\host\\…` and `/<tab>/host/…` all name a host; an empty path
+    segment anywhere is refused too: `/..//host/x.png` resolves to the path `//host/x.png`,
+    which a site opened from disk (`file:`) turns into a network path.
     """
-    url = _TAB_NEWLINE.sub("", url.strip(_C0_AND_SPACE))
-    scheme = url_scheme(url)
-    if scheme is None or scheme in SPECIAL_SCHEMES:
-        cut = min((i for i in (url.find("?"), url.find("#")) if i >= 0), default=len(url))
-        url = url[:cut].replace("\\", "/") + url[cut:]
-    return url
-
-
-def url_scheme(url: str) -> str | None:
-    """The scheme, lower-cased, as a browser finds it in a normalised URL; None for a relative URL."""
-    match = _SCHEME.match(url)
-    return match.group(1).lower() if match else None
-
-
-def _variants(url: str) -> set[str]:
-    """The URL as the browser reads it, plus every decoding an attacker might count on."""
-    seen: set[str] = set()
-    todo = [url, html.unescape(url)]
-    while todo:
-        candidate = browser_url(todo.pop())
-        if candidate in seen or len(seen) > 16:
-            continue
-        seen.add(candidate)
-        todo.append(unquote(candidate))
-    return seen
-
-
-def _leaves_the_site(url: str) -> bool:
-    """A relative URL that names a host, or whose path holds `//`.
-
-    After normalisation this catches `//host/…`, `/\\host/…`, `\\\\host\\…` and `/<tab>/host/…`.
-    An empty path segment anywhere is refused too: `/..//host/x.png` resolves to the path
-    `//host/x.png`, which a site opened from disk (`file:`) turns into a network path.
-    """
-    path = re.split(r"[?#]", url, maxsplit=1)[0]
-    if "//" in path:
-        return True
+    url = _TAB_NEWLINE.sub("", url).strip(_C0_AND_SPACE)
+    if _CONTROL.search(url) or _SCHEME.match(url):
+        return False
+    cut = min((i for i in (url.find("?"), url.find("#")) if i >= 0), default=len(url))
+    url = url[:cut].replace("\\", "/") + url[cut:]
+    if "//" in url[:cut]:
+        return False
     try:
-        return bool(urlsplit(url).netloc)
+        return not urlsplit(url).netloc
     except ValueError:  # e.g. an invalid IPv6 literal: not worth the risk
-        return True
-
-
-def _one_link_ok(url: str) -> bool:
-    if _CONTROL.search(url):
-        return False
-    scheme = url_scheme(url)
-    if scheme is None:
-        return not _leaves_the_site(url)
-    try:  # urllib must find the same scheme as the browser
-        return scheme in LINK_SCHEMES and urlsplit(url).scheme == scheme
-    except ValueError:
         return False
 
 
-def _one_image_ok(url: str) -> bool:
-    if _CONTROL.search(url) or url_scheme(url) is not None or _leaves_the_site(url):
-        return False
-    try:
-        return urlsplit(url).scheme == ""
-    except ValueError:
-        return False
+def _inside_the_site(url: str) -> bool:
+    """`_one_inside` for the URL and each of its percent-decodings."""
+    for _ in range(8):
+        if not _one_inside(url):
+            return False
+        decoded = unquote(url)
+        if decoded == url:
+            return True
+        url = decoded
+    return False  # still decoding after 8 rounds: not an ordinary URL
+
+
+def _attribute(tag: str, name: str, value: str) -> str | None:
+    """nh3's attribute filter: our rules for the URLs its own checks let through.
+
+    nh3 has already dropped a URL whose scheme is not http, https or mailto, so a URL with a
+    scheme here is one of those: fine for a link, never for an image.
+    """
+    if name not in ("href", "src"):
+        return value
+    if _has_scheme(value):
+        return value if tag == "a" else None
+    return value if _inside_the_site(value) else None
+
+
+# Set up once: a reusable Cleaner halves the cost of nh3.clean's per-call set-up.
+# link_rel=None: links get no rel attribute, as before nh3 (nh3's default adds "noopener noreferrer").
+_CLEANER = nh3.Cleaner(tags=set(TAGS), attributes=ATTRIBUTES, tag_attribute_values=CELL_VALUES,
+                       url_schemes=set(LINK_SCHEMES), link_rel=None, attribute_filter=_attribute)
+
+
+def sanitise(fragment: str) -> str:
+    """The HTML fragment with only Markdown's tags and attributes and the URLs our rules allow."""
+    return _CLEANER.clean(fragment)
+
+
+def _kept(tag: str, name: str, url: str) -> bool:
+    attribute = "href" if name == "href" else "src"
+    out = sanitise(f'<{tag} {attribute}="{html.escape(url, quote=True)}">')
+    return f" {attribute}=" in out
 
 
 def is_safe_link(url: str) -> bool:
-    """May an `href` hold this URL? Inside the site, or http, https or mailto."""
-    return all(_one_link_ok(v) for v in _variants(url))
+    """May an `href` hold this URL (as the browser reads the attribute)? Inside the site, or http, https, mailto."""
+    return _kept("a", "href", url)
 
 
 def is_safe_image(url: str) -> bool:
-    """May an `src` hold this URL? Only a path inside the site: no scheme, no host."""
-    return all(_one_image_ok(v) for v in _variants(url))
+    """May an `src` hold this URL (as the browser reads the attribute)? Only a path inside the site."""
+    return _kept("img", "src", url)
 
 
 is_safe_url = is_safe_link  # the name the renderer uses for the repository link
 
 
-def attribute_as_browser_reads(value: str) -> str:
-    """An attribute value from Markdown's tree, as the browser will read it from the serialised page.
-
-    The serializer keeps `&name;`, `&#n;` and `&#xn;` as they are (and a postprocessor turns
-    Markdown's own `AMP_SUBSTITUTE` into `&`), so the HTML parser decodes those; an attribute
-    value decodes a named reference only with its semicolon.
-    """
-    value = value.replace(AMP_SUBSTITUTE, "&")
-
-    def decode(match: re.Match[str]) -> str:
-        ref = match.group(1)
-        if ref.startswith("#"):
-            return html.unescape(match.group(0))
-        return html5.get(ref + ";", match.group(0))
-
-    return _CHARREF.sub(decode, value)
-
-
-def _write_back(url: str) -> str:
-    # `&amp;` survives the serializer as it is, so the browser reads back exactly `url`.
-    return url.replace("&", "&amp;")
-
-
-class _DropUnsafeLinks(Treeprocessor):
-    def run(self, root: Element) -> None:
-        for element in root.iter():
-            for name in list(element.attrib):
-                lowered = name.lower()
-                if lowered.startswith("on") or lowered in OTHER_URL_ATTRIBUTES:
-                    del element.attrib[name]
-                elif lowered in ("href", "src"):
-                    seen = attribute_as_browser_reads(element.attrib[name])
-                    allowed = is_safe_link(seen) if lowered == "href" else is_safe_image(seen)
-                    if allowed:
-                        element.set(name, _write_back(browser_url(seen)))
-                    else:
-                        del element.attrib[name]
-
-
-class _SafeExtension(Extension):
+class _NoRawHtml(Extension):
     def extendMarkdown(self, md: markdown.Markdown) -> None:  # noqa: N802 - Markdown's API name
         # Without these, raw HTML is not passed through but escaped as text.
         md.preprocessors.deregister("html_block")
         md.inlinePatterns.deregister("html")
-        # After every other treeprocessor ("unescape" restores backslash escapes at priority 0).
-        md.treeprocessors.register(_DropUnsafeLinks(md), "drop_unsafe_links", -100)
 
 
 class SafeMarkdown:
     """A reusable converter (building a Markdown instance per deal is slow)."""
 
     def __init__(self) -> None:
-        self._md = markdown.Markdown(extensions=["sane_lists", "tables", _SafeExtension()])
+        self._md = markdown.Markdown(extensions=["sane_lists", "tables", _NoRawHtml()])
 
     def convert(self, text: str) -> str:
         self._md.reset()
-        return self._md.convert(text)
+        return sanitise(self._md.convert(text))
