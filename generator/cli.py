@@ -12,7 +12,7 @@ import click
 
 from .build import DEFAULT_CACHE, DEFAULT_DEALS, DEFAULT_MODEL, as_of_date, read_project
 from .cache import Cache
-from .diagnostics import command_name, format_problems
+from .diagnostics import WordedError, command_name, format_problems
 from .labels import LANGUAGES, Labels
 from .site.paths import SitePaths
 from .sources.deal_files import DEAL_SUFFIXES, deal_files, stray_entries, suggested_id
@@ -199,13 +199,23 @@ def _mkdocs(args: list[str]) -> None:
 
 
 @main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.option("--as-of", "as_of_day", metavar="YYYY-MM-DD",
+              help="Build the site as it stood on that day: the last commit on or before it, as of that day.")
 @click.pass_context
-def build(ctx: click.Context) -> None:
+def build(ctx: click.Context, as_of_day: str | None) -> None:
     """Build the site into site/ (wraps `mkdocs build`; extra options are passed on).
 
     The site is built into a folder beside it and put in its place only when the whole build
     succeeded: a failed or interrupted build leaves the last site as it was.
     """
+    if as_of_day is not None:
+        from .as_of_build import build_as_of, parse_day
+
+        try:
+            sys.exit(build_as_of(parse_day(as_of_day), list(ctx.args), Path.cwd()))
+        except WordedError as exc:  # one line, no usage text
+            click.echo(f"Error: {Labels(os.environ.get('DEALBOOK_LANG')).error_text(exc)}", err=True)
+            sys.exit(1)
     _as_of()  # a bad SOURCE_DATE_EPOCH is one line here, before mkdocs starts
     _history_since(ctx.args)
     _mkdocs(["build", *ctx.args])

@@ -21,6 +21,7 @@ import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from datetime import date
 from functools import cached_property
 from pathlib import Path
 
@@ -35,6 +36,7 @@ from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
 from mkdocs.utils import CountHandler
 
+from .as_of_build import AS_OF_ENV
 from .build import Project, as_of_date, read_project, site_outputs, team_path
 from .cache import Cache
 from .diagnostics import command_name, format_problems, listed
@@ -721,6 +723,13 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
             # them, the selector's links are plain links to the same page in the other language.
             head, end, body = output.partition("</head>")
             output = _HEAD_ALTERNATE.sub("", head) + end + body
+        as_of_build = os.environ.get(AS_OF_ENV, "").split()
+        if len(as_of_build) == 2:  # `dealbook build --as-of`: every page says it is not today's
+            text = self.labels("as_of_banner", date=self.labels.format_date(date.fromisoformat(as_of_build[0])),
+                               commit=as_of_build[1][:7])
+            banner = (f'<div class="db-as-of" role="note" style="margin:0;padding:.5rem 1.2rem;background:#fff3c4;'
+                      f'color:#3d3000;font:14px/1.5 sans-serif">{html.escape(text)}</div>')
+            output = re.sub(r"(<body[^>]*>)", lambda m: m.group(1) + banner, output, count=1)
         if not self.serve_errors:
             return output
         # Live preview only: every page opens with the problems, until the files are fixed; a deal's
