@@ -25,6 +25,8 @@ from datetime import date
 
 import yaml
 
+from ..diagnostics import Worded
+
 # The pure-Python parser: its marks count characters of the text (libyaml's C parser counts bytes).
 _Loader = yaml.SafeLoader
 INDENT = 2  # for new nested blocks, when the file shows no indentation of its own
@@ -32,7 +34,12 @@ _TAB_BEFORE_COMMENT = re.compile(r"(?<=\S)\t(?=[ \t]*#)|(?<=[ \t])\t(?=[ \t]*#)"
 
 
 class EditError(Exception):
-    """The file is laid out in a way these edits cannot change safely."""
+    """The file is laid out in a way these edits cannot change safely: `worded` says how (worded at the edge,
+    in the reader's language; `str()` is English), `line` where (0: the file as a whole)."""
+
+    def __init__(self, code: str, node: yaml.Node | None = None):
+        self.worded, self.line = Worded(code), node.start_mark.line + 1 if node is not None else 0
+        super().__init__(f"line {self.line}: {self.worded}" if self.line else str(self.worded))
 
 
 @dataclass(frozen=True)
@@ -58,17 +65,17 @@ def set_value(text: str, path: list[Step], value: Scalar | dict | list | None) -
     _, node = _walk(root, path[:-1])
     key = path[-1]
     if not isinstance(key, str):
-        raise EditError("a list item cannot be set as a whole")
+        raise EditError("edit_whole_item")
     if node is None:  # a mapping on the way is missing: add it whole, with the value in it
         if value is None:
             return text
         if not path[:-1] or not isinstance(path[-2], str):
-            raise EditError("the list item to change is not in the file")
+            raise EditError("edit_item_missing")
         return set_value(text, path[:-1], {key: value})
     if _is_null(node):  # `qualification:` with nothing under it
         return text if value is None else _replace_null(text, node, {key: value}, _key_column(text, node))
     if not isinstance(node, yaml.MappingNode):
-        raise EditError(f"{_where(node)}: expected a mapping here")
+        raise EditError("edit_expected_mapping", node)
     entry = next(((k, v) for k, v in node.value if k.value == key), None)
     if value is None:
         if entry is None:
@@ -81,10 +88,10 @@ def set_value(text: str, path: list[Step], value: Scalar | dict | list | None) -
     _, old = entry
     if isinstance(value, dict | list):
         if not _is_null(old):
-            raise EditError(f"{_where(old)}: expected nothing here")
+            raise EditError("edit_expected_nothing", old)
         return _replace_null(text, old, value, _key_column(text, old))
     if not isinstance(old, yaml.ScalarNode):
-        raise EditError(f"{_where(old)}: expected a single value here")
+        raise EditError("edit_expected_value", old)
     return _replace_scalar(text, node, old, value)
 
 
@@ -102,7 +109,7 @@ def append_items(text: str, path: list[Step], items: list[dict[str, Scalar]]) ->
     if node is None or _is_null(node):
         return set_value(text, path, items)
     if not isinstance(node, yaml.SequenceNode):
-        raise EditError(f"{_where(node)}: expected a list here")
+        raise EditError("edit_expected_list", node)
     nl = _newline(text)
     if node.flow_style:
         at = _closing(text, node, "]")
@@ -129,7 +136,7 @@ def _compose(text: str) -> yaml.Node:
     if "*" in text or "&" in text:
         for event in yaml.parse(text, Loader=_Loader):
             if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
-                raise EditError("the file uses anchors or aliases (& and *); edit it by hand")
+                raise EditError("edit_aliases")
     return yaml.compose(text, Loader=_Loader)
 
 
@@ -141,11 +148,11 @@ def _walk(root: yaml.Node, path: list[Step]) -> tuple[yaml.Node | None, yaml.Nod
         parent = node
         if isinstance(step, str):
             if not isinstance(node, yaml.MappingNode):
-                raise EditError(f"{_where(node)}: expected a mapping here")
+                raise EditError("edit_expected_mapping", node)
             node = next((v for k, v in node.value if k.value == step), None)
         else:
             if not isinstance(node, yaml.SequenceNode):
-                raise EditError(f"{_where(node)}: expected a list here")
+                raise EditError("edit_expected_list", node)
             found = [item for item in node.value if isinstance(item, yaml.MappingNode)
                      and any(k.value == step.field and _normal(v.value) == _normal(step.value)
                              for k, v in item.value if isinstance(v, yaml.ScalarNode))]
@@ -168,10 +175,6 @@ def _key_column(text: str, null: yaml.Node) -> int:
     line_start = text.rfind("\n", 0, null.start_mark.index) + 1
     line = text[line_start:null.start_mark.index]
     return len(line) - len(line.lstrip(" -"))
-
-
-def _where(node: yaml.Node | None) -> str:
-    return f"line {node.start_mark.line + 1}" if node is not None else "the file"
 
 
 def _column(node: yaml.Node | None) -> int:
@@ -205,7 +208,7 @@ def _line_end(text: str, index: int) -> int:
 def _closing(text: str, node: yaml.Node, bracket: str) -> int:
     at = node.end_mark.index - 1
     if text[at] != bracket:
-        raise EditError(f"{_where(node)}: cannot find the closing {bracket}")
+        raise EditError("edit_no_closing_bracket" if bracket == "]" else "edit_no_closing_brace", node)
     while text[at - 1] in " \t\r\n":
         at -= 1
     return at
@@ -344,8 +347,8 @@ def _remove_entry(text: str, mapping: yaml.MappingNode, entry: tuple[yaml.Node, 
     end = _line_end(text, max(_extent_end(text, value), key.end_mark.index))
     if text[line_start:key.start_mark.index].strip():  # `- key: value`: the dash stays, the next key moves up
         if index + 1 >= len(mapping.value):
-            raise EditError(f"{_where(key)}: cannot remove the only field of a list item")
+            raise EditError("edit_only_item_field", key)
         return text[:key.start_mark.index] + text[mapping.value[index + 1][0].start_mark.index:]
     if len(mapping.value) == 1:
-        raise EditError(f"{_where(key)}: cannot remove the only field of a mapping")
+        raise EditError("edit_only_field", key)
     return text[:line_start] + text[end:]

@@ -19,7 +19,7 @@ import hashlib
 import os
 import re
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -28,7 +28,7 @@ import yaml
 
 from ..build import DEFAULT_CACHE, read_project
 from ..cache import Cache
-from ..diagnostics import Problem
+from ..diagnostics import Problem, Worded, worded
 from ..labels import Labels
 from ..model.merge import (
     NEW_PERSON_FIELDS,
@@ -62,6 +62,7 @@ class Run:
     as_of: date
     model: StageModel
     echo: Callable[[str], None]
+    labels: Labels  # the language of the lines (--lang); a workbook's own words stay in its language
     texts: dict[Path, str] = field(default_factory=dict)  # deal file → its text after the workbooks so far
     originals: dict[Path, str] = field(default_factory=dict)
     failed: bool = False
@@ -70,15 +71,25 @@ class Run:
         self.failed = True
         self.echo(line)
 
+    def word(self, text: Worded | str) -> str:
+        return self.labels.word(text.code, text.params) if isinstance(text, Worded) else text
+
+    def line(self, name: str, *parts: Worded | str) -> str:
+        """`file: sheet!cell: what is wrong`, each part worded in the reader's language (an empty part left out)."""
+        return ": ".join([name, *(self.word(part) for part in parts if part)])
+
 
 def import_workbooks(paths: list[Path], *, root: Path, model_path: Path, deals_dir: Path, as_of: date,
-                     model: StageModel, dry_run: bool, echo: Callable[[str], None]) -> int:
-    """Import every workbook; 0 when all went in (or there was nothing to import), 1 when nothing was written."""
-    run = Run(root, model_path, deals_dir, as_of, model, echo)
+                     model: StageModel, dry_run: bool, echo: Callable[[str], None],
+                     labels: Labels | None = None) -> int:
+    """Import every workbook; 0 when all went in (or there was nothing to import), 1 when nothing was written.
+
+    Every line is worded in the language of `labels` (the default language without)."""
+    run = Run(root, model_path, deals_dir, as_of, model, echo, labels or Labels(None))
     for path in paths:
         _one(run, path)
     if run.failed:
-        echo("nothing was written")
+        echo(run.word(Worded("import_nothing_written")))
         return 1
     changed = [p for p in run.texts if run.texts[p] != run.originals[p]]
     for path in changed:
@@ -90,8 +101,8 @@ def import_workbooks(paths: list[Path], *, root: Path, model_path: Path, deals_d
         if scratch is not None:
             _write(path, run.texts[path], scratch)
     if changed:
-        echo(f"--dry-run: nothing was written ({len(changed)} file(s) would change)" if dry_run else
-             f"wrote {', '.join(shown_path(p, root) for p in changed)}")
+        echo(run.word(worded("import_dry_run", n=len(changed)) if dry_run else
+                      worded("import_wrote", files=", ".join(shown_path(p, root) for p in changed))))
     return 0
 
 
@@ -100,16 +111,16 @@ def _one(run: Run, path: Path) -> None:
     try:
         filled = read_filled(path, run.model)
     except NotDealbook as why:
-        run.problem(f"{name}: not a Dealbook deal workbook or scorecard: {why}")
+        run.problem(run.line(name, worded("import_not_dealbook", why=why.worded)))
         return
     except Unreadable as why:
-        run.problem(f"{name}: {why}")
+        run.problem(run.line(name, why.at, why.worded))
         return
     except OSError as exc:
-        run.problem(f"{name}: cannot be read: {exc.strerror or exc}")
+        run.problem(run.line(name, worded("import_cannot_read", why=exc.strerror or str(exc))))
         return
-    for line in filled.problems:
-        run.problem(f"{name}: {line}")
+    for at, what in filled.problems:
+        run.problem(run.line(name, at, what))
     if filled.problems:
         return
     deal_path = _deal_file(run, filled, name)
@@ -117,9 +128,9 @@ def _one(run: Run, path: Path) -> None:
         return
     shown_deal = shown_path(deal_path, run.root)
     for where, what in filled.not_imported[:MAX_NAMED]:
-        run.echo(f"{name}: {where}: {what} is not imported; change it in {shown_deal}")
+        run.echo(run.line(name, where, worded("import_not_imported", what=what, file=shown_deal)))
     if len(filled.not_imported) > MAX_NAMED:
-        run.echo(f"{name}: and {len(filled.not_imported) - MAX_NAMED} more changed cells that are not imported")
+        run.echo(run.line(name, worded("import_more_not_imported", n=len(filled.not_imported) - MAX_NAMED)))
     _merge_into(run, name, filled, deal_path, shown_deal)
 
 
@@ -129,24 +140,25 @@ def _merge_into(run: Run, name: str, filled: Filled, deal_path: Path, where_file
         try:
             run.texts[deal_path] = run.originals[deal_path] = data.decode("utf-8")
         except UnicodeDecodeError:
-            run.problem(f"{name}: {where_file} is not valid UTF-8; fix it first (dealbook check {where_file})")
+            run.problem(run.line(name, worded("import_not_utf8", file=where_file)))
             return
         if filled.meta.fingerprint and hashlib.sha256(data).hexdigest() != filled.meta.fingerprint:
-            run.echo(f"{name}: {where_file} has changed since the workbook was made; merging both sides' changes")
+            run.echo(run.line(name, worded("import_changed_since", file=where_file)))
     text = run.texts[deal_path]
     deal, problems = _check(run, deal_path, text)
     if deal is None:
-        run.problem(f"{name}: {where_file} has errors; fix them first (dealbook check {where_file})")
+        run.problem(run.line(name, worded("import_has_errors", file=where_file)))
         return
     theirs = deal_fields(deal)
     merged = merge(filled.meta.base, theirs, _mine(filled, filled.meta.base, theirs),
                    filled_only=filled.meta.kind == SCORECARD)
     # A deal already changed by a workbook before this one in the same call says so: the file on disk has not.
-    since = "" if text == run.originals[deal_path] else " (with the workbooks before it)"
+    after = text != run.originals[deal_path]
     for conflict in merged.conflicts:
-        run.problem(f"{name}: {describe(conflict.key)}: changed in the workbook ({_show(conflict.mine)}) and in "
-                    f"{where_file}{since} since the workbook was made ({_show(conflict.theirs)}); "
-                    "change one of them to match and import again")
+        mine, theirs = _show(conflict.mine), _show(conflict.theirs)
+        run.problem(run.line(name, describe(conflict.key),
+                             worded("import_conflict_after", mine=mine, file=where_file, theirs=theirs) if after else
+                             worded("import_conflict", mine=mine, file=where_file, theirs=theirs)))
     if merged.conflicts:
         return
     bom = "\ufeff" if text.startswith("\ufeff") else ""  # kept, and kept out of the YAML positions
@@ -157,22 +169,22 @@ def _merge_into(run: Run, name: str, filled: Filled, deal_path: Path, where_file
         new = _apply(body.replace("\r", "\n") if cr_only else body, merged.changes, theirs)
         new = bom + (new.replace("\n", "\r") if cr_only else new)
     except EditError as why:
-        run.problem(f"{name}: {where_file}: {why}")
+        run.problem(run.line(name, f"{where_file}:{why.line}" if why.line else where_file, why.worded))
         return
     except yaml.YAMLError as exc:  # what `dealbook check` reads but the editing parser does not
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
         why = getattr(exc, "problem", None) or "YAML"
-        run.problem(f"{name}: {where_file}{where}: cannot be edited in place ({why}); make the change by hand")
+        run.problem(run.line(name, where_file + where, worded("import_cannot_edit", why=why)))
         return
     if new == text:
-        run.echo(f"{name}: nothing to import")
+        run.echo(run.line(name, Worded("import_nothing")))
         return
     deal, problems = _check(run, deal_path, new)
     if deal is None:
         for problem in problems:
             if problem.severity == "error":
-                run.problem(f"{name}: the result would not pass `dealbook check`: {problem}")
+                run.problem(run.line(name, worded("import_would_fail", problem=run.labels.problem_line(problem))))
         return
     run.texts[deal_path] = new
 
@@ -180,21 +192,21 @@ def _merge_into(run: Run, name: str, filled: Filled, deal_path: Path, where_file
 def _deal_file(run: Run, filled: Filled, name: str) -> Path | None:
     """The deal file a workbook is for; always the same Path for one file, so several workbooks of a deal merge."""
     deal_id = filled.deal_id.strip()
-    where = f"{filled.deal_id_cell}: " if filled.meta.kind == SCORECARD else ""
+    where = filled.deal_id_cell if filled.meta.kind == SCORECARD else ""
     if not deal_id:
-        run.problem(f"{name}: {filled.deal_id_cell}: fill in the id of the deal this scorecard is for")
+        run.problem(run.line(name, filled.deal_id_cell, Worded("import_fill_id")))
         return None
     if not re.fullmatch(ID_PATTERN, deal_id):  # no "/", "..", line break: the id names a file in deals/ only
-        whose = "it names" if filled.meta.kind == SCORECARD else "its Dealbook data sheet names"
-        run.problem(f"{name}: {where}{whose} the deal {shown(deal_id)}, which is not a deal id "
-                    "(a-z, 0-9 and '-')")
+        run.problem(run.line(name, where, worded("import_names_bad_id", id=shown(deal_id))
+                             if filled.meta.kind == SCORECARD else
+                             worded("import_data_names_bad_id", id=shown(deal_id))))
         return None
     for suffix in (".yml", ".yaml"):
         path = run.deals_dir / f"{deal_id}{suffix}"
         if path.is_file() and path.resolve().parent == run.deals_dir.resolve():
             return path
-    run.problem(f"{name}: {where}no deal '{deal_id}' ({shown_path(run.deals_dir, run.root)}/{deal_id}.yml "
-                "does not exist)")
+    run.problem(run.line(name, where, worded("import_no_deal", id=deal_id,
+                                             path=f"{shown_path(run.deals_dir, run.root)}/{deal_id}.yml")))
     return None
 
 
@@ -263,9 +275,9 @@ def _typed(attribute: str, value: object) -> object:
     return value
 
 
-def _show(value: object) -> str:
+def _show(value: object) -> Worded | str:
     if value is None:
-        return "blank"
+        return Worded("import_blank")
     text = str(value).replace("\n", " ")
     return repr(text[:60] + "…" if len(text) > 60 else text) if isinstance(value, str) else text
 
@@ -284,7 +296,8 @@ def _check(run: Run, deal_path: Path, text: str) -> tuple[Deal | None, list[Prob
         copy.write_text(text, encoding="utf-8", newline="")
         project = read_project(Path(scratch), run.model_path, folder, run.as_of, Labels("en"), Cache(None),
                                files=[copy], history="none")
-    problems = [Problem(shown, p.line, p.col, p.severity, p.field, p.message, p.hint) for p in project.problems]
+    # Shown at the deal file's own path; the code and values kept, so the lines are worded in the reader's language.
+    problems = [replace(p, path=shown) for p in project.problems]
     if project.pipeline is None or any(p.severity == "error" for p in problems):
         return None, problems
     views = project.pipeline.deals

@@ -20,6 +20,8 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ..diagnostics import Worded, worded
+
 if TYPE_CHECKING:
     from ..model.merge import Fields
     from . import xlsx
@@ -48,8 +50,9 @@ class Made:
     anchors: list[tuple[str, int, int]]
     cells: list[tuple[int, int, object]]
 
-    def describe(self, row: int, col: int) -> str:
-        """What a cell is, from the texts around it as made: its row's label and its column's heading."""
+    def describe(self, row: int, col: int) -> Worded | str:
+        """What a cell is, from the texts around it as made: its row's label and its column's heading
+        (texts of the workbook, in its language; the words around them are worded by the caller)."""
         texts = {(r, c): v for r, c, v in self.cells if isinstance(v, str) and v != "="}
         label = texts.get((row, 1)) if col > 1 else None
         numbered = any(r == row and c == 1 and not isinstance(v, str) for r, c, v in self.cells)
@@ -57,10 +60,10 @@ class Made:
             label = texts.get((row, 2))  # a numbered row (the Stages sheet): its name
         heading = texts.get((2, col)) if row > 2 else None
         if heading and label and heading != label:
-            return f"{shown(heading)} of {shown(label)}"
+            return worded("import_cell_of", heading=shown(heading), label=shown(label))
         if label or heading:
             return shown(label or heading)
-        return "this cell"
+        return Worded("import_this_cell")
 
 
 @dataclass(frozen=True)
@@ -127,16 +130,21 @@ def _text(ws: xlsx.Worksheet, row: int, col: int, value: str) -> None:
 
 
 class NotDealbook(Exception):
-    """The workbook has no (readable) Dealbook sheet."""
+    """The workbook has no (readable) Dealbook sheet; `worded` says why, worded in the reader's language
+    by `dealbook import` (`str()` is English)."""
+
+    def __init__(self, why: Worded):
+        super().__init__(str(why))
+        self.worded = why
 
 
 def read_meta(book: Book) -> Meta:
     sheet = next((s for s in book.sheets if s.get(1, 1).value == MARKER), None)
     if sheet is None:
-        raise NotDealbook("it has no Dealbook data sheet")
+        raise NotDealbook(Worded("import_no_data_sheet"))
     values = {str(sheet.get(r, 1).value): sheet.get(r, 2).value for r in range(2, BASE_ROW)}
     if str(sheet.get(1, 2).value) != str(VERSION) or values.get("kind") not in (DEAL, SCORECARD):
-        raise NotDealbook("its Dealbook data sheet is from another version of Dealbook")
+        raise NotDealbook(Worded("import_other_version"))
     base = _json_row(sheet, BASE_ROW, "base")
     made = _json_row(sheet, MADE_ROW, "made")
     try:
@@ -145,12 +153,11 @@ def read_meta(book: Book) -> Meta:
             Made(str(s["title"]), [(str(n), int(r), int(c)) for n, r, c in s["anchors"]],
                  [(int(r), int(c), v) for r, c, v in s["cells"]]) for s in made]
     except (ValueError, TypeError, KeyError):
-        raise NotDealbook("its Dealbook data sheet was changed (the values it was made with cannot be read)") \
-            from None
+        raise NotDealbook(Worded("import_data_changed")) from None
     if fields is not None and not all(_plain_key(k) and _plain(v) for k, v in fields.items()):
-        raise NotDealbook("its Dealbook data sheet was changed (the values it was made with cannot be read)")
+        raise NotDealbook(Worded("import_data_changed"))
     if sheets is not None and not all(_plain(v) for s in sheets for _, _, v in s.cells):
-        raise NotDealbook("its Dealbook data sheet was changed (the cells it was made with cannot be read)")
+        raise NotDealbook(Worded("import_cells_changed"))
     factors = str(_string(values.get("factors")) or "")
     return Meta(str(values["kind"]), str(_string(values.get("deal_id")) or ""),
                 str(_string(values.get("fingerprint")) or ""), factors.split(",") if factors else [],
@@ -175,16 +182,16 @@ def _json_row(sheet, row: int, key: str) -> list | None:
         parts.append(str(value))
         size += len(parts[-1])
         if size > MAX_JSON:
-            raise NotDealbook(f"its Dealbook data sheet was changed (the {key} values are too long)")
+            raise NotDealbook(worded("import_record_too_long", key=key))
     text = "".join(parts)
     if not text:
         return None
     try:
         found = json.loads(text)
     except (ValueError, RecursionError):
-        raise NotDealbook(f"its Dealbook data sheet was changed (the {key} values cannot be read)") from None
+        raise NotDealbook(worded("import_record_unreadable", key=key)) from None
     if not isinstance(found, list):
-        raise NotDealbook(f"its Dealbook data sheet was changed (the {key} values cannot be read)")
+        raise NotDealbook(worded("import_record_unreadable", key=key))
     return found
 
 

@@ -35,12 +35,14 @@ from xml.etree.ElementTree import ParseError
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import iterparse
 
-from ..labels import LANGUAGES, Labels
+from ..diagnostics import Worded, worded
+from ..labels import LANGUAGES, Labels, catalog
 from ..model.merge import PERSON_FIELDS, TERM_FIELDS, clean, person_key
 from ..sources.deal_format import ID_PATTERN
 from .meta import (
     DEAL,
     DEAL_ID_NAME,
+    MARKER,
     PEOPLE_NAME,
     SCORES_NAME,
     TERMS_NAME,
@@ -90,7 +92,12 @@ _DATE_FORMATS = {*range(14, 23), *range(27, 37), *range(45, 48), *range(50, 59)}
 
 
 class Unreadable(Exception):
-    """The file cannot be read within the limits: one line, naming the part or the `sheet!cell`."""
+    """The file cannot be read within the limits: one line, naming the part or the `sheet!cell` (`at`), what
+    is wrong a `Worded`, worded in the reader's language by `dealbook import` (`str()` is English)."""
+
+    def __init__(self, why: Worded, at: str = ""):
+        super().__init__(f"{at}: {why}" if at else str(why))
+        self.worded, self.at = why, at
 
 
 @dataclass(slots=True)
@@ -130,15 +137,15 @@ class Book:
     def named(self, name: str) -> tuple[Sheet, int, int, int, int]:
         """The sheet and (first row, first column, last row, last column) a workbook-level name points to."""
         if name not in self.names:
-            raise NotDealbook(f"the name {name} is missing (was the workbook made by Dealbook?)")
+            raise NotDealbook(worded("import_name_missing", name=name))
         found = parse_ref(self.names[name])
         sheet = self.sheet(found[0]) if found else None
         if found is None or sheet is None:
-            raise NotDealbook(f"the name {name} no longer points to one range")
+            raise NotDealbook(worded("import_name_moved", name=name))
         _, r1, c1, r2, c2 = found
         if r2 > MAX_ROWS or c2 > MAX_COLUMNS or (r2 - r1 + 1) * (c2 - c1 + 1) > MAX_NAME_CELLS:
-            raise Unreadable(f"the name {name} points to {shown(self.names[name])}, more than import reads "
-                             f"(at most {MAX_ROWS:,} rows, {MAX_COLUMNS} columns and {MAX_NAME_CELLS:,} cells)")
+            raise Unreadable(worded("xlsx_name_too_large", name=name, ref=shown(self.names[name]),
+                                    rows=f"{MAX_ROWS:,}", columns=MAX_COLUMNS, cells=f"{MAX_NAME_CELLS:,}"))
         return sheet, r1, c1, r2, c2
 
 
@@ -148,13 +155,12 @@ def open_book(path: Path) -> Book:
     """The sheets, cells and names of the .xlsx at `path`, within the limits above; raises Unreadable."""
     size = os.stat(path).st_size
     if size > MAX_FILE_BYTES:
-        raise Unreadable(f"the file has {size:,} bytes, more than the {MAX_FILE_BYTES // 2**20} MiB import reads "
-                         "(a Dealbook workbook has under 1 MB)")
+        raise Unreadable(worded("xlsx_file_too_big", size=f"{size:,}", limit=MAX_FILE_BYTES // 2**20))
     try:
         with zipfile.ZipFile(path) as zf:
             return _Package(zf).book()
     except (zipfile.BadZipFile, zlib.error, EOFError, RuntimeError, NotImplementedError, ValueError) as exc:
-        raise Unreadable(f"cannot be read as an .xlsx workbook ({_reason(exc)})") from None
+        raise Unreadable(worded("xlsx_not_xlsx", reason=_reason(exc))) from None
 
 
 def _reason(exc: BaseException) -> str:
@@ -167,22 +173,19 @@ class _Package:
         self.zf = zf
         infos = zf.infolist()
         if len(infos) > MAX_PARTS:
-            raise Unreadable(f"the file has {len(infos):,} parts, more than the {MAX_PARTS:,} import reads")
+            raise Unreadable(worded("xlsx_too_many_parts", n=f"{len(infos):,}", limit=f"{MAX_PARTS:,}"))
         total = 0
         for info in infos:
             total += info.file_size
             if info.flag_bits & 0x1:
-                raise Unreadable(f"{_part(info.filename)}: the part is encrypted "
-                                 "(save the workbook without a password)")
+                raise Unreadable(Worded("xlsx_encrypted"), _part(info.filename))
             if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-                raise Unreadable(f"{_part(info.filename)}: compressed in a way .xlsx files are not "
-                                 f"(method {info.compress_type})")
+                raise Unreadable(worded("xlsx_compression", method=info.compress_type), _part(info.filename))
             if info.file_size > MAX_PART_BYTES:
-                raise Unreadable(f"{_part(info.filename)}: {info.file_size:,} bytes uncompressed, more than the "
-                                 f"{MAX_PART_BYTES // 2**20} MiB a part may have")
+                raise Unreadable(worded("xlsx_part_too_big", size=f"{info.file_size:,}",
+                                        limit=MAX_PART_BYTES // 2**20), _part(info.filename))
         if total > MAX_TOTAL_BYTES:
-            raise Unreadable(f"the parts have {total:,} bytes uncompressed, more than the "
-                             f"{MAX_TOTAL_BYTES // 2**20} MiB import reads")
+            raise Unreadable(worded("xlsx_parts_too_big", size=f"{total:,}", limit=MAX_TOTAL_BYTES // 2**20))
         self.parts = {info.filename: info for info in infos}
         self.cells = 0
 
@@ -194,9 +197,9 @@ class _Package:
             with self.zf.open(info) as part:
                 data = part.read(MAX_PART_BYTES + 1)  # the directory's size is checked too, while inflating
         except (zipfile.BadZipFile, zlib.error, EOFError, RuntimeError, NotImplementedError, OSError) as exc:
-            raise Unreadable(f"{_part(name)}: cannot be read ({_reason(exc)})") from None
+            raise Unreadable(worded("xlsx_part_unreadable", reason=_reason(exc)), _part(name)) from None
         if len(data) > MAX_PART_BYTES:
-            raise Unreadable(f"{_part(name)}: more than the {MAX_PART_BYTES // 2**20} MiB a part may have")
+            raise Unreadable(worded("xlsx_part_over_limit", limit=MAX_PART_BYTES // 2**20), _part(name))
         return data
 
     def events(self, name: str, data: bytes) -> Iterator[tuple[str, object]]:
@@ -204,18 +207,17 @@ class _Package:
         try:
             yield from iterparse(io.BytesIO(data), events=("start", "end"), forbid_dtd=True)
         except DefusedXmlException as exc:
-            raise Unreadable(f"{_part(name)}: the XML declares a DTD or entities, which a workbook never needs "
-                             f"({exc.__class__.__name__})") from None
+            raise Unreadable(worded("xlsx_dtd", reason=exc.__class__.__name__), _part(name)) from None
         except ParseError as exc:
-            raise Unreadable(f"{_part(name)}: not well-formed XML ({exc})") from None
+            raise Unreadable(worded("xlsx_not_xml", reason=str(exc)), _part(name)) from None
         except RecursionError:
-            raise Unreadable(f"{_part(name)}: elements nested too deeply") from None
+            raise Unreadable(Worded("xlsx_too_deep"), _part(name)) from None
 
     def book(self) -> Book:
         root = self._relationship_target("_rels/.rels", "/officeDocument", "") or "xl/workbook.xml"
         data = self.read(root)
         if data is None:
-            raise Unreadable("cannot be read as an .xlsx workbook (it has no workbook part)")
+            raise Unreadable(Worded("xlsx_no_workbook_part"))
         rels = self._rels(_rels_path(root), _folder(root))
         sheets: list[tuple[str, bool, str]] = []
         names: dict[str, str] = {}
@@ -229,14 +231,14 @@ class _Package:
                 continue
             if tag == _MAIN + "sheet":
                 if len(sheets) >= MAX_SHEETS:
-                    raise Unreadable(f"{root}: more than {MAX_SHEETS} sheets")
+                    raise Unreadable(worded("xlsx_too_many_sheets", limit=MAX_SHEETS), root)
                 target = rels.get(element.get(_REL + "id") or "")
                 if target is not None:
                     sheets.append((str(element.get("name") or ""), element.get("state", "visible") != "visible",
                                    target))
             elif tag == _MAIN + "definedName":
                 if len(names) >= MAX_NAMES:
-                    raise Unreadable(f"{root}: more than {MAX_NAMES:,} defined names")
+                    raise Unreadable(worded("xlsx_too_many_names", limit=f"{MAX_NAMES:,}"), root)
                 if name is not None:
                     names[name] = element.text or ""
                 element.clear()
@@ -261,7 +263,7 @@ class _Package:
         for event, element in self.events(rels_name, data):
             if event == "end" and element.tag == _PKG_REL + "Relationship":
                 if len(found) >= MAX_PARTS:
-                    raise Unreadable(f"{rels_name}: more than {MAX_PARTS:,} relationships")
+                    raise Unreadable(worded("xlsx_too_many_relationships", limit=f"{MAX_PARTS:,}"), rels_name)
                 target = element.get("Target") or ""
                 if element.get("TargetMode") != "External":
                     found.append((_resolve(folder, target), f"{element.get('Type') or ''}#{element.get('Id') or ''}"))
@@ -285,11 +287,11 @@ class _Package:
         for event, element in self.events(name, data):  # type: ignore[arg-type]
             if event == "end" and element.tag == _MAIN + "si":
                 if len(strings) >= MAX_STRINGS:
-                    raise Unreadable(f"{name}: more than {MAX_STRINGS:,} strings")
+                    raise Unreadable(worded("xlsx_too_many_strings", limit=f"{MAX_STRINGS:,}"), name)
                 text = _text_of(element)
                 if len(text) > MAX_TEXT:
-                    raise Unreadable(f"{name}: string {len(strings)} has {len(text):,} characters, more than "
-                                     f"the {MAX_TEXT:,} a cell may hold")
+                    raise Unreadable(worded("xlsx_string_too_long", index=len(strings), length=f"{len(text):,}",
+                                            limit=f"{MAX_TEXT:,}"), name)
                 strings.append(text)
                 element.clear()
         return strings
@@ -314,7 +316,7 @@ class _Package:
                     custom[number] = (element.get("formatCode") or "")[:256]
             elif event == "end" and tag == _MAIN + "xf" and in_cell_xfs:
                 if xf >= MAX_CELLS:
-                    raise Unreadable(f"{name}: more than {MAX_CELLS:,} cell styles")
+                    raise Unreadable(worded("xlsx_too_many_styles", limit=f"{MAX_CELLS:,}"), name)
                 number = _small_int(element.get("numFmtId")) or 0
                 if number in _DATE_FORMATS or (number in custom and _is_date_format(custom[number])):
                     dates.add(xf)
@@ -343,8 +345,8 @@ class _Package:
                     row = number if number is not None else row + 1
                     col = 0
                     if row > MAX_ROWS or rows > MAX_ROWS:
-                        raise Unreadable(f"{_sheet_name(title)}: row {row:,}: beyond the {MAX_ROWS:,} rows import "
-                                         "reads (a Dealbook workbook has a few hundred)")
+                        raise Unreadable(worded("xlsx_row_beyond", row=f"{row:,}", limit=f"{MAX_ROWS:,}"),
+                                         _sheet_name(title))
                 elif tag == _MAIN + "sheetData":
                     data_element = element
                 elif tag == _MAIN + "dimension":
@@ -354,8 +356,8 @@ class _Package:
                 row, col = self._position(title, element.get("r"), row, col)
                 self.cells += 1
                 if self.cells > MAX_CELLS:
-                    raise Unreadable(f"{where}!{cell_name(row, col)}: more than {MAX_CELLS:,} cells "
-                                     "in the workbook")
+                    raise Unreadable(worded("xlsx_too_many_cells", limit=f"{MAX_CELLS:,}"),
+                                     f"{where}!{cell_name(row, col)}")
                 cell = _cell(element, strings, dates, date1904, where, row, col)
                 if cell.value is not None or cell.formula or not cell.stored or cell.error:
                     sheet.cells[(row, col)] = cell
@@ -368,8 +370,8 @@ class _Package:
         last = ref.split(":")[-1]
         match = _CELL_REF.fullmatch(last)
         if match and (int(match[2]) > MAX_ROWS or _column(match[1]) > MAX_COLUMNS):
-            raise Unreadable(f"{_sheet_name(title)}: its used range {shown(ref)} is larger than import reads "
-                             f"({MAX_ROWS:,} rows, {MAX_COLUMNS} columns)")
+            raise Unreadable(worded("xlsx_used_range", ref=shown(ref), rows=f"{MAX_ROWS:,}", columns=MAX_COLUMNS),
+                             _sheet_name(title))
 
     def _position(self, title: str, ref: str | None, row: int, col: int) -> tuple[int, int]:
         if ref is None:
@@ -377,11 +379,11 @@ class _Package:
         else:
             match = _CELL_REF.fullmatch(ref)
             if match is None:
-                raise Unreadable(f"{_sheet_name(title)}: {shown(ref)} is not a cell reference")
+                raise Unreadable(worded("xlsx_not_a_reference", ref=shown(ref)), _sheet_name(title))
             col, row = _column(match[1]), int(match[2])
         if row > MAX_ROWS or col > MAX_COLUMNS or row < 1:
-            raise Unreadable(f"{_sheet_name(title)}!{cell_name(max(row, 1), col)}: beyond the {MAX_ROWS:,} rows and "
-                             f"{MAX_COLUMNS} columns import reads (a Dealbook workbook has a few hundred cells)")
+            raise Unreadable(worded("xlsx_cell_beyond", rows=f"{MAX_ROWS:,}", columns=MAX_COLUMNS),
+                             f"{_sheet_name(title)}!{cell_name(max(row, 1), col)}")
         return row, col
 
 
@@ -457,17 +459,17 @@ def _cell(element, strings: list[str], dates: set[int], date1904: bool, sheet: s
     else:
         text = v.text or ""
     if len(text) > MAX_TEXT:
-        raise Unreadable(f"{at}: {len(text):,} characters, more than the {MAX_TEXT:,} a cell may hold")
+        raise Unreadable(worded("xlsx_cell_too_long", length=f"{len(text):,}", limit=f"{MAX_TEXT:,}"), f"{at}")
     if kind in ("str", "inlineStr"):
         cell.value = text
     elif kind == "s":
         index = _small_int(text.strip())
         if index is None or index >= len(strings):
-            raise Unreadable(f"{at}: refers to shared string {shown(text)}, which the workbook does not have")
+            raise Unreadable(worded("xlsx_no_shared_string", index=shown(text)), f"{at}")
         cell.value = strings[index]
     elif kind == "b":
         if text.strip() not in ("0", "1"):
-            raise Unreadable(f"{at}: {shown(text)} is not a true/false value")
+            raise Unreadable(worded("xlsx_not_boolean", value=shown(text)), f"{at}")
         cell.value = text.strip() == "1"
     elif kind == "e":
         cell.error = text.strip()[:20] or "#VALUE!"
@@ -475,7 +477,7 @@ def _cell(element, strings: list[str], dates: set[int], date1904: bool, sheet: s
         try:
             cell.value = date.fromisoformat(text.strip()[:10]).isoformat()
         except ValueError:
-            raise Unreadable(f"{at}: {shown(text)} is not a date") from None
+            raise Unreadable(worded("xlsx_not_date", value=shown(text)), f"{at}") from None
         cell.is_date = True
     elif kind == "n":
         number = text.strip()
@@ -483,10 +485,10 @@ def _cell(element, strings: list[str], dates: set[int], date1904: bool, sheet: s
             cell.stored = not cell.formula
             return cell
         if len(number) > MAX_NUMBER_CHARS or not _NUMBER.fullmatch(number):
-            raise Unreadable(f"{at}: {shown(number)} is not a number a spreadsheet stores")
+            raise Unreadable(worded("xlsx_not_number", value=shown(number)), f"{at}")
         value = float(number)
         if not math.isfinite(value):
-            raise Unreadable(f"{at}: {shown(number)} is not a finite number")
+            raise Unreadable(worded("xlsx_not_finite", value=shown(number)), f"{at}")
         style = _small_int(element.get("s")) or 0
         cell.value = cell.number = value
         if style in dates:
@@ -494,7 +496,7 @@ def _cell(element, strings: list[str], dates: set[int], date1904: bool, sheet: s
             if day is not None:
                 cell.value, cell.is_date = day.isoformat(), True
     else:
-        raise Unreadable(f"{at}: unknown cell type {shown(kind)}")
+        raise Unreadable(worded("xlsx_cell_type", kind=shown(kind)), f"{at}")
     return cell
 
 
@@ -539,8 +541,14 @@ class Filled:
     scores: dict[str, int | None] = field(default_factory=dict)
     people: list[Row] = field(default_factory=list)
     terms: list[Row] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)  # "Sheet!A1: what is wrong"
-    not_imported: list[tuple[str, str]] = field(default_factory=list)  # ("Sheet!A1", what it is) changed, not taken
+    # The language the workbook was made in (its dropdowns' words): a catalog language, or "" when unknown.
+    language: str = ""
+    problems: list[tuple[str, Worded]] = field(default_factory=list)  # ("Sheet!A1" or "", what is wrong)
+    # ("Sheet!A1", what it is) changed, not taken
+    not_imported: list[tuple[str, Worded | str]] = field(default_factory=list)
+
+    def problem(self, at: object, what: Worded) -> None:
+        self.problems.append((str(at), what))
 
 
 @dataclass(frozen=True)
@@ -565,18 +573,16 @@ def read_filled(path: Path, model: StageModel) -> Filled:
     book = open_book(path)
     meta = read_meta(book)
     id_at = _named_cells(book, DEAL_ID_NAME)[0]
-    filled = Filled(meta, meta.deal_id, str(id_at))
+    filled = Filled(meta, meta.deal_id, str(id_at), language=workbook_language(book))
     if meta.kind == DEAL and not re.fullmatch(ID_PATTERN, meta.deal_id):  # no "/", "..", line break
-        filled.problems.append(f"its Dealbook data sheet names the deal {shown(meta.deal_id)}, which is not a "
-                               "deal id (a-z, 0-9 and '-')")
+        filled.problem("", worded("import_data_names_bad_id", id=shown(meta.deal_id)))
         return filled
     typed = _input(id_at, filled)
     typed_id = clean(_as_text(typed))
     if meta.kind != DEAL:
         filled.deal_id = str(typed_id or "")
     elif typed_id is not None and str(typed_id) != meta.deal_id:
-        filled.problems.append(f"{id_at}: this workbook is for deal {shown(meta.deal_id)}, not {shown(typed_id)} "
-                               "(a deal workbook cannot be moved to another deal; use the blank scorecard)")
+        filled.problem(id_at, worded("import_other_deal", deal=shown(meta.deal_id), typed=shown(typed_id)))
     imported: set[tuple[str, int, int]] = set() if meta.kind == DEAL else {(id_at.sheet.title, id_at.row, id_at.col)}
     _scores(book, model, meta, filled, imported)
     _people(book, model, filled, imported)
@@ -595,12 +601,10 @@ def _input(at: At, filled: Filled) -> object:
     """The value of a cell import takes, or None (blank); a problem when no value is stored or it is an error."""
     cell = at.cell
     if not cell.stored:
-        what = "a formula without a stored result" if cell.formula else "a cell whose value was not saved"
-        filled.problems.append(f"{at}: {what}; type the value itself (a formula's result is read only when the "
-                               "spreadsheet saved it)")
+        filled.problem(at, Worded("import_formula_no_result" if cell.formula else "import_value_not_saved"))
         return None
     if cell.error is not None:
-        filled.problems.append(f"{at}: holds the error {shown(cell.error)}; type a value instead")
+        filled.problem(at, worded("import_cell_error", error=shown(cell.error)))
         return None
     return cell.value
 
@@ -616,10 +620,9 @@ def _scores(book: Book, model: StageModel, meta: Meta, filled: Filled, imported:
     cells = _named_cells(book, SCORES_NAME)
     keys = meta.factors or [f.key for f in ev.factors]
     if len(cells) != len(keys):
-        filled.problems.append(f"{cells[0]}: the score cells were changed ({len(cells)} cells for "
-                               f"{len(keys)} factors); use a fresh workbook")
+        filled.problem(cells[0], worded("import_score_cells", cells=len(cells), factors=len(keys)))
         return
-    bounds = f"from {ev.scale_min} to {ev.scale_max}"
+    low, high = ev.scale_min, ev.scale_max
     for key, at in zip(keys, cells, strict=True):
         imported.add((at.sheet.title, at.row, at.col))
         value = _input(at, filled)
@@ -629,25 +632,41 @@ def _scores(book: Book, model: StageModel, meta: Meta, filled: Filled, imported:
             if at.cell.stored and at.cell.error is None:
                 filled.scores[key] = None
         elif isinstance(value, bool) or not isinstance(value, int | float):
-            filled.problems.append(f"{at}: score {shown(value)} is not a number {bounds}")
+            filled.problem(at, worded("import_score_not_number", value=shown(value), min=low, max=high))
         elif not float(value).is_integer():
-            filled.problems.append(f"{at}: score {shown(value)} is not a whole number {bounds}")
+            filled.problem(at, worded("import_score_not_whole", value=shown(value), min=low, max=high))
         elif not ev.scale_min <= value <= ev.scale_max:
-            filled.problems.append(f"{at}: score {shown(value)} is not {bounds}")
+            filled.problem(at, worded("import_score_range", value=shown(value), min=low, max=high))
         else:
             filled.scores[key] = int(value)
 
 
 def _choice_keys(model: StageModel, vocabulary: str) -> dict[str, str]:
-    """Every way a rep may write a vocabulary term (its key, or its label in either language) → the key."""
+    """Every way a rep may write a vocabulary term (its key, or its label in any language of the model,
+    as a workbook's dropdown offers it) → the key."""
     keys: dict[str, str] = {}
-    for language in LANGUAGES:
-        labels = Labels(language)
-        for term in model.vocabularies[vocabulary]:
-            keys[labels.pick(term, "label").casefold()] = term.key
+    for term in model.vocabularies[vocabulary]:
+        for label in (term.label, *term.translations("label").values()):
+            keys[label.casefold()] = term.key
     for term in model.vocabularies[vocabulary]:
         keys[term.key.casefold()] = term.key
     return keys
+
+
+def _listed(model: StageModel, vocabulary: str, language: str) -> str:
+    """The words a workbook in `language` offers for a vocabulary, as its dropdown lists them: the keys in
+    the default language, the terms' labels in another (`倡导者、支持者、…`); the keys when unknown."""
+    labels = Labels(language or None)  # no language known: the default's, whose words are the keys
+    return labels.list_separator.join(labels.value_words(model, vocabulary).values())
+
+
+def workbook_language(book: Book) -> str:
+    """The language a Dealbook workbook was made in: the one whose catalog names its hidden data sheet
+    (the sheet found by its marker, whatever it is called), "" when no catalog does."""
+    sheet = next((s for s in book.sheets if s.get(1, 1).value == MARKER), None)
+    if sheet is None:
+        return ""
+    return next((code for code in LANGUAGES if catalog(code).get("wb_sheet_import") == sheet.title), "")
 
 
 def _table(book: Book, name: str, width: int, imported: set) -> list[list[At]]:
@@ -656,8 +675,8 @@ def _table(book: Book, name: str, width: int, imported: set) -> list[list[At]]:
     sheet = first.sheet
     last = max(sheet.last_row(), first.row)
     if last - first.row >= MAX_TABLE_ROWS:
-        raise Unreadable(f"{_sheet_name(sheet.title)}!{cell_name(last, first.col)}: more than {MAX_TABLE_ROWS:,} rows "
-                         "in this table (a deal has tens)")
+        raise Unreadable(worded("import_table_rows", limit=f"{MAX_TABLE_ROWS:,}"),
+                         f"{_sheet_name(sheet.title)}!{cell_name(last, first.col)}")
     rows = [[At(sheet, row, first.col + i) for i in range(width)] for row in range(first.row, last + 1)]
     imported.update((sheet.title, at.row, at.col) for cells in rows for at in cells)
     imported.update((sheet.title, r, c) for (r, c) in sheet.cells if r >= first.row
@@ -671,14 +690,13 @@ def _people(book: Book, model: StageModel, filled: Filled, imported: set) -> Non
     for cells in _table(book, PEOPLE_NAME, len(PEOPLE_COLUMNS), imported):
         values: dict[str, object] = {}
         for column, at in zip(PEOPLE_COLUMNS, cells, strict=True):
-            value = _cell_value(at, column, choices.get(column), filled)
+            value = _cell_value(at, column, choices.get(column), filled, model)
             if value is not None:
                 values[column] = value
         name = values.pop("name", None)
         if name is None:
             if values:
-                filled.problems.append(f"{cells[0]}: this stakeholder row has no name (the name is how "
-                                       "people are matched with the deal file)")
+                filled.problem(cells[0], Worded("import_row_no_name"))
             continue
         key = person_key(str(name))
         n = seen[key] = seen.get(key, -1) + 1
@@ -694,22 +712,22 @@ def _terms(book: Book, model: StageModel, filled: Filled, imported: set) -> None
     seen: dict[str, int] = {}
     for cells in _table(book, TERMS_NAME, len(TERM_COLUMNS), imported):
         label = clean(_as_text(_input(cells[0], filled)))
-        values = {column: _cell_value(at, column, None, filled) for column, at in zip(TERM_FIELDS, cells[1:],
-                                                                                      strict=True)}
+        values = {column: _cell_value(at, column, None, filled, model)
+                  for column, at in zip(TERM_FIELDS, cells[1:], strict=True)}
         if label is None:
             if any(v is not None for v in values.values()):
-                filled.problems.append(f"{cells[0]}: this negotiation row has no topic")
+                filled.problem(cells[0], Worded("import_row_no_topic"))
             continue
         topic = topics.get(str(label).casefold())
         if topic is None:
-            filled.problems.append(f"{cells[0]}: {shown(label)} is not a negotiation topic "
-                                   f"(one of: {', '.join(model.keys('topics'))})")
+            filled.problem(cells[0], worded("import_not_topic", value=shown(label),
+                                            options=_listed(model, "topics", filled.language)))
             continue
         n = seen[topic] = seen.get(topic, -1) + 1
         filled.terms.append(Row(topic, n, values))
 
 
-def _cell_value(at: At, column: str, choices: dict[str, str] | None, filled: Filled) -> object:
+def _cell_value(at: At, column: str, choices: dict[str, str] | None, filled: Filled, model: StageModel) -> object:
     """A cell as the deal file would hold it: a vocabulary key, an ISO date or a text; None when blank."""
     value = _input(at, filled)
     if column == "last_contact":
@@ -719,8 +737,8 @@ def _cell_value(at: At, column: str, choices: dict[str, str] | None, filled: Fil
         return value
     key = choices.get(str(value).casefold())
     if key is None:
-        allowed = ", ".join(dict.fromkeys(choices.values()))
-        filled.problems.append(f"{at}: {column} {shown(value)} is not one of {allowed}")
+        filled.problem(at, worded("import_not_choice", column=column, value=shown(value),
+                                  options=_listed(model, CHOICES[column], filled.language)))
     return key
 
 
@@ -734,7 +752,7 @@ def _date(at: At, value: object, filled: Filled) -> str | None:
             return date.fromisoformat(value.strip()).isoformat()
         except ValueError:
             pass
-    filled.problems.append(f"{at}: last contact {shown(_as_text(value))} is not a date (write it as YYYY-MM-DD)")
+    filled.problem(at, worded("import_not_date", value=shown(_as_text(value))))
     return None
 
 
