@@ -12,17 +12,72 @@ import click
 
 from .build import DEFAULT_CACHE, DEFAULT_DEALS, DEFAULT_MODEL, as_of_date, read_project
 from .cache import Cache
-from .diagnostics import WordedError, command_name, format_problems
-from .labels import LANGUAGES, Labels
+from .diagnostics import Worded, WordedError, command_name, format_problems, worded
+from .labels import DEFAULT_LANGUAGE, LANGUAGES, Labels, primary_subtag
 from .site.paths import SitePaths
 from .sources.deal_files import DEAL_SUFFIXES, deal_files, stray_entries, suggested_id
 from .sources.deal_format import ID_PATTERN, json_schema
 from .sources.skeleton import skeleton
 from .sources.stage_model import StageModelError, load_stage_model
 
+LANGUAGE_ENV = "DEALBOOK_LANG"  # the language a rep reads, for every command with --lang (make check, the hook)
+
 
 class UsageError(click.UsageError):
+    """Wrong usage, in the language of the command's messages: `text` is a catalog code and its values."""
+
     exit_code = 2
+
+    def __init__(self, text: Worded):
+        super().__init__(str(text))
+        self.worded = text
+
+    def show(self, file=None) -> None:
+        # click's own frame ("Usage: … Try … Error: …") is English: this one is the reader's.
+        context = self.ctx or click.get_current_context(silent=True)
+        labels = Labels(context.params.get("language") if context is not None else default_language())
+        click.echo(labels.word("cli_error", (("message", self.worded),)), err=True, file=file)
+        if context is not None:
+            click.echo(labels.word("cli_help", (("command", context.command_path),)), err=True, file=file)
+
+
+def site_language(config: Path = Path("mkdocs.yml")) -> str | None:
+    """The first language of the site configured in `config` (the dealbook plugin's `languages:`, else the
+    theme's `language:`), read as plain YAML: a full mkdocs config load takes far longer than `check`
+    itself. None when the file or the setting is missing, or it cannot be read."""
+    import yaml
+
+    class Lenient(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # mkdocs' own tags (!ENV, !!python/name:…)
+        pass
+
+    Lenient.add_multi_constructor("", lambda loader, suffix, node: None)
+    try:
+        data = yaml.load(config.read_text(encoding="utf-8"), Loader=Lenient)  # noqa: S506 - a safe loader
+    except (OSError, UnicodeError, yaml.YAMLError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    plugins = data.get("plugins")
+    entries = plugins.items() if isinstance(plugins, dict) else \
+        [next(iter(p.items())) for p in plugins or [] if isinstance(p, dict) and len(p) == 1] \
+        if isinstance(plugins, list) else []
+    for name, options in entries:
+        languages = options.get("languages") if name == "dealbook" and isinstance(options, dict) else None
+        if isinstance(languages, list) and languages:
+            return str(languages[0])
+    theme = data.get("theme")
+    language = theme.get("language") if isinstance(theme, dict) else None
+    return str(language) if language else None
+
+
+def default_language() -> str:
+    """The language of a command's messages without --lang: DEALBOOK_LANG when it names a language with a
+    catalog (zh_CN.UTF-8 → zh), else the site's first language, else the default."""
+    for wanted in (os.environ.get(LANGUAGE_ENV), site_language()):
+        code = primary_subtag(wanted)
+        if code in LANGUAGES:
+            return code
+    return DEFAULT_LANGUAGE
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -32,8 +87,9 @@ def main() -> None:
 
 
 def _language_option(command):
-    return click.option("--lang", "language", type=click.Choice(LANGUAGES), default="en", show_default=True,
-                        help="The language of the messages (en, zh); file positions, field names and values "
+    return click.option("--lang", "language", type=click.Choice(LANGUAGES, case_sensitive=False),
+                        default=default_language, show_default=f"{LANGUAGE_ENV}, else the site's first language",
+                        help="The language of the messages; file positions, field names and values "
                              "stay as they are.")(command)
 
 
@@ -43,8 +99,9 @@ def _as_of() -> object:
     except ValueError as exc:
         # In the language of the command's messages, where it has --lang.
         context = click.get_current_context(silent=True)
-        language = context.params.get("language", "en") if context is not None else "en"
-        click.echo(f"Error: {Labels(language).error_text(exc)}", err=True)  # one line, no usage text
+        language = context.params.get("language") if context is not None else None
+        labels = Labels(language or default_language())
+        click.echo(labels.word("cli_error", (("message", labels.error_text(exc)),)), err=True)  # one line, no usage
         sys.exit(2)
 
 
@@ -64,7 +121,7 @@ def check(paths: tuple[Path, ...], style: str, strict: bool, model_path: Path, d
     Exits 0 when there is no error, 1 when there is any, 2 on wrong usage.
     """
     if not model_path.is_file():
-        raise UsageError(f"{model_path}: stage model not found (run from the project folder, or pass --model)")
+        raise UsageError(worded("cli_no_model", path=model_path))
     files: list[Path] | None = None
     folders: list[Path] = []  # given as arguments: what else sits in them is reported as with no arguments
     if paths:
@@ -78,9 +135,9 @@ def check(paths: tuple[Path, ...], style: str, strict: bool, model_path: Path, d
                 # Whatever it is (FIFO, folder, broken link, …): the loader says what is wrong, without opening it.
                 files.append(path)
             else:
-                raise UsageError(f"{path}: no such file or folder")
+                raise UsageError(worded("cli_no_such_path", path=path))
     elif not deals_dir.is_dir():
-        raise UsageError(f"{deals_dir}: no such folder (pass deal files, or --deals)")
+        raise UsageError(worded("cli_no_deals_folder", path=deals_dir))
     labels = Labels(language)
     project = read_project(Path.cwd(), model_path, deals_dir, _as_of(), labels, Cache(Path.cwd() / DEFAULT_CACHE),
                            files, history="latest")
@@ -105,14 +162,14 @@ def check(paths: tuple[Path, ...], style: str, strict: bool, model_path: Path, d
     sys.exit(1 if errors else 0)
 
 
-def _load_model(model_path: Path):
+def _load_model(model_path: Path, labels: Labels | None = None):
     try:
         return load_stage_model(model_path, str(model_path))
     except StageModelError as exc:
-        click.echo(format_problems(exc.problems), err=True)
+        click.echo(format_problems(exc.problems, labels=labels, command=command_name()), err=True)
         sys.exit(1)
     except FileNotFoundError:
-        raise UsageError(f"{model_path}: stage model not found") from None
+        raise UsageError(worded("cli_no_model", path=model_path)) from None
 
 
 @main.command()
@@ -131,14 +188,14 @@ def new(deal_id: str, deals_dir: Path, model_path: Path, language: str) -> None:
     """Write a commented skeleton deal to deals/<DEAL_ID>.yml."""
     labels = Labels(language)
     if not re.fullmatch(ID_PATTERN, deal_id):
-        raise UsageError(labels("new_bad_id", id=deal_id, example=suggested_id(deal_id)))
-    model = _load_model(model_path)
+        raise UsageError(worded("new_bad_id", id=deal_id, example=suggested_id(deal_id)))
+    model = _load_model(model_path, labels)
     # `check` refuses these (the deal's page or workbook would replace a generated one): so does `new`.
     if deal_id in SitePaths().reserved_ids(model):
-        raise UsageError(labels("new_reserved", id=deal_id, example=_free_id(f"{deal_id}-deal", deals_dir)))
+        raise UsageError(worded("new_reserved", id=deal_id, example=_free_id(f"{deal_id}-deal", deals_dir)))
     target = deals_dir / f"{deal_id}.yml"
     if target.exists() or (deals_dir / f"{deal_id}.yaml").exists():
-        raise UsageError(labels("new_exists", target=target))
+        raise UsageError(worded("new_exists", target=target))
     deals_dir.mkdir(parents=True, exist_ok=True)
     target.write_text(skeleton(model, _as_of(), labels), encoding="utf-8")
     click.echo(labels("new_written", target=target, command=command_name()))
@@ -158,7 +215,8 @@ def _free_id(wanted: str, deals_dir: Path) -> str:
 @click.option("--dry-run", is_flag=True, help="Print what would change; write nothing.")
 @click.option("--deals", "deals_dir", type=click.Path(path_type=Path), default=DEFAULT_DEALS, show_default=True)
 @click.option("--model", "model_path", type=click.Path(path_type=Path), default=DEFAULT_MODEL, show_default=True)
-def import_(workbooks: tuple[Path, ...], dry_run: bool, deals_dir: Path, model_path: Path) -> None:
+@_language_option
+def import_(workbooks: tuple[Path, ...], dry_run: bool, deals_dir: Path, model_path: Path, language: str) -> None:
     """Update deal files from filled-in deal workbooks and blank scorecards (.xlsx).
 
     Scores, stakeholders' influence, stance, last contact and notes (new names are added) and
@@ -170,12 +228,13 @@ def import_(workbooks: tuple[Path, ...], dry_run: bool, deals_dir: Path, model_p
 
     missing = [str(p) for p in workbooks if not p.is_file()]
     if missing:
-        raise UsageError(f"{', '.join(missing)}: no such file")
+        raise UsageError(worded("cli_no_such_file", paths=", ".join(missing)))
     if not deals_dir.is_dir():
-        raise UsageError(f"{deals_dir}: no such folder (run from the project folder, or pass --deals)")
-    model = _load_model(model_path)
+        raise UsageError(worded("cli_no_deals_import", path=deals_dir))
+    labels = Labels(language)
+    model = _load_model(model_path, labels)
     code = import_workbooks(list(workbooks), root=Path.cwd(), model_path=model_path, deals_dir=deals_dir,
-                            as_of=_as_of(), model=model, dry_run=dry_run, echo=click.echo)
+                            as_of=_as_of(), model=model, dry_run=dry_run, echo=click.echo, labels=labels)
     sys.exit(code)
 
 
