@@ -9,12 +9,13 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 from datetime import date
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 import yaml
 
 from .diagnostics import Params, Problem, Worded, WordedError, runnable
+from .formats import Formats
 
 _DIR = Path(__file__).parent / "catalog"
 DEFAULT_LANGUAGE = "en"
@@ -169,15 +170,19 @@ class Labels:
     def stage_name(self, stage) -> str:
         return self.pick(stage, "name")
 
+    @cached_property
+    def formats(self) -> Formats:
+        """Dates, numbers and amounts in this language, by Babel with the patterns the catalog names (made
+        when first used: most `Labels` only word messages)."""
+        return Formats(self._labels.get("language_tag") or self.language, self._labels, DEFAULT_LANGUAGE)
+
     def format_date(self, value: date | None) -> str:
         """A date as this language writes it (2026-11-27, 2026年11月27日); '' for none."""
-        if value is None:
-            return ""
-        return self._labels["date_format"].format(year=value.year, month=value.month, day=value.day)
+        return self.formats.date(value)
 
     def format_month(self, value: date) -> str:
         """A month as this language writes it (2026-11, 2026年11月)."""
-        return self._labels["month_format"].format(year=value.year, month=value.month)
+        return self.formats.month(value)
 
 
 # What `dealbook new` writes where a deal's title, account and owner go, in every language: a deal

@@ -183,18 +183,9 @@ def _grouped(events: list[Event], movement: Movement) -> list[tuple[str, list[Ev
 # --- charts ---------------------------------------------------------------------------------------
 
 def compact(value: float, labels: Labels) -> str:
-    """An axis label: 1.2M, 350k — or 120万, 1.5亿 on a Chinese site, as amounts are said there (the
-    units are the catalog's `compact_units`)."""
-    steps = [(float(size), unit) for size, unit in (step.split() for step in labels.compact_units.split(","))]
-    for size, unit in steps:
-        if abs(value) >= size:
-            return _short(value / size) + unit
-    return f"{value:.0f}"
-
-
-def _short(value: float) -> str:
-    """Three significant digits, never in exponent form: 37.5, 160, 5000 (not 5e+03, as 5000万 has it)."""
-    return f"{value:.0f}" if abs(value) >= 100 else f"{value:.3g}"
+    """An axis label: 1.2M, 350K — or 120万, 1.5亿 on a Chinese site, as amounts are said there (Babel's
+    short form for the site's locale, `Formats.compact`)."""
+    return labels.formats.compact(value)
 
 
 def _text_width(text: str, size: float) -> float:
@@ -314,7 +305,7 @@ def _weekly_chart(bucket: str, weeks: list[Week], stages: int, labels: Labels) -
         points.append(f"{x + step * 0.35:.1f},{top_pad + plot - plot * weighted[index] / top:.1f}")
         if index % 4 == (len(weeks) - 1) % 4:  # the last week always has its date
             texts.append((round(x + step * 0.35, 1), height - 8, "middle", "db-chart__axis",
-                          week.week_end.strftime("%m-%d")))
+                          labels.formats.day(week.week_end)))
     legend = tuple(("db-wk", str(n), _shade(n, stages)) for n in range(1, stages + 1))
     return Chart(bucket, width, height, bars, texts, lines, "M" + " L".join(points) if points else "", legend)
 

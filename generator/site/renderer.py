@@ -51,18 +51,6 @@ def _plain(value: object) -> Markup:
     return _text(None if value is None else str(value).translate(_BIDI_CONTROLS))
 
 
-def _number(value: float | None, places: int = 2) -> str:
-    if value is None:
-        return "–"
-    if float(value).is_integer() and places == 2:
-        return f"{value:,.0f}"
-    return f"{value:,.{places}f}"
-
-
-def _percent(value: float | None) -> str:
-    return "–" if value is None else f"{value * 100:.0f}%"
-
-
 class CompiledTemplates(jinja2.BytecodeCache):
     """Templates compiled once per process, for every Jinja environment that uses it.
 
@@ -146,9 +134,10 @@ class Renderer:
             autoescape=True, trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined,
             bytecode_cache=_COMPILED,
         )
-        # Dates as the site's language writes them; amounts with thousands separators in every language.
-        self.env.filters.update(text=_text, plain=_plain, number=_number, percent=_percent, date=labels.format_date,
-                                month=labels.format_month)
+        # Dates, amounts and percents as the site's language writes them (Babel, `labels.formats`).
+        formats = labels.formats
+        self.env.filters.update(text=_text, plain=_plain, number=formats.number, percent=formats.percent,
+                                date=formats.date, month=formats.month)
         self.env.globals.update(model=model, labels=labels, paths=paths, t=labels.pick,
                                 term=partial(labels.term, model), stage_name=labels.stage_name,
                                 categories=CATEGORIES, age=age_class)
