@@ -127,7 +127,7 @@ def test_every_event_in_order(built: tuple[Project, dict]) -> None:
         event("2026-10-10", "delta", "created", None, 4, 4, 4000),
         event("2026-10-20", "alpha", "moved-back", 3, 2, 2, 1000),
         event("2026-11-02", "alpha", "slipped", "2027-03-31", "2027-06-30", 2, 1500),
-        event("2026-11-02", "alpha", "amount-changed", 1000, 1500, 2, 500),  # the sum of a change is the change
+        event("2026-11-02", "alpha", "increased", 1000, 1500, 2, 500),  # the sum of a change is the change
         event("2026-11-10", "beta", "lost", "open", "lost", 3, 2000, "USD"),
         event("2026-11-12", "gamma", "abandoned", "open", "abandoned", 1, 500),
         event("2026-11-18", "delta", "deleted", 4, None, 4, 4000),
@@ -204,7 +204,7 @@ def test_changes_page(built: tuple[Project, dict]) -> None:
     week, earlier = page.split('id="last-7-days"')[1].split('id="earlier"')
     kinds = re.findall(r'data-kind="([a-z-]+)"', week)
     assert kinds == ["created", "advanced", "pulled-in", "won"]
-    assert re.findall(r'data-kind="([a-z-]+)"', earlier) == ["slipped", "amount-changed", "lost", "abandoned",
+    assert re.findall(r'data-kind="([a-z-]+)"', earlier) == ["slipped", "increased", "lost", "abandoned",
                                                               "reopened", "deleted"]
     created = re.search(r'data-kind="created">(.*?)</section>', week, re.S).group(1)
     assert "2 · 6,460 CNY" in created  # the count and the sum: 300 CNY + 800 EUR (6,160 CNY)
@@ -292,7 +292,7 @@ def test_versions_are_parsed_once_each(built: tuple[Project, dict], tmp_path: Pa
 def test_the_chinese_site_of_a_two_language_build_has_the_pages_too(built: tuple[Project, dict]) -> None:
     project, _ = built  # the shipped mkdocs.yml: English at /, Chinese at /zh/
     changes = project.page("zh/deals/changes")
-    assert "项目动态" in changes and "新项目" in changes and "What moved" not in changes
+    assert "项目动态" in changes and "新增" in changes and "What moved" not in changes
     assert "阶段转化" in project.page("zh/deals/insights")
     link = SITE_PATHS.link(SITE_PATHS.pipeline_page, "deals/changes.md")
     assert f'<a href="{link}">项目动态</a>' in project.page("zh/deals")  # linked from the Chinese pipeline
@@ -342,7 +342,7 @@ def test_a_chinese_site_words_the_pages_in_chinese(built: tuple[Project, dict], 
     monkeypatch.setenv("SOURCE_DATE_EPOCH", AS_OF_EPOCH)
     Project(root).build()
     page = Project(root).page("deals/changes")
-    assert "项目动态" in page and "新项目" in page and "What moved" not in page
+    assert "项目动态" in page and "新增" in page and "What moved" not in page
     assert "阶段转化" in Project(root).page("deals/insights")
 
 
@@ -389,7 +389,7 @@ def test_the_waterfall_adds_up_and_a_reporting_currency_is_used_when_the_model_h
     result = mv.movement(versions, [], {"a", "b"}, model, AS_OF)
     assert result.reporting == "EUR"
     assert [(e.kind, e.value_reporting) for e in result.events if e.date > date(2026, 11, 1)] == \
-        [("amount-changed", 100.0), ("lost", 360.0)]
+        [("increased", 100.0), ("lost", 360.0)]
     steps = result.waterfall.steps["EUR"]
     assert steps["start"] == 100 + 360 and steps["increases"] == 100 and steps["lost"] == 360 and steps["end"] == 200
     assert steps["start"] + steps["new"] + steps["increases"] - steps["decreases"] - steps["won"] - steps["lost"] \

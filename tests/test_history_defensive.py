@@ -167,7 +167,7 @@ def test_deal_pages_and_history_json_agree_on_merges_time_zones_twins_and_odd_da
     # Deleting one of two files of a deal does not delete the deal.
     assert [k for _, d, k in events if d == "twin"] == ["created"]
     # A back-dated commit takes the day of the one before it: created, then its amount changed.
-    assert [(d, k) for d, i, k in events if i == "late"] == [("2026-11-05", "created"), ("2026-11-05", "amount-changed")]
+    assert [(d, k) for d, i, k in events if i == "late"] == [("2026-11-05", "created"), ("2026-11-05", "increased")]
     assert deals["late"]["last_updated"] == "2026-11-05"
     # A commit dated after the as-of date is not history yet: its change counts from the as-of date.
     assert max(d for d, _, _ in events) == AS_OF and ("2031-01-01" not in json.dumps(data))

@@ -29,7 +29,9 @@ if TYPE_CHECKING:
     from ..sources.deal_versions import DealVersions, Version
     from ..sources.stage_model import StageModel
 
-KINDS = ("created", "advanced", "moved-back", "slipped", "pulled-in", "amount-changed",
+# The names managers give what moved (as forecast tools name them): new, moved forward a stage, moved
+# back, pushed out, pulled in, increased, decreased, won, lost, abandoned — and reopened and deleted.
+KINDS = ("created", "advanced", "moved-back", "slipped", "pulled-in", "increased", "decreased",
          "won", "lost", "abandoned", "reopened", "deleted")
 CLOSED = ("won", "lost", "abandoned")
 WEEKS = 26
@@ -62,7 +64,7 @@ class Event:
     after: object  # "to"
     stage: int  # the deal's stage after the event (before it, for a deletion)
     currency: str
-    value: float  # what the event adds to its kind's sum: the deal's amount, or the change for amount-changed
+    value: float  # what the event adds to its kind's sum: the deal's amount, or the change for increased/decreased
     value_reporting: float | None
 
     def as_json(self) -> dict:
@@ -150,15 +152,31 @@ class Breakdown:
 
 @dataclass
 class Waterfall:
-    """How the open pipeline went from `start` to `end` over the last 30 days, per bucket."""
+    """How the open pipeline went from `start` (the end of `start_day`) to `end` (the end of `end_day`), per bucket.
+
+    Kept in whole cents, so start + new + increases − decreases − won − lost − removed is end exactly,
+    not up to a float's last digit; `steps` gives them in the currency's units.
+    """
 
     start_day: date
-    steps: dict[str, dict[str, float]] = field(default_factory=dict)  # bucket → step → amount
+    end_day: date | None = None
+    cents: dict[str, dict[str, int]] = field(default_factory=dict)  # bucket → step → amount in cents
 
     STEPS: ClassVar[tuple[str, ...]] = ("start", "new", "increases", "decreases", "won", "lost", "removed", "end")
 
     def add(self, bucket: str, step: str, amount: float) -> None:
-        self.steps.setdefault(bucket, dict.fromkeys(self.STEPS, 0.0))[step] += amount
+        self.add_cents(bucket, step, _cents(amount))
+
+    def add_cents(self, bucket: str, step: str, cents: int) -> None:
+        self.cents.setdefault(bucket, dict.fromkeys(self.STEPS, 0))[step] += cents
+
+    @property
+    def steps(self) -> dict[str, dict[str, float]]:
+        return {bucket: {step: value / 100 for step, value in steps.items()} for bucket, steps in self.cents.items()}
+
+
+def _cents(amount: float) -> int:
+    return int(round_half_up(amount * 100, 0))
 
 
 @dataclass
@@ -292,7 +310,7 @@ def movement(versions: DealVersions, deals: list[Deal], present: set[str], model
     result.events = _events(states, model)
     result.conversion = _conversion(states, model, as_of)
     result.weekly = _weekly(states, model, week_ends(as_of), bucket)
-    result.waterfall = _waterfall(states, as_of, bucket)
+    result.waterfall = _waterfall(states, as_of - timedelta(days=WATERFALL_DAYS), as_of, bucket)
     _breakdowns(result, states, model, bucket)
     return result
 
@@ -394,8 +412,10 @@ def _transition(day: date, deal_id: str, before: Facts | None, after: Facts | No
         new = amount_reporting(after.amount, after.currency, model)
         old = amount_reporting(before.amount, before.currency, model)
         change = after.amount - before.amount if before.currency == after.currency else after.amount
-        out.append(event("amount-changed", before.amount, after.amount, after, change,
-                         None if new is None or old is None else new - old))
+        reporting = None if new is None or old is None else round_half_up(new - old, 2)
+        # Another currency compares in the reporting currency when both have a rate; else by the number.
+        up = reporting > 0 if reporting is not None else after.amount > before.amount
+        out.append(event("increased" if up else "decreased", before.amount, after.amount, after, change, reporting))
     if before.status != after.status and after.status in CLOSED:
         out.append(event(after.status, before.status, after.status, after))
     return out
@@ -485,12 +505,21 @@ def _weekly(states: dict[str, list[State]], model: StageModel, ends: list[date],
             for n, end in enumerate(ends)]
 
 
-def _waterfall(states: dict[str, list[State]], as_of: date, bucket) -> Waterfall:
+def waterfall_between(versions: DealVersions, model: StageModel, start_day: date, end_day: date) -> Waterfall:
+    """The waterfall of any window of the committed history: from the open pipeline at the end of
+    `start_day` to that at the end of `end_day` (the history pages show the 30 days up to the as-of
+    day, the work tree's edits included)."""
+    states = {deal_id: _states(versions.deals[deal_id], None, True, end_day, model)
+              for deal_id in sorted(versions.deals)}
+    return _waterfall({k: v for k, v in states.items() if v}, start_day, end_day,
+                      _bucketer(model, model_reporting(model)))
+
+
+def _waterfall(states: dict[str, list[State]], start_day: date, end_day: date, bucket) -> Waterfall:
     """start + new + increases − decreases − won − lost − removed = end, exactly, per bucket."""
-    start_day = as_of - timedelta(days=WATERFALL_DAYS)
-    flows = Waterfall(start_day)
+    flows = Waterfall(start_day, end_day)
     for timeline in states.values():
-        ordered = sorted(timeline, key=lambda s: s[0])
+        ordered = [s for s in sorted(timeline, key=lambda s: s[0]) if s[0] <= end_day]
         before = None
         for day, facts in ordered:
             if day <= start_day:
@@ -531,8 +560,8 @@ def _flow(flows: Waterfall, before: Facts | None, after: Facts | None, bucket) -
     if old_key != new_key:  # another currency: it leaves one pipeline and joins the other
         flows.add(old_key, "decreases", old)
         flows.add(new_key, "increases", new)
-    elif new != old:
-        flows.add(new_key, "increases" if new > old else "decreases", abs(new - old))
+    elif _cents(new) != _cents(old):  # the change in whole cents, so that the steps add up to the cent
+        flows.add_cents(new_key, "increases" if new > old else "decreases", abs(_cents(new) - _cents(old)))
     if not now:
         flows.add(new_key, "won" if after.status == "won" else "lost" if after.status in CLOSED else "removed", new)
 
