@@ -26,6 +26,9 @@ from babel.numbers import NumberPattern, format_compact_decimal, get_decimal_sym
 from babel.numbers import parse_pattern as parse_number_pattern
 
 NONE = "–"  # a number that is not there (no quota, no rate yet), in every language
+# The catalog keys that name patterns: settings, not words to translate. A new language's catalog is better
+# without them (copied from English they would keep its ISO dates): it then writes as its locale does.
+PATTERN_KEYS = ("date_pattern", "month_pattern", "day_pattern", "number_pattern", "percent_pattern")
 _WIDTHS = ("short", "medium", "long", "full")
 # What a date pattern the catalog does not name falls back to: the locale's medium date (27.11.2026,
 # Nov 27, 2026), its year and abbreviated month (Nov 2026, 2026年11月), its two-digit month and day.
@@ -49,12 +52,13 @@ class Formats:
 
     def __init__(self, tag: str, catalog: Mapping[str, object], fallback: str = "en"):
         self.locale = locale_of(tag, fallback)
-        self._date = self._date_pattern(catalog.get("date_pattern"), _DEFAULT_DATE)
-        self._month = self._date_pattern(catalog.get("month_pattern"), _MONTH_SKELETON)
-        self._day = self._date_pattern(catalog.get("day_pattern"), _DAY_SKELETON)
-        number = catalog.get("number_pattern")
+        date_key, month_key, day_key, number_key, percent_key = PATTERN_KEYS
+        self._date = self._date_pattern(catalog.get(date_key), _DEFAULT_DATE)
+        self._month = self._date_pattern(catalog.get(month_key), _MONTH_SKELETON)
+        self._day = self._date_pattern(catalog.get(day_key), _DAY_SKELETON)
+        number = catalog.get(number_key)
         self._number = parse_number_pattern(number) if isinstance(number, str) else self.locale.decimal_formats[None]
-        percent = catalog.get("percent_pattern")
+        percent = catalog.get(percent_key)
         self._percent = parse_number_pattern(percent) if isinstance(percent, str) \
             else self.locale.percent_formats[None]
         self._decimal_sign = get_decimal_symbol(self.locale)
