@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .forecast_terms import DEAL_FORECASTS
-from .spec import Boolean, Choice, Date, Field, Integer, ListOf, MapOf, Number, Record, Spec, Text
+from .spec import Boolean, Choice, Date, Field, Integer, Keyed, ListOf, MapOf, Number, Record, Spec, Text
 
 if TYPE_CHECKING:
     from ..labels import Labels
@@ -29,6 +29,24 @@ def _optional(spec: Spec) -> Field:
     return Field(spec, False)
 
 
+def _choice(model: StageModel, vocabulary: str) -> Keyed:
+    """One of a vocabulary's keys; a term's label, in any language of the model, names the key to write."""
+    words = {}
+    for term in model.vocabularies[vocabulary]:
+        for label in (term.label, *term.translations("label").values()):
+            words[" ".join(label.split()).casefold()] = term.key
+    return Keyed(Choice(model.keys(vocabulary)), words)
+
+
+def _stage(model: StageModel) -> Keyed:
+    """A stage number; a stage's name (in any language of the model) or key names the number to write."""
+    words: dict[str, object] = {}
+    for stage in model.stages:
+        for word in (stage.key, stage.name, *stage.translations("name").values()):
+            words[" ".join(word.split()).casefold()] = stage.number
+    return Keyed(Integer(1, len(model.stages)), words)
+
+
 def _texts(*names: str) -> dict[str, Field]:
     """Optional free-text fields."""
     return {name: Field(Text(), False) for name in names}
@@ -40,9 +58,9 @@ def deal_spec(model: StageModel) -> Record:
     score = Integer(ev.scale_min, ev.scale_max)
     stakeholder = Record(name="stakeholder", fields={
         "name": _required(Text()), **_texts("title"),
-        "role": _optional(Choice(model.keys("roles"))),
-        "influence": _optional(Choice(model.keys("influence"))),
-        "stance": _optional(Choice(model.keys("stance"))),
+        "role": _optional(_choice(model, "roles")),
+        "influence": _optional(_choice(model, "influence")),
+        "stance": _optional(_choice(model, "stance")),
         "last_contact": _optional(Date()), **_texts("notes"),
     })
     exit_ = Record(name="exit", fields={"date": _optional(Date()), **_texts("evidence")})
@@ -51,15 +69,15 @@ def deal_spec(model: StageModel) -> Record:
     })
     competitor = Record(name="competitor", fields={"name": _required(Text()), **_texts("strengths", "weaknesses")})
     term = Record(name="term", fields={
-        "topic": _required(Choice(model.keys("topics"))),
+        "topic": _required(_choice(model, "topics")),
         **_texts("opening", "target", "walk_away", "customer_position", "concessions"),
     })
     return Record(name="deal", fields={
         "title": _required(Text()),
         "account": _required(Text()),
         "owner": _required(Text()),
-        "stage": _required(Integer(1, stages)),
-        "status": _required(Choice(model.keys("status"))),
+        "stage": _required(_stage(model)),
+        "status": _required(_choice(model, "status")),
         "amount": _required(Number(0)),
         "currency": _optional(Choice(list(model.currencies))),
         "expected_close": _required(Date()),

@@ -467,6 +467,50 @@ class Choice(Spec):
         return words["one_of"].format(options=", ".join(f"`{o}`" for o in self.options))
 
 
+class _KeyHinted:
+    """A Checker whose errors carry one hint: the key a word stands for."""
+
+    def __init__(self, c: Checker, hint: Worded):
+        self._c, self._hint = c, hint
+
+    def error(self, node: yaml.Node, where: str, message: Worded, hint: Worded | str = "") -> None:
+        self._c.error(node, where, message, self._hint)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._c, name)
+
+
+@dataclass
+class Keyed(Spec):
+    """A value written as a key (`decision-maker`, a stage number), whose words are known too: a word for a key
+    (a label or a name, in any language that has them: `决策人`, `Preliminary proposal`) is refused as `inner`
+    refuses it, with the key to write as the hint (`write 'decision-maker' for 决策人`); so is a near word
+    outside ASCII (`决策者`), where a did-you-mean among the keys cannot help."""
+
+    inner: Spec
+    words: dict[str, object] = field(default_factory=dict)  # a word, case-folded → the key it stands for
+
+    def check(self, node, where, c):
+        if isinstance(node, yaml.ScalarNode) and node.tag == CORE + "str" and self.words:
+            typed = " ".join(node.value.split()).casefold()
+            key = self.words.get(typed)
+            if key is None and not typed.isascii():  # 决策者 for 决策人: a near word in a script of its own
+                close = difflib.get_close_matches(typed, list(self.words), n=1, cutoff=0.6)
+                key = self.words[close[0]] if close else None
+            # A key in another case is the inner spec's to hint (`values are case-sensitive`).
+            if key is not None and str(key).casefold() != node.value.casefold():
+                shown = f"'{key}'" if isinstance(key, str) else str(key)
+                return self.inner.check(node, where, _KeyHinted(c, worded("key_for", key=shown,
+                                                                          word=node.value.strip())))
+        return self.inner.check(node, where, c)
+
+    def json_schema(self, meaning=None, where=""):
+        return self.inner.json_schema(meaning, where)
+
+    def describe(self, words):
+        return self.inner.describe(words)
+
+
 @dataclass
 class ListOf(Spec):
     item: Spec = field(default_factory=Text)
