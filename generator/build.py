@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Literal
 
 from .cache import Cache
 from .diagnostics import Problems, WordedError, worded
-from .labels import Labels
+from .labels import PLACEHOLDERS, Labels
 from .model.pipeline import Pipeline, ViewMemo, compute
 from .site.paths import SitePaths
 from .sources.deal_files import Deal, DealLoader, deal_files, shown_path, stray_entries
@@ -119,7 +119,7 @@ def read_project(root: Path, model_path: Path, deals_dir: Path, as_of: date, lab
         problems.extend(stray_entries(deals_dir, root))
     # Past versions of deal files the history leaves out (unreadable, out of bounds): a warning each.
     problems.extend(skipped_warnings(known, lambda name: shown_path(deals_dir / name, root)))
-    pipeline = compute(deals, model, as_of, labels, problems, known, team, views)
+    pipeline = compute(deals, model, as_of, problems, known, team, views, placeholders=PLACEHOLDERS)
     if movement:
         pipeline.movement = history_movement(source, deals_dir, cache, deals, paths, model, as_of)
     return Project(model, pipeline, pipeline.problems)
@@ -168,8 +168,8 @@ def site_outputs(pipeline: Pipeline, labels: Labels, paths: SitePaths, cache: Ca
                  remembered: Remembered | None = None) -> tuple[SiteOutputs, Renderer]:
     """Everything a build adds to the site; the renderer is returned for the hand-written pages.
 
-    A site in several languages calls this once per language with the same pipeline (worded in
-    that language); only the first writes `/deals.json`, and each keeps its own cache entries.
+    A site in several languages calls this once per language with the same pipeline (the pages word
+    its warnings); only the first writes `/deals.json`, and each keeps its own cache entries.
     """
     # Imported here: `dealbook check` needs none of Jinja, Markdown or openpyxl, and starts faster without them.
     from .site.pages import generated_pages

@@ -147,7 +147,7 @@ def check(paths: tuple[Path, ...], style: str, strict: bool, model_path: Path, d
     if strict:
         problems = [p.promoted() for p in problems]
     # Worded here, in the reader's language; a command to run is named as the reader can run it from here.
-    text = format_problems(problems, style, labels, command_name())
+    text = format_problems(problems, style, labels.with_model(project.model), command_name())
     if text:
         click.echo(text)
     errors = sum(p.severity == "error" for p in problems)

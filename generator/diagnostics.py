@@ -9,7 +9,8 @@ import shlex
 import shutil
 import sys
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -17,8 +18,34 @@ if TYPE_CHECKING:
     from .labels import Labels
 
 Severity = Literal["error", "warning"]
-# (name, value) pairs, in the order the catalog text names them; a value is a string, a number or a `Worded`.
+# (name, value) pairs, in the order the catalog text names them; a value is a string, a number, a `Worded`,
+# or a value worded from the stage model in the reader's language: a `StageText`, a `Term`, a `date`.
 Params = tuple[tuple[str, object], ...]
+
+
+@dataclass(frozen=True)
+class StageText:
+    """A text of the stage model as a parameter: stage `stage`'s `attribute` (`name`, `exit_criterion`).
+
+    A value, not words: `Labels.word` words it in its language from the stage model it was given
+    (`Labels.with_model`), as `Term` (a vocabulary term's label) and a `date` (the language's date)."""
+
+    stage: int
+    attribute: str
+
+
+@dataclass(frozen=True)
+class Term:
+    """A vocabulary term as a parameter (`Term("status", "lost")`), worded as its label in the reader's language."""
+
+    vocabulary: str
+    key: str
+
+
+def needs_model(params: Params) -> bool:
+    """Whether wording these parameters takes the stage model (a `StageText` or a `Term`, here or nested)."""
+    return any(isinstance(value, (StageText, Term)) or (isinstance(value, Worded) and needs_model(value.params))
+               for _name, value in params)
 
 
 @dataclass(frozen=True)
@@ -86,9 +113,10 @@ class Problem:
     hint_params: Params = ()
 
     def __post_init__(self) -> None:
-        if self.code and not self.message:
+        # A parameter worded from the stage model (a deal warning's stage name) is worded at the edge alone.
+        if self.code and not self.message and not needs_model(self.params):
             object.__setattr__(self, "message", _english(self.code, self.params))
-        if self.hint_code and not self.hint:
+        if self.hint_code and not self.hint and not needs_model(self.hint_params):
             object.__setattr__(self, "hint", _english(self.hint_code, self.hint_params))
         for name in ("path", "field", "message", "hint"):
             value = getattr(self, name)
@@ -96,9 +124,8 @@ class Problem:
                 object.__setattr__(self, name, one_line(value))
 
     def __str__(self) -> str:
-        field = f"{self.field}: " if self.field else ""
         hint = f" ({self.hint})" if self.hint else ""
-        return f"{self.path}:{self.line}:{self.col}: {self.severity}: {field}{self.message}{hint}"
+        return f"{self.path}:{self.line}:{self.col}: {self.severity}: {self.summary()}{hint}"
 
     @property
     def reader_text(self) -> str:
@@ -106,7 +133,8 @@ class Problem:
 
     def summary(self) -> str:
         """The field and the message, without the position: for pages and `/deals.json`."""
-        return f"{self.field}: {self.message}" if self.field else self.message
+        message = self.message or self.code  # the code of a problem not worded yet (`Labels.in_language`)
+        return f"{self.field}: {message}" if self.field else message
 
     def as_github(self) -> str:
         # GitHub annotations end at a newline and treat '%' specially.
@@ -234,5 +262,18 @@ def _as_json(problem: Problem) -> dict[str, object]:
 
 
 def _json_params(params: Params) -> dict[str, object]:
-    return {name: {"code": value.code, "params": _json_params(value.params)} if isinstance(value, Worded) else value
-            for name, value in params}
+    return {name: _json_value(value) for name, value in params}
+
+
+def json_params(params: Params) -> dict[str, object]:
+    """Parameters as JSON values: a `Worded` as its code and params, a `StageText` or `Term` as its fields,
+    a date in ISO 8601 (for `--format json` and `/deals.json`)."""
+    return _json_params(params)
+
+
+def _json_value(value: object) -> object:
+    if isinstance(value, Worded):
+        return {"code": value.code, "params": _json_params(value.params)}
+    if isinstance(value, (StageText, Term)):
+        return asdict(value)
+    return value.isoformat() if isinstance(value, date) else value

@@ -6,6 +6,7 @@ command line), and handed down as a `Labels` object to everything that writes te
 
 from __future__ import annotations
 
+import copy
 import re
 from dataclasses import replace
 from datetime import date
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import yaml
 
-from .diagnostics import Params, Problem, Worded, WordedError, runnable
+from .diagnostics import Params, Problem, StageText, Term, Worded, WordedError, runnable
 from .formats import Formats
 
 _DIR = Path(__file__).parent / "catalog"
@@ -62,12 +63,30 @@ def _fill(template: str, values: dict[str, str]) -> str:
     return re.sub(r"{(\w+)}", one, template)
 
 
+class _Word(str):
+    """A word of the stage model as a parameter: `{status:lower}` in a catalog text writes it in lower case
+    (English says "a lost deal" of the term "Lost")."""
+
+    def __format__(self, spec: str) -> str:
+        return self.lower() if spec == "lower" else super().__format__(spec)
+
+
 class Labels:
     """`labels.key` or `labels("key", n=3)` in templates; `labels.pick(obj, "name")` for model text."""
 
     def __init__(self, language: str | None = "en"):
         self.language = language_code(language)
         self._labels = catalog(self.language)
+        self._model = None  # the stage model a `StageText` or `Term` parameter is worded from (`with_model`)
+
+    def with_model(self, model) -> Labels:
+        """These labels, wording the parameters that name the stage model's texts (a `StageText`, a `Term`)
+        from `model`: made once per language by an edge that words deal warnings (None: these labels)."""
+        if model is None or model is self._model:
+            return self
+        bound = copy.copy(self)
+        bound._model = model
+        return bound
 
     def __reduce__(self):
         return (Labels, (self.language,))  # workbooks are rendered in other processes
@@ -124,6 +143,9 @@ class Labels:
             if isinstance(text, str):
                 return text, True
         text = self._labels.get(code)
+        if text is None and "." in code:  # an entry of a map of the catalog: `placeholder_fields.title`
+            group, _, key = code.partition(".")
+            text = (self._labels.get(group) or {}).get(key)
         return (text, False) if isinstance(text, str) else None
 
     def text_of(self, code: str) -> str | None:
@@ -138,11 +160,23 @@ class Labels:
         if found is None:
             raise KeyError(f"no text for the problem code {code!r} in the {self.language} catalog")
         template, spaced = found
-        values = {name: self.word(value.code, value.params) if isinstance(value, Worded) else value
-                  for name, value in params}
+        values = {name: self._value(value) for name, value in params}
         if spaced:
             return _fill(template, {name: str(value) for name, value in values.items()})
         return template.format(**values)  # a label of the site (a deal warning's `w_…`), as the pages word it
+
+    def _value(self, value: object) -> object:
+        """A parameter in this language: a `Worded` worded, a stage model text or term from the stage model
+        (`with_model`), a date as this language writes it; any other value as it is."""
+        if isinstance(value, Worded):
+            return self.word(value.code, value.params)
+        if isinstance(value, (StageText, Term)):
+            if self._model is None:
+                raise ValueError(f"{value} is worded from the stage model: word it with Labels.with_model(model)")
+            if isinstance(value, Term):
+                return _Word(self.term(self._model, value.vocabulary, value.key))
+            return _Word(self.pick(self._model.stage(value.stage), value.attribute))
+        return self.format_date(value) if isinstance(value, date) else value
 
     def error_text(self, exc: Exception) -> str:
         """An exception's text in this language: a `WordedError` worded here, any other as it is."""
@@ -160,8 +194,11 @@ class Labels:
     def in_language(self, problem: Problem, command: str = "dealbook") -> Problem:
         """`problem` with its message and hint worded in this language, a `dealbook …` it tells the
         reader to run written as `command …` (`diagnostics.command_name`)."""
+        plain = f"{problem.code}_plain"  # a deal warning's sentence for the site, when the catalog has one
         return replace(problem, message=runnable(self.problem_message(problem), command),
-                       hint=runnable(self.problem_hint(problem), command))
+                       hint=runnable(self.problem_hint(problem), command),
+                       plain=self.word(plain, problem.params) if problem.code and self.text_of(plain) is not None
+                       else problem.plain)
 
     def problem_line(self, problem: Problem, command: str = "dealbook") -> str:
         """`path:line:col: severity: field: message (hint)` in this language."""

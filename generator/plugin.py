@@ -190,9 +190,7 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
         self._pages_made: dict[str, Remembered] = {}
         self._deal_reprs: dict = {}  # shared by the languages: repr(deal) is the same in each
         self._views = ViewMemo()  # each deal's view, kept while the deal is the same object
-        self._worded: dict[str, dict] = {}  # per other language: each deal's view worded in it
-        self._view_keys: dict = {}  # shared by the languages: a view belongs to one only
-        self._in_languages: dict[str, Pipeline] = {}  # the pipeline in each other language, for the fork
+        self._view_keys: dict = {}  # shared by the languages, which read the same views (the pages word them)
         # While serving: per language, each generated file of the last rebuild → (its file, its URL),
         # so that what a rebuild no longer makes (a deleted deal's page) is taken off the preview.
         self._on_site: dict[str, dict[str, tuple[str, str]]] = {}
@@ -207,7 +205,7 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
         if self.serving:
             self._serving, self._deals_read, self._pages_made, self._deal_reprs = Serving(), {}, {}, {}
             self._on_site = {}
-            self._views, self._worded, self._view_keys = ViewMemo(), {}, {}
+            self._views, self._view_keys = ViewMemo(), {}
 
     def on_pre_build(self, *, config: MkDocsConfig) -> None:
         # Before mkdocs empties site/: a second build in the same folder waits for the first.
@@ -319,20 +317,15 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
                               + f"\nRun `{command_name()} check` for the full list, warnings included.")
         assert project.pipeline is not None
         if not self._nested and self.serving:
-            self._word_before_fork(project.pipeline)
+            self._keys_before_fork(project.pipeline)
         if not self._nested and self.languages.others:
             if self.serving:
                 _load_jieba_dictionary()
             self._movement_before_fork(config, project.pipeline)
             # The other languages are built by a copy of this process, from the deals read above.
             self._child = Child(lambda: self._other_languages(config))
-        # The first language's pipeline as read; another's is the same with its warnings reworded.
-        if not self._nested:
-            pipeline = project.pipeline
-        elif self.language in self._in_languages:
-            pipeline = self._in_languages[self.language]
-        else:
-            pipeline = project.pipeline.in_language(self.labels)
+        # One pipeline for every language: it holds no words (the pages word its warnings).
+        pipeline = project.pipeline
         note = pipeline.history_note
         if note and note != self._history_note_said:
             # Said once (not on every live-reload rebuild), and never a reason to fail the build.
@@ -427,20 +420,14 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
         if not history_pages_cached(pipeline, probe, self._cache):
             pipeline.movement.get()
 
-    def _word_before_fork(self, pipeline: Pipeline) -> None:
-        # While serving, the forked build's work on the views is lost when it ends: the views in
-        # each other language and their keys are worked out here, where they are kept, and for
+    def _keys_before_fork(self, pipeline: Pipeline) -> None:
+        # While serving, the forked build's work on the views is lost when it ends: their keys, the
+        # same in every language (the views are), are worked out here, where they are kept, and for
         # a rebuild only those of the deals that changed. The keys of views gone are dropped.
-        views = list(pipeline.deals)
-        self._in_languages = {}
-        for language in self.languages.others:
-            worded = self._in_languages[language] = pipeline.in_language(Labels(language),
-                                                                         self._worded.setdefault(language, {}))
-            remembered = self._remembered(language)
-            for view in worded.deals:
-                remembered.view_key(view)
-            views += worded.deals
-        self._remembered(self.language).forget_views_except(views)
+        remembered = self._remembered(self.language)
+        for view in pipeline.deals:
+            remembered.view_key(view)
+        remembered.forget_views_except(pipeline.deals)
 
     def _remembered(self, language: str) -> Remembered:
         return self._pages_made.setdefault(language, Remembered(deal_reprs=self._deal_reprs,
@@ -736,7 +723,8 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
         # page with its own problems first, worded in the page's language.
         own = self._deal_sources.get(page.file.src_uri)
         problems = sorted(self.serve_errors, key=lambda p: p.path != own)
-        items = "".join(f"<li><code>{html.escape(self.labels.problem_line(p))}</code></li>" for p in problems)
+        wording = self.labels.with_model(self.project.model if self.project is not None else None)
+        items = "".join(f"<li><code>{html.escape(wording.problem_line(p))}</code></li>" for p in problems)
         panel = (f'<div class="dealbook-errors" role="alert" style="margin:0;padding:.8rem 1.2rem;'
                  f'background:#c62828;color:#fff;font:14px/1.5 sans-serif;position:relative;z-index:10">'
                  f"<strong>{html.escape(self.labels('serve_errors', n=len(self.serve_errors)))}</strong>"
@@ -752,8 +740,10 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
                  (run.written if run else 0) + other[1], (run.reused if run else 0) + other[2],
                  f" in {', '.join(self.languages.codes)}" if self.languages.several else "", self.seconds,
                  self.as_of, len(pipeline.problems.warnings))
-        # Which warnings, not only how many (info, not warning: `mkdocs build --strict` must not fail on them).
-        for line in listed(pipeline.problems.warnings):
+        # Which warnings, not only how many (info, not warning: `mkdocs build --strict` must not fail on them),
+        # in the site's first language, as `dealbook check --lang` would say them.
+        wording = Labels(self.languages.primary).with_model(pipeline.model)
+        for line in listed(pipeline.problems.warnings, labels=wording):
             log.info("dealbook:   %s", line)
 
     def on_page_markdown(self, markdown: str, /, *, page: Page, config: MkDocsConfig, files: Files) -> str | None:

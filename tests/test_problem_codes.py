@@ -6,13 +6,14 @@ import ast
 import json
 import os
 import re
+import string
 from pathlib import Path
 
 import pytest
-from conftest import BASE_DEAL, ROOT, run_check
+from conftest import BASE_DEAL, MINIMAL_DEAL, ROOT, Project, run_check
 from test_check import BAD
 
-from generator.diagnostics import Problem, Worded, worded
+from generator.diagnostics import Problem, StageText, Term, Worded, format_problems, worded
 from generator.labels import Labels
 from generator.sources import spec
 from generator.sources.spec import KIND_CODES, Boolean, Integer, Number, Text
@@ -121,7 +122,10 @@ def _english_left(text: str, values: list[str]) -> list[str]:
 def _values(params: dict) -> list[str]:
     out = []
     for value in params.values():
-        out.extend(_values(value["params"]) if isinstance(value, dict) else [str(value)])
+        if isinstance(value, dict):  # a Worded (code and params), or a stage model text or term (its fields)
+            out.extend(_values(value["params"]) if "params" in value else [str(v) for v in value.values()])
+        else:
+            out.append(str(value))
     return out
 
 
@@ -180,3 +184,122 @@ def test_every_catalog_words_every_message_and_part(language: str) -> None:
     for section in ("messages", "message_parts"):
         for code, text in english._labels[section].items():
             assert _names(labels.text_of(code) or "") == _names(text), (language, code)
+
+
+def test_the_model_imports_nothing_from_the_catalog() -> None:
+    """The model computes and words nothing: no module of generator/model/ imports generator.labels."""
+    for path in sorted((ROOT / "generator" / "model").glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                module = node.module or ""
+                names = {alias.name for alias in node.names}
+                assert module.split(".")[-1] != "labels" and "labels" not in names, (path.name, ast.dump(node))
+            elif isinstance(node, ast.Import):
+                assert not any(a.name.split(".")[-1] == "labels" for a in node.names), (path.name, ast.dump(node))
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+                assert "generator.labels" not in node.value, path.name  # importlib.import_module("generator.labels")
+            elif isinstance(node, ast.arg):
+                assert node.arg != "labels", (path.name, node.arg)  # nor takes a Labels from anyone
+
+
+def _format_fields(text: str) -> set[str]:
+    """The `{names}` a `str.format` text fills in (`{{…}}` is a brace, not a name)."""
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+def _warn_calls() -> list[tuple[str, str, set[str]]]:
+    """model/rules.py's warn(field, message key, hint key, **values): (message key, hint key, value names)."""
+    source = (ROOT / "generator" / "model" / "rules.py").read_text(encoding="utf-8")
+    calls = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "warn":
+            keys = [a for a in node.args[1:] if isinstance(a, ast.Constant)]
+            hints = [a for a in node.args[2:3] if isinstance(a, ast.IfExp)]  # `… if close else …`
+            hint_keys = [keys[1].value] if len(keys) > 1 else [h.body.value for h in hints] + \
+                [h.orelse.value for h in hints]
+            calls.extend((keys[0].value, hint, {k.arg for k in node.keywords}) for hint in hint_keys)
+    return calls
+
+
+@pytest.mark.parametrize("language", CATALOGS)
+def test_every_warning_code_has_a_text_in_every_catalog_with_the_same_parameters(language: str) -> None:
+    english, labels = Labels("en"), Labels(language)
+    codes = sorted(key for key, text in english._labels.items() if key.startswith("w_") and isinstance(text, str))
+    assert len(codes) > 30 and "w_no_exit_plain" in codes
+    for code in codes:
+        assert labels.text_of(code) is not None, (language, code)
+        assert _format_fields(labels.text_of(code)) == _format_fields(english.text_of(code)), (language, code)
+    # Each rule gives exactly what its message, its hint and its site sentence name together.
+    calls = _warn_calls()
+    assert {message for message, _, _ in calls} >= {"w_no_exit", "w_below_pass", "w_step_overdue", "w_no_reason"}
+    for message, _hint, given in calls:
+        hints = {hint for other, hint, _ in calls if other == message}  # w_unknown_owner has two: `close` or not
+        named = [_format_fields(labels.text_of(code) or "") for code in (message, *hints, f"{message}_plain")]
+        assert set().union(*named) == given, (language, message, hints, given)
+
+
+def test_words_from_the_stage_model_need_the_stage_model() -> None:
+    """A stage's name or a vocabulary term is a value; wording it without the stage model fails loudly, never
+    silently in another language, and a problem holding one is not worded in English when it is made."""
+    warning = Problem("deals/a.yml", 5, 1, "warning", "stage", code="w_no_exit",
+                      params=(("n", 1), ("name", StageText(1, "name")), ("criterion", StageText(1, "exit_criterion"))))
+    assert warning.message == "" and warning.summary() == "stage: w_no_exit"
+    with pytest.raises(ValueError, match="with_model"):
+        Labels("en").problem_message(warning)
+    as_json = json.loads(format_problems([warning], "json", Labels("en").with_model(_model())))[0]
+    assert as_json["params"] == {"n": 1, "name": {"stage": 1, "attribute": "name"},
+                                 "criterion": {"stage": 1, "attribute": "exit_criterion"}}
+    assert as_json["message"].startswith("stage 1 (") and as_json["plain"].startswith("Stage 1 (")
+    lost = Problem("deals/a.yml", 6, 1, "warning", "status", code="w_no_reason", params=(("status", Term("status", "lost")),))
+    assert Labels("en").with_model(_model()).problem_message(lost) == "a lost deal has no lost_reason"
+
+
+def _model():
+    from generator.sources.stage_model import load_stage_model
+
+    return load_stage_model(ROOT / "playbook" / "playbook.yml", "playbook/playbook.yml")
+
+
+def test_one_pipeline_is_worded_in_each_language_at_the_edge(project: Project) -> None:
+    """The deal pages, the dashboard's attention list, `/deals.json` and `dealbook check` word the same
+    warnings, made once without words, each in its reader's language: stage names and exit criteria from the
+    stage model's texts in that language, dates as that language writes them, status terms by their label."""
+    from datetime import date
+
+    from generator.build import read_project, site_outputs
+    from generator.cache import Cache
+    from generator.site.paths import SitePaths
+
+    project.write_deal("lost.yml", MINIMAL_DEAL.replace("status: open", "status: lost").replace("stage: 2", "stage: 3"))
+    project.write_deal("late.yml", BASE_DEAL.replace("2027-01-31", "2026-11-02"))
+    found = read_project(project.root, project.model, project.deals, date(2026, 11, 27), Labels("en"), Cache(None),
+                         history="none")
+    pipeline = found.pipeline
+    assert pipeline is not None and not found.problems.errors
+    views = {view.id: view for view in pipeline.deals}
+    late = next(w for w in views["late"].warnings if w.code == "w_close_past")
+    assert late.params == (("date", date(2026, 11, 2)),)  # a date, not words
+    assert {w.code for w in views["lost"].warnings} >= {"w_no_exit", "w_no_reason"}
+    expected = {
+        "en": ["Stage 1 (Account planning and phone outreach) was passed without recording that its exit "
+               "criterion was met.", "Marked as lost without saying why.", "Expected close 2026-11-02 has passed."],
+        "zh": ["第 1 阶段（客户规划与电话邀约）已经走过，但没有记录出口标准已达成。", "已标为丢单，但没有写明原因。",
+               "预计成交日期2026年11月2日已经过去。"],
+    }
+    for language, sentences in expected.items():
+        outputs, renderer = site_outputs(pipeline, Labels(language), SitePaths(), Cache(None), workbooks=False)
+        pages, paths = outputs.pages, SitePaths()
+        shown = pages.finished[paths.deal_page("lost")].html + pages.finished[paths.deal_page("late")].html
+        dashboard = pages.finished[paths.pipeline_page].html
+        for sentence in sentences:
+            assert f"<bdi>{sentence}</bdi>" in shown, (language, sentence)
+            assert sentence in dashboard, (language, sentence)
+        entries = {entry["id"]: entry for entry in json.loads(pages.files[paths.deals_json])}
+        assert entries["late"]["warning_codes"] == [{"field": "expected_close", "code": "w_close_past",
+                                                      "params": {"date": "2026-11-02"}}]
+        assert entries["late"]["warnings"] == [renderer.warnings(views["late"])[0].summary()]
+    checked = run_check(project.root, "--lang", "zh", "--format", "json", "deals/late.yml")
+    problem = next(p for p in json.loads(checked.stdout) if p["code"] == "w_close_past")
+    assert problem["message"] == "预计成交日期2026年11月2日已经过去" and problem["params"] == {"date": "2026-11-02"}
+    assert problem["plain"] == expected["zh"][2]

@@ -7,18 +7,17 @@ downstream computes a score, grade, probability, converted or weighted amount ag
 from __future__ import annotations
 
 import statistics
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING
 
-from ..diagnostics import Problem, Problems
+from ..diagnostics import Problem, Problems, json_params
 from .forecast import DealForecast, Forecast, deal_forecast, summarize
 from .rules import CLOSE_PASSED, Flag, deal_flags, deal_warnings
 from .scoring import Result, evaluate
 from .timeline import Timeline, timeline
 
 if TYPE_CHECKING:
-    from ..labels import Labels
     from ..sources.deal_files import Deal
     from ..sources.history import DealHistory, History
     from ..sources.stage_model import Stage, StageModel
@@ -30,7 +29,7 @@ if TYPE_CHECKING:
 class DealView:
     deal: Deal
     result: Result
-    warnings: list[Problem]
+    warnings: list[Problem]  # codes and parameters, worded by each edge in its reader's language
     stage: Stage
     timeline: Timeline
     forecast: DealForecast
@@ -70,7 +69,8 @@ class DealView:
             return (step.done, step.due is None, step.due or date.min)
         return sorted(self.deal.next_steps, key=key)  # stable: file order among equals
 
-    def as_json(self) -> dict:
+    def as_json(self, warnings: list[str]) -> dict:
+        """The deal's entry in `/deals.json`; `warnings`: its warnings as the edge words them (`field: message`)."""
         d, r = self.deal, self.result
         return {
             "id": d.id, "title": d.title, "account": d.account, "owner": d.owner,
@@ -80,7 +80,9 @@ class DealView:
             "passed": r.passed, "scored_weight": r.scored_weight, "grade": r.grade,
             "next_exit_criterion": self.stage.exit_criterion,
             **self.forecast.as_json(),
-            "warnings": [w.summary() for w in self.warnings],
+            "warnings": warnings,
+            "warning_codes": [{"field": w.field, "code": w.code, "params": json_params(w.params)}
+                              for w in self.warnings],
             **self.timeline.as_json(),
             # `stale` is the one definition of stuck (in the stage too long, or no update), as on every page.
             "stale": self.stuck,
@@ -144,36 +146,6 @@ class Pipeline:
             groups.setdefault(v.result.grade, []).append(v)
         return groups
 
-    def as_json(self) -> list[dict]:
-        return [v.as_json() for v in self.deals]
-
-    def in_language(self, labels: Labels, memo: dict[str, tuple[DealView, DealView]] | None = None) -> Pipeline:
-        """The same deals, results and timelines, with the warnings worded in another language.
-
-        A site in two languages reads, checks and computes its deals once; only the sentences differ.
-        `memo` (a live preview's, for this language): each deal's view in the language, kept while
-        its view in the first language is the very same object (see `ViewMemo`).
-        """
-        views = []
-        for view in self.deals:
-            known = memo.get(view.id) if memo is not None else None
-            if known is not None and known[0] is view:
-                views.append(known[1])
-                continue
-            worded = replace(view, warnings=deal_warnings(view.deal, view.result, view.timeline, self.model,
-                                                          self.as_of, labels, self.team, view.flags))
-            views.append(worded)
-            if memo is not None:
-                memo[view.id] = (view, worded)
-        if memo is not None:
-            _forget_except(memo, views)
-        problems = Problems(p for p in self.problems if p.severity == "error")
-        for view in views:
-            problems.extend(view.warnings)
-        # Everything else (forecast, team, the history pages' movement) is the same in every language:
-        # the movement is kept, not read again.
-        return replace(self, deals=views, problems=problems)
-
 
 @dataclass
 class ViewMemo:
@@ -182,10 +154,10 @@ class ViewMemo:
     A rebuild gets the very same `Deal` for a file that did not change (`DealLoader`'s
     `remembered`); its view depends on nothing else but the deal's history and the
     `context`, so it is kept, the same object, and what the pages keep by view (rows,
-    view keys, other languages' wordings) stays valid too.
+    view keys) stays valid too. A view holds no words: every language reads the same one.
     """
 
-    context: tuple = ()  # the stage model, the as-of date, the language, the team
+    context: tuple = ()  # the stage model, the as-of date, the team
     views: dict[str, tuple[Deal, DealHistory | None, DealView]] = field(default_factory=dict)
 
 
@@ -194,17 +166,19 @@ def _forget_except(memo: dict, views: list[DealView]) -> None:
         del memo[gone]
 
 
-def compute(deals: list[Deal], model: StageModel, as_of: date, labels: Labels, problems: Problems | None = None,
-            history: History | None = None, team: Team | None = None, memo: ViewMemo | None = None) -> Pipeline:
+def compute(deals: list[Deal], model: StageModel, as_of: date, problems: Problems | None = None,
+            history: History | None = None, team: Team | None = None, memo: ViewMemo | None = None, *,
+            placeholders: dict[str, frozenset[str]]) -> Pipeline:
     """Every deal's results, forecast, timeline and warnings; `problems` gets the warnings added.
 
     A deal in a currency without an exchange rate is an error and is left out, like a deal whose file has
-    errors: its amount cannot be added to any total.
+    errors: its amount cannot be added to any total. `placeholders`: what `dealbook new` writes in a
+    deal's title, account and owner (`labels.PLACEHOLDERS`), warned about while still there.
     """
     views = []
     problems = problems if problems is not None else Problems()
     known = history.deals if history is not None else {}
-    if memo is not None and memo.context != (context := (model, as_of, labels.language, team)):
+    if memo is not None and memo.context != (context := (model, as_of, team)):
         memo.context, memo.views = context, {}
     for deal in deals:
         past = known.get(deal.id)
@@ -217,11 +191,11 @@ def compute(deals: list[Deal], model: StageModel, as_of: date, labels: Labels, p
                           probability=deal.probability, grade=deal.grade, model=model, as_of=as_of)
         forecast = deal_forecast(deal, result.probability, model)
         if forecast is None:
-            problems.append(_no_rate(deal, model, labels))
+            problems.append(_no_rate(deal, model))
             continue
         times = timeline(deal, past, model, as_of)
         flags = deal_flags(deal, times, model, as_of)
-        views.append(DealView(deal, result, deal_warnings(deal, result, times, model, as_of, labels, team, flags),
+        views.append(DealView(deal, result, deal_warnings(deal, result, times, model, as_of, team, flags, placeholders),
                               model.stage(deal.stage), times, forecast, flags))
         if memo is not None:
             memo.views[deal.id] = (deal, past, views[-1])
@@ -235,11 +209,9 @@ def compute(deals: list[Deal], model: StageModel, as_of: date, labels: Labels, p
     return pipeline
 
 
-def _no_rate(deal: Deal, model: StageModel, labels: Labels) -> Problem:
+def _no_rate(deal: Deal, model: StageModel) -> Problem:
     """The one error line for a deal whose currency has no rate: at its `currency:` line, saying where the rate goes."""
     line, col = deal.mark("currency")
-    values = {"currency": deal.currency, "reporting": model.reporting_currency, "model": str(model.path)}
-    params = tuple(values.items())
-    return Problem(deal.path, line, col, "error", "currency", labels("e_no_rate", **values),
-                   labels("e_no_rate_hint", **values), code="e_no_rate", params=params, hint_code="e_no_rate_hint",
-                   hint_params=params)
+    params = (("currency", deal.currency), ("reporting", model.reporting_currency), ("model", str(model.path)))
+    return Problem(deal.path, line, col, "error", "currency", code="e_no_rate", params=params,
+                   hint_code="e_no_rate_hint", hint_params=params)

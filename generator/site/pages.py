@@ -76,7 +76,7 @@ def deals_json(pipeline: Pipeline, renderer: Renderer, remembered: dict[tuple, s
         key = (renderer.view_key(view), url)
         entry = remembered.get(key) if remembered is not None else None
         if entry is None:
-            text = json.dumps({**view.as_json(), "url": url}, ensure_ascii=False, indent=1)
+            text = json.dumps({**renderer.deal_json(view), "url": url}, ensure_ascii=False, indent=1)
             entry = " " + text.replace("\n", "\n ")  # one level deeper, inside the list
             if remembered is not None:
                 remembered[key] = entry

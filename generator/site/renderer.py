@@ -25,6 +25,7 @@ from .finished import PLACEHOLDER, FinishedPage
 from .safe_markdown import SafeMarkdown, is_safe_url
 
 if TYPE_CHECKING:
+    from ..diagnostics import Problem
     from ..labels import Labels
     from ..model.forecast import OwnerForecast
     from ..model.pipeline import DealView, Pipeline
@@ -146,6 +147,9 @@ class Renderer:
         self.rows: dict[tuple, Markup] | None = rows  # None: render each fragment where it is shown
         self._rows_used: set[tuple] = set()
         self._view_keys: dict[int, tuple[object, str]] = {}
+        # The deal warnings are codes and values: worded here, in this renderer's language, once per view.
+        self.wording = labels.with_model(model)
+        self._worded: dict[int, tuple[object, list[Problem]]] = {}
         self._deal_repr = deal_repr  # repr, or one that remembers it for the deals of a live preview
         self._remembered_key = view_key  # a live preview's: it remembers the key of each view it keeps
         self._context: str | None = None
@@ -163,6 +167,14 @@ class Renderer:
         if self._remembered_key is not None:
             return self._remembered_key(view)
         return once_each(self._view_keys, view, lambda v: deal_view_key(v, self._deal_repr))
+
+    def warnings(self, view: DealView) -> list[Problem]:
+        """A deal's warnings worded in this renderer's language (message, hint and the site's plain sentence)."""
+        return once_each(self._worded, view, lambda v: [self.wording.in_language(w) for w in v.warnings])
+
+    def deal_json(self, view: DealView) -> dict:
+        """A deal's entry in `/deals.json`, its warnings worded in this renderer's language beside their codes."""
+        return view.as_json([w.summary() for w in self.warnings(view)])
 
     def _per_deal(self, name: str, src: str, pipeline: Pipeline,
                   owner_srcs: dict[str, str]) -> Callable[..., Markup]:
@@ -204,6 +216,7 @@ class Renderer:
             summary=Markup(self.markdown.convert(view.deal.summary)) if view.deal.summary else "",
             edit_url=edit, workbooks=self.workbooks, history_note=pipeline.history_note,
             matrix=self.stakeholder_matrix(view), owner_src=owner_src, fc=pipeline.forecast,
+            warnings=self.warnings(view),
         )
         return FinishedPage(front_matter(view.deal.title, hide=["navigation", "toc"]) + PLACEHOLDER, body,
                             self.deal_search_entry(view))
@@ -289,12 +302,11 @@ class Renderer:
         return FinishedPage(front_matter(title, hide=["navigation", "toc"]) + PLACEHOLDER, body,
                             f"<h1>{escape(title)}</h1><p>{escape(words)}</p>")
 
-    @staticmethod
-    def needs_attention(pipeline: Pipeline) -> list[tuple[DealView, list[str]]]:
+    def needs_attention(self, pipeline: Pipeline) -> list[tuple[DealView, list[str]]]:
         """Deals with warnings, the largest (converted) first, each warning in plain words (no field names)."""
         views = sorted((v for v in pipeline.deals if v.warnings),
                        key=lambda v: (not v.is_open, -v.forecast.amount, v.id))
-        return [(view, [w.reader_text for w in view.warnings]) for view in views]
+        return [(view, [w.reader_text for w in self.warnings(view)]) for view in views]
 
     def stage_page_key(self, number: int, pipeline: Pipeline) -> tuple:
         """Everything `stage_page` shows, for a live preview to keep the page while none of it changes."""
