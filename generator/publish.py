@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import errno
+import logging
 import os
 import re
 import shutil
@@ -117,6 +118,28 @@ class Publish:
         """The build failed: remove what it wrote; the site stays as it was."""
         if os.getpid() == self.owner:
             _remove(self.staging)
+
+
+class WarningCount(logging.Handler):
+    """The warnings and errors logged under the engine's logger while a build runs: what `--strict` counts.
+
+    A strict build with any is not published. Counted by a handler of our own, with the logging module's
+    public API, because neither engine says whether a strict build will fail: mkdocs 1.6.1 fails it after
+    the last `on_post_build` on the counts of a handler it adds to the "mkdocs" logger, ProperDocs 1.6.7
+    on one it adds to the "properdocs" logger, which it makes the parent of "mkdocs" (checked on both).
+    """
+
+    def __init__(self, logger_name: str) -> None:
+        super().__init__(logging.WARNING)
+        self.count = 0
+        self._logger = logging.getLogger(logger_name)
+        self._logger.addHandler(self)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.count += 1
+
+    def detach(self) -> None:
+        self._logger.removeHandler(self)
 
 
 def _remove_leftovers(target: Path, exclusive: bool) -> None:
