@@ -26,6 +26,7 @@ from functools import cached_property
 from pathlib import Path
 
 import jinja2
+import mkdocs
 from mkdocs.commands.build import build as mkdocs_build
 from mkdocs.config import base
 from mkdocs.config import config_options as c
@@ -34,7 +35,6 @@ from mkdocs.exceptions import PluginError
 from mkdocs.plugins import BasePlugin, event_priority
 from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
-from mkdocs.utils import CountHandler
 
 from .as_of_build import AS_OF_ENV
 from .build import Project, as_of_date, read_project, site_outputs, team_path
@@ -44,7 +44,7 @@ from .forked import Child, ChildFailed
 from .handback import apply_dict_changes, apply_list_changes, dict_changes, list_changes
 from .labels import Labels
 from .model.pipeline import Pipeline, ViewMemo
-from .publish import Publish
+from .publish import Publish, WarningCount
 from .search_worker import is_search_worker, mended_worker
 from .site.history_pages import history_pages_cached
 from .site.languages import (
@@ -170,6 +170,7 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
         self._lock: int | None = None
         self._publish: Publish | None = None  # the staging folder of a build (not of a live preview)
         self._publish_target = ""  # the site folder as configured, given back to the configuration after
+        self._warnings: WarningCount | None = None  # what a strict build counts (not while serving)
         self._config: MkDocsConfig | None = None
         self.project: Project | None = None
         self.renderer: Renderer | None = None
@@ -206,6 +207,7 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
             self._serving, self._deals_read, self._pages_made, self._deal_reprs = Serving(), {}, {}, {}
             self._on_site = {}
             self._views, self._view_keys = ViewMemo(), {}
+        self._count_warnings()
 
     def on_pre_build(self, *, config: MkDocsConfig) -> None:
         # Before mkdocs empties site/: a second build in the same folder waits for the first.
@@ -231,6 +233,7 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
         if not self.config.enabled:
             return None
         if not self._nested:
+            self._count_warnings()  # a build started without on_startup (the engine's build() called directly)
             self.root = Path(config.config_file_path).parent if config.config_file_path else Path.cwd()
             self.model_path = Path(self.config.stage_model)
             self.deals_dir = Path(self.config.deals_dir)
@@ -492,12 +495,12 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
     def _publish_site(self, config: MkDocsConfig) -> None:
         """Every language and workbook is written: the staging folder becomes the site, in one step."""
         publish, self._publish = self._publish, None
+        warnings = self._stop_counting()
         if publish is None:
             return
-        # mkdocs 1.6.1 fails a `--strict` build after this event, on the warnings its own counter (a
-        # `CountHandler` on the "mkdocs" logger) saw: such a build must not be published either.
-        if config.strict and any(handler.get_counts() for handler in logging.getLogger("mkdocs").handlers
-                                 if isinstance(handler, CountHandler)):
+        # The engine fails a `--strict` build after this event, on the warnings logged under its logger
+        # (publish.WarningCount): such a build must not be published either.
+        if config.strict and warnings:
             publish.abandon()
             config.site_dir = self._publish_target
             return
@@ -676,12 +679,28 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
             self._publish = None
             if self._config is not None:
                 self._config.site_dir = self._publish_target
+        self._stop_counting()
         self._release_lock()
 
     def on_shutdown(self) -> None:
+        self._stop_counting()
         self._release_lock()
         if self._serving is not None:
             self._serving.close()
+
+    def _count_warnings(self) -> None:
+        """From here on, count what the engine's `--strict` counts, to publish no build it fails."""
+        if self._warnings is None and not self.serving:
+            # The package that answers to `mkdocs` names the engine's logger: "mkdocs", or "properdocs" under
+            # ProperDocs 1.6.7, whose properdocs.replacement puts itself in sys.modules as `mkdocs`.
+            self._warnings = WarningCount(mkdocs.__name__)
+
+    def _stop_counting(self) -> int:
+        warnings, self._warnings = self._warnings, None
+        if warnings is None:
+            return 0
+        warnings.detach()
+        return warnings.count
 
     def _release_lock(self) -> None:
         if self._lock is not None:
