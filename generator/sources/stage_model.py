@@ -24,6 +24,7 @@ from typing import Any, NamedTuple
 import yaml
 
 from ..diagnostics import Problem, Problems, Worded, problem, worded
+from .audiences import TEAM, Audience, audience_problems, audiences_of
 from .forecast_terms import STAGE_FORECASTS
 from .spec import Checker, Choice, Date, Field, Integer, ListOf, Number, Pattern, Record, Text, TextMapOf, suggest
 from .yaml_nodes import read_yaml
@@ -171,6 +172,9 @@ class StageModel:
     # The languages other than the default that have a texts file, and what each leaves untranslated.
     languages: tuple[str, ...] = ()
     untranslated: tuple[Problem, ...] = field(default=(), compare=False, repr=False)
+    # Whom builds may be for (`audiences:`), and the one this model's build is for (`audiences.for_audience`).
+    audiences: tuple[Audience, ...] = (TEAM,)
+    audience: Audience = TEAM
 
     def stage(self, number: int) -> Stage:
         return self.stages[number - 1]
@@ -256,6 +260,9 @@ MODEL_SPEC = Record(name="stage model", fields={
     }), True),
     "vocabularies": Field(Record(name="vocabularies", fields={v: Field(ListOf(_TERM), True) for v in VOCABULARIES}),
                           True),
+    # Whom a build may be for, each with the fields it leaves out (or the only ones it keeps): sources/audiences.py.
+    "audiences": Field(TextMapOf(key=_KEY, value=Record(name="audience", fields={
+        "leaves_out": Field(ListOf(Text())), "keeps": Field(ListOf(Text()))})), False),
 })
 
 
@@ -536,7 +543,8 @@ def _build(raw: dict, shown: str, languages: tuple[str, ...] = (),
     return StageModel(stages, shown, raw["version"], raw["currency"], tuple(raw["currencies"]), evaluation, grading,
                       vocabularies, Checks(**raw["checks"]), raw["reporting_currency"],
                       {code: float(rate) for code, rate in raw.get("exchange_rates", {}).items()},
-                      raw.get("rates_date"), raw.get("fiscal_year_start", 1), languages, untranslated)
+                      raw.get("rates_date"), raw.get("fiscal_year_start", 1), languages, untranslated,
+                      audiences_of(raw.get("audiences") or {}))
 
 
 def _check_meaning(model: StageModel, c: Checker) -> None:
@@ -575,6 +583,8 @@ def _check_meaning(model: StageModel, c: Checker) -> None:
     if model.currency not in model.currencies:
         error("currency", worded("model_currency_unlisted", code=model.currency), Worded("model_add_currency"))
     _check_rates(model, error)
+    for where, message, hint in audience_problems(model):
+        error(where, message, hint)
     for vocabulary, needed in REQUIRED_TERMS.items():
         for key in needed:
             if key not in model.keys(vocabulary):
