@@ -20,6 +20,7 @@ from .diagnostics import Problems, WordedError, worded
 from .labels import PLACEHOLDERS, Labels
 from .model.pipeline import Pipeline, ViewMemo, compute
 from .site.paths import SitePaths
+from .sources.calls import load_calls
 from .sources.deal_files import Deal, DealLoader, deal_files, shown_path, stray_entries
 from .sources.history import History, read_history, read_latest, skipped_warnings
 from .sources.stage_model import StageModel, StageModelError, load_stage_model
@@ -36,6 +37,7 @@ DEFAULT_MODEL = Path("playbook/playbook.yml")
 DEFAULT_DEALS = Path("deals")
 DEFAULT_CACHE = Path(".cache")
 TEAM_FILE = "team.yml"  # beside the stage model; optional
+CALLS_FILE = "calls.yml"  # the forecast calls, beside it too; optional
 
 
 def team_path(model_path: Path) -> Path:
@@ -120,6 +122,9 @@ def read_project(root: Path, model_path: Path, deals_dir: Path, as_of: date, lab
     # Past versions of deal files the history leaves out (unreadable, out of bounds): a warning each.
     problems.extend(skipped_warnings(known, lambda name: shown_path(deals_dir / name, root)))
     pipeline = compute(deals, model, as_of, problems, known, team, views, placeholders=PLACEHOLDERS)
+    # The forecast calls belong with the team file, beside the stage model; a mistake in them is an error line.
+    pipeline.calls = load_calls(model_path.parent / CALLS_FILE, root if inside else model_path.parent, model,
+                                team, as_of, pipeline.problems)
     if movement:
         pipeline.movement = history_movement(source, deals_dir, cache, deals, paths, model, as_of)
     return Project(model, pipeline, pipeline.problems)

@@ -1,4 +1,4 @@
-"""The `dealbook` command: check, schema, new, import, build, serve. Argument handling only."""
+"""The `dealbook` command: check, schema, new, call, import, build, serve. Argument handling only."""
 
 from __future__ import annotations
 
@@ -210,6 +210,39 @@ def _free_id(wanted: str, deals_dir: Path) -> str:
     return candidate
 
 
+@main.command()
+@click.argument("owner")
+@click.argument("period")
+@click.option("--commit", "commit_amount", type=float, required=True,
+              help="What the owner is sure to win in the period, in the reporting currency.")
+@click.option("--best-case", "best_case", type=float, required=True,
+              help="Commit and what could still come in, in the reporting currency.")
+@click.option("--note", default="", help="Why the call moved.")
+@click.option("--model", "model_path", type=click.Path(path_type=Path), default=DEFAULT_MODEL, show_default=True)
+@_language_option
+def call(owner: str, period: str, commit_amount: float, best_case: float, note: str, model_path: Path,
+         language: str) -> None:
+    """Record a forecast call, dated today, in calls.yml beside the stage model: OWNER is a member of
+    the team file, or `team` for the manager's call of the whole team; PERIOD is a quarter (2027-Q1)."""
+    from .build import CALLS_FILE, team_path
+    from .diagnostics import Problems
+    from .sources.calls import record_call
+    from .sources.team import load_team
+
+    labels = Labels(language)
+    model = _load_model(model_path, labels)
+    problems = Problems()
+    team = load_team(team_path(model_path), Path.cwd(), model, problems)
+    calls_file = model_path.parent / CALLS_FILE
+    if not problems.errors:
+        problems = record_call(calls_file, Path.cwd(), model, team, _as_of(), owner, period, commit_amount,
+                               best_case, note)
+    if problems.errors:
+        click.echo(format_problems(problems, labels=labels, command=command_name()), err=True)
+        sys.exit(1)
+    click.echo(labels("call_written", path=calls_file, owner=owner, period=period))
+
+
 @main.command(name="import")
 @click.argument("workbooks", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--dry-run", is_flag=True, help="Print what would change; write nothing.")
@@ -224,7 +257,9 @@ def import_(workbooks: tuple[Path, ...], dry_run: bool, deals_dir: Path, model_p
     each changed file. Exits 0 when all went in (or there was nothing to import), 1 when nothing
     was written (one line per problem, naming the file and the sheet!cell), 2 on wrong usage.
     """
-    from .workbooks.importer import import_workbooks  # openpyxl and the merge only for this command
+    from .workbooks.importer import (
+        import_workbooks,  # openpyxl and the merge only for this command
+    )
 
     missing = [str(p) for p in workbooks if not p.is_file()]
     if missing:

@@ -73,3 +73,29 @@ def test_mistakes_are_one_positioned_line_each_in_the_readers_language(tmp_path)
     assert "best case 150 is below commit 300" in lines[2]
     zh = Labels("zh").problem_line(problems[2])
     assert "最佳情况 150 低于承诺 300" in zh
+
+
+def test_dealbook_call_appends_one_call_or_leaves_the_file_as_it_was(tmp_path):
+    import shutil
+    import sys
+
+    shutil.copytree(ROOT / "playbook", tmp_path / "playbook")
+    calls_file = tmp_path / "playbook" / "calls.yml"
+    env = {**os.environ, "SOURCE_DATE_EPOCH": "1795737600"}  # 2026-11-27
+
+    def call(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "generator", "call", *args], cwd=tmp_path, env=env,
+                              capture_output=True, text=True, timeout=120)
+
+    done = call("Li Wei", "2026-Q4", "--commit", "2100000", "--best-case", "2900000", "--note", 'said "yes": {x}')
+    assert done.returncode == 0, done.stderr
+    calls, problems = read(calls_file)
+    assert not problems
+    assert [(c.day, c.owner, c.commit, c.best_case, c.note) for c in calls.calls] == [
+        (date(2026, 11, 27), "Li Wei", 2100000, 2900000, 'said "yes": {x}')]
+    before = calls_file.read_bytes()
+    done = call("Li Wie", "2026-Q4", "--commit", "3", "--best-case", "1", "--lang", "zh")
+    assert done.returncode == 1 and calls_file.read_bytes() == before
+    assert [line.split(": error: ")[0] for line in done.stderr.splitlines()] == \
+        ["playbook/calls.yml:9:5", "playbook/calls.yml:12:5"]
+    assert "不在团队名单中" in done.stderr and "低于承诺" in done.stderr

@@ -9,15 +9,18 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from ..diagnostics import Problem, Problems, json_params
+from .accuracy import Accuracy, Pacing, accuracy, pacing
 from .forecast import DealForecast, Forecast, deal_forecast, summarize
 from .rules import CLOSE_PASSED, Flag, deal_flags, deal_warnings
 from .scoring import Result, evaluate
 from .timeline import Timeline, timeline
 
 if TYPE_CHECKING:
+    from ..sources.calls import Calls
     from ..sources.deal_files import Deal
     from ..sources.history import DealHistory, History
     from ..sources.stage_model import Stage, StageModel
@@ -100,6 +103,17 @@ class Pipeline:
     history_note: str = ""  # why there is no git history (a label key), when there is none
     team: Team | None = None
     movement: MovementSource | None = None  # the history pages' numbers, when the build asked for them
+    calls: Calls | None = None  # playbook/calls.yml, when there is one
+
+    @cached_property
+    def accuracy(self) -> Accuracy:
+        """Every closed period's forecast calls against what was won in it."""
+        return accuracy(self.calls, self.deals, self.model.fiscal_year_start, self.as_of)
+
+    @cached_property
+    def pacing(self) -> Pacing:
+        """Won to date this quarter against the same day of the four before, and the cover for the rest."""
+        return pacing(self.deals, self.model.fiscal_year_start, self.as_of, self.team)
 
     @property
     def stale(self) -> list[DealView]:

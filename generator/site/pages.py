@@ -93,11 +93,22 @@ def pipeline_json(pipeline: Pipeline, renderer: Renderer, owner_srcs: dict[str, 
     data = pipeline.forecast.as_json()
     for owner in data["owners"]:
         owner["url"] = renderer.paths.url(owner_srcs[owner["owner"]])
+    data["pacing"] = pipeline.pacing.as_json()
     # The deals the dashboard, the board and "needs attention" flag, by the same flags.
     data.update(pipeline.flags_json())
     for entries in (data["stuck"], data["close_date_passed"]):
         for entry in entries:
             entry["url"] = renderer.paths.url(renderer.paths.deal_page(entry["id"]))
+    return json.dumps(data, ensure_ascii=False, indent=1)
+
+
+def forecast_json(pipeline: Pipeline) -> str:
+    """`/forecast.json`: every forecast call, how right each closed period's calls were, and this quarter's pace."""
+    calls = pipeline.calls.calls if pipeline.calls is not None else ()
+    data = {"as_of": pipeline.as_of.isoformat(), "reporting_currency": pipeline.model.reporting_currency,
+            "calls": [{"date": c.day.isoformat(), "dated_by": c.dated_by, "owner": c.owner, "period": c.period,
+                       "commit": c.commit, "best_case": c.best_case, "note": c.note or None} for c in calls],
+            "accuracy": pipeline.accuracy.as_json(), "pacing": pipeline.pacing.as_json()}
     return json.dumps(data, ensure_ascii=False, indent=1)
 
 
@@ -122,6 +133,8 @@ def generated_pages(pipeline: Pipeline, renderer: Renderer, cache: Cache, *, kin
     if with_site_json:
         out.add(paths.deals_json, deals_json(pipeline, renderer, remembered.json if remembered else None))
         out.add(paths.pipeline_json, pipeline_json(pipeline, renderer, owner_srcs))
+        out.add(paths.forecast_json, forecast_json(pipeline))
+    out.add(paths.forecast_page, renderer.forecast_page(pipeline, owner_srcs))
     out.add(paths.schema_json, json.dumps(json_schema(model, renderer.labels), ensure_ascii=False, indent=2))
     summaries = _Kept(remembered.summaries if remembered is not None else None)
     # What moved, where deals die, and /history.json, which (like /deals.json) is written once.

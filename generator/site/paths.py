@@ -48,6 +48,8 @@ class SitePaths:
     owners_folder = "deals/owners"  # one page per deal owner: deals/owners/<slug>.md
     changes_page = "deals/changes.md"
     insights_page = "deals/insights.md"
+    forecast_page = "deals/forecast.md"  # forecast calls, their accuracy, and this quarter's pace
+    forecast_json = "forecast.json"
     history_json = "history.json"
     reference_page = "reference/deal-file.md"
     deals_json = "deals.json"
@@ -58,7 +60,7 @@ class SitePaths:
     # Paths made from a deal id; an id whose path would equal a fixed path is reserved.
     DEAL_PATTERNS = ("deals/{id}.md", "workbooks/{id}.xlsx")
     # Written once, at the root, whatever the languages: another language's site links up to them.
-    SHARED = frozenset({deals_json, pipeline_json, history_json})
+    SHARED = frozenset({deals_json, pipeline_json, history_json, forecast_json})
 
     def __init__(self, url_of: UrlOf | None = None, directory_urls: bool = True, shared_root: str = "",
                  workbook_language: str = ""):
@@ -116,7 +118,7 @@ class SitePaths:
                 self.schema_json, self.pipeline_workbook, self.template_workbook,
                 *(self.stage_page(s) for s in model.stages),
                 # Always listed, even with the history pages switched off: a deal id must not depend on a setting.
-                self.changes_page, self.insights_page, self.history_json]
+                self.changes_page, self.insights_page, self.history_json, self.forecast_page, self.forecast_json]
 
     def generated_folders(self) -> list[str]:
         """Folders whose every page is generated (their names depend on the deals, e.g. owner pages)."""

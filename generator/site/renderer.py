@@ -261,6 +261,15 @@ class Renderer:
         return FinishedPage(front_matter(title, hide=["navigation", "toc"]) + PLACEHOLDER, body,
                             f"<h1>{escape(title)}</h1>")
 
+    def forecast_page(self, pipeline: Pipeline, owner_srcs: dict[str, str]) -> FinishedPage:
+        """Forecast calls: this quarter's pace, and how right each owner's and the manager's calls were."""
+        body = self.env.get_template("forecast.html.j2").render(
+            p=pipeline, fc=pipeline.forecast, as_of=pipeline.as_of, link=self.paths.linker(self.paths.forecast_page),
+            pace=pipeline.pacing, acc=pipeline.accuracy, owner_src=owner_srcs)
+        title = self.labels.calls_title
+        return FinishedPage(front_matter(title, hide=["navigation", "toc"]) + PLACEHOLDER, body,
+                            f"<h1>{escape(title)}</h1>")
+
     def board_page(self, pipeline: Pipeline, owner_srcs: dict[str, str]) -> FinishedPage:
         """A column per stage, a card per open deal, the largest first."""
         by_stage: dict[int, list[DealView]] = {s.number: [] for s in self.model.stages}
@@ -282,6 +291,7 @@ class Renderer:
         fc = pipeline.forecast
         return ("owner", self.context_key(pipeline), repr(owner), repr(fc.table_periods(owner.periods, owner)),
                 fc.has_team, pipeline.movement is None, repr(sorted(owner_srcs.items())),
+                repr(pipeline.accuracy.owner(owner.owner)),
                 tuple(self.view_key(v) for v in pipeline.deals if v.deal.owner == owner.owner))
 
     def owner_page(self, owner: OwnerForecast, pipeline: Pipeline, owner_srcs: dict[str, str]) -> FinishedPage:

@@ -170,3 +170,24 @@ def call_text(day: date, owner: str, period: str, commit: float, best_case: floa
 def _numeral(value: float) -> str:
     """A number as a rep would write it in the file: 1200000, 1250.5 (never 1.2e+06)."""
     return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+def record_call(path: Path, root: Path | None, model: StageModel, team: Team | None, day: date, owner: str,
+                period: str, commit: float, best_case: float, note: str = "") -> Problems:
+    """Append one call to the calls file (made if missing), then check the whole file; a call or file with
+    a mistake is not kept: the file is put back as it was, and the problems are returned."""
+    from ..diagnostics import Problems
+
+    before = path.read_bytes() if path.is_file() else None
+    text = before.decode("utf-8") if before is not None else "calls:\n"
+    if text and not text.endswith("\n"):
+        text += "\n"
+    path.write_text(text + call_text(day, owner, period, commit, best_case, note), encoding="utf-8")
+    problems = Problems()
+    load_calls(path, root, model, team, day, problems)
+    if problems.errors:
+        if before is None:
+            path.unlink()
+        else:
+            path.write_bytes(before)
+    return problems

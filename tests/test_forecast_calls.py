@@ -1,0 +1,96 @@
+"""Forecast calls on the site: /forecast.json, the forecast calls page and the dashboard's pace, from a
+repository with commits at set dates, against figures worked out by hand."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+
+import pytest
+from conftest import Project
+
+TEAM = """members:
+  - name: Li Wei
+    quotas: {2026-Q4: 500000}
+  - name: Anna Berg
+    quotas: {2026-Q4: 500000}
+"""
+CALLS = """calls:
+  - {date: 2026-07-03, owner: Li Wei, period: 2026-Q3, commit: 120000, best_case: 200000}
+  - {date: 2026-09-28, owner: Li Wei, period: 2026-Q3, commit: 180000, best_case: 200000, note: "b came in early"}
+  - {date: 2026-09-29, owner: team, period: 2026-Q3, commit: 200000, best_case: 250000}
+  - {date: 2026-10-02, owner: Anna Berg, period: 2026-Q4, commit: 300000, best_case: 400000}
+"""
+
+
+def deal(owner: str, stage: int, status: str, amount: int, close: str, forecast: str = "") -> str:
+    return (f"title: Deal of {owner}\naccount: Example Co\nowner: {owner}\nstage: {stage}\nstatus: {status}\n"
+            f"amount: {amount}\ncurrency: CNY\nexpected_close: {close}\n{forecast}")
+
+
+def git(root, *args: str, when: str | None = None) -> None:
+    env = {**os.environ, "GIT_AUTHOR_NAME": "Rita", "GIT_AUTHOR_EMAIL": "r@example.com",
+           "GIT_COMMITTER_NAME": "Rita", "GIT_COMMITTER_EMAIL": "r@example.com"}
+    if when:
+        env.update(GIT_AUTHOR_DATE=f"{when}T10:00:00+00:00", GIT_COMMITTER_DATE=f"{when}T10:00:00+00:00")
+    subprocess.run(["git", *args], cwd=root, env=env, check=True, capture_output=True)
+
+
+@pytest.fixture
+def built(project: Project) -> Project:
+    (project.root / "playbook" / "team.yml").write_text(TEAM, encoding="utf-8")
+    (project.root / "playbook" / "calls.yml").write_text(CALLS, encoding="utf-8")
+    (project.root / ".gitignore").write_text("site/\n.cache/\n", encoding="utf-8")
+    git(project.root, "init", "-q")
+    steps = [
+        ("2026-07-01", {"a": ("Li Wei", 3, "open", 100000, "2026-08-20"), "b": ("Li Wei", 3, "open", 50000, "2026-09-25"),
+                        "c": ("Anna Berg", 4, "open", 200000, "2026-10-10")}),
+        ("2026-08-20", {"a": ("Li Wei", 8, "won", 100000, "2026-08-20")}),
+        ("2026-09-25", {"b": ("Li Wei", 8, "won", 50000, "2026-09-25")}),
+        ("2026-10-10", {"c": ("Anna Berg", 8, "won", 200000, "2026-10-10"),
+                        "d": ("Anna Berg", 6, "open", 80000, "2026-12-20")}),
+    ]
+    for day, deals in steps:
+        for name, values in deals.items():
+            project.write_deal(f"{name}.yml", deal(*values))
+        git(project.root, "add", "-A")
+        git(project.root, "commit", "-qm", day, when=day)
+    project.build()
+    return project
+
+
+def test_accuracy_and_pace_equal_figures_worked_out_by_hand(built: Project) -> None:
+    data = json.loads((built.site / "forecast.json").read_text(encoding="utf-8"))
+    assert data["as_of"] == "2026-11-27" and len(data["calls"]) == 4
+    li = next(o for o in data["accuracy"]["owners"] if o["owner"] == "Li Wei")
+    (q3,) = li["periods"]  # 2026-Q4 has not closed on 2026-11-27
+    assert (q3["period"], q3["won"]) == ("2026-Q3", 150000)
+    # First call 120,000: (120 − 150) / 150 = −0.2; last 180,000: +0.2.
+    assert (q3["first"]["commit"], q3["first"]["error"], q3["first"]["bias"]) == (120000, -30000, -0.2)
+    assert (q3["last"]["commit"], q3["last"]["bias"], q3["last"]["note"]) == (180000, 0.2, "b came in early")
+    assert (li["mape_first"], li["bias_first"], li["mape_last"], li["bias_last"]) == (0.2, -0.2, 0.2, 0.2)
+    anna = next(o for o in data["accuracy"]["owners"] if o["owner"] == "Anna Berg")
+    assert anna["periods"] == [] and anna["mape_last"] is None
+    team = data["accuracy"]["team"]
+    # The manager called 200,000 for Q3 on 09-29, beside Li Wei's 180,000 of 09-28; 150,000 was won: +1/3.
+    assert (team["periods"][0]["last"]["reps_sum"], team["bias_last"]) == (180000, 0.3333)
+    pace = data["pacing"]
+    # 2026-11-27 is day 58 of Q4; Q3's day 58 is 08-27, by which deal a (won 08-20) had closed.
+    assert (pace["period"], pace["day"], pace["days"], pace["won_to_date"]) == ("2026-Q4", 58, 92, 200000)
+    assert pace["previous"][0] == {"period": "2026-Q3", "won_by_day": 100000, "won": 150000}
+    assert (pace["quota"], pace["remaining"], pace["open_best_case"], pace["coverage"]) == (1000000, 800000, 80000, 0.1)
+    pipeline = json.loads((built.site / "pipeline.json").read_text(encoding="utf-8"))
+    assert pipeline["pacing"] == pace
+
+
+def test_the_pages_show_them_in_each_language(built: Project) -> None:
+    page = built.page("deals/forecast")
+    assert "Pace: 2026-Q4, day 58 of 92" in page and 'data-owner="Li Wei"' in page
+    assert "<td>−20%</td>" in page.replace("-20%", "−20%") and "+20%" in page
+    zh = built.page("zh/deals/forecast")
+    assert "进度：2026-Q4，第 58 天，共 92 天" in zh and "预测承诺" in zh
+    dashboard = built.page("deals")
+    assert 'id="pace"' in dashboard and "80,000" in dashboard
+    owner = next(p for p in (built.site / "deals" / "owners").rglob("*.html") if "Li Wei" in p.read_text(encoding="utf-8"))
+    assert 'id="calls"' in owner.read_text(encoding="utf-8")
