@@ -18,8 +18,10 @@ from typing import TYPE_CHECKING, Literal
 from .cache import Cache
 from .diagnostics import Problems, WordedError, worded
 from .labels import PLACEHOLDERS, Labels
+from .model.forecast import summarize
 from .model.pipeline import Pipeline, ViewMemo, compute
 from .site.paths import SitePaths
+from .sources.audiences import for_audience, leave_out, leave_out_team, leave_out_versions, refusal
 from .sources.calls import load_calls
 from .sources.deal_files import Deal, DealLoader, deal_files, shown_path, stray_entries
 from .sources.history import History, read_history, read_latest, skipped_warnings
@@ -78,7 +80,7 @@ HistoryDepth = Literal["full", "latest", "none"]
 def read_project(root: Path, model_path: Path, deals_dir: Path, as_of: date, labels: Labels, cache: Cache,
                  files: list[Path] | None = None, history: HistoryDepth = "full", movement: bool = False,
                  remembered: dict | None = None, views: ViewMemo | None = None,
-                 history_since: int | None = None) -> Project:
+                 history_since: int | None = None, audience: str = "") -> Project:
     """Everything `dealbook check` and the build need: every deal file, or only `files`.
 
     `history`: "full" (builds), "latest" (`dealbook check`: enough for the warnings) or "none".
@@ -86,6 +88,8 @@ def read_project(root: Path, model_path: Path, deals_dir: Path, as_of: date, lab
     `remembered`: the deals read by the previous rebuild of a live preview, by file signature (updated).
     `views`: the views it computed from them (updated).
     `history_since`: the plugin's option as a UTC timestamp; commits before it are not read as history.
+    `audience`: whom the build is for (`audiences:` in the stage model; "" is the team, everything): what
+    it leaves out is taken out of the deals, their past versions and the team right after they are read.
     """
     try:
         model = load_stage_model(model_path, shown_path(model_path, root))
@@ -96,10 +100,17 @@ def read_project(root: Path, model_path: Path, deals_dir: Path, as_of: date, lab
     # The team file may not lead out of the project; a stage model named outside it (`--model`) brings
     # the team file beside it, which may not lead out of that folder.
     inside = model_path.resolve().is_relative_to(root.resolve())
-    team = load_team(team_file, root if inside else model_path.parent, model, problems)
+    read_as = model  # the deal files are read (and their parsing cached) as the model declares them
+    if audience:  # the plugin refuses an audience no site can be built for before the build starts
+        why = refusal(model, audience)
+        if why is not None:
+            raise WordedError(why[0])
+        model = for_audience(model, audience)  # type: ignore[assignment]
+    team = leave_out_team(load_team(team_file, root if inside else model_path.parent, model, problems),
+                          model.audience)
     # A deal named like a generated file would replace it; the set depends on the stage model only,
     # not on URL settings, so the default paths give it.
-    loader = DealLoader(model, root, cache, reserved=SitePaths().reserved_ids(model), remembered=remembered)
+    loader = DealLoader(read_as, root, cache, reserved=SitePaths().reserved_ids(read_as), remembered=remembered)
     if movement:  # builds only: `dealbook check` starts faster without what reads the past versions
         from .sources.deal_versions import open_versions
     paths = files if files is not None else deal_files(deals_dir)
@@ -113,7 +124,8 @@ def read_project(root: Path, model_path: Path, deals_dir: Path, as_of: date, lab
             past = pool.submit(read_latest, deals_dir, cache)
         versions = pool.submit(open_versions, deals_dir, cache, history_since) if history == "full" and movement \
             else None
-        deals = loader.load_all(paths, problems)
+        # Nothing downstream (pages, JSON, search, workbooks, warnings) ever sees what the audience leaves out.
+        deals = leave_out(loader.load_all(paths, problems), model)
         known = past.result() if past is not None else History({}, "history_off")
         source = versions.result() if versions is not None else None
     loader.save_cache(prune=files is None)
@@ -122,6 +134,9 @@ def read_project(root: Path, model_path: Path, deals_dir: Path, as_of: date, lab
     # Past versions of deal files the history leaves out (unreadable, out of bounds): a warning each.
     problems.extend(skipped_warnings(known, lambda name: shown_path(deals_dir / name, root)))
     pipeline = compute(deals, model, as_of, problems, known, team, views, placeholders=PLACEHOLDERS)
+    if team is not None and not model.audience.shows("team.quotas"):
+        # Without quotas the forecast is the one of a project without them: no quota columns showing 0.
+        pipeline.forecast = summarize(pipeline.deals, model, None, as_of)
     # The forecast calls belong with the team file, beside the stage model; a mistake in them is an error line.
     pipeline.calls = load_calls(model_path.parent / CALLS_FILE, root if inside else model_path.parent, model,
                                 team, as_of, pipeline.problems)
@@ -154,7 +169,9 @@ def history_movement(source: VersionsSource | None, deals_dir: Path, cache: Cach
         known = _LAST_MOVEMENT.get(facts)
         if known is None:
             _LAST_MOVEMENT.clear()
-            known = _LAST_MOVEMENT[facts] = movement(source.load(), deals, present, model, as_of)
+            # The past versions without what the model's audience leaves out (its key holds the model).
+            known = _LAST_MOVEMENT[facts] = movement(leave_out_versions(source.load(), model), deals, present,
+                                                     model, as_of)
         return replace(known, titles=titles)
 
     return MovementSource(cache.key("movement and titles", facts, repr(sorted(titles.items()))), compute, facts)

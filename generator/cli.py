@@ -15,6 +15,7 @@ from .cache import Cache
 from .diagnostics import Worded, WordedError, command_name, format_problems, worded
 from .labels import DEFAULT_LANGUAGE, LANGUAGES, Labels, primary_subtag
 from .site.paths import SitePaths
+from .sources.audiences import AUDIENCE_ENV, refused_line
 from .sources.deal_files import DEAL_SUFFIXES, deal_files, stray_entries, suggested_id
 from .sources.deal_format import ID_PATTERN, json_schema
 from .sources.skeleton import skeleton
@@ -295,13 +296,21 @@ def _mkdocs(args: list[str]) -> None:
 @main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
 @click.option("--as-of", "as_of_day", metavar="YYYY-MM-DD",
               help="Build the site as it stood on that day: the last commit on or before it, as of that day.")
+@click.option("--audience", metavar="NAME", help="Build the site for one audience of the stage model's "
+              "audiences: (what it leaves out is in no file of the site). Default: team, everything.")
 @click.pass_context
-def build(ctx: click.Context, as_of_day: str | None) -> None:
+def build(ctx: click.Context, as_of_day: str | None, audience: str | None) -> None:
     """Build the site into site/ (wraps `mkdocs build`; extra options are passed on).
 
     The site is built into a folder beside it and put in its place only when the whole build
     succeeded: a failed or interrupted build leaves the last site as it was.
     """
+    if audience is not None:  # the plugin takes it from there; one the stage model cannot build is one line here
+        refused = refused_line(list(ctx.args), audience, os.environ.get("DEALBOOK_LANG"))
+        if refused:
+            click.echo(refused, err=True)
+            sys.exit(1)
+        os.environ[AUDIENCE_ENV] = audience
     if as_of_day is not None:
         from .as_of_build import build_as_of, parse_day
 

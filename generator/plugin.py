@@ -59,6 +59,8 @@ from .site.languages import (
 from .site.pages import Remembered
 from .site.paths import SitePaths, site_nav
 from .site.renderer import CompiledTemplates, Renderer
+from .sources.audiences import AUDIENCE_ENV, refusal
+from .sources.audiences import DEFAULT as DEFAULT_AUDIENCE
 from .sources.deal_files import deal_files, entry_name, shown_path
 from .sources.deal_format import ID_PATTERN
 from .sources.stage_model import TOOLS, StageModelError, load_stage_model, model_files
@@ -161,6 +163,9 @@ class DealbookConfig(base.Config):
     languages = c.ListOfItems(c.Type(str), default=[])
     # What a language's site says differently from mkdocs.yml (site_name, site_description, …).
     per_language = c.DictOfItems(c.Type(dict), default={})
+    # Whom the site is built for: an audience of the stage model's `audiences:` (sources/audiences.py);
+    # `dealbook build --audience NAME` (the environment variable AUDIENCE_ENV) overrides it.
+    audience = c.Type(str, default="")
 
 
 class DealbookPlugin(BasePlugin[DealbookConfig]):
@@ -260,6 +265,7 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
             if problem:
                 raise PluginError(problem)
             self.history_since = since_stamp(self.config.history_since)
+            self.audience = self._audience(config)
         list_theme_files_once(config.theme, self.root)
         self.labels = Labels(self.language)
         prefix = self.languages.prefix(self.language)
@@ -277,6 +283,19 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
                 config[key] = settings[key]
         if "palette_toggle_names" in settings:
             config.theme["palette"] = localized_palette(config.theme.get("palette"), settings["palette_toggle_names"])
+
+    def _audience(self, config: MkDocsConfig) -> str:
+        """Whom the build is for; one line and no build (site/ as it was) for an audience that cannot be built."""
+        given = os.environ.get(AUDIENCE_ENV, "").strip()
+        name = given or self.config.audience.strip() or DEFAULT_AUDIENCE
+        why = refusal(self._model(), name)
+        if why is not None:
+            labels = Labels(self.language)
+            where = "error: --audience" if given else \
+                f"{Path(config.config_file_path or 'mkdocs.yml').name}: error: audience"
+            raise PluginError(f"{where}: {labels.word(why[0].code, why[0].params)} "
+                              f"({labels.word(why[1].code, why[1].params)})")
+        return name
 
     def _model(self):
         try:
@@ -297,6 +316,7 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
             # Deals are read, checked and their history read here, once, whatever the languages.
             self.project = read_project(self.root, self.model_path, self.deals_dir, self.as_of, self.labels, cache,
                                         movement=self.config.history_pages, history_since=self.history_since,
+                                        audience=self.audience,
                                         remembered=self._deals_read if self.serving else None,
                                         views=self._views if self.serving else None)
             self.serve_errors = self.project.problems.errors if self.serving else []
@@ -711,11 +731,14 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
         if not self.config.enabled:
             return None
         env.bytecode_cache = _COMPILED
-        if not self.languages.several:
-            return env
-        # The language selector takes the links `on_page_context` made for the page as they are.
-        ours = (Path(__file__).parent / "site" / "templates" / "alternate.html").read_text(encoding="utf-8")
-        env.loader = jinja2.ChoiceLoader([jinja2.DictLoader({"partials/alternate.html": ours}), env.loader])
+        templates = Path(__file__).parent / "site" / "templates"
+        # Every page's footer says whom the build is for, in the page's language.
+        config.extra["dealbook_audience"] = self.labels("audience_footer", audience=self.audience)
+        ours = {"partials/copyright.html": (templates / "copyright.html").read_text(encoding="utf-8")}
+        if self.languages.several:
+            # The language selector takes the links `on_page_context` made for the page as they are.
+            ours["partials/alternate.html"] = (templates / "alternate.html").read_text(encoding="utf-8")
+        env.loader = jinja2.ChoiceLoader([jinja2.DictLoader(ours), env.loader])
         return env
 
     def on_post_page(self, output: str, /, *, page: Page, config: MkDocsConfig) -> str | None:

@@ -114,7 +114,8 @@ def deal_workbook(deal: Deal | None, model: StageModel, as_of: date, labels: Lab
     summary = wb.add_sheet(labels.wb_sheet_summary)
     scorecard = wb.add_sheet(labels.wb_sheet_scorecard)
     people = wb.add_sheet(labels.wb_sheet_stakeholders)
-    negotiation = wb.add_sheet(labels.wb_sheet_negotiation)
+    # Not in a build for an audience that leaves the negotiation out (sources/audiences.py): not even empty.
+    negotiation = wb.add_sheet(labels.wb_sheet_negotiation) if model.audience.shows("negotiation") else None
     stages = wb.add_sheet(labels.wb_sheet_stages)
 
     names: dict[str, tuple] = {}
@@ -122,7 +123,8 @@ def deal_workbook(deal: Deal | None, model: StageModel, as_of: date, labels: Lab
     names.update(_scorecard(Sheet(scorecard, [18, 26, 62, 9, 12, 18]), deal, model, labels, title, shown))
     names.update(_stakeholders(Sheet(people, [24, 24, 16, 12, 13, 13, 50]), deal, model, labels, title))
     # Six wrapped columns one page wide: narrow enough to print at about 9 pt (the rows grow instead).
-    names.update(_negotiation(Sheet(negotiation, [18, 26, 26, 26, 26, 26]), deal, model, labels, title))
+    if negotiation is not None:
+        names.update(_negotiation(Sheet(negotiation, [18, 26, 26, 26, 26, 26]), deal, model, labels, title))
     names.update(_stages(Sheet(stages, [7, 34, 46, 12, 8, 13, 40]), deal, model, labels, title))
     for name, (ws, ref) in sorted(names.items()):
         define(wb, name, ws, ref)
