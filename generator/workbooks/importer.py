@@ -72,7 +72,12 @@ class Run:
         self.echo(line)
 
     def word(self, text: Worded | str) -> str:
-        return self.labels.word(text.code, text.params) if isinstance(text, Worded) else text
+        """`text` in the reader's language; a list of words (a dropdown's) joined as that language lists them."""
+        if not isinstance(text, Worded):
+            return text
+        params = tuple((name, self.labels.list_separator.join(value) if isinstance(value, tuple) else value)
+                       for name, value in text.params)
+        return self.labels.word(text.code, params)
 
     def line(self, name: str, *parts: Worded | str) -> str:
         """`file: sheet!cell: what is wrong`, each part worded in the reader's language (an empty part left out)."""

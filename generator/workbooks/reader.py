@@ -653,11 +653,12 @@ def _choice_keys(model: StageModel, vocabulary: str) -> dict[str, str]:
     return keys
 
 
-def _listed(model: StageModel, vocabulary: str, language: str) -> str:
+def _listed(model: StageModel, vocabulary: str, language: str) -> tuple[str, ...]:
     """The words a workbook in `language` offers for a vocabulary, as its dropdown lists them: the keys in
-    the default language, the terms' labels in another (`倡导者、支持者、…`); the keys when unknown."""
+    the default language, the terms' labels in another (倡导者, 支持者, …); the keys when unknown. Joined
+    at the edge, as the reader's language lists words."""
     labels = Labels(language or None)  # no language known: the default's, whose words are the keys
-    return labels.list_separator.join(labels.value_words(model, vocabulary).values())
+    return tuple(labels.value_words(model, vocabulary).values())
 
 
 def workbook_language(book: Book) -> str:
