@@ -34,6 +34,7 @@ site: $(STAMP)   ## build the site into site/
 serve: $(STAMP)  ## live preview on http://127.0.0.1:8000
 	$(BIN)/dealbook serve --livereload
 
+# In the rep's language: DEALBOOK_LANG (make check DEALBOOK_LANG=zh, or exported), else the site's first one.
 check: $(STAMP)  ## validate every deal file and the stage model
 	$(BIN)/dealbook check
 
