@@ -10,11 +10,17 @@ import re
 import subprocess
 import sys
 import zipfile
+from dataclasses import fields, replace
+from datetime import date
 from pathlib import Path
 
 import openpyxl
-from conftest import Project, run_check
+from conftest import ROOT, Project, run_check
 from test_team_privacy import readable, site_files
+
+from generator.sources.audiences import Audience, field_names, leave_out, removable
+from generator.sources.deal_files import Competitor, Deal, Exit, NegotiationTerm, NextStep, Stakeholder
+from generator.sources.stage_model import load_stage_model
 
 # One marker per left-out field, each in no other file of the project: found in the team's site,
 # in none of the company's.
@@ -231,3 +237,40 @@ def test_a_field_an_audience_cannot_leave_out_is_an_error_at_its_line(project: P
     zh = run_check(project.root, "--lang", "zh").stdout
     assert (f"playbook/playbook.yml:{line}:9: error: audiences.company.leaves_out[4]: 'stakeholders.mood' "
             "不是项目文件或团队名单中的字段") in zh
+
+
+def _values(deal: Deal, name: str) -> list:
+    """What a deal holds at a dotted field name (the file's `negotiation.terms` is the deal's list of terms)."""
+    parts = name.replace("negotiation.terms", "negotiation").split(".")
+    value = getattr(deal, parts[0])
+    if len(parts) == 1:
+        return [value]
+    if isinstance(value, dict) and parts[0] == "qualification":
+        return [value.get(parts[1])]
+    items = value.values() if isinstance(value, dict) else value
+    return [getattr(item, parts[1]) for item in items]
+
+
+def test_every_field_an_audience_may_leave_out_is_emptied_and_nothing_else() -> None:
+    model = load_stage_model(ROOT / "playbook" / "playbook.yml")
+    factor = model.evaluation.factors[0].key
+    full = Deal(id="x", path="deals/x.yml", title="T", account="A", owner="O", stage=7, status="open", amount=5.0,
+                currency="CNY", expected_close=date(2027, 1, 1), lost_reason="L", summary="S", probability=0.5,
+                forecast="commit", grade="A", qualification={f.key: 3 for f in model.evaluation.factors},
+                stakeholders=[Stakeholder("N", date(2026, 1, 1), "T", "user", "high", "champion", "No")],
+                exits={1: Exit(date(2026, 1, 2), "E")}, next_steps=[NextStep("Do", "Me", date(2026, 2, 1), True)],
+                competitors=[Competitor("C", "S", "W")],
+                negotiation=[NegotiationTerm("price", "o", "t", "w", "c", "k")])
+    names = field_names(model)
+    can = sorted(n for n in names if removable(n, names) and not n.startswith("team."))
+    assert {"negotiation", "stakeholders.stance", "stakeholders.notes", "competitors", "forecast",
+            f"qualification.{factor}"} <= set(can)
+    assert not {"title", "amount", "currency", "stakeholders", "stakeholders.role", "stakeholders.name",
+                "lost_reason", "exits"} & set(can)
+    for name in can:
+        audience = replace(model, audience=Audience("x", (name,)))
+        [emptied] = leave_out([full], audience)
+        assert all(v in (None, "", [], {}, False) for v in _values(emptied, name)), name
+        assert any(v not in (None, "", [], {}, False) for v in _values(full, name)), name
+        changed = {f.name for f in fields(Deal) if getattr(full, f.name) != getattr(emptied, f.name)}
+        assert changed == {name.split(".")[0]}, (name, changed)

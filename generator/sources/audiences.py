@@ -198,19 +198,20 @@ def _deal_fields(audience: Audience, model: StageModel) -> list[str]:
     return [n for n in wanted if removable(n, names) and not any(n.startswith(w + ".") for w in wanted)]
 
 
-# The last deals emptied, by the identity of the deal read: a live preview's rebuild gets the very same
-# `Deal` for a file that did not change, and so its view, kept while the deal is the same object.
-_EMPTIED: dict[int, tuple[Deal, Deal]] = {}
+# The last deals emptied, by the identity of the deal read and the fields emptied: a live preview's rebuild
+# gets the very same `Deal` for a file that did not change, and so its view, kept while the deal is the
+# same object.
+_EMPTIED: dict[tuple[int, tuple[str, ...]], tuple[Deal, Deal]] = {}
 
 
 def leave_out(deals: list[Deal], model: StageModel) -> list[Deal]:
     """The deals as the model's audience may see them: every field it leaves out emptied."""
-    wanted = _deal_fields(model.audience, model)
+    wanted = tuple(_deal_fields(model.audience, model))
     if not wanted:
         return deals
     out = []
     for deal in deals:
-        known = _EMPTIED.get(id(deal))
+        known = _EMPTIED.get((id(deal), wanted))
         if known is None or known[0] is not deal:
             emptied = deal
             for name in wanted:
@@ -218,7 +219,7 @@ def leave_out(deals: list[Deal], model: StageModel) -> list[Deal]:
             known = (deal, emptied)
         out.append(known[1])
     _EMPTIED.clear()
-    _EMPTIED.update({id(deal): (deal, emptied) for deal, emptied in zip(deals, out, strict=True)})
+    _EMPTIED.update({(id(deal), wanted): (deal, emptied) for deal, emptied in zip(deals, out, strict=True)})
     return out
 
 
