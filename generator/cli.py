@@ -287,10 +287,29 @@ def _history_since(args: list[str]) -> None:
         sys.exit(1)
 
 
-def _mkdocs(args: list[str]) -> None:
-    from mkdocs.__main__ import cli as mkdocs_cli
+ENGINE_ENV = "DEALBOOK_ENGINE"
 
-    mkdocs_cli.main(args=args, prog_name="dealbook", standalone_mode=True)
+
+def _mkdocs(args: list[str]) -> None:
+    """Run the engine's command line: DEALBOOK_ENGINE=mkdocs|properdocs, else mkdocs, else ProperDocs.
+
+    ProperDocs 1.6.7 is a fork of mkdocs 1.x that runs the same plugins (README, "Engines"). It is optional,
+    so it is imported by name; mkdocs comes first when both are installed, as Material is made for it.
+    """
+    import importlib
+    import importlib.util
+
+    wanted = os.environ.get(ENGINE_ENV, "").strip().lower()
+    if wanted not in ("", "mkdocs", "properdocs"):
+        click.echo(f"Error: {ENGINE_ENV}={wanted}: not an engine (mkdocs or properdocs)", err=True)
+        sys.exit(2)
+    engines = [wanted] if wanted else ["mkdocs", "properdocs"]
+    found = [name for name in engines if importlib.util.find_spec(name) is not None]
+    if not found:
+        click.echo(f"Error: {' or '.join(engines)} is not installed (pip install {engines[0]})", err=True)
+        sys.exit(2)
+    engine = importlib.import_module(f"{found[0]}.__main__")
+    engine.cli.main(args=args, prog_name="dealbook", standalone_mode=True)
 
 
 @main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
