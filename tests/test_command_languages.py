@@ -4,17 +4,22 @@ language of `--lang`, of DEALBOOK_LANG, or of the site's first language, and a w
 
 from __future__ import annotations
 
+import html
 import os
 import re
+import signal
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
 import openpyxl
 import pytest
 from conftest import AS_OF_EPOCH, BASE_DEAL, Project
-from test_workbook_import import DEAL, DEAL_ID, edit, row_of, workbook
+from test_workbook_import import DEAL, DEAL_ID, edit, row_of, score_row, workbook
 
 from generator.labels import LANGUAGES, Labels, catalog
 from generator.sources.stage_model import load_stage_model
@@ -23,7 +28,7 @@ CJK = re.compile(r"[\u3000-\u9fff\uff00-\uffef]")
 PLACEHOLDER = re.compile(r"{(\w+)}")
 # Words a Chinese line may hold although they are ASCII: names of things that have no other name.
 NAMES = {"Dealbook", "dealbook", "YAML", "XML", "DTD", "UTF", "xlsx", "MiB", "YYYY", "help", "model", "deals",
-         "check", "import", "new", "dry", "run", "a-z", "YYYY-MM-DD"}
+         "check", "import", "new", "dry", "run", "a-z", "YYYY-MM-DD", "zip"}
 
 
 def dealbook(cwd: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
@@ -202,3 +207,80 @@ def test_a_chinese_dropdown_word_is_imported_as_its_key(project: Project, deal: 
         f"{DEAL_ID}-zh.xlsx: 没有需要导入的内容"])
     for line in result.stdout.splitlines()[-1:] + again.stdout.splitlines():
         assert english_words(line) == [], line
+
+
+def _score(value: object) -> Callable[[openpyxl.Workbook, Callable], None]:
+    def change(wb: openpyxl.Workbook, cells: Callable) -> None:
+        cells("FactorScores")[1].value = value  # funding
+    return change
+
+
+@pytest.mark.parametrize("case", ["not a workbook", "not a dealbook workbook", "score 7", "score text",
+                                  "changed on both sides"])
+def test_import_answers_a_chinese_reader_in_chinese(project: Project, deal: Path, case: str) -> None:
+    zh = Labels("zh")
+    name = f"{DEAL_ID}-zh.xlsx"
+    if case == "not a workbook":
+        path = project.root / name
+        path.write_text("no zip here", encoding="utf-8")
+        expected = [f"{name}: 无法作为 .xlsx 工作簿读取（它不是 zip 文件）"]
+    elif case == "not a dealbook workbook":
+        path = project.root / name
+        openpyxl.Workbook().save(path)
+        expected = [f"{name}: 不是 Dealbook 生成的项目工作簿或评分表：其中没有 Dealbook 数据表"]
+    elif case in ("score 7", "score text"):
+        path = edit(workbook(project, DEAL_ID, name, language="zh"), _score(7 if case == "score 7" else "很好"))
+        cell = f"{zh.wb_sheet_scorecard}!E{score_row(project, 'funding')}"
+        expected = [f"{name}: {cell}: 评分 7 不在 1 到 5 之间" if case == "score 7" else
+                    f"{name}: {cell}: 评分 '很好' 不是 1 到 5 之间的数字"]
+    else:
+        path = edit(workbook(project, DEAL_ID, name, language="zh"), _score(5))
+        deal.write_text(DEAL.replace("  funding: 2 ", "  funding: 3 "), encoding="utf-8")
+        expected = [f"{name}: 工作簿生成之后 deals/{DEAL_ID}.yml 也有改动；将合并双方的改动",
+                    f"{name}: qualification.funding: 工作簿（5）和 deals/{DEAL_ID}.yml（3）在工作簿生成之后都改了这一项；"
+                    "请把其中一方改成与另一方一致，再导入一次"]
+    before = deal.read_bytes()
+    result = dealbook(project.root, "import", "--lang", "zh", str(path))
+    lines = result.stdout.splitlines()
+    assert lines[:-1] == expected, lines
+    assert (result.returncode, lines[-1], result.stderr) == (1, "没有写入任何文件", "")
+    for line in lines:
+        assert english_words(line) == [], line
+    assert deal.read_bytes() == before
+
+
+# --- The live preview's error panel --------------------------------------------------------------
+
+def test_the_preview_error_panel_on_zh_is_chinese(project: Project) -> None:
+    project.write_deal("bad.yml", BASE_DEAL.replace("stage: 2", "stage: 提交初步方案").replace(
+        "role: decision-maker", "role: 决策人"))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    environment = {k: v for k, v in os.environ.items() if k != "DEALBOOK_LANG"} | {"SOURCE_DATE_EPOCH": AS_OF_EPOCH}
+    server = subprocess.Popen([sys.executable, "-m", "generator", "serve", "-a", f"127.0.0.1:{port}"],
+                              cwd=project.root, env=environment, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        page = ""
+        deadline = time.monotonic() + 180  # a first build of both languages; generous for a loaded machine
+        while time.monotonic() < deadline and 'class="dealbook-errors"' not in page:
+            time.sleep(1)
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/zh/", timeout=10) as response:
+                    page = response.read().decode("utf-8")
+            except OSError:
+                continue
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+    panel = re.search(r'<div class="dealbook-errors".*?</div>', page, re.S)
+    assert panel, page[:2000]
+    lines = [html.unescape(re.sub(r"<[^>]+>", "", item)) for item in
+             re.findall(r"<(?:strong|li)>(.*?)</(?:strong|li)>", panel[0], re.S)]
+    assert lines[0].startswith("项目文件中有 2 个问题"), lines
+    assert lines[1].startswith("deals/bad.yml:4:8: error: stage: 应为 1 到 8 的整数") and lines[1].endswith(
+        "(提交初步方案 请写作 3)"), lines
+    assert lines[2].endswith("(决策人 请写作 'decision-maker')"), lines
+    for line in lines:
+        assert english_words(line, model_keys(project.root)) == [], line

@@ -157,7 +157,13 @@ def open_book(path: Path) -> Book:
     if size > MAX_FILE_BYTES:
         raise Unreadable(worded("xlsx_file_too_big", size=f"{size:,}", limit=MAX_FILE_BYTES // 2**20))
     try:
-        with zipfile.ZipFile(path) as zf:
+        zf = zipfile.ZipFile(path)
+    except zipfile.BadZipFile:  # no zip directory at all: words of our own, not the library's English
+        raise Unreadable(Worded("xlsx_not_zip")) from None
+    except (zlib.error, EOFError, RuntimeError, NotImplementedError, ValueError) as exc:
+        raise Unreadable(worded("xlsx_not_xlsx", reason=_reason(exc))) from None
+    try:
+        with zf:
             return _Package(zf).book()
     except (zipfile.BadZipFile, zlib.error, EOFError, RuntimeError, NotImplementedError, ValueError) as exc:
         raise Unreadable(worded("xlsx_not_xlsx", reason=_reason(exc))) from None
