@@ -84,8 +84,11 @@ class Cache:
             return False
 
     def key(self, *parts: str | bytes) -> str:
-        """The key of an entry made from `parts` by this version of the code."""
-        return digest(fingerprint(), *parts)
+        """The key of an entry made from `parts` by this version of the code (and the project's own catalogs)."""
+        from .labels import project_catalogs_digest  # imported here: the cache stays a leaf of the import graph
+
+        words = project_catalogs_digest()
+        return digest(fingerprint(), words, *parts) if words else digest(fingerprint(), *parts)
 
     def path(self, kind: str, key: str) -> Path:
         assert self.directory is not None

@@ -145,6 +145,10 @@ def check(paths: tuple[Path, ...], style: str, strict: bool, model_path: Path, d
     pipeline, problems = project.pipeline, list(project.problems)
     for folder in folders:
         problems.extend(stray_entries(folder, Path.cwd()))
+    if files is None:  # what the other languages leave untranslated: one warning per file
+        from .sources.language_files import untranslated
+
+        problems.extend(untranslated(model_path, Path.cwd(), project.model))
     if strict:
         problems = [p.promoted() for p in problems]
     # Worded here, in the reader's language; a command to run is named as the reader can run it from here.
@@ -357,3 +361,7 @@ def serve(ctx: click.Context) -> None:
     if "--clean" not in args and "-c" not in args and "--dirty" not in args:
         args.append("--dirty")
     _mkdocs(["serve", *args])
+
+from .language_command import language  # noqa: E402 - `dealbook language add`, in a module of its own
+
+main.add_command(language)

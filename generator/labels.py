@@ -7,6 +7,7 @@ command line), and handed down as a `Labels` object to everything that writes te
 from __future__ import annotations
 
 import copy
+import hashlib
 import re
 from dataclasses import replace
 from datetime import date
@@ -19,9 +20,58 @@ from .diagnostics import Params, Problem, StageText, Term, Worded, WordedError, 
 from .formats import Formats
 
 _DIR = Path(__file__).parent / "catalog"
+PACKAGE_CATALOGS = _DIR  # the languages Dealbook itself has
 DEFAULT_LANGUAGE = "en"
-# Every language with a catalog (`catalog/<code>.yml`), the default first: a language is a file, not code.
-LANGUAGES = (DEFAULT_LANGUAGE, *sorted(p.stem for p in _DIR.glob("*.yml") if p.stem != DEFAULT_LANGUAGE))
+# Where catalogs are found: the package's, then a project's own (`playbook/catalog/<code>.yml`, written by
+# `dealbook language add`), given by `use_project_catalogs`. A language the package has comes from the package.
+_FOLDERS: list[Path] = [_DIR]
+_CODE = re.compile(r"[a-z]{2,3}")  # a primary language subtag: the name of a catalog file
+_PROJECT_DIGEST = ""
+
+
+def _found_languages() -> tuple[str, ...]:
+    codes = {p.stem for folder in _FOLDERS for p in folder.glob("*.yml") if _CODE.fullmatch(p.stem)}
+    return (DEFAULT_LANGUAGE, *sorted(codes - {DEFAULT_LANGUAGE}))
+
+
+# Every language with a catalog, the default first: a language is a file, not code. A module that needs the
+# languages of a project (its own catalogs included) calls `languages()` after `use_project_catalogs`.
+LANGUAGES = _found_languages()
+
+
+def use_project_catalogs(folder: Path | None) -> None:
+    """Read a project's own catalogs from `folder` too (None: the package's alone), and find the languages again."""
+    global LANGUAGES, _PROJECT_DIGEST
+    wanted = [_DIR, *([Path(folder).resolve()] if folder is not None else [])]
+    if wanted != _FOLDERS:
+        _FOLDERS[:] = wanted
+        _catalog_at.cache_clear()
+    LANGUAGES = _found_languages()
+    # Their words are in pages and workbooks as the package's are: part of every cache key (`Cache.key`).
+    files = sorted(p for p in _FOLDERS[1].glob("*.yml") if _CODE.fullmatch(p.stem)) if len(_FOLDERS) > 1 else []
+    _PROJECT_DIGEST = hashlib.sha256(b"".join(p.name.encode() + b"\0" + p.read_bytes() + b"\0"
+                                              for p in files)).hexdigest() if files else ""
+
+
+def project_catalogs_digest() -> str:
+    """A digest of the project's own catalogs ('' for none), as last found by `use_project_catalogs`."""
+    return _PROJECT_DIGEST
+
+
+def project_catalogs() -> Path | None:
+    """The project catalog folder in use, if any."""
+    return _FOLDERS[1] if len(_FOLDERS) > 1 else None
+
+
+def languages() -> tuple[str, ...]:
+    """Every language with a catalog, the project's own included, the default first."""
+    return LANGUAGES
+
+
+def catalog_file(language: str) -> Path:
+    """The file of a language's catalog: the package's, else the project's."""
+    name = f"{language_code(language)}.yml"
+    return next((folder / name for folder in _FOLDERS if (folder / name).is_file()), _DIR / name)
 
 
 def primary_subtag(language: str | None) -> str:
@@ -35,13 +85,28 @@ def language_code(language: str | None) -> str:
     return code if code in LANGUAGES else DEFAULT_LANGUAGE
 
 
-@lru_cache
 def catalog(language: str) -> dict:
-    """The labels of one language, as stored in `catalog/<language>.yml`."""
+    """The labels of one language, as stored in `catalog/<language>.yml` (or the project's)."""
+    path = catalog_file(language)
+    # A project's catalog is read again when it changes (a translator saving it while the preview runs).
+    return _catalog_at(path, 0 if path.parent == _DIR else path.stat().st_mtime_ns)
+
+
+@lru_cache
+def _catalog_at(path: Path, _changed: int) -> dict:
     # libyaml's loader when PyYAML has it: the pure-Python one takes ~0.4 s for both catalogs, which
     # every command (check, build, serve) pays at start-up.
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    return yaml.load((_DIR / f"{language_code(language)}.yml").read_text(encoding="utf-8"), Loader=loader)
+    data = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)
+    if path.parent == _DIR:
+        return data
+    # A project's catalog: a key it leaves out (a catalog older than the package) is the default language's.
+    return _over(catalog(DEFAULT_LANGUAGE), data if isinstance(data, dict) else {})
+
+
+def _over(default: dict, given: dict) -> dict:
+    return {**default, **{key: _over(default[key], value) if isinstance(value, dict)
+                          and isinstance(default.get(key), dict) else value for key, value in given.items()}}
 
 
 _WIDE = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff]")
@@ -89,7 +154,8 @@ class Labels:
         return bound
 
     def __reduce__(self):
-        return (Labels, (self.language,))  # workbooks are rendered in other processes
+        # Workbooks are rendered in other processes, which must find a project's own catalog too.
+        return (_labels_in, (self.language, project_catalogs()))
 
     def __getattr__(self, key: str) -> str:
         if key.startswith("_"):
@@ -220,6 +286,12 @@ class Labels:
     def format_month(self, value: date) -> str:
         """A month as this language writes it (2026-11, 2026年11月)."""
         return self.formats.month(value)
+
+
+def _labels_in(language: str, folder: Path | None) -> Labels:
+    if folder != project_catalogs():
+        use_project_catalogs(folder)
+    return Labels(language)
 
 
 # What `dealbook new` writes where a deal's title, account and owner go, in every language: a deal

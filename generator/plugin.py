@@ -42,7 +42,7 @@ from .cache import Cache
 from .diagnostics import command_name, format_problems, listed
 from .forked import Child, ChildFailed
 from .handback import apply_dict_changes, apply_list_changes, dict_changes, list_changes
-from .labels import Labels
+from .labels import Labels, catalog, use_project_catalogs
 from .model.pipeline import Pipeline, ViewMemo
 from .publish import Publish, WarningCount
 from .search_worker import is_search_worker, mended_worker
@@ -63,6 +63,7 @@ from .sources.audiences import AUDIENCE_ENV, refusal
 from .sources.audiences import DEFAULT as DEFAULT_AUDIENCE
 from .sources.deal_files import deal_files, entry_name, shown_path
 from .sources.deal_format import ID_PATTERN
+from .sources.language_files import catalog_files, catalog_folder
 from .sources.stage_model import TOOLS, StageModelError, load_stage_model, model_files
 from .theme_files import list_theme_files_once
 from .workbooks.run import Serving, WorkbookRun
@@ -244,6 +245,8 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
             self.deals_dir = Path(self.config.deals_dir)
             self.cache_dir = self.root / self.config.cache_dir
             _keep_jieba_cache_in(self.cache_dir)
+            # A project's own languages (`dealbook language add`) have their catalogs beside the stage model.
+            use_project_catalogs(catalog_folder(self.model_path))
             # The languages are decided here, once, and handed down; the first is the root site's.
             try:
                 self.languages = SiteLanguages.configured(self.config.languages, config.theme.get("language"),
@@ -254,6 +257,9 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
             if self.config.languages:
                 config.theme["language"] = self.language
                 self._apply_language_settings(config, self.language)
+                search = config.plugins.get("material/search") or config.plugins.get("search")
+                if search is not None and catalog(self.language).get("search_lang"):
+                    search.config["lang"] = [catalog(self.language)["search_lang"]]
             self._user_nav = config.nav
             try:
                 self.as_of = as_of_date()
@@ -342,7 +348,7 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
         if not self._nested and self.serving:
             self._keys_before_fork(project.pipeline)
         if not self._nested and self.languages.others:
-            if self.serving:
+            if self.serving and any(catalog(code).get("search_segmenter") == "jieba" for code in self.languages.codes):
                 _load_jieba_dictionary()
             self._movement_before_fork(config, project.pipeline)
             # The other languages are built by a copy of this process, from the deals read above.
@@ -358,7 +364,7 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
                                               repo_url=config.repo_url or "", edit_branch=self.config.edit_branch,
                                               workbooks=self.config.workbooks, first_language=not self._nested,
                                               remembered=self._remembered(self.language) if self.serving else None)
-        for data in (*model_files(self.model_path), team_path(self.model_path)):
+        for data in (*model_files(self.model_path), team_path(self.model_path), *catalog_files(self.model_path)):
             # The stage model and the team file (e-mail addresses, quotas) are data, not files to publish.
             # Named as the entry, not where a link leads: mkdocs publishes a linked team.yml under its own name.
             existing = files.get_file_from_path(entry_name(data, Path(config.docs_dir)))
@@ -664,7 +670,10 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
                  "palette": localized_palette(config.theme.get("palette"), settings.get("palette_toggle_names"))}
         primary = self.language
         search = config.plugins.get("material/search") or config.plugins.get("search")
+        # lunr's language for this site's search, as its catalog names it (a German stemmer for /de/).
+        lunr = {"lang": [catalog(language)["search_lang"]]} if catalog(language).get("search_lang") else {}
         with overridden(config, **values), overridden(config.theme, **theme), \
+                overridden(search.config if search is not None else {}, **lunr), \
                 self._search_index_of(search, language):
             self.language, self._nested = language, True
             try:
@@ -834,6 +843,8 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
             server.watch(str(self.deals_dir))
             for path in model_files(self.model_path):
                 server.watch(str(path))
+            if catalog_folder(self.model_path).is_dir():
+                server.watch(str(catalog_folder(self.model_path)))
             if team_path(self.model_path).is_file():
                 server.watch(str(team_path(self.model_path)))
         return server

@@ -17,7 +17,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..labels import DEFAULT_LANGUAGE, LANGUAGES, catalog, language_code, primary_subtag
+from ..labels import DEFAULT_LANGUAGE, catalog, language_code, primary_subtag
+from ..labels import languages as known_languages
 
 SOURCE_LANGUAGE = DEFAULT_LANGUAGE  # the language of a page file without a language suffix
 # What a site may say differently per language, set under the plugin's `per_language:` option.
@@ -34,7 +35,7 @@ def translation_suffix(src_uri: str) -> str | None:
         return None
     stem = src_uri[:-3]
     code = stem.rsplit(".", 1)[-1] if "." in posixpath.basename(stem) else ""
-    return code if code in LANGUAGES and code != SOURCE_LANGUAGE else None
+    return code if code in known_languages() and code != SOURCE_LANGUAGE else None
 
 
 def translation_of(src_uri: str, code: str) -> str:
@@ -54,15 +55,17 @@ class SiteLanguages:
                    per_language: dict[str, dict[str, Any]] | None = None) -> SiteLanguages:
         """From the plugin's options; with no `languages:`, the theme's language alone (as before)."""
         codes = [primary_subtag(code) for code in languages]  # zh-CN → zh; a code with no catalog is refused
+        known = known_languages()  # the package's catalogs and the project's own (`labels.use_project_catalogs`)
         for code in codes:
-            if code not in LANGUAGES:
-                raise LanguageError(f"languages: '{code}' is not one of {', '.join(LANGUAGES)}")
+            if code not in known:
+                raise LanguageError(f"languages: '{code}' is not one of {', '.join(known)} "
+                                    f"(`dealbook language add {code}` writes its files)")
         if len(set(codes)) != len(codes):
             raise LanguageError(f"languages: {', '.join(codes)} names a language twice")
         per_language = per_language or {}
         for code, settings in per_language.items():
-            if code not in LANGUAGES:
-                raise LanguageError(f"per_language: '{code}' is not one of {', '.join(LANGUAGES)}")
+            if code not in known:
+                raise LanguageError(f"per_language: '{code}' is not one of {', '.join(known)}")
             unknown = sorted(set(settings) - set(PER_LANGUAGE_KEYS))
             if unknown:
                 raise LanguageError(f"per_language.{code}: {', '.join(unknown)} cannot be set per language "
