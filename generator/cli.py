@@ -36,7 +36,8 @@ class UsageError(click.UsageError):
     def show(self, file=None) -> None:
         # click's own frame ("Usage: … Try … Error: …") is English: this one is the reader's.
         context = self.ctx or click.get_current_context(silent=True)
-        labels = Labels(context.params.get("language") if context is not None else default_language())
+        language = context.params.get("language") if context is not None else None
+        labels = Labels(language or default_language())  # a command without --lang: the default language
         click.echo(labels.word("cli_error", (("message", self.worded),)), err=True, file=file)
         if context is not None:
             click.echo(labels.word("cli_help", (("command", context.command_path),)), err=True, file=file)
