@@ -313,6 +313,10 @@ def _mkdocs(args: list[str]) -> None:
     if not found:
         click.echo(f"Error: {' or '.join(engines)} is not installed (pip install {engines[0]})", err=True)
         sys.exit(2)
+    if found[0] == "properdocs" and not any(a.startswith(("-f", "--config-file")) for a in args) \
+            and not os.path.exists("properdocs.yml"):
+        # ProperDocs 1.6.7 reads mkdocs.yml too, but logs that it should be renamed; Dealbook keeps the one name.
+        args = [args[0], "-f", "mkdocs.yml", *args[1:]]
     engine = importlib.import_module(f"{found[0]}.__main__")
     engine.cli.main(args=args, prog_name="dealbook", standalone_mode=True)
 
