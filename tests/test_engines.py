@@ -52,6 +52,7 @@ def test_the_sample_site_is_the_same_under_both_engines(sample_project: Project)
         shutil.rmtree(root / ".cache", ignore_errors=True)  # each engine renders every page itself
         done = _dealbook(root, engine, "build", "-d", f"site-{engine}")
         assert done.returncode == 0, done.stderr[-3000:]
+        assert "properdocs.yml" not in done.stderr  # mkdocs.yml is named to ProperDocs: no "rename it" notice
         sites[engine] = _files(root / f"site-{engine}")
     mkdocs, properdocs = sites["mkdocs"], sites["properdocs"]
     # Each engine did build its own site (the generator meta names it).
