@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -107,3 +108,34 @@ def test_a_language_added_by_command_is_a_whole_site_and_the_package_is_untouche
         [("zh", model.stage(1).text("name", "zh"))]
 
     assert _digest(PACKAGE) == package_before  # nothing of the procedure wrote into the package
+
+
+def test_what_check_lists_shrinks_as_a_translator_works(tmp_path: Path) -> None:
+    """Per file, a count that falls as texts are translated; a page leaves the list when its marker line goes."""
+    shutil.copytree(ROOT / "playbook", tmp_path / "playbook", ignore=shutil.ignore_patterns("team.yml"))
+    (tmp_path / "deals").mkdir()
+    assert _dealbook(tmp_path, "language", "add", "de").returncode == 0
+    assert _dealbook(tmp_path, "language", "add", "fr", "--from", "zh").returncode == 2  # copied from English only
+
+    def listed() -> dict[str, str]:
+        lines = run_check(tmp_path).stdout.splitlines()
+        return {line.split(":", 1)[0]: line for line in lines if "translated into de" in line}
+
+    def count(line: str) -> int:
+        return int(re.search(r"warning: (\d+) ", line)[1])
+
+    before = listed()
+    catalog, texts, index = (Path("playbook", "catalog", "de.yml"), Path("playbook", "playbook.de.yml"),
+                             Path("playbook", "index.de.md"))
+    (tmp_path / catalog).write_text((tmp_path / catalog).read_text(encoding="utf-8")
+                                    .replace("\nowner: Owner\n", "\nowner: Verantwortlich\n"), encoding="utf-8")
+    (tmp_path / texts).write_text((tmp_path / texts).read_text(encoding="utf-8")
+                                  .replace("name: Signing", "name: Vertragsabschluss", 1), encoding="utf-8")
+    page = (tmp_path / index).read_text(encoding="utf-8")
+    (tmp_path / index).write_text(page.split("\n", 1)[1], encoding="utf-8")  # translated: the marker line goes
+    after = listed()
+    assert count(after[catalog.as_posix()]) == count(before[catalog.as_posix()]) - 1
+    assert count(after[texts.as_posix()]) == count(before[texts.as_posix()]) - 1
+    assert index.as_posix() in before and index.as_posix() not in after
+    # The English site's words are untouched: only the project's own catalog has changed.
+    assert "owner: Owner\n" in (ROOT / "generator" / "catalog" / "en.yml").read_text(encoding="utf-8")
