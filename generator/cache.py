@@ -26,7 +26,8 @@ log = logging.getLogger("mkdocs.plugins.dealbook")
 
 PACKAGE_DIR = Path(__file__).parent
 # Libraries whose behaviour shapes cached output (pages, search text, workbook bytes).
-LIBRARIES = ("mkdocs", "mkdocs-material", "jinja2", "openpyxl", "pyyaml", "markdown", "markupsafe")
+# ProperDocs: the other engine, when installed; nh3: the sanitised rep Markdown in cached pages.
+LIBRARIES = ("mkdocs", "properdocs", "mkdocs-material", "jinja2", "openpyxl", "pyyaml", "markdown", "markupsafe", "nh3")
 MAGIC = b"dealbook-cache-1\n"
 _CHECKSUM = 32
 
