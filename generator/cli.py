@@ -13,11 +13,12 @@ import click
 from .build import DEFAULT_CACHE, DEFAULT_DEALS, DEFAULT_MODEL, as_of_date, read_project
 from .cache import Cache
 from .diagnostics import Worded, WordedError, command_name, format_problems, worded
-from .labels import DEFAULT_LANGUAGE, LANGUAGES, Labels, primary_subtag
+from .labels import DEFAULT_LANGUAGE, Labels, languages, primary_subtag, use_project_catalogs
 from .site.paths import SitePaths
 from .sources.audiences import AUDIENCE_ENV, refused_line
 from .sources.deal_files import DEAL_SUFFIXES, deal_files, stray_entries, suggested_id
 from .sources.deal_format import ID_PATTERN, json_schema
+from .sources.language_files import catalog_folder
 from .sources.skeleton import skeleton
 from .sources.stage_model import StageModelError, load_stage_model
 
@@ -77,7 +78,7 @@ def default_language() -> str:
     catalog (zh_CN.UTF-8 → zh), else the site's first language, else the default."""
     for wanted in (os.environ.get(LANGUAGE_ENV), site_language()):
         code = primary_subtag(wanted)
-        if code in LANGUAGES:
+        if code in languages():
             return code
     return DEFAULT_LANGUAGE
 
@@ -88,8 +89,17 @@ def main() -> None:
     """Dealbook: the key-account sales playbook and the team's deals."""
 
 
+def _project_languages() -> tuple[str, ...]:
+    """The languages of the project run from here: the package's catalogs and the project's own (written by
+    `dealbook language add` beside the default stage model), so that `--lang de` works once `de` is added."""
+    folder = catalog_folder(Path(DEFAULT_MODEL))
+    if folder.is_dir():
+        use_project_catalogs(folder)
+    return languages()
+
+
 def _language_option(command):
-    return click.option("--lang", "language", type=click.Choice(LANGUAGES, case_sensitive=False),
+    return click.option("--lang", "language", type=click.Choice(_project_languages(), case_sensitive=False),
                         default=default_language, show_default=f"{LANGUAGE_ENV}, else the site's first language",
                         help="The language of the messages; file positions, field names and values "
                              "stay as they are.")(command)
