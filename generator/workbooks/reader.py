@@ -36,7 +36,7 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import iterparse
 
 from ..diagnostics import Worded, worded
-from ..labels import LANGUAGES, Labels, catalog
+from ..labels import Labels, catalog, languages
 from ..model.merge import PERSON_FIELDS, TERM_FIELDS, clean, person_key
 from ..sources.deal_format import ID_PATTERN
 from .meta import (
@@ -673,7 +673,7 @@ def workbook_language(book: Book) -> str:
     sheet = next((s for s in book.sheets if s.get(1, 1).value == MARKER), None)
     if sheet is None:
         return ""
-    return next((code for code in LANGUAGES if catalog(code).get("wb_sheet_import") == sheet.title), "")
+    return next((code for code in languages() if catalog(code).get("wb_sheet_import") == sheet.title), "")
 
 
 def _table(book: Book, name: str, width: int, imported: set) -> list[list[At]]:
