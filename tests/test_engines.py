@@ -11,12 +11,16 @@ import importlib.util
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import BASE_DEAL, Project, need
+from conftest import BASE_DEAL, SITE_PATHS, Project, need
 
 GENERATOR_META = re.compile(rb'<meta name="generator" content="([^"]*)">')
 
@@ -93,3 +97,44 @@ def test_an_engine_that_is_not_one_is_one_line(project: Project) -> None:
     assert done.returncode == 2
     assert done.stderr.strip() == "Error: DEALBOOK_ENGINE=sphinx: not an engine (mkdocs or properdocs)"
     assert not project.site.exists()
+
+
+def _page(url: str) -> str:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.read().decode("utf-8")
+    except (urllib.error.URLError, OSError):  # not serving yet, or a 404 while the page is rebuilt
+        return ""
+
+
+def test_the_live_preview_under_properdocs_redoes_both_languages_on_a_save(project: Project) -> None:
+    deal = project.write_deal("engine-test.yml", BASE_DEAL)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    page = SITE_PATHS.url(SITE_PATHS.deal_page("engine-test"))
+    pages = [f"http://127.0.0.1:{port}/{page}", f"http://127.0.0.1:{port}/zh/{page}"]
+    log = project.root / "serve.log"
+    env = {**os.environ, "DEALBOOK_ENGINE": "properdocs"}
+    with log.open("wb") as out:
+        server = subprocess.Popen([sys.executable, "-m", "generator", "serve", "--dev-addr", f"127.0.0.1:{port}"],
+                                  cwd=project.root, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                  stdin=subprocess.DEVNULL)
+        try:
+            def wait_for(text: str, timeout: float) -> None:
+                deadline = time.monotonic() + timeout
+                while not all(text in _page(url) for url in pages):
+                    assert server.poll() is None and time.monotonic() < deadline, \
+                        f"no {text!r} on {pages}:\n" + log.read_text(encoding="utf-8", errors="replace")[-3000:]
+                    time.sleep(0.25)
+
+            wait_for("ERP rollout", 180)
+            assert GENERATOR_META.search(_page(pages[0]).encode())[1].startswith(b"mkdocs-ProperDocs")
+            deal.write_text(deal.read_text(encoding="utf-8").replace("ERP rollout", "Renamed under ProperDocs"),
+                            encoding="utf-8")
+            wait_for("Renamed under ProperDocs", 60)
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    said = log.read_text(encoding="utf-8", errors="replace")
+    assert "Traceback" not in said and "properdocs.yml" not in said
