@@ -26,7 +26,7 @@ from .sources.calls import load_calls
 from .sources.deal_files import Deal, DealLoader, deal_files, shown_path, stray_entries
 from .sources.history import History, read_history, read_latest, skipped_warnings
 from .sources.stage_model import StageModel, StageModelError, load_stage_model
-from .sources.team import load_team
+from .sources.team import Team, load_team
 
 if TYPE_CHECKING:
     from .model.movement import Movement, MovementSource
@@ -128,6 +128,10 @@ def read_project(root: Path, model_path: Path, deals_dir: Path, as_of: date, lab
         deals = leave_out(loader.load_all(paths, problems), model)
         known = past.result() if past is not None else History({}, "history_off")
         source = versions.result() if versions is not None else None
+    # The dashboard's snapshot of the quarter's start, read before the cache is saved: its deals are parsed
+    # (and kept) like today's.
+    snapshot = quarter_snapshot(deals_dir, root, loader, model, as_of, known, team) \
+        if movement and history == "full" and files is None else None
     loader.save_cache(prune=files is None)
     if files is None:  # what sits in deals/ without being read: a warning each, in the build log too
         problems.extend(stray_entries(deals_dir, root))
@@ -140,9 +144,30 @@ def read_project(root: Path, model_path: Path, deals_dir: Path, as_of: date, lab
     # The forecast calls belong with the team file, beside the stage model; a mistake in them is an error line.
     pipeline.calls = load_calls(model_path.parent / CALLS_FILE, root if inside else model_path.parent, model,
                                 team, as_of, pipeline.problems)
+    pipeline.snapshot = snapshot
     if movement:
         pipeline.movement = history_movement(source, deals_dir, cache, deals, paths, model, as_of)
     return Project(model, pipeline, pipeline.problems)
+
+
+def quarter_snapshot(deals_dir: Path, root: Path, loader: DealLoader, model: StageModel, as_of: date,
+                     history: History, team: Team | None) -> Pipeline | None:
+    """The pipeline as it stood on the first day of the as-of day's quarter: the deal files of the last
+    commit on or before it, computed as of that day (the dashboard links to it, so a manager can set
+    this week against where the quarter started). None without a history that goes back that far."""
+    from .model.accuracy import period_start
+    from .model.forecast import period_of
+    from .sources.deal_versions import files_on
+
+    day = period_start(period_of(as_of, model.fiscal_year_start), model.fiscal_year_start)
+    found = files_on(deals_dir, day)
+    if found is None:
+        return None
+    # A mistake in a past version is not today's to fix: it is left out of the snapshot, not reported.
+    past_problems = Problems()
+    deals = [deal for name, data in found[1]
+             if (deal := loader.load_data(name, shown_path(deals_dir / name, root), data, past_problems))]
+    return compute(leave_out(deals, model), model, day, past_problems, history, team, placeholders=PLACEHOLDERS)
 
 
 # The movement last computed, by its key without the deals' titles: while serving, a save that

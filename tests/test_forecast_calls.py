@@ -94,3 +94,19 @@ def test_the_pages_show_them_in_each_language(built: Project) -> None:
     assert 'id="pace"' in dashboard and "80,000" in dashboard
     owner = next(p for p in (built.site / "deals" / "owners").rglob("*.html") if "Li Wei" in p.read_text(encoding="utf-8"))
     assert 'id="calls"' in owner.read_text(encoding="utf-8")
+
+
+def test_the_dashboard_links_to_the_pipeline_as_it_stood_when_the_quarter_began(built: Project) -> None:
+    # On 2026-10-01 the last commit was 09-25's: a and b won, c open at stage 4, d not yet there.
+    then = json.loads((built.site / "as-of" / "2026-10-01" / "pipeline.json").read_text(encoding="utf-8"))
+    assert then["as_of"] == "2026-10-01"
+    assert [(s["stage"], s["deals"], s["amount"]) for s in then["stages"] if s["deals"]] == [(4, 1, 200000)]
+    assert then["pacing"]["won_to_date"] == 0 and then["pacing"]["previous"][0]["won"] == 150000
+    dashboard = built.page("deals")
+    assert 'href="../as-of/2026-10-01/deals/' in dashboard.replace("index.html", "")
+    for page in ("as-of/2026-10-01/deals", "as-of/2026-10-01/deals/board", "zh/as-of/2026-10-01/deals"):
+        html = built.page(page)
+        assert "2026-10-01" in html or "2026年10月1日" in html
+    assert not (built.site / "zh" / "as-of" / "2026-10-01" / "pipeline.json").exists()  # written once, at the root
+    # Not in the navigation: a reader finds it from the dashboard.
+    assert "as-of/2026-10-01" not in built.page("process")

@@ -104,6 +104,7 @@ class Pipeline:
     team: Team | None = None
     movement: MovementSource | None = None  # the history pages' numbers, when the build asked for them
     calls: Calls | None = None  # playbook/calls.yml, when there is one
+    snapshot: Pipeline | None = None  # the pipeline as it stood on the first day of the quarter, for builds
 
     @cached_property
     def accuracy(self) -> Accuracy:

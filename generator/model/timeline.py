@@ -47,7 +47,11 @@ def timeline(deal: Deal, history: DealHistory | None, model: StageModel, as_of: 
     past = [c for c in history.changes if c.date <= as_of] if history is not None else []
     if past:
         changes = past
-        last_updated = min(history.last_updated, as_of) if history and history.last_updated else None
+        last_updated = history.last_updated if history and history.last_updated else None
+        if last_updated is not None and last_updated > as_of:
+            # Updated after the day (an as-of day in the past, the quarter's snapshot): of what happened
+            # up to the day, the history keeps the stage and status changes; the last of them stands for it.
+            last_updated = changes[-1].date
         latest = changes[-1]
         if latest.stage != deal.stage or latest.status != deal.status:
             # Edited but not committed (e.g. while previewing with `make serve`): it changes today.

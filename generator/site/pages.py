@@ -135,6 +135,15 @@ def generated_pages(pipeline: Pipeline, renderer: Renderer, cache: Cache, *, kin
         out.add(paths.pipeline_json, pipeline_json(pipeline, renderer, owner_srcs))
         out.add(paths.forecast_json, forecast_json(pipeline))
     out.add(paths.forecast_page, renderer.forecast_page(pipeline, owner_srcs))
+    if pipeline.snapshot is not None:  # the dashboard, the board and /pipeline.json of the quarter's first day
+        past, then = paths.snapshot(pipeline.snapshot.as_of), pipeline.snapshot
+        # Owners of then: their pages are today's (an owner's page slug depends on the name alone).
+        past_owners = paths.owner_pages(o.owner for o in then.forecast.owners)
+        past_renderer = renderer.for_paths(past)
+        out.add(past.pipeline_page, past_renderer.pipeline_page(then, past_owners))
+        out.add(past.board_page, past_renderer.board_page(then, past_owners))
+        if with_site_json:
+            out.add(past.pipeline_json, pipeline_json(then, past_renderer, past_owners))
     out.add(paths.schema_json, json.dumps(json_schema(model, renderer.labels), ensure_ascii=False, indent=2))
     summaries = _Kept(remembered.summaries if remembered is not None else None)
     # What moved, where deals die, and /history.json, which (like /deals.json) is written once.

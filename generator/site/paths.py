@@ -8,6 +8,7 @@ for links here and never build or slice paths themselves.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import posixpath
 import re
@@ -16,6 +17,8 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from datetime import date
+
     from ..sources.stage_model import Stage, StageModel
 
 UrlOf = Callable[[str], str]
@@ -119,6 +122,17 @@ class SitePaths:
                 *(self.stage_page(s) for s in model.stages),
                 # Always listed, even with the history pages switched off: a deal id must not depend on a setting.
                 self.changes_page, self.insights_page, self.history_json, self.forecast_page, self.forecast_json]
+
+    def snapshot(self, day: date) -> SitePaths:
+        """These paths with the dashboard, the board and `/pipeline.json` under `as-of/<day>/`: the pipeline
+        as it stood on that day, beside today's (every other page, a deal's included, is today's)."""
+        folder = f"as-of/{day.isoformat()}"
+        past = copy.copy(self)
+        past.pipeline_page, past.board_page = f"{folder}/deals/index.md", f"{folder}/deals/board.md"
+        past.pipeline_json = f"{folder}/pipeline.json"
+        past.SHARED = self.SHARED | {past.pipeline_json}  # written once, at the root, like today's
+        past._urls = {}
+        return past
 
     def generated_folders(self) -> list[str]:
         """Folders whose every page is generated (their names depend on the deals, e.g. owner pages)."""

@@ -154,6 +154,11 @@ class Renderer:
         self._remembered_key = view_key  # a live preview's: it remembers the key of each view it keeps
         self._context: str | None = None
 
+    def for_paths(self, paths: SitePaths) -> Renderer:
+        """A renderer of the same site at other paths (the quarter's snapshot), linking to no workbook: those
+        are today's."""
+        return Renderer(self.model, self.labels, paths, self.repo_url, self.edit_branch, workbooks=False)
+
     def context_key(self, pipeline: Pipeline) -> str:
         """Everything besides a deal's view that its page depends on (for the page cache)."""
         if self._context is None:

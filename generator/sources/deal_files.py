@@ -264,6 +264,16 @@ class DealLoader:
         data = read_bytes(path, shown, problems)
         if data is None:
             return None, ""
+        return self._parse(path, stem, shown, data, problems)
+
+    def load_data(self, name: str, shown: str, data: bytes, problems: Problems) -> Deal | None:
+        """A deal file's bytes as read elsewhere (a past commit's blob); `name` is its file name."""
+        stem = name.rpartition(".")[0]
+        if not re.fullmatch(ID_PATTERN, stem) or stem in self.reserved:
+            return None
+        return self._parse(Path(name), stem, shown, data, problems)[0]
+
+    def _parse(self, path: Path, stem: str, shown: str, data: bytes, problems: Problems) -> tuple[Deal | None, str]:
         key = self.cache.key("deal", self.model_key, shown, data)
         self.used.add(key)
         cached = self.bundle.get(key)

@@ -440,6 +440,35 @@ def last_changed(top: Path, folder: str) -> dict[str, date]:
     return last
 
 
+def files_on(deals_dir: Path, day: date) -> tuple[str, list[tuple[str, bytes]]] | None:
+    """The deal files as committed on `day`: (the commit, [(file name, bytes)]) of the last first-parent
+    commit of HEAD made on or before the day (UTC, committer dates, as the history reads them); None
+    without a usable history or a commit that early. For the dashboard's snapshot of the quarter's start."""
+    repo = locate(deals_dir)
+    if isinstance(repo, str):
+        return None
+    top, _, folder = repo
+    end = int(datetime(day.year, day.month, day.day, 23, 59, 59, tzinfo=UTC).timestamp())
+    try:
+        commit = subprocess.run(["git", "-C", str(top), "rev-list", "-1", "--first-parent", f"--before={end}",
+                                 "HEAD"], capture_output=True, check=True, timeout=120).stdout.decode().strip()
+        if not commit:
+            return None
+        listed = subprocess.run(["git", "-C", str(top), "ls-tree", "-z", commit, "--", f"{folder}/"],
+                                capture_output=True, check=True, timeout=120).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    names: list[tuple[str, str]] = []  # (file name, blob): two files may hold the same bytes
+    for entry in listed.split(b"\0"):
+        meta, _, path = entry.partition(b"\t")
+        parts = meta.split()
+        name = path.decode("utf-8", "replace").rpartition("/")[2]
+        if len(parts) == 3 and parts[1] == b"blob" and name.endswith((".yml", ".yaml")):
+            names.append((name, parts[2].decode()))
+    blobs = _cat_blobs(top, sorted({blob for _, blob in names})) if names else {}
+    return commit, sorted((name, blobs[blob]) for name, blob in names if blob in blobs)
+
+
 def _cat_blobs(top: Path, blobs: list[str]) -> dict[str, bytes]:
     """The bytes of each blob, read by one `git cat-file --batch`."""
     done = subprocess.run(["git", "-C", str(top), "cat-file", "--batch"], input="\n".join(blobs).encode() + b"\n",
