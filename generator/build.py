@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Literal
 from .cache import Cache
 from .diagnostics import Problems, WordedError, worded
 from .labels import PLACEHOLDERS, Labels
-from .model.forecast import summarize
 from .model.pipeline import Pipeline, ViewMemo, compute
 from .site.paths import SitePaths
 from .sources.audiences import for_audience, leave_out, leave_out_team, leave_out_versions, refusal
@@ -138,9 +137,6 @@ def read_project(root: Path, model_path: Path, deals_dir: Path, as_of: date, lab
     # Past versions of deal files the history leaves out (unreadable, out of bounds): a warning each.
     problems.extend(skipped_warnings(known, lambda name: shown_path(deals_dir / name, root)))
     pipeline = compute(deals, model, as_of, problems, known, team, views, placeholders=PLACEHOLDERS)
-    if team is not None and not model.audience.shows("team.quotas"):
-        # Without quotas the forecast is the one of a project without them: no quota columns showing 0.
-        pipeline.forecast = summarize(pipeline.deals, model, None, as_of)
     # The forecast calls belong with the team file, beside the stage model; a mistake in them is an error line.
     pipeline.calls = load_calls(model_path.parent / CALLS_FILE, root if inside else model_path.parent, model,
                                 team, as_of, pipeline.problems)

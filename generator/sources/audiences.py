@@ -224,10 +224,10 @@ def leave_out(deals: list[Deal], model: StageModel) -> list[Deal]:
 
 
 def leave_out_team(team: Team | None, audience: Audience) -> Team | None:
-    """The team as the audience may see it. Its e-mail addresses are never kept (`team.Member`)."""
-    if team is None or audience.shows("team.quotas"):
-        return team
-    return replace(team, members=tuple(replace(m, quotas=()) for m in team.members))
+    """The team as the audience may see it. Its e-mail addresses are never kept (`team.Member`); without
+    its quotas a team file holds nothing a site shows, so the build is made as without one: no quota
+    anywhere (not a quota of 0), and no owner checked against it."""
+    return team if audience.shows("team.quotas") else None
 
 
 def leave_out_versions(versions: DealVersions, model: StageModel) -> DealVersions:
