@@ -10,7 +10,6 @@ from datetime import UTC, date, datetime, time
 from pathlib import Path
 
 import pytest
-
 from conftest import Project, new_project
 
 COMMITS = {  # day of the commit → what it changes

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Protocol
 
-from ..sources.calls import WHOLE_TEAM
 from .forecast import period_key, period_of, shift_period
 from .scoring import round_half_up
 
@@ -84,7 +83,7 @@ class JudgedCall:
 
 @dataclass(frozen=True)
 class PeriodAccuracy:
-    owner: str  # a member, or WHOLE_TEAM
+    owner: str  # a member, or the whole team's name (`Calls.whole_team`)
     period: str
     won: float
     first: JudgedCall | None
@@ -179,10 +178,11 @@ def accuracy(calls: Calls | None, views: Iterable[Judged], fiscal_year_start: in
     """Every closed period's calls judged, per owner and for the team's manager."""
     if calls is None or not calls.calls:
         return Accuracy(None, ())
+    whole_team = calls.whole_team
     views = list(views)
     closed = sorted({c.period for c in calls.calls if period_end(c.period, fiscal_year_start) < as_of},
                     key=period_key)
-    owners = sorted({c.owner for c in calls.calls if c.owner != WHOLE_TEAM}, key=lambda n: (n.casefold(), n))
+    owners = sorted({c.owner for c in calls.calls if c.owner != whole_team}, key=lambda n: (n.casefold(), n))
     everyone = won_by_period(views)
     results = []
     for owner in owners:
@@ -191,11 +191,11 @@ def accuracy(calls: Calls | None, views: Iterable[Judged], fiscal_year_start: in
                                  None) for p in closed if calls.of(owner, p)]
         results.append(_summed(owner, periods))
     team = None
-    if any(c.owner == WHOLE_TEAM for c in calls.calls):
-        periods = [_judge_period(WHOLE_TEAM, p, calls.of(WHOLE_TEAM, p), everyone.get(p, 0.0),
+    if any(c.owner == whole_team for c in calls.calls):
+        periods = [_judge_period(whole_team, p, calls.of(whole_team, p), everyone.get(p, 0.0),
                                  period_end(p, fiscal_year_start), {o: calls.of(o, p) for o in owners})
-                   for p in closed if calls.of(WHOLE_TEAM, p)]
-        team = _summed(WHOLE_TEAM, periods)
+                   for p in closed if calls.of(whole_team, p)]
+        team = _summed(whole_team, periods)
     return Accuracy(team, tuple(results))
 
 

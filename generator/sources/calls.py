@@ -17,7 +17,7 @@ import re
 import subprocess
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from ..diagnostics import Worded, worded
 from .project_files import entry_name, shown_path, unreadable
@@ -61,6 +61,7 @@ class Call:
 class Calls:
     path: str  # as shown to people
     calls: tuple[Call, ...]  # in the file's order
+    whole_team: ClassVar[str] = WHOLE_TEAM  # the owner of the manager's calls
 
     def of(self, owner: str, period: str) -> list[Call]:
         """The owner's calls for a period, oldest first (the file's order among calls of one day)."""
