@@ -139,7 +139,7 @@ class _Word(str):
 class Labels:
     """`labels.key` or `labels("key", n=3)` in templates; `labels.pick(obj, "name")` for model text."""
 
-    def __init__(self, language: str | None = "en"):
+    def __init__(self, language: str | None = DEFAULT_LANGUAGE):
         self.language = language_code(language)
         self._labels = catalog(self.language)
         self._model = None  # the stage model a `StageText` or `Term` parameter is worded from (`with_model`)
@@ -192,11 +192,11 @@ class Labels:
         """A deal-file value as a workbook cell shows it: in English the key itself (the word the deal
         file uses, `won`), in another language the term's label (`赢单`), so that every word of a
         Chinese workbook, its dropdowns included, is Chinese."""
-        return key if self.language == "en" else self.term(model, vocabulary, key)
+        return key if self.language == DEFAULT_LANGUAGE else self.term(model, vocabulary, key)
 
     def forecast_word(self, category: str) -> str:
         """A forecast category as a workbook cell shows it, like `value_word`: `best-case`, or `最佳情况`."""
-        return category if self.language == "en" else self(f"cat_{category}")
+        return category if self.language == DEFAULT_LANGUAGE else self(f"cat_{category}")
 
     def value_words(self, model, vocabulary: str) -> dict[str, str]:
         """Key → `value_word` for every term of a vocabulary, in the model's order."""
