@@ -11,6 +11,7 @@ import sys
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -76,9 +77,16 @@ def worded(code: str, /, **params: object) -> Worded:
 
 
 def _english(code: str, params: Params) -> str:
-    from .labels import Labels  # the catalog is read once; labels imports nothing of this module
+    return _english_labels().word(code, params)
 
-    return Labels("en").word(code, params)
+
+@lru_cache(maxsize=1)
+def _english_labels() -> Labels:
+    # Made once: a build makes thousands of problems (two deal warnings per deal), each worded in English
+    # for logs and `str()`. The default language's catalog is always the package's own file.
+    from .labels import Labels  # labels imports this module: imported when first needed
+
+    return Labels("en")
 
 # A problem is printed as one line, whatever a key or PyYAML's own text held.
 _LINE_BREAKS = re.compile(r"\r\n|[\r\n\x85\u2028\u2029]")
