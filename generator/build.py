@@ -41,6 +41,11 @@ TEAM_FILE = "team.yml"  # beside the stage model; optional
 CALLS_FILE = "calls.yml"  # the forecast calls, beside it too; optional
 
 
+def calls_path(model_path: Path) -> Path:
+    """The forecast calls belong with the team file: their amounts are in the same currency and periods."""
+    return model_path.parent / CALLS_FILE
+
+
 def team_path(model_path: Path) -> Path:
     """The team file belongs with the stage model: the quotas are in its reporting currency and periods."""
     return model_path.parent / TEAM_FILE
@@ -138,7 +143,7 @@ def read_project(root: Path, model_path: Path, deals_dir: Path, as_of: date, lab
     problems.extend(skipped_warnings(known, lambda name: shown_path(deals_dir / name, root)))
     pipeline = compute(deals, model, as_of, problems, known, team, views, placeholders=PLACEHOLDERS)
     # The forecast calls belong with the team file, beside the stage model; a mistake in them is an error line.
-    pipeline.calls = load_calls(model_path.parent / CALLS_FILE, root if inside else model_path.parent, model,
+    pipeline.calls = load_calls(calls_path(model_path), root if inside else model_path.parent, model,
                                 team, as_of, pipeline.problems)
     pipeline.snapshot = snapshot
     if movement:

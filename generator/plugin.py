@@ -37,7 +37,7 @@ from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
 
 from .as_of_build import AS_OF_ENV
-from .build import Project, as_of_date, read_project, site_outputs, team_path
+from .build import Project, as_of_date, calls_path, read_project, site_outputs, team_path
 from .cache import Cache
 from .diagnostics import command_name, format_problems, listed
 from .forked import Child, ChildFailed
@@ -364,8 +364,10 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
                                               repo_url=config.repo_url or "", edit_branch=self.config.edit_branch,
                                               workbooks=self.config.workbooks, first_language=not self._nested,
                                               remembered=self._remembered(self.language) if self.serving else None)
-        for data in (*model_files(self.model_path), team_path(self.model_path), *catalog_files(self.model_path)):
-            # The stage model and the team file (e-mail addresses, quotas) are data, not files to publish.
+        for data in (*model_files(self.model_path), team_path(self.model_path), calls_path(self.model_path),
+                     *catalog_files(self.model_path)):
+            # The stage model, the team file (e-mail addresses, quotas) and the forecast calls are data, not
+            # files to publish.
             # Named as the entry, not where a link leads: mkdocs publishes a linked team.yml under its own name.
             existing = files.get_file_from_path(entry_name(data, Path(config.docs_dir)))
             if existing is not None:
@@ -845,6 +847,7 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
                 server.watch(str(path))
             if catalog_folder(self.model_path).is_dir():
                 server.watch(str(catalog_folder(self.model_path)))
-            if team_path(self.model_path).is_file():
-                server.watch(str(team_path(self.model_path)))
+            for data in (team_path(self.model_path), calls_path(self.model_path)):
+                if data.is_file():
+                    server.watch(str(data))
         return server

@@ -110,3 +110,7 @@ def test_the_dashboard_links_to_the_pipeline_as_it_stood_when_the_quarter_began(
     assert not (built.site / "zh" / "as-of" / "2026-10-01" / "pipeline.json").exists()  # written once, at the root
     # Not in the navigation: a reader finds it from the dashboard.
     assert "as-of/2026-10-01" not in built.page("process")
+
+
+def test_the_calls_file_is_data_not_a_published_file(built: Project) -> None:
+    assert not list(built.site.rglob("calls.yml")) and not list(built.site.rglob("team.yml"))
