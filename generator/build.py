@@ -145,6 +145,10 @@ def read_project(root: Path, model_path: Path, deals_dir: Path, as_of: date, lab
     # The forecast calls belong with the team file, beside the stage model; a mistake in them is an error line.
     pipeline.calls = load_calls(calls_path(model_path), root if inside else model_path.parent, model,
                                 team, as_of, pipeline.problems)
+    if not model.audience.shows("forecast"):
+        # A forecast call is the owner's own call, like a deal's `forecast:`: an audience without the one
+        # gets neither (checked still, so a mistake in the file is found in every build).
+        pipeline.calls = None
     pipeline.snapshot = snapshot
     if movement:
         pipeline.movement = history_movement(source, deals_dir, cache, deals, paths, model, as_of)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 
 import pytest
 from conftest import Project
@@ -114,3 +115,14 @@ def test_the_dashboard_links_to_the_pipeline_as_it_stood_when_the_quarter_began(
 
 def test_the_calls_file_is_data_not_a_published_file(built: Project) -> None:
     assert not list(built.site.rglob("calls.yml")) and not list(built.site.rglob("team.yml"))
+
+
+def test_an_audience_without_forecast_gets_no_calls(built: Project) -> None:
+    done = subprocess.run([sys.executable, "-m", "generator", "build", "--audience", "company", "-d", "company"],
+                          cwd=built.root, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    data = json.loads((built.root / "company" / "forecast.json").read_text(encoding="utf-8"))
+    assert data["calls"] == [] and data["accuracy"] == {"team": None, "owners": []}
+    for path in (built.root / "company").rglob("*"):
+        if path.is_file() and path.suffix in (".html", ".json", ".js"):
+            assert "b came in early" not in path.read_text(encoding="utf-8", errors="replace"), path
