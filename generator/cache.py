@@ -26,8 +26,10 @@ log = logging.getLogger("mkdocs.plugins.dealbook")
 
 PACKAGE_DIR = Path(__file__).parent
 # Libraries whose behaviour shapes cached output (pages, search text, workbook bytes).
-# ProperDocs: the other engine, when installed; nh3: the sanitised rep Markdown in cached pages.
-LIBRARIES = ("mkdocs", "properdocs", "mkdocs-material", "jinja2", "openpyxl", "pyyaml", "markdown", "markupsafe", "nh3")
+# ProperDocs: the other engine, when installed; nh3: the sanitised rep Markdown in cached pages; XlsxWriter: the
+# workbooks' bytes.
+LIBRARIES = ("mkdocs", "properdocs", "mkdocs-material", "jinja2", "openpyxl", "pyyaml", "markdown", "markupsafe", "nh3",
+             "xlsxwriter")
 MAGIC = b"dealbook-cache-1\n"
 _CHECKSUM = 32
 

@@ -121,8 +121,21 @@ def made(project: Project, deal: Path) -> Path:
 # --- Building damaged packages ------------------------------------------------------------------
 
 def parts_of(path: Path) -> dict[str, bytes]:
+    """The workbook's parts, each text written into its cell (an inline string) instead of XlsxWriter's table of
+    shared strings, so that a test finds and changes a cell's text in its sheet's XML."""
     with zipfile.ZipFile(path) as zf:
-        return {name: zf.read(name) for name in zf.namelist()}
+        parts = {name: zf.read(name) for name in zf.namelist()}
+    table = parts.pop("xl/sharedStrings.xml", None)
+    if table is not None:
+        strings = re.findall(rb"<si>(.*?)</si>", table, re.S)
+        for name in [n for n in parts if n.startswith("xl/worksheets/sheet")]:
+            parts[name] = re.sub(rb'(<c r="[A-Z]+\d+"(?: s="\d+")?) t="s"><v>(\d+)</v></c>',
+                                 lambda m: m[1] + b' t="inlineStr"><is>' + strings[int(m[2])] + b"</is></c>",
+                                 parts[name])
+        rels, types = "xl/_rels/workbook.xml.rels", "[Content_Types].xml"
+        parts[rels] = re.sub(rb'<Relationship [^>]*Target="sharedStrings.xml"/>', b"", parts[rels])
+        parts[types] = re.sub(rb'<Override PartName="/xl/sharedStrings.xml"[^>]*/>', b"", parts[types])
+    return parts
 
 
 def write_parts(path: Path, parts: dict[str, bytes], compression: int = zipfile.ZIP_DEFLATED) -> Path:
@@ -394,9 +407,9 @@ def test_a_string_longer_than_a_cell_holds_is_refused(project: Project, deal: Pa
 
 
 XML_ATTACKS = {
-    "malformed": (b"<c r=\"A1\"><v>1</c>", r"not well-formed XML \(mismatched tag: line 1, column \d+\)"),
+    "malformed": (b"<c r=\"A1\"><v>1</c>", r"not well-formed XML \(mismatched tag: line \d+, column \d+\)"),
     "undefined entity": (b"<c r=\"A1\" t=\"inlineStr\"><is><t>&undefined;</t></is></c>",
-                         r"not well-formed XML \(undefined entity: line 1, column \d+\)"),
+                         r"not well-formed XML \(undefined entity: line \d+, column \d+\)"),
 }
 
 

@@ -9,7 +9,8 @@ JSON-able data.
 Two uses:
 - `tests/data/workbook-digest.json` holds the digest of the sample deal workbook, the blank scorecard and the
   pipeline workbook, made by the writer before XlsxWriter (checked in: it keeps guarding now that writer is
-  gone). The test renders them again and compares. After an intended change of content (a catalog word, a
+  gone), with one change made on purpose since: the scorecard's chart is as wide as the table above it (23.52
+  cm, was 26). The test renders them again and compares. After an intended change of content (a catalog word, a
   sample deal), write it again with `.venv/bin/python tests/test_workbook_equivalence.py update` and review
   the diff.
 - `.venv/bin/python tests/test_workbook_equivalence.py save DIR` writes every workbook of the sample project
@@ -48,6 +49,11 @@ DIGEST = ROOT / "tests" / "data" / "workbook-digest.json"
 DIGESTED = ("workbooks/chenghu-metro-afc.xlsx", "workbooks/scorecard-template.xlsx", "workbooks/pipeline.xlsx")
 # Column widths: XlsxWriter stores a width in whole pixels of the default font (7 to a unit).
 WIDTH_TOLERANCE = 1 / 7 + 1e-9
+# Row heights: XlsxWriter stores them in whole pixels, 3/4 of a point (rounded up by `book`).
+HEIGHT_TOLERANCE = 0.75
+# A chart's size, in tenths of a millimetre: a chart anchored at two cells ends at a whole pixel (0.26 mm) of the
+# cells under it, worked out from their rounded widths.
+SIZE_TOLERANCE = 10
 
 
 # --- Reading a workbook's content ----------------------------------------------------------------
@@ -124,7 +130,9 @@ def _charts(path: Path) -> list[dict]:
                 "references": re.findall(r"<(?:c:)?f>([^<]*)</(?:c:)?f>", xml),
                 "series": xml.count("<c:ser>") + xml.count("<ser>"),
                 "values": {"min": attr("min", value_axis[1]), "max": attr("max", value_axis[1]),
-                           "unit": attr("majorUnit", value_axis[1]), "format": number[1] if number else None},
+                           "unit": attr("majorUnit", value_axis[1]),
+                           # General, or no format at all: the numbers as they are.
+                           "format": number[1] if number and number[1] != "General" else None},
                 "categories": {"orientation": attr("orientation", category_axis[1]),
                                "skip": attr("tickLblSkip", category_axis[1])},
                 "legend": "<c:legend>" in xml or "<legend>" in xml,
@@ -132,18 +140,51 @@ def _charts(path: Path) -> list[dict]:
     return charts
 
 
-def _drawings(path: Path) -> list[dict]:
-    """Where each chart sits (its top-left cell) and its size in EMU, rounded to a tenth of a millimetre."""
+_EMU_PER_PIXEL = 9525
+
+
+def _widths(ws) -> dict[str, float]:
+    """Each column's width where one is set (one <col> element may set several columns)."""
+    return {openpyxl.utils.get_column_letter(c): d.width for d in ws.column_dimensions.values()
+            if d.customWidth for c in range(d.min or 1, (d.max or d.min or 1) + 1)}
+
+
+def _drawings(path: Path, wb) -> list[dict]:
+    """Where each chart sits (its top-left cell) and its size in tenths of a millimetre. A one-cell anchor gives
+    its size; a two-cell anchor's is worked out from the widths and heights of the cells it spans, in pixels as
+    Excel counts them (a width unit is 7 pixels, a point 4/3 of a pixel)."""
     found = []
     with zipfile.ZipFile(path) as z:
-        for name in sorted(n for n in z.namelist() if re.fullmatch(r"xl/drawings/drawing\d+\.xml", n)):
-            xml = z.read(name).decode("utf-8")
-            for anchor in re.findall(r"<xdr:(?:one|two)CellAnchor.*?</xdr:(?:one|two)CellAnchor>", xml, re.S):
-                start = re.search(r"<xdr:from><xdr:col>(\d+)</xdr:col>.*?<xdr:row>(\d+)</xdr:row>", anchor, re.S)
-                size = re.search(r'<(?:xdr|a):ext cx="(\d+)" cy="(\d+)"', anchor)
-                assert start and size, name
-                found.append({"col": int(start[1]), "row": int(start[2]),
-                              "size": [round(int(size[1]) / 3600), round(int(size[2]) / 3600)]})
+        names = z.namelist()
+        for index, ws in enumerate(wb.worksheets, start=1):
+            rels = f"xl/worksheets/_rels/sheet{index}.xml.rels"
+            targets = re.findall(r'Target="\.\./drawings/(drawing\d+\.xml)"', z.read(rels).decode()) \
+                if rels in names else []
+            for target in targets:
+                xml = z.read(f"xl/drawings/{target}").decode("utf-8")
+                for anchor in re.findall(r"<xdr:(?:one|two)CellAnchor.*?</xdr:(?:one|two)CellAnchor>", xml, re.S):
+                    corners = [tuple(int(n) for n in corner) for corner in re.findall(
+                        r"<xdr:col>(\d+)</xdr:col><xdr:colOff>(\d+)</xdr:colOff><xdr:row>(\d+)</xdr:row>"
+                        r"<xdr:rowOff>(\d+)</xdr:rowOff>", anchor)]
+                    size = re.search(r'<xdr:ext cx="(\d+)" cy="(\d+)"', anchor)
+                    if size:
+                        emu = (int(size[1]), int(size[2]))
+                    else:
+                        (c1, dx1, r1, dy1), (c2, dx2, r2, dy2) = corners
+                        widths = _widths(ws)
+
+                        def column(c: int, widths: dict = widths) -> int:
+                            width = widths.get(openpyxl.utils.get_column_letter(c + 1))
+                            return round(width * 7) if width is not None else 64
+
+                        def row(r: int, ws=ws) -> int:
+                            dim = ws.row_dimensions.get(r + 1)
+                            return int(dim.height * 4 / 3) if dim is not None and dim.height else 20
+
+                        emu = (sum(map(column, range(c1, c2))) * _EMU_PER_PIXEL + dx2 - dx1,
+                               sum(map(row, range(r1, r2))) * _EMU_PER_PIXEL + dy2 - dy1)
+                    found.append({"sheet": ws.title, "col": corners[0][0], "row": corners[0][2],
+                                  "size": [round(emu[0] / 3600), round(emu[1] / 3600)]})
     return found
 
 
@@ -197,7 +238,7 @@ def digest(path: Path, look: bool = False) -> dict:
                 "breaks": [b.id for b in ws.row_breaks.brk],
             }
         if look:
-            sheet["widths"] = {k: d.width for k, d in sorted(ws.column_dimensions.items()) if d.customWidth}
+            sheet["widths"] = _widths(ws)
             sheet["heights"] = {str(k): d.height for k, d in sorted(ws.row_dimensions.items())
                                 if d.height is not None}
         sheets.append(sheet)
@@ -205,7 +246,7 @@ def digest(path: Path, look: bool = False) -> dict:
         "sheets": sheets,
         "names": {name: dn.attr_text for name, dn in sorted(wb.defined_names.items())},
         "title": wb.properties.title, "creator": wb.properties.creator,
-        "charts": _charts(path), "drawings": _drawings(path),
+        "charts": _charts(path), "drawings": _drawings(path, wb),
     }
 
 
@@ -218,6 +259,12 @@ def differences(before: dict, after: dict, where: str = "") -> list[str]:
                 out.append(f"{where}/{key}: {before.get(key, '(none)')!r} → {after.get(key, '(none)')!r}")
             elif where.endswith("/widths"):
                 if abs(before[key] - after[key]) > WIDTH_TOLERANCE:
+                    out.append(f"{where}/{key}: {before[key]!r} → {after[key]!r}")
+            elif where.endswith("/heights"):
+                if abs(before[key] - after[key]) > HEIGHT_TOLERANCE:
+                    out.append(f"{where}/{key}: {before[key]!r} → {after[key]!r}")
+            elif key == "size":
+                if any(abs(b - a) > SIZE_TOLERANCE for b, a in zip(before[key], after[key], strict=True)):
                     out.append(f"{where}/{key}: {before[key]!r} → {after[key]!r}")
             else:
                 out += differences(before[key], after[key], f"{where}/{key}")

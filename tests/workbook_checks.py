@@ -7,9 +7,8 @@ needs lxml, which Dealbook itself does not.
 Before its verdicts count it must pass a file known to be good (XlsxWriter output: XlsxWriter's
 own tests compare its files with files Excel wrote) and fail a broken one; both are tests. Its
 one class of false errors on openpyxl's files (font children "out of order": ECMA-376 allows any
-order, the SDK expects Excel's) does not arise: Dealbook's writer (`xlsx`) writes Excel's order.
-Its only warnings on Dealbook's workbooks say that cells hold inline strings, which the schema
-allows and Excel reads (it moves them to a shared-string table when it next saves the file).
+order, the SDK expects Excel's) does not arise: Dealbook's workbooks are written by XlsxWriter.
+The warning about inline strings (which the schema allows) met only the hand-written writer before it.
 """
 
 from __future__ import annotations
@@ -69,8 +68,8 @@ def excel_limit_problems(path: Path) -> list[str]:
             if formula.startswith('"') and len(formula) - 2 > 255:
                 problems.append(f"{name}: an inline dropdown list of {len(formula) - 2} characters")
         for ref in re.findall(r"<(?:c:)?f>([^<]*)</(?:c:)?f>", xml) + re.findall(r"<definedName [^>]*>([^<]*)<", xml):
-            problems += [f"{name}: unquoted sheet name in {ref!r}" for sheet in sheets
-                         if re.search(rf"(?<!['\w]){re.escape(sheet)}!", _unescape(ref))]
+            problems += [f"{name}: unquoted sheet name in {ref!r}" for sheet in sheets if _needs_quotes(sheet)
+                         and re.search(rf"(?<!['\w]){re.escape(sheet)}!", _unescape(ref))]
     for defined in re.findall(r'<definedName name="([^"]*)"', parts["xl/workbook.xml"]):
         if defined.startswith("_xlnm."):
             continue
@@ -79,6 +78,14 @@ def excel_limit_problems(path: Path) -> list[str]:
         if not _NAME_OK.match(defined) or looks_like_cell or _R1C1.match(defined) or defined.upper() in ("R", "C"):
             problems.append(f"defined name {defined!r} is not one Excel accepts")
     return problems
+
+
+def _needs_quotes(sheet: str) -> bool:
+    """Whether Excel reads a reference to this sheet only with its name quoted: a name with anything but letters,
+    digits, "_" and "." (a space), one that starts with a digit or ".", or one that reads as a cell (A1, R1C1).
+    Excel and XlsxWriter leave other names unquoted (Scorecard!$2:$2, 评估表!$2:$2)."""
+    return bool(re.search(r"[^\w.]", sheet) or re.match(r"[\d.]", sheet) or _CELL_REF.match(sheet)
+                or _R1C1.match(sheet))
 
 
 def _unescape(text: str) -> str:

@@ -1,9 +1,9 @@
 """What every workbook is made of: literal text cells, styles, print setup and reproducible bytes.
 
-Text from a deal file is never a formula: every text cell is written as an inline string,
-with the quote prefix when it starts like one ("=", "+", "-", "@"), so Excel keeps it text
-when someone edits the cell. Formulas are only ever built here, from the stage model and
-cell names, never from deal text. The cells go into `xlsx`'s small model of a workbook.
+Text from a deal file is never a formula: every text cell is written as a string (XlsxWriter's
+`write_string`), with the quote prefix when it starts like one ("=", "+", "-", "@"), so Excel keeps
+it text when someone edits the cell. Formulas are only ever built here, from the stage model and
+cell names, never from deal text. The cells go into `book`'s model of a workbook, which XlsxWriter writes.
 """
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ import math
 import re
 import unicodedata
 from datetime import date, datetime
+from itertools import accumulate, repeat
 
-from .xlsx import (
+from .book import (
     Alignment,
     Border,
     CachedValue,
@@ -80,14 +81,16 @@ def display_width(text: str) -> float:
     Measured on LibreOffice's rendering with its Calibri substitute, which is wider than Calibri,
     so the estimate errs towards rows a little too tall rather than text cut off.
     """
-    if text.isascii():  # the same sum, added up once per length
-        while len(_ASCII_WIDTHS) <= len(text):
-            _ASCII_WIDTHS.append(_ASCII_WIDTHS[-1] + 0.9)
-        return _ASCII_WIDTHS[len(text)]
+    if text.isascii():
+        if len(text) < len(_ASCII_WIDTHS):
+            return _ASCII_WIDTHS[len(text)]
+        return _ASCII_WIDTHS[-1] + sum(repeat(0.9, len(text) - len(_ASCII_WIDTHS) + 1))
     return sum(2.0 if unicodedata.east_asian_width(ch) in "WF" else 0.9 for ch in text)
 
 
-_ASCII_WIDTHS: list[float] = [0]
+# The width of n ASCII characters, added up one character at a time as the estimate was measured (n × 0.9 may
+# differ in the last bit, which moves a text that just fits to another line): a constant table, not a memo.
+_ASCII_WIDTHS = tuple(accumulate(repeat(0.9, 4096), initial=0))
 
 
 def amount_format(*amounts: float | None) -> str:
@@ -274,7 +277,7 @@ class Sheet:
     def validate(self, ref: str, kind: str, formula1: str, formula2: str | None = None, *,
                  operator: str | None = None, allow_blank: bool = False, show_error: bool = True,
                  error: str | None = None) -> None:
-        """A data validation: `kind` is list, whole, decimal or date (see `xlsx.Worksheet.validate`)."""
+        """A data validation: `kind` is list, whole, decimal or date (see `book.Worksheet.validate`)."""
         self.ws.validate(ref, kind, formula1, formula2, operator=operator, allow_blank=allow_blank,
                          show_error=show_error, error=error)
 
@@ -320,7 +323,7 @@ class Sheet:
 
 
 DEFAULT_WIDTH = 8.43  # a column's width when none is set
-PRINTABLE_WIDTH = 842 - 72  # points: landscape A4 less the half-inch margins `xlsx` writes
+PRINTABLE_WIDTH = 842 - 72  # points: landscape A4 less the half-inch margins `book` sets
 # One width unit printed at 100 %, in points, erring wide: 5.25 in Excel (7 px, Calibri's digit), more in
 # LibreOffice when it lays out with a wider substitute for Calibri (its digit is the unit).
 UNIT_POINTS = 6.5
@@ -403,7 +406,7 @@ def new_workbook(as_of: date) -> Workbook:
 
 
 def workbook_bytes(wb: Workbook, as_of: date) -> bytes:
-    """The .xlsx bytes, the same for the same content: fixed document dates, fixed zip times, sorted entries."""
+    """The .xlsx bytes, the same for the same content: the document's dates are `as_of` (see `book`)."""
     wb.as_of = as_of
     return wb.to_bytes()
 

@@ -27,6 +27,7 @@ from ..model.scoring import (
     weighted_amount_formula,
     win_probability,
 )
+from .book import BarChart, columns_cm, sheet_ref
 from .cells import (
     AMOUNT,
     BOLD,
@@ -57,7 +58,6 @@ from .cells import (
 )
 from .meta import DEAL, DEAL_ID_NAME, PEOPLE_NAME, SCORECARD, TERMS_NAME, Meta, write_meta
 from .plain_text import plain_text
-from .xlsx import BarChart, sheet_ref
 
 if TYPE_CHECKING:
     from ..labels import Labels
@@ -321,9 +321,11 @@ def _scorecard(s: Sheet, deal: Deal | None, model: StageModel, labels: Labels, t
     s.text(r + 5, 2, labels("wb_weak", n=ev.weak_below), fill=WEAK_FILL)
     s.text(r + 6, 2, labels("wb_strong", n=ev.strong_from), fill=STRONG_FILL)
 
+    # As wide as the table above it (columns B to F): a chart is anchored to the cells it covers, and spreadsheets
+    # differ in how wide a column unit is, so a size in centimetres would end elsewhere in each of them.
     ws.charts.append(BarChart("col", clean_text(labels.wb_factor_scores), sheet_ref(ws.title, scores_ref),
-                              sheet_ref(ws.title, f"B{first}:B{last}"), f"B{r + 8}", 26, 7, y_min=0,
-                              y_max=ev.scale_max, major_unit=1))
+                              sheet_ref(ws.title, f"B{first}:B{last}"), f"B{r + 8}", columns_cm(s.widths[1:6]), 7,
+                              y_min=0, y_max=ev.scale_max, major_unit=1))
     s.finish(freeze="A3", title_rows="2:2", one_page=True)
     return {"Score": (ws, f"E{r}"), "FactorScores": (ws, scores_ref), "FactorWeights": (ws, weights_ref)}
 

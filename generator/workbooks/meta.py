@@ -14,7 +14,6 @@ it does not take (`Summary!B8: 'Stage' is not imported; change it in deals/x.yml
 
 from __future__ import annotations
 
-import html
 import json
 import re
 from dataclasses import dataclass
@@ -24,7 +23,7 @@ from ..diagnostics import Worded, worded
 
 if TYPE_CHECKING:
     from ..model.merge import Fields
-    from . import xlsx
+    from . import book
     from .reader import Book
 
 MARKER = "dealbook-workbook"
@@ -76,7 +75,7 @@ class Meta:
     made: list[Made] | None = None  # the visible sheets as made; None in a workbook made before it was recorded
 
 
-def write_meta(wb: xlsx.Workbook, title: str, meta: Meta) -> None:
+def write_meta(wb: book.Workbook, title: str, meta: Meta) -> None:
     """The hidden sheet of what `dealbook import` needs, at the end of a workbook being written."""
     made = _made(wb)  # before the hidden sheet exists
     ws = wb.add_sheet(title, hidden=True)
@@ -93,12 +92,8 @@ def write_meta(wb: xlsx.Workbook, title: str, meta: Meta) -> None:
             _text(ws, row, 2 + index // CHUNK, value[index:index + CHUNK])
 
 
-_INLINE = re.compile(r' t="inlineStr"><is><t[^>]*>(.*?)</t></is></c>$', re.S)
-_NUMBER = re.compile(r"><v>([^<]*)</v></c>$")
-
-
-def _made(wb: xlsx.Workbook) -> str:
-    """The visible sheets' cells as written (from the writer's own cell bodies), as JSON."""
+def _made(wb: book.Workbook) -> str:
+    """The visible sheets' cells as written (texts, numbers and which cells hold a formula), as JSON."""
     sheets = []
     for ws in wb.sheets:
         if ws.hidden:
@@ -110,19 +105,19 @@ def _made(wb: xlsx.Workbook) -> str:
                 anchors.append([name, found[1], found[2]])
         cells: list[list] = []
         for row in sorted(ws.rows):
-            for col, (_, body) in sorted(ws.rows[row].items()):
-                if "<f>" in body:
+            for col, cell in sorted(ws.rows[row].items()):
+                if cell.kind == "f":
                     cells.append([row, col, "="])
-                elif match := _INLINE.match(body):
-                    cells.append([row, col, html.unescape(match[1])])
-                elif match := _NUMBER.match(body):
-                    number = float(match[1])
+                elif cell.kind == "s":
+                    cells.append([row, col, cell.value])
+                elif cell.kind == "n":
+                    number = float(cell.value)
                     cells.append([row, col, int(number) if number.is_integer() else number])
         sheets.append({"title": ws.title, "anchors": anchors, "cells": cells})
     return json.dumps(sheets, ensure_ascii=False, separators=(",", ":"))
 
 
-def _text(ws: xlsx.Worksheet, row: int, col: int, value: str) -> None:
+def _text(ws: book.Worksheet, row: int, col: int, value: str) -> None:
     if value:
         # Ids, hex digests, factor keys and JSON (which escapes control characters): text Excel can store,
         # written as a string (never taken for a formula or an error value).

@@ -5,7 +5,7 @@ sheet of live formulas over the Deals sheet.
 The forecast sheet's figures are SUMIFS/SUMPRODUCT over the Deals table, whose converted amounts are formulas over
 the Rates sheet: change a rate, a deal's forecast category or its expected close in Excel and every figure
 follows. With the workbook as published, LibreOffice's results equal `/pipeline.json`, and every formula stores
-the result the site computed (see `xlsx`).
+the result the site computed (see `book`).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from ..model.forecast import CATEGORIES, OPEN_CATEGORIES, converted_amount_formula, json_name, period_formula
 from ..model.scoring import weighted_amount_formula
+from .book import BarChart, Table, sheet_ref
 from .cells import (
     BOLD,
     CENTER_TOP,
@@ -36,7 +37,6 @@ from .cells import (
     quote_label,
     workbook_bytes,
 )
-from .xlsx import BarChart, Table, sheet_ref
 
 if TYPE_CHECKING:
     from ..labels import Labels
