@@ -1,7 +1,7 @@
 """Render a build's workbooks in worker processes while the site generator renders the pages.
 
-Workbooks cost more than pages (about 6 ms of CPU for a deal's), so a build starts
-them as soon as the pipeline is known and waits for them only at the end. Each
+A deal's workbook costs more than its page, so a build starts them as soon as the
+pipeline is known and waits for them only at the end. Each
 workbook is written straight to its place in the site and into the cache; one
 whose cache entry verifies is copied from the cache instead of being rendered.
 
