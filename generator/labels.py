@@ -6,7 +6,6 @@ command line), and handed down as a `Labels` object to everything that writes te
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import re
 from dataclasses import replace
@@ -149,8 +148,10 @@ class Labels:
         from `model`: made once per language by an edge that words deal warnings (None: these labels)."""
         if model is None or model is self._model:
             return self
-        bound = copy.copy(self)
-        bound._model = model
+        # A copy of this object's attributes (its catalog, its Babel formats once made), not `copy.copy`,
+        # which would make a new one through `__reduce__`, reading the catalog again.
+        bound = object.__new__(type(self))
+        bound.__dict__.update(self.__dict__, _model=model)
         return bound
 
     def __reduce__(self):
