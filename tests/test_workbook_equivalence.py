@@ -348,6 +348,27 @@ def test_the_digest_reads_formulas_stored_results_and_validations(tmp_path: Path
     assert deal["charts"][0]["references"] and deal["sheets"][2]["print"]["titles"][0] == "$2:$2"
 
 
+def test_text_is_only_ever_written_as_a_string(tmp_path: Path) -> None:
+    """XlsxWriter's `write()` takes a text that starts with "=" for a formula: the writer never calls it, and text
+    that looks like a formula comes out as a string with the quote prefix."""
+    from generator.workbooks.book import Workbook
+    from generator.workbooks.cells import Sheet, workbook_bytes
+
+    assert not re.search(r"\.write\(", (ROOT / "generator" / "workbooks" / "book.py").read_text(encoding="utf-8"))
+    wb = Workbook(AS_OF)
+    sheet = Sheet(wb.add_sheet("Sheet"), [10])
+    texts = ["=1+1", "@SUM(1)", "-2+3", "+A1", "=HYPERLINK(\"http://evil.example/\")", "#N/A"]
+    for row, text in enumerate(texts, start=1):
+        sheet.text(row, 1, text)
+    path = tmp_path / "texts.xlsx"
+    path.write_bytes(workbook_bytes(wb, AS_OF))
+    cells = [row[0] for row in openpyxl.load_workbook(path)["Sheet"].iter_rows()]
+    assert [(c.value, c.data_type) for c in cells] == [(text, "s") for text in texts]
+    assert [c.quotePrefix for c in cells] == [True, True, True, True, True, False]
+    with zipfile.ZipFile(path) as z:
+        assert "<f>" not in z.read("xl/worksheets/sheet1.xml").decode()
+
+
 @pytest.mark.skipif(not os.environ.get("DEALBOOK_WORKBOOKS_BEFORE"),
                     reason="set DEALBOOK_WORKBOOKS_BEFORE to a folder written by `save` with an earlier checkout")
 def test_every_workbook_holds_what_the_saved_build_held(tmp_path: Path) -> None:

@@ -324,7 +324,7 @@ class Worksheet:
         """A conditional format: cells of `ref` where `formula` (relative to the range's first cell) holds."""
         self.highlights.append(Highlight(ref, formula, font, fill, stop))
 
-    def write(self, xw: xlsxwriter.Workbook, formats: _Formats) -> None:
+    def add_to(self, xw: xlsxwriter.Workbook, formats: _Formats) -> None:
         """Add this sheet to XlsxWriter's workbook."""
         ws = xw.add_worksheet(self.title, worksheet_class=_Sheet)
         if self.hidden:
@@ -525,7 +525,7 @@ class Workbook:
         xw.set_properties(properties)
         formats = _Formats(xw)
         for ws in self.sheets:
-            ws.write(xw, formats)
+            ws.add_to(xw, formats)
         for name, value in self.names:
             xw.define_name(name, "=" + value)
         xw.close()
