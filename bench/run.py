@@ -35,11 +35,11 @@ from pathlib import Path
 
 from bench.peer import write_plain_peer
 from bench.synth import write_deals, write_team
-from generator.build import history_movement, read_project, site_outputs
+from generator.build import LazyMovement, history_movement, read_project, site_outputs
 from generator.cache import Cache
 from generator.diagnostics import Problems
 from generator.labels import Labels
-from generator.model.movement import MovementSource, movement
+from generator.model.movement import movement
 from generator.site.finished import PLACEHOLDER
 from generator.site.history_pages import history_pages
 from generator.site.paths import SitePaths
@@ -289,7 +289,7 @@ def history_parts(project: Path) -> dict[str, float]:
     started = time.perf_counter()
     moved = movement(versions, deals, present, model, AS_OF)
     out["compute"] = time.perf_counter() - started
-    pipeline.movement = MovementSource("bench", lambda: moved)
+    pipeline.movement = LazyMovement("bench", lambda: moved)
     started = time.perf_counter()
     history_pages(pipeline, renderer, Cache(None))
     out["render"] = time.perf_counter() - started

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from .cache import Cache
-from .diagnostics import Problems, WordedError, worded
+from .diagnostics import Problem, Problems, WordedError, worded
 from .labels import PLACEHOLDERS, Labels
 from .model.pipeline import Pipeline, ViewMemo, compute
 from .site.paths import SitePaths
@@ -118,7 +119,7 @@ def read_project(root: Path, model_path: Path, deals_dir: Path, as_of: date, lab
     if movement:  # builds only: `dealbook check` starts faster without what reads the past versions
         from .sources.deal_versions import open_versions
     paths = files if files is not None else deal_files(deals_dir)
-    loader.start(paths)  # before the threads below: it may fork
+    loader.start(paths, fork_part)  # before the threads below: it may fork
     # git reads the history in its own processes while this one parses the deals.
     with ThreadPoolExecutor(max_workers=2) as pool:
         past = None
@@ -155,6 +156,24 @@ def read_project(root: Path, model_path: Path, deals_dir: Path, as_of: date, lab
     return Project(model, pipeline, pipeline.problems)
 
 
+def check_files(root: Path, model_path: Path, deals_dir: Path, as_of: date,
+                files: list[Path]) -> tuple[Pipeline | None, list[Problem]]:
+    """What `dealbook check` says of `files` (each problem keeping its code): the pipeline they make, None when
+    the stage model is unusable. `dealbook import` checks a would-be deal file with it, handed down to the
+    importer (the workbooks render and import; the read path is this module's, above them)."""
+    project = read_project(root, model_path, deals_dir, as_of, Labels("en"), Cache(None), files=files,
+                           history="none")
+    return project.pipeline, project.problems
+
+
+def fork_part(work: Callable[[], dict]) -> Callable[[], dict | None] | None:
+    """A part of the deal files read in a forked process (`DealLoader.start`): the sources read, the build
+    runs processes."""
+    from .forked import in_child  # only a cold read of many files forks
+
+    return in_child(work)
+
+
 def quarter_snapshot(deals_dir: Path, root: Path, loader: DealLoader, model: StageModel, as_of: date,
                      history: History, team: Team | None) -> Pipeline | None:
     """The pipeline as it stood on the first day of the as-of day's quarter: the deal files of the last
@@ -186,7 +205,7 @@ def history_movement(source: VersionsSource | None, deals_dir: Path, cache: Cach
     a rebuild at the same HEAD with the same deals reads no versions and computes nothing."""
     from dataclasses import replace
 
-    from .model.movement import MovementSource, movement, movement_inputs
+    from .model.movement import movement, movement_inputs
     from .sources.deal_versions import VersionsSource
 
     if source is None:
@@ -204,7 +223,23 @@ def history_movement(source: VersionsSource | None, deals_dir: Path, cache: Cach
                                                      model, as_of)
         return replace(known, titles=titles)
 
-    return MovementSource(cache.key("movement and titles", facts, repr(sorted(titles.items()))), compute, facts)
+    return LazyMovement(cache.key("movement and titles", facts, repr(sorted(titles.items()))), compute, facts)
+
+
+class LazyMovement:
+    """The history pages' numbers, computed when first asked for (a `model.movement.MovementSource`): the
+    closure that reads the past versions stays here, in the build, and the model only computes."""
+
+    def __init__(self, key: str, compute: Callable[[], Movement], facts: str = "") -> None:
+        self.key = key
+        self.facts = facts or key  # the key without the deals' titles, when it is known
+        self._compute = compute
+        self._value: Movement | None = None
+
+    def get(self) -> Movement:
+        if self._value is None:
+            self._value = self._compute()
+        return self._value
 
 
 @dataclass

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import click
 
-from .build import DEFAULT_CACHE, DEFAULT_DEALS, DEFAULT_MODEL, as_of_date, read_project
+from .build import DEFAULT_CACHE, DEFAULT_DEALS, DEFAULT_MODEL, as_of_date, check_files, read_project
 from .cache import Cache
 from .diagnostics import Worded, WordedError, command_name, format_problems, worded
 from .labels import DEFAULT_LANGUAGE, Labels, languages, primary_subtag, use_project_catalogs
 from .site.paths import SitePaths
-from .sources.audiences import AUDIENCE_ENV, refused_line
+from .sources.audiences import AUDIENCE_ENV, refusal
 from .sources.deal_files import DEAL_SUFFIXES, deal_files, stray_entries, suggested_id
 from .sources.deal_format import ID_PATTERN, json_schema
 from .sources.language_files import catalog_folder
@@ -285,8 +285,36 @@ def import_(workbooks: tuple[Path, ...], dry_run: bool, deals_dir: Path, model_p
     labels = Labels(language)
     model = _load_model(model_path, labels)
     code = import_workbooks(list(workbooks), root=Path.cwd(), model_path=model_path, deals_dir=deals_dir,
-                            as_of=_as_of(), model=model, dry_run=dry_run, echo=click.echo, labels=labels)
+                            as_of=_as_of(), model=model, dry_run=dry_run, echo=click.echo, labels=labels,
+                            check=check_files, cache_dir=Path.cwd() / DEFAULT_CACHE)
     sys.exit(code)
+
+
+# `stage_model:` under the dealbook plugin in mkdocs.yml (the plugin's default otherwise).
+_STAGE_MODEL_LINE = re.compile(r"^[ \t]+stage_model:[ \t]*['\"]?([^'\"#\s]+)", re.M)
+
+
+def _refused_line(args: list[str], name: str, language: str | None) -> str | None:
+    """`dealbook build --audience NAME`: the one line refusing an audience the stage model named in
+    mkdocs.yml (the one `-f` names) cannot build a site for, before mkdocs starts; None otherwise
+    (a stage model that cannot be read is the build's to report)."""
+    config = next((args[i + 1] for i, a in enumerate(args[:-1]) if a in ("-f", "--config-file")),
+                  next((a.split("=", 1)[1] for a in args if a.startswith("--config-file=")), "mkdocs.yml"))
+    try:
+        text = Path(config).read_text(encoding="utf-8")
+    except (OSError, UnicodeError):
+        text = ""
+    found = _STAGE_MODEL_LINE.search(text)
+    shown = found.group(1) if found else "playbook/playbook.yml"
+    try:
+        model = load_stage_model(Path(config).parent / shown, shown)
+    except (StageModelError, OSError):
+        return None
+    why = refusal(model, name)
+    if why is None:
+        return None
+    labels = Labels(language)
+    return f"error: --audience: {labels.word(why[0].code, why[0].params)} ({labels.word(why[1].code, why[1].params)})"
 
 
 def _history_since(args: list[str]) -> None:
@@ -344,7 +372,7 @@ def build(ctx: click.Context, as_of_day: str | None, audience: str | None) -> No
     succeeded: a failed or interrupted build leaves the last site as it was.
     """
     if audience is not None:  # the plugin takes it from there; one the stage model cannot build is one line here
-        refused = refused_line(list(ctx.args), audience, os.environ.get("DEALBOOK_LANG"))
+        refused = _refused_line(list(ctx.args), audience, os.environ.get("DEALBOOK_LANG"))
         if refused:
             click.echo(refused, err=True)
             sys.exit(1)

@@ -11,83 +11,27 @@ import sys
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date
-from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
-if TYPE_CHECKING:
-    from .labels import Labels
+# The values a problem is made of live with the catalog that words them (`labels`, below this module: a
+# problem is worded in English when made); they are imported from here too.
+from .labels import (
+    Labels,
+    Params,
+    StageText,
+    Term,
+    Worded,
+    WordedError,
+    _english,
+    needs_model,
+    runnable,
+    worded,
+)
+
+__all__ = ["Params", "StageText", "Term", "Worded", "WordedError", "needs_model", "runnable", "worded"]
 
 Severity = Literal["error", "warning"]
-# (name, value) pairs, in the order the catalog text names them; a value is a string, a number, a `Worded`,
-# or a value worded from the stage model in the reader's language: a `StageText`, a `Term`, a `date`.
-Params = tuple[tuple[str, object], ...]
-
-
-@dataclass(frozen=True)
-class StageText:
-    """A text of the stage model as a parameter: stage `stage`'s `attribute` (`name`, `exit_criterion`).
-
-    A value, not words: `Labels.word` words it in its language from the stage model it was given
-    (`Labels.with_model`), as `Term` (a vocabulary term's label) and a `date` (the language's date)."""
-
-    stage: int
-    attribute: str
-
-
-@dataclass(frozen=True)
-class Term:
-    """A vocabulary term as a parameter (`Term("status", "lost")`), worded as its label in the reader's language."""
-
-    vocabulary: str
-    key: str
-
-
-def needs_model(params: Params) -> bool:
-    """Whether wording these parameters takes the stage model (a `StageText` or a `Term`, here or nested)."""
-    return any(isinstance(value, (StageText, Term)) or (isinstance(value, Worded) and needs_model(value.params))
-               for _name, value in params)
-
-
-@dataclass(frozen=True)
-class Worded:
-    """A text not yet worded: the catalog key (`expected`, `whole_from_to`) and the values it takes.
-
-    Sources and the model make these; `Labels.word` words them in a language, at the edges.
-    """
-
-    code: str
-    params: Params = ()
-
-    def __str__(self) -> str:
-        return _english(self.code, self.params)
-
-
-class WordedError(ValueError):
-    """A refusal whose text is a `Worded`, worded at the edge (`Labels.error_text`); `str()` is English."""
-
-    def __init__(self, text: Worded):
-        super().__init__(str(text))
-        self.worded = text
-
-
-def worded(code: str, /, **params: object) -> Worded:
-    """`Worded(code, params)` with the params as keywords: `worded("use", wanted=worded("whole"))`."""
-    return Worded(code, tuple(params.items()))
-
-
-def _english(code: str, params: Params) -> str:
-    return _english_labels().word(code, params)
-
-
-@lru_cache(maxsize=1)
-def _english_labels() -> Labels:
-    # Made once: a build makes thousands of problems (two deal warnings per deal), each worded in English
-    # for logs and `str()`. The default language's catalog is always the package's own file.
-    from .labels import Labels  # labels imports this module: imported when first needed
-
-    return Labels("en")
-
 # A problem is printed as one line, whatever a key or PyYAML's own text held.
 _LINE_BREAKS = re.compile(r"\r\n|[\r\n\x85\u2028\u2029]")
 _CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -218,16 +162,6 @@ def _as_typed(path: Path, cwd: Path) -> str:
     return shlex.quote(shown if "/" in shown else f"./{shown}")
 
 
-# Where a message tells the reader to run the command (`run `dealbook new <id>``, in either catalog);
-# a message that only names it (`what `dealbook new` wrote here`) keeps the name.
-_COMMAND = re.compile(r"(?:(?<=[Rr]un )|(?<=运行 ))`dealbook(?= )")
-
-
-def runnable(text: str, command: str) -> str:
-    """`text` with each `dealbook …` it tells the reader to run written as `command …`."""
-    return _COMMAND.sub(lambda _: f"`{command}", text) if command != "dealbook" else text
-
-
 def listed(problems: Iterable[Problem], limit: int = 20, labels: Labels | None = None) -> list[str]:
     """The first `limit` problems as `dealbook check` prints them, then how many more there are."""
     problems = sorted(problems, key=sort_key)
@@ -249,8 +183,6 @@ def format_problems(problems: Iterable[Problem], style: str = "text", labels: La
     JSON gives each problem's `code` and `params` (and `hint_code`, `hint_params`) beside the worded
     `message` and `hint`, so that a tool can tell problems apart without reading words."""
     if labels is None:
-        from .labels import Labels
-
         labels = Labels("en")
     problems = [labels.in_language(p, command) for p in sorted(problems, key=sort_key)]
     if style == "json":

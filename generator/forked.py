@@ -111,6 +111,22 @@ class Child:
             os.close(self._read_end)
 
 
+def in_child(work: Callable[[], Any]) -> Callable[[], Any | None] | None:
+    """`work` started in a forked process, and the wait for what it returns (None when the process failed:
+    the caller does the work itself then); None when this machine has no fork or a single core."""
+    if not hasattr(os, "fork") or (os.cpu_count() or 1) < 2:
+        return None
+    child = Child(work)
+
+    def result() -> Any | None:
+        try:
+            return child.result()
+        except ChildFailed:
+            return None
+
+    return result
+
+
 def _how_it_ended(status: int) -> str:
     if os.WIFSIGNALED(status):
         return f"it was ended by signal {signal.Signals(os.WTERMSIG(status)).name}"

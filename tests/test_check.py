@@ -200,6 +200,7 @@ def test_a_cold_read_in_two_processes_gives_what_one_process_gives(workdir: Path
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     """Many files and no cache: half of them are parsed by a forked reader. The deals, and the problems
     in the order a single reader finds them, must be the same, errors in both halves included."""
+    from generator.build import fork_part
     from generator.cache import Cache
     from generator.diagnostics import Problems
     from generator.sources import deal_files
@@ -218,7 +219,7 @@ def test_a_cold_read_in_two_processes_gives_what_one_process_gives(workdir: Path
     def read(parallel_from: int, cache_dir: Path | None) -> tuple[list, list[str], bool]:
         monkeypatch.setattr(deal_files, "PARALLEL_MIN", parallel_from)
         loader = deal_files.DealLoader(model, workdir, Cache(cache_dir))
-        loader.start(paths)
+        loader.start(paths, fork_part)
         forked = loader._helper is not None
         problems = Problems()
         deals = loader.load_all(paths, problems)

@@ -13,7 +13,7 @@ import openpyxl
 import pytest
 from conftest import AS_OF_EPOCH, Project, Recalc, run_check
 
-from generator.build import read_project
+from generator.build import check_files, read_project
 from generator.cache import Cache
 from generator.labels import Labels
 from generator.sources.deal_edit import Item, append_item, set_value
@@ -291,7 +291,7 @@ def test_a_result_that_fails_the_check_is_not_written(
     lines: list[str] = []
     code = importer.import_workbooks([path], root=project.root, model_path=project.model, deals_dir=project.deals,
                                      as_of=AS_OF, model=load_stage_model(project.model), dry_run=False,
-                                     echo=lines.append)
+                                     echo=lines.append, check=check_files, cache_dir=project.root / ".cache")
     assert code == 1 and lines[-1] == "nothing was written"
     assert "would not pass `dealbook check`" in lines[0] and "stage" in lines[0]
     assert deal.read_text(encoding="utf-8") == DEAL

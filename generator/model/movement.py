@@ -15,10 +15,9 @@ from __future__ import annotations
 
 import statistics
 from collections import defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, Protocol
 
 from ..sources.deal_versions import Facts
 from .forecast import convert
@@ -250,23 +249,19 @@ class Movement:
                 "weekly": [week.as_json(self.reporting) for week in self.weekly]}
 
 
-class MovementSource:
-    """The history pages' numbers, computed when first asked for.
+class MovementSource(Protocol):
+    """The history pages' numbers, computed when first asked for (`build.LazyMovement`: what reads the
+    past versions is the build's; the model takes the pipeline's data and this interface only).
 
     `key` names every input (the versions' HEAD, the deals in the work tree, the model, the as-of
-    date), so a rebuild whose pages are cached under it computes nothing and reads no versions.
+    date), so a rebuild whose pages are cached under it computes nothing and reads no versions;
+    `facts` is the key without the deals' titles.
     """
 
-    def __init__(self, key: str, compute: Callable[[], Movement], facts: str = "") -> None:
-        self.key = key
-        self.facts = facts or key  # the key without the deals' titles, when it is known
-        self._compute = compute
-        self._value: Movement | None = None
+    key: str
+    facts: str
 
-    def get(self) -> Movement:
-        if self._value is None:
-            self._value = self._compute()
-        return self._value
+    def get(self) -> Movement: ...
 
 
 def movement_inputs(deals: list[Deal], present: set[str], model: StageModel, as_of: date) -> str:

@@ -29,9 +29,7 @@ declared so. Its pages (one per shared deal) are not built yet; a build for it i
 from __future__ import annotations
 
 import dataclasses
-import re
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..diagnostics import Worded, worded
@@ -256,33 +254,3 @@ def refusal(model: StageModel, name: str) -> tuple[Worded, Worded] | None:
         return worded("audience_not_built", name=f"'{audience.name}'"), worded("audience_not_built_hint",
                                                                              names=buildable)
     return None
-
-
-# `stage_model:` under the dealbook plugin in mkdocs.yml (the plugin's default otherwise).
-_STAGE_MODEL_LINE = re.compile(r"^[ \t]+stage_model:[ \t]*['\"]?([^'\"#\s]+)", re.M)
-
-
-def refused_line(args: list[str], name: str, language: str | None) -> str | None:
-    """`dealbook build --audience NAME`: the one line refusing an audience the stage model named in
-    mkdocs.yml (the one `-f` names) cannot build a site for, before mkdocs starts; None otherwise
-    (a stage model that cannot be read is the build's to report)."""
-    from ..labels import Labels
-    from .stage_model import StageModelError, load_stage_model
-
-    config = next((args[i + 1] for i, a in enumerate(args[:-1]) if a in ("-f", "--config-file")),
-                  next((a.split("=", 1)[1] for a in args if a.startswith("--config-file=")), "mkdocs.yml"))
-    try:
-        text = Path(config).read_text(encoding="utf-8")
-    except (OSError, UnicodeError):
-        text = ""
-    found = _STAGE_MODEL_LINE.search(text)
-    shown = found.group(1) if found else "playbook/playbook.yml"
-    try:
-        model = load_stage_model(Path(config).parent / shown, shown)
-    except (StageModelError, OSError):
-        return None
-    why = refusal(model, name)
-    if why is None:
-        return None
-    labels = Labels(language)
-    return f"error: --audience: {labels.word(why[0].code, why[0].params)} ({labels.word(why[1].code, why[1].params)})"

@@ -6,7 +6,7 @@ import hashlib
 import os
 import pickle
 import re
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -22,12 +22,15 @@ from .yaml_nodes import read_bytes, read_yaml
 
 if TYPE_CHECKING:
     from ..cache import Cache
-    from ..forked import Child
     from .stage_model import StageModel
 
 DEAL_SUFFIXES = (".yml", ".yaml")
 # Fewer files than this are parsed in one process: forking costs more than it saves.
 PARALLEL_MIN = 200
+# How a reader gets a second process (`build.fork_part`: process handling is the build's, not the sources'):
+# `fork(work)` starts `work` in it and returns the wait for its value, which is None when that process failed;
+# `fork` itself returns None when no second process would help (no fork, one core).
+Fork = Callable[[Callable[[], dict]], Callable[[], dict | None] | None]
 
 
 @dataclass(frozen=True)
@@ -218,7 +221,8 @@ class DealLoader:
         # so that a rebuild reads only the files that changed since the last one.
         self.remembered = remembered
         self._seen: set[tuple] = set()
-        self._helper: tuple[int, Child] | None = None  # (where its part of the files starts, the process)
+        # (where its part of the files starts, the wait for the other process's reading of them)
+        self._helper: tuple[int, Callable[[], dict | None]] | None = None
 
     def load(self, path: Path, problems: Problems) -> Deal | None:
         signature = self._signature(path) if self.remembered is not None else None
@@ -314,17 +318,17 @@ class DealLoader:
             fingerprint=fingerprint, marks=marks,
         )
 
-    def start(self, paths: list[Path]) -> None:
+    def start(self, paths: list[Path], fork: Fork | None = None) -> None:
         """Before `load_all` (and before any thread is started): when most files are not in the cache,
-        fork a second reader for the second half of them, so that parsing uses two cores. (A live
-        preview's rebuilds, which remember what they read, parse only the files that changed.)"""
-        if (len(paths) < PARALLEL_MIN or self.remembered or not hasattr(os, "fork") or (os.cpu_count() or 1) < 2
+        have `fork` read the second half of them in a second process, so that parsing uses two cores. (A
+        live preview's rebuilds, which remember what they read, parse only the files that changed.)"""
+        if (len(paths) < PARALLEL_MIN or self.remembered or fork is None
                 or len(self.bundle.entries) * 2 > len(paths)):
             return
-        from ..forked import Child  # noqa: PLC0415 - only a cold read of many files forks
-
         split = len(paths) // 2
-        self._helper = (split, Child(lambda: self._read_part(paths[split:])))
+        wait = fork(lambda: self._read_part(paths[split:]))
+        if wait is not None:
+            self._helper = (split, wait)
 
     def _read_part(self, paths: list[Path]) -> dict:
         """In the forked reader: what the parent needs to take these files as if it had read them."""
@@ -359,12 +363,9 @@ class DealLoader:
             deals.append(deal)
         return deals
 
-    def _take_part(self, helper: Child, paths: list[Path], problems: Problems) -> list[Deal | None]:
-        from ..forked import ChildFailed  # noqa: PLC0415
-
-        try:
-            part = helper.result()
-        except ChildFailed:  # read them here instead; any error will show again
+    def _take_part(self, wait: Callable[[], dict | None], paths: list[Path], problems: Problems) -> list[Deal | None]:
+        part = wait()
+        if part is None:  # the other process failed: read them here instead; any error will show again
             return [self.load(path, problems) for path in paths]
         problems.extend(part["problems"])
         loaded: list[Deal | None] = []

@@ -35,7 +35,8 @@ from typing import TYPE_CHECKING, NamedTuple
 import yaml
 
 from ..diagnostics import Problems
-from .history import _git, locate
+from .git_repo import git as _git
+from .git_repo import locate
 from .spec import LIMIT
 from .yaml_nodes import MAX_BYTES, read_yaml
 

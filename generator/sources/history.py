@@ -23,6 +23,8 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from ..diagnostics import Problem, Worded, problem, worded
+from .git_repo import git as _git
+from .git_repo import locate
 
 if TYPE_CHECKING:
     from ..cache import Cache
@@ -61,30 +63,6 @@ class History:
     @property
     def available(self) -> bool:
         return not self.reason
-
-
-def _git(root: Path, *args: str) -> bytes:
-    return subprocess.run(["git", "-C", str(root), *args], capture_output=True, check=True, timeout=300).stdout
-
-
-def locate(deals_dir: Path) -> tuple[Path, str, str] | str:
-    """(top folder, HEAD commit, deals folder relative to the top), or why there is no usable history.
-
-    The reason is a label key; every reader of the history (this one, `deal_versions`) gives the same one.
-    """
-    try:
-        top = Path(_git(deals_dir, "rev-parse", "--show-toplevel").decode().strip())
-    except FileNotFoundError:
-        return "history_no_git"
-    except (subprocess.CalledProcessError, subprocess.TimeoutExpired):
-        return "history_not_repo"
-    try:
-        if _git(top, "rev-parse", "--is-shallow-repository").strip() == b"true":
-            return "history_shallow"
-        head = _git(top, "rev-parse", "--verify", "-q", "HEAD").decode().strip()
-    except subprocess.CalledProcessError:
-        return "history_no_commits"
-    return top, head, deals_dir.resolve().relative_to(top.resolve()).as_posix()
 
 
 def read_history(deals_dir: Path, cache: Cache, keep: bool = False, since: int | None = None) -> History:

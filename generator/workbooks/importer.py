@@ -3,8 +3,9 @@
 For each workbook: read what it holds (`reader`), find the deal file it belongs to, merge
 three ways (`model.merge`: the base stored in the workbook, the deal file now, the
 workbook), apply the changes as text edits (`sources.deal_edit`: every other byte stays),
-and check the result with the rules of `dealbook check` (`build.read_project` on a copy of
-the would-be file). All workbooks are read, merged and checked before any file is written;
+and check the result with the rules of `dealbook check` (the command's `check`,
+`build.check_files`, on a copy of the would-be file: the read path is the build's, above the
+workbooks). All workbooks are read, merged and checked before any file is written;
 any problem in any of them writes nothing. Several workbooks of one deal are applied in the
 order given, each on top of the one before.
 
@@ -26,8 +27,6 @@ from typing import TYPE_CHECKING
 
 import yaml
 
-from ..build import DEFAULT_CACHE, read_project
-from ..cache import Cache
 from ..diagnostics import Problem, Worded, worded
 from ..labels import Labels
 from ..model.merge import (
@@ -50,6 +49,7 @@ from .reader import MAX_NAMED, Filled, Unreadable, read_filled
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from ..model.pipeline import Pipeline
     from ..sources.deal_files import Deal
     from ..sources.stage_model import StageModel
 
@@ -63,6 +63,10 @@ class Run:
     model: StageModel
     echo: Callable[[str], None]
     labels: Labels  # the language of the lines (--lang); a workbook's own words stay in its language
+    # What `dealbook check` makes of deal files (root, stage model, deals folder, as-of day, the files): their
+    # pipeline (None when the stage model is unusable) and the problems (`build.check_files`).
+    check: Callable[[Path, Path, Path, date, list[Path]], tuple[Pipeline | None, list[Problem]]]
+    cache_dir: Path  # the project's `.cache/`, where a new text waits to be renamed into place
     texts: dict[Path, str] = field(default_factory=dict)  # deal file → its text after the workbooks so far
     originals: dict[Path, str] = field(default_factory=dict)
     failed: bool = False
@@ -86,11 +90,12 @@ class Run:
 
 def import_workbooks(paths: list[Path], *, root: Path, model_path: Path, deals_dir: Path, as_of: date,
                      model: StageModel, dry_run: bool, echo: Callable[[str], None],
-                     labels: Labels | None = None) -> int:
+                     check: Callable[[Path, Path, Path, date, list[Path]], tuple[Pipeline | None, list[Problem]]],
+                     cache_dir: Path, labels: Labels | None = None) -> int:
     """Import every workbook; 0 when all went in (or there was nothing to import), 1 when nothing was written.
 
     Every line is worded in the language of `labels` (the default language without)."""
-    run = Run(root, model_path, deals_dir, as_of, model, echo, labels or Labels(None))
+    run = Run(root, model_path, deals_dir, as_of, model, echo, labels or Labels(None), check, cache_dir)
     for path in paths:
         _one(run, path)
     if run.failed:
@@ -101,7 +106,7 @@ def import_workbooks(paths: list[Path], *, root: Path, model_path: Path, deals_d
         shown = shown_path(path, root)
         echo("".join(difflib.unified_diff(run.originals[path].splitlines(True), run.texts[path].splitlines(True),
                                           f"a/{shown}", f"b/{shown}")).rstrip("\n"))
-    scratch = None if dry_run or not changed else _scratch(root, deals_dir)
+    scratch = None if dry_run or not changed else _scratch(cache_dir, deals_dir)
     for path in changed:
         if scratch is not None:
             _write(path, run.texts[path], scratch)
@@ -299,21 +304,20 @@ def _check(run: Run, deal_path: Path, text: str) -> tuple[Deal | None, list[Prob
         folder.mkdir()
         copy = folder / deal_path.name
         copy.write_text(text, encoding="utf-8", newline="")
-        project = read_project(Path(scratch), run.model_path, folder, run.as_of, Labels("en"), Cache(None),
-                               files=[copy], history="none")
+        pipeline, found = run.check(Path(scratch), run.model_path, folder, run.as_of, [copy])
     # Shown at the deal file's own path; the code and values kept, so the lines are worded in the reader's language.
-    problems = [replace(p, path=shown) for p in project.problems]
-    if project.pipeline is None or any(p.severity == "error" for p in problems):
+    problems = [replace(p, path=shown) for p in found]
+    if pipeline is None or any(p.severity == "error" for p in problems):
         return None, problems
-    views = project.pipeline.deals
+    views = pipeline.deals
     return (views[0].deal if views else None), problems
 
 
-def _scratch(root: Path, deals_dir: Path) -> Path:
+def _scratch(cache_dir: Path, deals_dir: Path) -> Path:
     """Where a deal file's new text is written before it is renamed into place: never in deals/ itself, where a
     kill at the wrong moment would leave a stray file that `git add deals` stages. The project's cache folder
     when it is on the same file system (a rename is one step only within one), else the deals folder's parent."""
-    cache = root / DEFAULT_CACHE / "import"
+    cache = cache_dir / "import"
     try:
         cache.mkdir(parents=True, exist_ok=True)
         if os.stat(cache).st_dev == os.stat(deals_dir).st_dev:
