@@ -5,6 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 TESTSTAMP := $(VENV)/.installed-test
 TOOLSTAMP := $(VENV)/tools/.installed
+ZENSICALSTAMP := $(VENV)/zensical/.installed
 N ?= 1000
 
 .PHONY: site test serve check bench bench-compare fuzz lint schema clean
@@ -28,6 +29,14 @@ $(TOOLSTAMP): Makefile | $(BIN)/python
 	$(VENV)/tools/bin/python -m pip install --quiet openxml-audit==0.8.0 xlsxwriter==3.3.1
 	touch $@
 
+# Zensical builds `dealbook export`'s project in tests/test_export.py and bench/run.py, in a virtualenv of its
+# own (it brings its own Markdown stack, and runs no Dealbook code). 0.0.73: the 0.1 releases need
+# zensical-ui, which the package index CI installs from does not carry.
+$(ZENSICALSTAMP): Makefile | $(BIN)/python
+	$(PYTHON) -m venv $(VENV)/zensical
+	$(VENV)/zensical/bin/python -m pip install --quiet zensical==0.0.73
+	touch $@
+
 site: $(STAMP)   ## build the site into site/
 	$(BIN)/dealbook build
 
@@ -38,13 +47,13 @@ serve: $(STAMP)  ## live preview on http://127.0.0.1:8000
 check: $(STAMP)  ## validate every deal file and the stage model
 	$(BIN)/dealbook check
 
-test: $(TESTSTAMP) $(TOOLSTAMP)  ## run the test suite
+test: $(TESTSTAMP) $(TOOLSTAMP) $(ZENSICALSTAMP)  ## run the test suite
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(TESTSTAMP)
 	$(BIN)/ruff check generator tests bench
 
-bench: $(TESTSTAMP)  ## benchmark against plain mkdocs; N=10000 for the large run
+bench: $(TESTSTAMP) $(ZENSICALSTAMP)  ## benchmark against plain mkdocs; N=10000 for the large run
 	$(BIN)/python -m bench.run --deals $(N) --update-readme
 
 bench-compare: $(TESTSTAMP)  ## what a change costs: BEFORE=<rev> AFTER=<rev> (default HEAD), cold and warm, alternating

@@ -408,3 +408,7 @@ def serve(ctx: click.Context) -> None:
 from .language_command import language  # noqa: E402 - `dealbook language add`, in a module of its own
 
 main.add_command(language)
+
+from .export import export_command  # noqa: E402 - `dealbook export DIR`, in a module of its own
+
+main.add_command(export_command)
