@@ -7,8 +7,8 @@ formats, merged cells, names, tables, charts and the print setup. `digest` reads
 JSON-able data.
 
 Two uses:
-- `tests/data/workbook-digest.json` holds the digest of the sample deal workbook, the blank scorecard and the
-  pipeline workbook, made by the writer before XlsxWriter (checked in: it keeps guarding now that writer is
+- `tests/data/workbook-digest.json` holds the digest of a sample deal's workbook, the blank scorecard and the
+  pipeline workbook of the sample deals as kept in `tests/data/workbook-digest-deals/`, made by the writer before XlsxWriter (checked in: it keeps guarding now that writer is
   gone), with one change made on purpose since: the scorecard's chart is as wide as the table above it (23.52
   cm, was 26). The test renders them again and compares. After an intended change of content (a catalog word, a
   sample deal), write it again with `.venv/bin/python tests/test_workbook_equivalence.py update` and review
@@ -46,6 +46,9 @@ from generator.workbooks.jobs import plan_workbooks  # noqa: E402
 
 AS_OF = date(2026, 11, 27)
 DIGEST = ROOT / "tests" / "data" / "workbook-digest.json"
+# The sample deals as they were when the digest was made: a sample deal edited since changes what its workbook
+# holds, not how workbooks are written.
+DEALS = ROOT / "tests" / "data" / "workbook-digest-deals"
 DIGESTED = ("workbooks/chenghu-metro-afc.xlsx", "workbooks/scorecard-template.xlsx", "workbooks/pipeline.xlsx")
 # Column widths: XlsxWriter stores a width in whole pixels of the default font (7 to a unit).
 WIDTH_TOLERANCE = 1 / 7 + 1e-9
@@ -283,7 +286,7 @@ def differences(before: dict, after: dict, where: str = "") -> list[str]:
 # --- The sample project's workbooks --------------------------------------------------------------
 
 def sample_workbooks(folder: Path, languages: tuple[str, ...] = ("en",), extra: bool = False) -> dict[str, bytes]:
-    """Every workbook of the shipped sample deals (and, with `extra`, the hostile deal and `test_workbooks`'
+    """Every workbook of the sample deals (`DEALS`; and, with `extra`, the hostile deal and `test_workbooks`'
     deals), rendered without a cache or git history, for a fixed as-of date; keyed by language/site path."""
     from test_workbooks import HOSTILE, TEST_DEALS  # the deals the workbook tests use
 
@@ -291,7 +294,7 @@ def sample_workbooks(folder: Path, languages: tuple[str, ...] = ("en",), extra: 
     shutil.copytree(ROOT / "playbook", project / "playbook")
     deals = project / "deals"
     deals.mkdir(parents=True)
-    for path in sorted((ROOT / "deals").glob("*.yml")):
+    for path in sorted(DEALS.glob("*.yml")):
         shutil.copy(path, deals / path.name)
     if extra:
         import textwrap
