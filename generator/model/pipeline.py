@@ -90,6 +90,10 @@ class DealView:
             # `stale` is the one definition of stuck (in the stage too long, or no update), as on every page.
             "stale": self.stuck,
             "flags": [f.as_json() for f in self.flags],
+            # The mutual action plan, in file order, and whether the buyer gets a page of it.
+            "plan": [{"milestone": m.milestone, "side": m.side, "owner": m.owner, "due": m.due.isoformat(),
+                      "done": m.done, "stage": m.stage} for m in d.plan],
+            "share": d.share,
         }
 
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, TypeVar
 from ..sources.deal_format import json_schema
 from .finished import FinishedPage
 from .history_pages import history_pages
+from .ics import plan_calendar
 from .renderer import deal_view_key, forget_except, once_each
 
 if TYPE_CHECKING:
@@ -182,6 +183,9 @@ def generated_pages(pipeline: Pipeline, renderer: Renderer, cache: Cache, *, kin
         if remembered is not None:
             remembered.pages[key] = (page.markdown, page.search)
     cache.prune(kind, keys)
+    for view in pipeline.deals:  # each deal's mutual action plan as a calendar (a few events: made every build)
+        if view.deal.plan:
+            out.add(paths.plan_calendar(view.id), plan_calendar(view.deal, renderer.labels, pipeline.as_of).decode())
     if remembered is not None:
         for gone in set(remembered.pages) - keys:
             del remembered.pages[gone]

@@ -86,6 +86,11 @@ class SitePaths:
     def deal_workbook(self, deal_id: str) -> str:
         return self.DEAL_PATTERNS[1].format(id=deal_id)
 
+    @staticmethod
+    def plan_calendar(deal_id: str) -> str:
+        """The deal's mutual action plan as an iCalendar file (`site/ics.py`), for a deal with a plan."""
+        return f"plans/{deal_id}.ics"
+
     @classmethod
     def owner_page(cls, slug: str) -> str:
         return f"{cls.owners_folder}/{slug}.md"

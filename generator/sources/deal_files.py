@@ -59,6 +59,18 @@ class NextStep:
 
 
 @dataclass(frozen=True)
+class Milestone:
+    """A milestone of the mutual action plan: who does what by when, on which side (`customer` or `us`)."""
+
+    milestone: str
+    side: str
+    owner: str
+    due: date
+    done: bool = False
+    stage: int | None = None  # the stage whose exit it achieves
+
+
+@dataclass(frozen=True)
 class Competitor:
     name: str
     strengths: str = ""
@@ -98,6 +110,8 @@ class Deal:
     next_steps: list[NextStep] = field(default_factory=list)
     competitors: list[Competitor] = field(default_factory=list)
     negotiation: list[NegotiationTerm] = field(default_factory=list)
+    plan: list[Milestone] = field(default_factory=list)  # the mutual action plan, in file order
+    share: bool = False  # the customer build gives the buyer a page of the plan
     # sha256 of the file's bytes: a workbook records it, so `dealbook import` knows whether the file changed since.
     fingerprint: str = ""
     marks: dict[str, tuple[int, int]] = field(default_factory=dict, repr=False)
@@ -315,6 +329,7 @@ class DealLoader:
             next_steps=[NextStep(**s) for s in raw.get("next_steps", [])],
             competitors=[Competitor(**s) for s in raw.get("competitors", [])],
             negotiation=[NegotiationTerm(**t) for t in raw.get("negotiation", {}).get("terms", [])],
+            plan=[Milestone(**m) for m in raw.get("plan", [])], share=raw.get("share", False),
             fingerprint=fingerprint, marks=marks,
         )
 

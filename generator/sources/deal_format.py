@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 ID_PATTERN = r"[a-z0-9][a-z0-9-]*"
 SCHEMA_ID = "https://dealbook.invalid/deal.schema.json"
+PLAN_SIDES = ("customer", "us")  # who does a plan milestone: the buyer's side or ours
 
 
 def _required(spec: Spec) -> Field:
@@ -67,6 +68,12 @@ def deal_spec(model: StageModel) -> Record:
     next_step = Record(name="next_step", fields={
         "action": _required(Text()), **_texts("owner"), "due": _optional(Date()), "done": _optional(Boolean()),
     })
+    # A mutual action plan: the milestones to signature agreed with the buyer, each with a side and an owner;
+    # `stage` names the stage whose exit the milestone achieves (the buyer's page shows it as their step).
+    milestone = Record(name="milestone", fields={
+        "milestone": _required(Text()), "side": _required(Choice(list(PLAN_SIDES))), "owner": _required(Text()),
+        "due": _required(Date()), "done": _optional(Boolean()), "stage": _optional(_stage(model)),
+    })
     competitor = Record(name="competitor", fields={"name": _required(Text()), **_texts("strengths", "weaknesses")})
     term = Record(name="term", fields={
         "topic": _required(_choice(model, "topics")),
@@ -89,6 +96,9 @@ def deal_spec(model: StageModel) -> Record:
         "stakeholders": _optional(ListOf(stakeholder)),
         "exits": _optional(MapOf(Integer(1, stages), exit_)),
         "next_steps": _optional(ListOf(next_step)),
+        "plan": _optional(ListOf(milestone)),
+        # `share: true` gives the buyer a page of the plan in the customer build (`dealbook build --audience customer`).
+        "share": _optional(Boolean()),
         "competitors": _optional(ListOf(competitor)),
         "negotiation": _optional(Record(name="negotiation", fields={"terms": _optional(ListOf(term))})),
     })
