@@ -7,7 +7,9 @@ as hand-written Markdown, the plugin switched off). Then, for each round: both
 references, a cold build (empty cache), a warm build (nothing changed), the same two
 with the history pages switched off (their difference is what the history pages
 cost), a rebuild after one deal changed, the same three builds of the site in one
-language (`languages: [en]`: what the two languages cost), and `dealbook check`. Also
+language (`languages: [en]`: what the two languages cost), and `dealbook check`. Then
+`dealbook export` of the English site with an empty cache, and that export built by each engine
+there is, none running Dealbook's plugin: plain mkdocs, ProperDocs, Zensical. Also
 measures the live preview: from saving a deal file to Chromium showing the change
 (median of 5).
 Prints medians, ratios and peak memory of the whole process tree (workers included);
@@ -310,17 +312,67 @@ def history_parts(project: Path) -> dict[str, float]:
 
 
 STEPS = ("peer", "baseline", "cold", "warm", "cold_off", "warm_off", "one_deal", "cold_1", "warm_1", "one_deal_1",
-         "check", "check_cold")
+         "check", "check_cold", "export", "export_mkdocs", "export_properdocs", "export_zensical")
+# `dealbook export` and its project built by each engine (issue 30): `--export-only` runs these beside the peer
+# and the plugin's cold build in one language, and writes bench/results/export-N.*.
+EXPORT_STEPS = ("peer", "cold_1", "export", "export_mkdocs", "export_properdocs", "export_zensical")
+ENGINE_LABELS = {"export_mkdocs": "mkdocs", "export_properdocs": "ProperDocs", "export_zensical": "Zensical"}
+
+
+def engine_commands() -> dict[str, list[str]]:
+    """How each engine installed here builds a project (`-f` names its mkdocs.yml); Zensical lives in a
+    virtualenv of its own (`make bench` makes .venv/zensical), or DEALBOOK_ZENSICAL names its command."""
+    bin_dir = Path(sys.executable).parent
+    found = {"export_mkdocs": [str(bin_dir / "mkdocs"), "build", "-q"]}
+    if (bin_dir / "properdocs").is_file():
+        found["export_properdocs"] = [str(bin_dir / "properdocs"), "build", "-q"]
+    for zensical in (os.environ.get("DEALBOOK_ZENSICAL"), str(ROOT / ".venv" / "zensical" / "bin" / "zensical")):
+        if zensical and Path(zensical).is_file():
+            found["export_zensical"] = [zensical, "build"]
+            break
+    return found
+
+
+def engine_versions(commands: dict[str, list[str]]) -> dict[str, str]:
+    out = {}
+    for step, command in commands.items():
+        done = subprocess.run([command[0], "--version"], capture_output=True, text=True, timeout=60)
+        found = re.search(r"\d+\.\d+\.\d+", done.stdout + done.stderr)
+        out[step] = found.group(0) if found else "?"
+    return out
+
+
+def site_weight(site: Path) -> dict[str, int]:
+    """Bytes of a built site: all of it, its HTML, its search index, and the median deal page with the
+    stylesheets and scripts it loads from the site."""
+    files = [p for p in site.rglob("*") if p.is_file()]
+    index = ("search.json", "search/search_index.json")  # Zensical's, Material's (the .js copies are not counted)
+    deal_pages = sorted(p.stat().st_size for p in (site / "deals").glob("deal-*.html"))
+    page = site / "deals" / "deal-00001.html"
+    assets = 0
+    if page.is_file():
+        text = page.read_text(encoding="utf-8")
+        for ref in set(re.findall(r'(?:href|src)="([^"#?]+\.(?:css|js))', text)):
+            target = (page.parent / ref).resolve()
+            if target.is_file() and target.is_relative_to(site.resolve()):
+                assets += target.stat().st_size
+    return {"total": sum(p.stat().st_size for p in files),
+            "html": sum(p.stat().st_size for p in files if p.suffix == ".html"), "files": len(files),
+            "search_index": sum((site / name).stat().st_size for name in index if (site / name).is_file()),
+            "deal_page_median": deal_pages[len(deal_pages) // 2] if deal_pages else 0, "deal_page_assets": assets}
 # At 10,000 deals one round of every step takes the best part of an hour; the goals there are the cold
 # build against the peer and peak memory (issue 16), and what the second language costs (issue 15).
 LARGE_STEPS = ("peer", "cold_1", "cold", "check_cold")
 
 
 def run(count: int, rounds: int, out_dir: Path, history_commits: int = 20, preview: bool = True,
-        steps: tuple[str, ...] = STEPS) -> dict:
+        steps: tuple[str, ...] = STEPS, name: str = "latest") -> dict:
     mkdocs = str(Path(sys.executable).parent / "mkdocs")
     dealbook = str(Path(sys.executable).parent / "dealbook")
-    samples: dict[str, list[float]] = {k: [] for k in STEPS if k in steps}
+    engines = engine_commands()
+    samples: dict[str, list[float]] = {k: [] for k in STEPS
+                                       if k in steps and (not k.startswith("export_") or k in engines)}
+    weights: dict[str, dict[str, int]] = {}
     memory: dict[str, int] = {k: 0 for k in samples}
     cpu_samples: dict[str, list[float]] = {k: [] for k in samples}
     history_seconds: list[float] = []
@@ -333,6 +385,7 @@ def run(count: int, rounds: int, out_dir: Path, history_commits: int = 20, previ
             make_history(project, history_commits)
         changed = project / "deals" / "deal-00000.yml"
         original = changed.read_text(encoding="utf-8")
+        exported = Path(tmp) / "export"
         # One untimed build each, so that the first measured round does not pay for cold OS caches.
         if count < 10000 or "baseline" in steps:  # at 10,000 an untimed build costs minutes
             timed([mkdocs, "build", "-q"], peer)
@@ -358,6 +411,20 @@ def run(count: int, rounds: int, out_dir: Path, history_commits: int = 20, previ
             elif name == "check_cold":  # nothing parsed or read from git before
                 shutil.rmtree(project / ".cache", ignore_errors=True)
                 return timed([dealbook, "check"], project)
+            elif name == "export":  # with an empty cache, as the cold build: every page and workbook made
+                shutil.rmtree(project / ".cache", ignore_errors=True)
+                return timed([dealbook, "export", str(exported), "-f", ONE_LANGUAGE], project)
+            elif name in engines:  # a cold build: no site, and no Zensical cache (.cache beside its mkdocs.yml)
+                site = Path(tmp) / f"site-{name}"
+                for folder in (site, exported / "site", exported / ".cache"):
+                    shutil.rmtree(folder, ignore_errors=True)
+                # Zensical builds into the project's site_dir (it has no -d); the others into a folder of their own.
+                extra = [] if name == "export_zensical" else ["-d", str(site)]
+                measured = timed([*engines[name], "-f", str(exported / "mkdocs.yml"), *extra], exported)
+                if name == "export_zensical":
+                    shutil.move(exported / "site", site)
+                weights[name] = site_weight(site)
+                return measured
             return timed([dealbook, "build", "-q"], project)
 
         for number in range(rounds):
@@ -402,10 +469,16 @@ def run(count: int, rounds: int, out_dir: Path, history_commits: int = 20, previ
         "history_pages_extra": {"cold": medians["cold"] - medians["cold_off"],
                                 "warm": medians["warm"] - medians["warm_off"]} if "cold_off" in medians else None,
         "history_pages_parts": {k: statistics.median(p[k] for p in parts) for k in parts[0]} if parts else None,
+        # The exported project's site as each engine built it: bytes (total, HTML, search index, a deal page).
+        "engine_versions": engine_versions({k: v for k, v in engines.items() if k in medians}),
+        "export_site_bytes": weights,
     }
+    for key in ("export", *ENGINE_LABELS):
+        if key in medians:
+            result["ratio_to_peer"][key] = medians[key] / medians["peer"]
     out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / f"latest-{count}.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    (out_dir / f"latest-{count}.md").write_text(table(result) + "\n", encoding="utf-8")
+    (out_dir / f"{name}-{count}.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    (out_dir / f"{name}-{count}.md").write_text(table(result) + "\n", encoding="utf-8")
     return result
 
 
@@ -446,6 +519,14 @@ def table(result: dict) -> str:
     for label, key in (("`dealbook check`", "check"), ("`dealbook check`, empty cache", "check_cold")):
         if key in m:
             rows.append(f"| {label} | {m[key]:.2f} s | | | < 2 s | {mem[key]} MiB |")
+    versions = result.get("engine_versions", {})
+    if "export" in m:
+        rows.append(f"| `dealbook export`, English, empty cache (every page and workbook made, no engine) "
+                    f"| {m['export']:.2f} s | {p['export']:.2f}× | | | {mem['export']} MiB |")
+    for key, engine in ENGINE_LABELS.items():
+        if key in m:
+            rows.append(f"| the export built by {engine} {versions.get(key, '')} (no Dealbook plugin) "
+                        f"| {m[key]:.2f} s | {p[key]:.2f}× | | | {mem[key]} MiB |")
     if result.get("preview_seconds") is not None:
         rows.append(f"| live preview: save a deal → Chromium shows it (median of {len(result['preview_samples'])}) "
                     f"| {result['preview_seconds']:.2f} s | | | ≤ 2 s | |")
@@ -467,6 +548,15 @@ def table(result: dict) -> str:
                     f"| ≤ {HISTORY_EXTRA_TARGET:g} s | |")
         rows.append(f"| history pages, in-process, same HEAD (find HEAD, key, cached pages) "
                     f"| {parts['same_head'] * 1000:.0f} ms | | | | |")
+    weights = result.get("export_site_bytes") or {}
+    if weights:
+        rows += ["", "| the export's site, as built by | total | HTML | search index | a deal page | "
+                     "its stylesheets and scripts | files |", "|---|---:|---:|---:|---:|---:|---:|"]
+        for key, w in weights.items():
+            rows.append(f"| {ENGINE_LABELS[key]} {versions.get(key, '')} | {w['total'] / 2**20:.1f} MiB "
+                        f"| {w['html'] / 2**20:.1f} MiB | {w['search_index'] / 2**20:.1f} MiB "
+                        f"| {w['deal_page_median'] / 1024:.0f} KiB | {w['deal_page_assets'] / 1024:.0f} KiB "
+                        f"| {w['files']:,} |")
     return "\n".join(rows)
 
 
@@ -479,19 +569,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--update-readme", action="store_true",
                         help="refresh the README's table of this N (1,000, or 10,000)")
     parser.add_argument("--no-preview", action="store_true", help="skip the live-preview latency")
+    parser.add_argument("--export-only", action="store_true",
+                        help="only the peer, the cold build in one language, `dealbook export` and its build by "
+                             "each engine; written to bench/results/export-N.*")
     parser.add_argument("--all-steps", action="store_true",
                         help=f"at 10,000 deals or more, run every step, not only {', '.join(LARGE_STEPS)}")
     args = parser.parse_args(argv)
     if args.rounds is None:
         args.rounds = 1 if args.deals >= 10000 else 3
     print(f"Benchmarking {args.deals:,} deals, {args.rounds} rounds…", flush=True)
-    if args.deals >= 10000 and not args.all_steps:
+    if args.export_only:
+        result = run(args.deals, args.rounds, args.out, args.history_commits, preview=False, steps=EXPORT_STEPS,
+                     name="export")
+    elif args.deals >= 10000 and not args.all_steps:
         result = run(args.deals, args.rounds, args.out, 0, preview=False, steps=LARGE_STEPS)
     else:
         result = run(args.deals, args.rounds, args.out, args.history_commits, preview=not args.no_preview)
     text = table(result)
     print("\n" + text)
     marker = {1000: "bench", 10000: "bench-10000"}.get(args.deals)  # the two sizes the targets are set for
+    if args.export_only:
+        marker = "bench-export" if args.deals == 1000 else None
     if args.update_readme and marker:
         readme = ROOT / "README.md"
         content = readme.read_text(encoding="utf-8")
