@@ -47,6 +47,11 @@ def locale_of(tag: str, fallback: str) -> Locale:
     return Locale.parse(fallback)
 
 
+def _named(value: object) -> str:
+    """A pattern a catalog names; '' for none (a key left out, or left empty: the locale's own then)."""
+    return value.strip() if isinstance(value, str) else ""
+
+
 class Formats:
     """The formats of one language: `date`, `month`, `day`, `number`, `percent`, `compact`."""
 
@@ -56,11 +61,9 @@ class Formats:
         self._date = self._date_pattern(catalog.get(date_key), _DEFAULT_DATE)
         self._month = self._date_pattern(catalog.get(month_key), _MONTH_SKELETON)
         self._day = self._date_pattern(catalog.get(day_key), _DAY_SKELETON)
-        number = catalog.get(number_key)
-        self._number = parse_number_pattern(number) if isinstance(number, str) else self.locale.decimal_formats[None]
-        percent = catalog.get(percent_key)
-        self._percent = parse_number_pattern(percent) if isinstance(percent, str) \
-            else self.locale.percent_formats[None]
+        number, percent = _named(catalog.get(number_key)), _named(catalog.get(percent_key))
+        self._number = parse_number_pattern(number) if number else self.locale.decimal_formats[None]
+        self._percent = parse_number_pattern(percent) if percent else self.locale.percent_formats[None]
         self._decimal_sign = get_decimal_symbol(self.locale)
         self._places: dict[int, NumberPattern] = {}
         # What it wrote, by what it was asked: a build writes the same dates (the as-of date on every page) and
@@ -74,7 +77,8 @@ class Formats:
 
     def _date_pattern(self, named: object, default: str) -> DateTimePattern:
         """A catalog's date pattern: a width of the locale, a CLDR pattern; else `default` (a width or a skeleton)."""
-        if not isinstance(named, str) or not named.strip():
+        named = _named(named)
+        if not named:
             if default in _WIDTHS:
                 return self.locale.date_formats[default]
             skeletons = self.locale.datetime_skeletons

@@ -48,6 +48,13 @@ def test_compact_amounts_keep_three_significant_digits_and_no_exponent() -> None
         "2.25M", "12.3M", "10M", "1000", "50M", "-1.5M"]
 
 
+def test_a_pattern_left_empty_is_the_locales_own() -> None:
+    # What `dealbook language add` writes: every pattern key empty, for the new language's locale to fill in.
+    f = Formats("de", dict.fromkeys(("date_pattern", "month_pattern", "day_pattern", "number_pattern",
+                                     "percent_pattern"), ""))
+    assert (f.date(DAY), f.number(1234.5), f.percent(0.25)) == ("07.11.2026", "1.234,50", f"25{NBSP}%")
+
+
 def test_a_catalog_names_the_patterns_it_wants() -> None:
     f = Formats("en", {"date_pattern": "medium", "month_pattern": "MMMM y", "percent_pattern": "0.0%",
                        "number_pattern": "#,##0.###"})
