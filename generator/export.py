@@ -284,7 +284,9 @@ def _config_text(config: dict, plugins: list[tuple[str, Any]], theme: dict, lang
             out[key] = settings[key]
     out["docs_dir"] = DOCS
     out["site_dir"] = "site"
-    theme = {**theme, "language": language, "custom_dir": OVERRIDES}
+    # `variant: classic`: Zensical draws the site as Material does (the plugin site's look, its own "modern"
+    # otherwise); mkdocs hands the key to Material, which does not read it.
+    theme = {**theme, "language": language, "custom_dir": OVERRIDES, "variant": theme.get("variant", "classic")}
     if "palette_toggle_names" in settings:
         theme["palette"] = localized_palette(theme.get("palette"), settings["palette_toggle_names"])
     out["theme"] = theme
