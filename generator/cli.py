@@ -371,6 +371,13 @@ def build(ctx: click.Context, as_of_day: str | None, audience: str | None) -> No
     The site is built into a folder beside it and put in its place only when the whole build
     succeeded: a failed or interrupted build leaves the last site as it was.
     """
+    if audience is not None and as_of_day is None:
+        from .share_build import customer_build  # the buyer's pages: not an engine build (share_build.py)
+
+        code = customer_build(audience, list(ctx.args), Path.cwd(), _as_of, os.environ.get("DEALBOOK_LANG"),
+                              click.echo)
+        if code is not None:
+            sys.exit(code)
     if audience is not None:  # the plugin takes it from there; one the stage model cannot build is one line here
         refused = _refused_line(list(ctx.args), audience, os.environ.get("DEALBOOK_LANG"))
         if refused:

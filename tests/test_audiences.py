@@ -19,7 +19,7 @@ from conftest import ROOT, Project, run_check
 from test_team_privacy import readable, site_files
 
 from generator.sources.audiences import Audience, field_names, leave_out, removable
-from generator.sources.deal_files import Competitor, Deal, Exit, NegotiationTerm, NextStep, Stakeholder
+from generator.sources.deal_files import Competitor, Deal, Exit, Milestone, NegotiationTerm, NextStep, Stakeholder
 from generator.sources.stage_model import load_stage_model
 
 # One marker per left-out field, each in no other file of the project: found in the team's site,
@@ -200,7 +200,7 @@ def test_an_audience_no_site_can_be_built_for_is_one_line_and_the_site_stays(pro
     (project.site / "index.html").write_text("the last good site", encoding="utf-8")
     for name, words in (("nobody", "'nobody' is not an audience of playbook/playbook.yml; it declares team, "
                                    "company, customer"),
-                        ("customer", "the 'customer' audience keeps only some fields (keeps:)")):
+                        ("customer", "the 'customer' audience's pages need DEALBOOK_SHARE_SECRET, which is not set")):
         done = _build(project, "--audience", name)
         assert done.returncode == 1
         assert done.stdout == "" and len(done.stderr.strip().splitlines()) == 1, done.stderr
@@ -260,7 +260,8 @@ def test_every_field_an_audience_may_leave_out_is_emptied_and_nothing_else() -> 
                 stakeholders=[Stakeholder("N", date(2026, 1, 1), "T", "user", "high", "champion", "No")],
                 exits={1: Exit(date(2026, 1, 2), "E")}, next_steps=[NextStep("Do", "Me", date(2026, 2, 1), True)],
                 competitors=[Competitor("C", "S", "W")],
-                negotiation=[NegotiationTerm("price", "o", "t", "w", "c", "k")])
+                negotiation=[NegotiationTerm("price", "o", "t", "w", "c", "k")],
+                plan=[Milestone("M", "us", "Me", date(2026, 3, 1), True, 2)], share=True)
     names = field_names(model)
     can = sorted(n for n in names if removable(n, names) and not n.startswith("team."))
     assert {"negotiation", "stakeholders.stance", "stakeholders.notes", "competitors", "forecast",

@@ -6,7 +6,7 @@ out in the dotted names `dealbook check` uses (`negotiation`, `stakeholders.note
     audiences:
       team: {}                                  # everything (the default)
       company: {leaves_out: [negotiation, stakeholders.stance, competitors, forecast, team.quotas]}
-      customer: {keeps: [title, account, next_steps]}
+      customer: {keeps: [title, account, next_steps, plan, share]}
 
 A static site has no login: whoever can open it reads all of it. So a build for an audience does
 not hide what it leaves out, it never has it: right after the deal files, their past versions in
@@ -23,7 +23,8 @@ influence and stance grid) asks `model.audience.shows(name)`.
 
 `keeps:` names the only fields an audience is given, everything else left out, so that a field
 added to deal files later is never given to it by mistake: the buyer's view (`customer`) is
-declared so. Its pages (one per shared deal) are not built yet; a build for it is refused.
+declared so. Its pages (one per shared deal) are made by `dealbook build --audience customer`
+(`share_build`), not by the engine, which refuses it.
 """
 
 from __future__ import annotations
@@ -252,5 +253,5 @@ def refusal(model: StageModel, name: str) -> tuple[Worded, Worded] | None:
                 worded("audience_undeclared_hint", model=model.path))
     if not audience.builds_site:
         return worded("audience_not_built", name=f"'{audience.name}'"), worded("audience_not_built_hint",
-                                                                             names=buildable)
+                                                                             name=audience.name, names=buildable)
     return None
