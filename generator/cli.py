@@ -371,7 +371,7 @@ def build(ctx: click.Context, as_of_day: str | None, audience: str | None) -> No
     The site is built into a folder beside it and put in its place only when the whole build
     succeeded: a failed or interrupted build leaves the last site as it was.
     """
-    if audience is not None and as_of_day is None:
+    if as_of_day is None:  # --audience, else DEALBOOK_AUDIENCE, else mkdocs.yml's audience:
         from .share_build import customer_build  # the buyer's pages: not an engine build (share_build.py)
 
         code = customer_build(audience, list(ctx.args), Path.cwd(), _as_of, os.environ.get("DEALBOOK_LANG"),

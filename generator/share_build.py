@@ -28,7 +28,7 @@ from .labels import Labels, languages
 from .publish import Publish
 from .site.ics import plan_calendar
 from .site.share import CALENDAR, FOLDER, SECRET_ENV, WORKBOOK, share_folder, share_page
-from .sources.audiences import for_audience, leave_out
+from .sources.audiences import AUDIENCE_ENV, for_audience, leave_out
 from .sources.stage_model import StageModelError, load_stage_model
 from .workbooks.plan_book import plan_workbook
 
@@ -69,13 +69,17 @@ def _site_dir(args: list[str], data: dict, base: Path) -> Path:
     return base / str(data.get("site_dir") or "site")
 
 
-def customer_build(audience: str, args: list[str], root: Path, as_of: Callable[[], date],
+def customer_build(audience: str | None, args: list[str], root: Path, as_of: Callable[[], date],
                    language: str | None, echo: Callable[..., None]) -> int | None:
-    """Build the buyer's pages for `audience` when it is one that `keeps:` only some fields (the exit code);
-    None when it is not such an audience (the site is then built by the engine, or refused, as before)."""
+    """Build the buyer's pages for `audience` (None: `DEALBOOK_AUDIENCE`, else the plugin's `audience:` in
+    mkdocs.yml) when it is one that `keeps:` only some fields (the exit code); None when it is not such an
+    audience (the site is then built by the engine, or refused, as before)."""
     config, data = _config(args)
     base = config.parent
     options = _plugin_options(data)
+    audience = audience or os.environ.get(AUDIENCE_ENV, "").strip() or str(options.get("audience") or "").strip()
+    if not audience:  # the team's site: nothing more is read here
+        return None
     model_path = base / str(options.get("stage_model") or "playbook/playbook.yml")
     try:
         model = load_stage_model(model_path, str(model_path))
@@ -109,6 +113,10 @@ def customer_build(audience: str, args: list[str], root: Path, as_of: Callable[[
     try:
         _write(out, deals, model, codes, secret, day)
         publish.commit()
+    except OSError as exc:  # a full disk, a folder that cannot be written: one line, the site as it was
+        publish.abandon()
+        echo(f"error: --audience: {exc}", err=True)
+        return 1
     except BaseException:
         publish.abandon()
         raise

@@ -189,3 +189,17 @@ def test_without_the_secret_nothing_is_built(shared_project: Project) -> None:
         assert "DEALBOOK_SHARE_SECRET" in refused.stderr and "Traceback" not in refused.stderr
         assert {p: p.read_bytes() for p in project.site.rglob("*") if p.is_file()} == before
     assert sorted(p.name for p in project.root.iterdir() if "building" in p.name) == []
+
+
+def test_mkdocs_yml_may_name_the_customer_audience(shared_project: Project) -> None:
+    project = shared_project
+    config = project.root / "mkdocs.yml"
+    config.write_text(config.read_text(encoding="utf-8").replace(
+        "  - dealbook:\n", "  - dealbook:\n      audience: customer\n", 1), encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if k not in ("DEALBOOK_SHARE_SECRET", "DEALBOOK_AUDIENCE")}
+    env.update(SOURCE_DATE_EPOCH=AS_OF_EPOCH, DEALBOOK_SHARE_SECRET=SECRET)
+    done = subprocess.run([sys.executable, "-m", "generator", "build"], cwd=project.root, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert (project.site / "plan" / share_token(SECRET, "hohenfels") / "index.html").is_file()
+    assert not (project.site / "deals").exists()

@@ -35,7 +35,8 @@ def plan_workbook(deal: Deal, model: StageModel, labels: Labels, as_of: date) ->
         sheet.text(row, 2, m.milestone, border=GRID, align=LEFT_WRAP)
         sheet.text(row, 3, labels.share_sides.get(m.side, m.side), border=GRID, align=LEFT_WRAP)
         sheet.text(row, 4, m.owner, border=GRID, align=LEFT_WRAP)
-        shown = f"{labels('share_step', n=step.number)}: {labels.pick(step, 'customer_step')}" if step else ""
+        shown = "" if step is None else \
+            f"{labels('share_step', n=step.number)}{labels.colon}{labels.pick(step, 'customer_step')}"
         sheet.text(row, 5, shown, border=GRID, align=LEFT_WRAP)
         sheet.text(row, 6, "✔" if m.done else labels.plan_open, border=GRID, align=LEFT_WRAP,
                    font=BOLD if m.done else None)
