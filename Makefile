@@ -8,7 +8,7 @@ TOOLSTAMP := $(VENV)/tools/.installed
 ZENSICALSTAMP := $(VENV)/zensical/.installed
 N ?= 1000
 
-.PHONY: site test serve check bench bench-compare fuzz lint schema clean
+.PHONY: site test serve check bench bench-compare fuzz lint schema clean test-properdocs
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,13 @@ check: $(STAMP)  ## validate every deal file and the stage model
 
 test: $(TESTSTAMP) $(TOOLSTAMP) $(ZENSICALSTAMP)  ## run the test suite
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The build, browser and workbook tests again with ProperDocs 1.6.7 standing in for mkdocs 1.6.1 (both
+# engines must build Dealbook: README "Engines"). CI runs it after `make test`.
+ENGINE_TESTS ?= tests/test_site.py tests/test_deal_pages.py tests/test_i18n.py tests/test_publish.py \
+	tests/test_workbooks.py tests/test_browser.py
+test-properdocs: $(TESTSTAMP) $(TOOLSTAMP)  ## the build, browser and workbook tests under ProperDocs
+	$(BIN)/python tests/under_properdocs.py $(ENGINE_TESTS) $(PYTEST_ARGS)
 
 lint: $(TESTSTAMP)
 	$(BIN)/ruff check generator tests bench
