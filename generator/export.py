@@ -102,20 +102,21 @@ def export(target: Path, config_file: Path = Path("mkdocs.yml"), language: str |
     root = config_file.resolve().parent
     try:
         config = _lenient_yaml(config_file.read_text(encoding="utf-8"))
-    except (OSError, UnicodeError, yaml.YAMLError) as exc:
-        raise ExportError(f"{config_file}: error: cannot be read ({exc})") from None
+    except OSError as exc:
+        raise ExportError(f"{config_file}: error: cannot be read ({exc.strerror or exc})") from None
+    except (UnicodeError, yaml.YAMLError) as exc:
+        raise ExportError(f"{config_file}: error: cannot be read ({' '.join(str(exc).split())})") from None
     if not isinstance(config, dict):
         raise ExportError(f"{config_file}: error: not an mkdocs configuration")
     plugins = _plugin_entries(config.get("plugins"))
     options = next((opts or {} for name, opts in plugins if name == "dealbook"), None)
     if not isinstance(options, dict):
         raise ExportError(f"{config_file}: error: plugins: dealbook is not configured (nothing to export)")
-    target = target.absolute()
-    _check_target(target, root)
-
     model_path = root / options.get("stage_model", "playbook/playbook.yml")
     deals_dir = root / options.get("deals_dir", "deals")
     docs_dir = root / config.get("docs_dir", "docs")
+    target = target.absolute()
+    _check_target(target, root, (docs_dir, deals_dir))
     use_project_catalogs(catalog_folder(model_path))
     theme = dict(config.get("theme") or {}) if isinstance(config.get("theme"), dict) else {"name": config.get("theme")}
     try:
@@ -201,7 +202,7 @@ def export(target: Path, config_file: Path = Path("mkdocs.yml"), language: str |
     return Exported(target, language, written, len(jobs))
 
 
-def _check_target(target: Path, root: Path) -> None:
+def _check_target(target: Path, root: Path, sources: tuple[Path, ...]) -> None:
     if target.exists() and not target.is_dir():
         raise ExportError(f"{target}: error: not a folder")
     if target.is_dir() and any(target.iterdir()) and not (target / MARKER).is_file():
@@ -209,6 +210,10 @@ def _check_target(target: Path, root: Path) -> None:
                           f"(name a new or empty folder)")
     if root.is_relative_to(target):
         raise ExportError(f"{target}: error: the folder holds the project itself (name a folder outside it)")
+    for source in sources:  # an export in the docs folder would be published by the next build, and read by this one
+        if target.resolve().is_relative_to(source.resolve()):
+            raise ExportError(f"{target}: error: the folder is inside {source.name}/, which the site is made from "
+                              f"(name a folder outside it)")
     if not target.parent.is_dir():
         raise ExportError(f"{target.parent}: error: no such folder")
 

@@ -238,3 +238,7 @@ def test_a_failed_export_leaves_the_folder_as_it_was(sites: Sites, tmp_path: Pat
     done = _dealbook(sites.root, "export", str(other))
     assert done.returncode == 1 and "not empty" in done.stderr and "Traceback" not in done.stderr
     assert [p.name for p in other.iterdir()] == ["keep.txt"]
+    # Nor is one written where the next build would publish it (and this export read it).
+    done = _dealbook(sites.root, "export", "playbook/export")
+    assert done.returncode == 1 and "inside playbook/" in done.stderr
+    assert not (sites.root / "playbook" / "export").exists()
