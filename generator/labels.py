@@ -257,6 +257,11 @@ class Labels:
         """What a deal-file field means (`stakeholders.name`), for the reference page and the JSON Schema."""
         return self._labels["fields"].get(name, "")
 
+    def field_label(self, name: str) -> str:
+        """A shown text's name as a reader sees it (`deal_format.SHOWN_TEXTS`; the catalog's `field_labels:`),
+        its key where the catalog has none."""
+        return (self._labels.get("field_labels") or {}).get(name) or name
+
     def pick(self, obj: object, attribute: str):
         """A stage model text in this language (`obj.text(attribute, language)`), the default language's
         where the model gives none; an object without texts in several languages gives its attribute."""

@@ -82,6 +82,7 @@ class DealView:
             "probability": r.probability, "weighted_amount": r.weighted_amount, "score": r.score,
             "passed": r.passed, "scored_weight": r.scored_weight, "grade": r.grade,
             "next_exit_criterion": self.stage.exit_criterion,
+            **d.texts,  # the deal spec's shown texts (`deal_format.SHOWN_TEXTS`), each under its name
             **self.forecast.as_json(),
             "warnings": warnings,
             "warning_codes": [{"field": w.field, "code": w.code, "params": json_params(w.params)}

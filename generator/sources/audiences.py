@@ -176,6 +176,8 @@ def _without(deal: Deal, name: str) -> Deal:
     head, _, rest = name.partition(".")
     if head == "negotiation":  # the file's negotiation.terms is the deal's list of terms
         rest = rest.partition(".")[2]
+    if head in deal.texts:  # a shown text (`deal_format.SHOWN_TEXTS`)
+        return replace(deal, texts={**deal.texts, head: ""})
     if not rest:
         return replace(deal, **{head: _empty(type(deal), head)})
     value = getattr(deal, head)

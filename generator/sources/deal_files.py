@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from ..cache import Bundle
 from ..diagnostics import Problem, Problems, Worded, problem, worded
 from .cjk_text import join_folded_lines, join_soft_breaks
-from .deal_format import ID_PATTERN, deal_spec
+from .deal_format import ID_PATTERN, deal_spec, shown_texts
 from .project_files import entry_name, shown_path, unreadable
 from .spec import Checker
 from .yaml_nodes import read_bytes, read_yaml
@@ -101,6 +101,8 @@ class Deal:
     expected_close: date
     lost_reason: str = ""
     summary: str = ""
+    # The deal spec's shown texts (`deal_format.SHOWN_TEXTS`) by name, in its order, each "" when not given.
+    texts: dict[str, str] = field(default_factory=dict)
     probability: float | None = None
     forecast: str | None = None  # the rep's forecast category, overriding the stage's (open deals only)
     grade: str | None = None
@@ -224,6 +226,7 @@ class DealLoader:
         # site's layout (this layer does not), so it hands them in.
         self.reserved = frozenset(reserved)
         self.spec = deal_spec(model)
+        self._shown = shown_texts(self.spec)
         # Parsing is most of a warm build's reading time; a file whose bytes, name and stage
         # model are unchanged gives the same Deal (with this code), so it is kept, pickled.
         self.cache = cache
@@ -322,6 +325,7 @@ class DealLoader:
             stage=raw["stage"], status=raw["status"], amount=raw["amount"],
             currency=raw.get("currency", self.model.currency), expected_close=raw["expected_close"],
             lost_reason=raw.get("lost_reason", ""), summary=join_soft_breaks(raw.get("summary", "")),
+            texts={name: raw.get(name, "") for name in self._shown},
             probability=raw.get("probability"), forecast=raw.get("forecast"), grade=raw.get("grade"),
             qualification=dict(raw.get("qualification", {})),
             stakeholders=[Stakeholder(**s) for s in raw.get("stakeholders", [])],

@@ -8,6 +8,7 @@ field means, in each language, comes from the label catalog (`fields:`).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .forecast_terms import DEAL_FORECASTS
@@ -19,6 +20,13 @@ if TYPE_CHECKING:
 
 ID_PATTERN = r"[a-z0-9][a-z0-9-]*"
 SCHEMA_ID = "https://dealbook.invalid/deal.schema.json"
+# A deal's simple optional texts, declared here alone, in the order they are shown. Each is checked as text,
+# read into `Deal.texts` (every deal has each, "" when its file has none), written in `/deals.json` under its
+# name, listed on the reference page and in the JSON Schema (its meaning: the catalogs' `fields:`), shown on the
+# deal page (`deal.html.j2`'s facts) and in the deal workbook's facts (`deal_book`) under the catalogs'
+# `field_labels:` word, and emptied by an audience that leaves it out. Adding one: its name here, its words in
+# each catalog. (A field the model computes with, or with a type of its own, is a field of `Deal`.)
+SHOWN_TEXTS: tuple[str, ...] = ()
 PLAN_SIDES = ("customer", "us")  # who does a plan milestone: the buyer's side or ours
 
 
@@ -46,6 +54,16 @@ def _stage(model: StageModel) -> Keyed:
         for word in (stage.key, stage.name, *stage.translations("name").values()):
             words[" ".join(word.split()).casefold()] = stage.number
     return Keyed(Integer(1, len(model.stages)), words)
+
+
+@dataclass
+class ShownText(Text):
+    """A text of `SHOWN_TEXTS`: checked as any text, and shown wherever the deal is."""
+
+
+def shown_texts(spec: Record) -> list[str]:
+    """The names of a deal spec's shown texts (`SHOWN_TEXTS`), in order."""
+    return [key for key, f in spec.fields.items() if isinstance(f.spec, ShownText)]
 
 
 def _texts(*names: str) -> dict[str, Field]:
@@ -89,6 +107,7 @@ def deal_spec(model: StageModel) -> Record:
         "currency": _optional(Choice(list(model.currencies))),
         "expected_close": _required(Date()),
         **_texts("lost_reason", "summary"),
+        **{name: _optional(ShownText()) for name in SHOWN_TEXTS},
         "probability": _optional(Number(0, 1)),
         "forecast": _optional(Choice(list(DEAL_FORECASTS))),
         "grade": _optional(Choice(model.grades)),

@@ -209,35 +209,41 @@ def _summary(s: Sheet, deal: Deal | None, model: StageModel, labels: Labels, as_
     fact(16, labels.summary, plain_text(deal.summary) if deal else "", wide=True)
     if deal is None:
         s.grow(16, BLANK_ROW_LINES * 2)  # room to write on the printed blank scorecard
+    # The deal spec's shown texts (`deal_format.SHOWN_TEXTS`), a row each below the summary; the rows after them
+    # move down (every formula names its cells, not their rows). A blank scorecard has no deal to show.
+    texts = list(deal.texts.items()) if deal else []
+    for offset, (name, text) in enumerate(texts):
+        fact(17 + offset, labels.field_label(name), text, wide=True)
+    top = 18 + len(texts)  # the results section
 
-    _section(s, 18, labels.wb_results, 4)
+    _section(s, top, labels.wb_results, 4)
     yes, no = quote_label(labels("pass")), quote_label(labels.fail)
-    fact(19, labels.score, "Score", kind="formula", fmt=SCORE, result=shown.score)
-    fact(20, labels.wb_passed, passed_formula("Score", model, yes, no), kind="formula",
+    fact(top + 1, labels.score, "Score", kind="formula", fmt=SCORE, result=shown.score)
+    fact(top + 2, labels.wb_passed, passed_formula("Score", model, yes, no), kind="formula",
          result=_passed_label(shown, labels))
-    fact(21, labels.probability, probability_formula("Status", "Stage", "ProbabilityOverride", "StageProbabilities",
-                                                               statuses),
+    fact(top + 3, labels.probability, probability_formula("Status", "Stage", "ProbabilityOverride",
+                                                          "StageProbabilities", statuses),
          kind="formula", name="Probability", fmt=PERCENT, result=shown.probability)
-    fact(22, labels.weighted_amount, weighted_amount_formula("Amount", "Probability"), kind="formula",
+    fact(top + 4, labels.weighted_amount, weighted_amount_formula("Amount", "Probability"), kind="formula",
          name="WeightedAmount", fmt=money, result=shown.weighted_amount)
-    s.formula(22, 3, "Currency", clean_text(currency), align=LEFT_TOP)
-    fact(23, labels.wb_likelihood, likelihood_formula("Score", "Probability", "Status", statuses), kind="formula",
-         name="Likelihood", fmt=SCORE, result=shown.likelihood)
-    fact(24, labels.wb_as_of, as_of, kind="value", name="AsOf", fmt=labels.wb_date_format)
-    fact(25, labels.wb_days_to_close, days_to_close_formula("ExpectedClose", "AsOf"), kind="formula",
+    s.formula(top + 4, 3, "Currency", clean_text(currency), align=LEFT_TOP)
+    fact(top + 5, labels.wb_likelihood, likelihood_formula("Score", "Probability", "Status", statuses),
+         kind="formula", name="Likelihood", fmt=SCORE, result=shown.likelihood)
+    fact(top + 6, labels.wb_as_of, as_of, kind="value", name="AsOf", fmt=labels.wb_date_format)
+    fact(top + 7, labels.wb_days_to_close, days_to_close_formula("ExpectedClose", "AsOf"), kind="formula",
          name="DaysToClose", fmt=WHOLE, result=shown.days_to_close)
     grade = grade_formula("DaysToClose", "Likelihood", "GradeOverride", model)
-    fact(26, labels.grade, f'IF(AND(GradeOverride="",DaysToClose=""),"",{grade})', kind="formula", name="Grade",
-         result=shown.grade)
-    s.restyle(26, 2, font=BOLD)
+    fact(top + 8, labels.grade, f'IF(AND(GradeOverride="",DaysToClose=""),"",{grade})', kind="formula",
+         name="Grade", result=shown.grade)
+    s.restyle(top + 8, 2, font=BOLD)
     meaning = clean_text(labels.pick(model.grade_rule(shown.grade), "meaning")) if shown.grade in model.grades \
         else None
-    s.formula(26, 3, 'IFERROR(INDEX(GradeMeanings,MATCH(Grade,GradeLetters,0)),"")', meaning, align=LEFT_TOP)
-    s.merge(26, 3, 4)
+    s.formula(top + 8, 3, 'IFERROR(INDEX(GradeMeanings,MATCH(Grade,GradeLetters,0)),"")', meaning, align=LEFT_TOP)
+    s.merge(top + 8, 3, 4)
 
-    _section(s, 28, labels.wb_grade_rules, 4)
-    s.header(29, [labels.grade, labels.wb_meaning, labels.wb_max_days, labels.wb_min_likelihood])
-    first = row = 30
+    _section(s, top + 10, labels.wb_grade_rules, 4)
+    s.header(top + 11, [labels.grade, labels.wb_meaning, labels.wb_max_days, labels.wb_min_likelihood])
+    first = row = top + 12
     for rule in model.grading:
         s.text(row, 1, rule.grade, font=BOLD, border=GRID, align=CENTER_TOP)
         s.text(row, 2, labels.pick(rule, "meaning"), border=GRID, align=WRAP)
