@@ -136,15 +136,9 @@ def generated_pages(pipeline: Pipeline, renderer: Renderer, cache: Cache, *, kin
         out.add(paths.pipeline_json, pipeline_json(pipeline, renderer, owner_srcs))
         out.add(paths.forecast_json, forecast_json(pipeline))
     out.add(paths.forecast_page, renderer.forecast_page(pipeline, owner_srcs))
-    if pipeline.snapshot is not None:  # the dashboard, the board and /pipeline.json of the quarter's first day
-        past, then = paths.snapshot(pipeline.snapshot.as_of), pipeline.snapshot
-        # Owners of then: their pages are today's (an owner's page slug depends on the name alone).
-        past_owners = paths.owner_pages(o.owner for o in then.forecast.owners)
-        past_renderer = renderer.for_paths(past)
-        out.add(past.pipeline_page, past_renderer.pipeline_page(then, past_owners))
-        out.add(past.board_page, past_renderer.board_page(then, past_owners))
-        if with_site_json:
-            out.add(past.pipeline_json, pipeline_json(then, past_renderer, past_owners))
+    if pipeline.snapshot is not None:
+        for src, page in _snapshot_pages(pipeline.snapshot, renderer, cache, kind, with_site_json):
+            out.add(src, page)
     out.add(paths.schema_json, json.dumps(json_schema(model, renderer.labels), ensure_ascii=False, indent=2))
     summaries = _Kept(remembered.summaries if remembered is not None else None)
     # What moved, where deals die, and /history.json, which (like /deals.json) is written once.
@@ -191,6 +185,40 @@ def generated_pages(pipeline: Pipeline, renderer: Renderer, cache: Cache, *, kin
             del remembered.pages[gone]
     renderer.forget_unused_rows()
     return out
+
+
+def _snapshot_pages(then: Pipeline, renderer: Renderer, cache: Cache, kind: str,
+                    with_json: bool) -> list[tuple[str, FinishedPage | str]]:
+    """The dashboard, the board and /pipeline.json as they stood on the quarter's first day.
+
+    They change only when what they show changes (the deals of that day, their views, the team, the
+    model, the language), so they are kept in the cache under a key made of those, like the deal pages:
+    a build on another day of the quarter renders them again only if a view of then reads differently.
+    """
+    past = renderer.paths.snapshot(then.as_of)
+    # Owners of then: their pages are today's (an owner's page slug depends on the name alone).
+    owners = renderer.paths.owner_pages(o.owner for o in then.forecast.owners)
+    drawn = renderer.for_paths(past)
+    key = cache.key("snapshot", drawn.context_key(then), *(drawn.view_key(v) for v in then.deals),
+                    repr(sorted(owners.items())), repr(then.team), repr(then.forecast), str(with_json))
+    store = f"{kind}-snapshot"
+    cached = cache.get(store, key)
+    if cached is not None:
+        made = json.loads(cached)
+    else:
+        made = [[past.pipeline_page, *_page_parts(drawn.pipeline_page(then, owners))],
+                [past.board_page, *_page_parts(drawn.board_page(then, owners))]]
+        if with_json:
+            made.append([past.pipeline_json, pipeline_json(then, drawn, owners)])
+        cache.put(store, key, json.dumps(made).encode("utf-8"))
+    cache.prune(store, {key})
+    # A page is [src, Markdown, body, search entry]; the JSON file [src, text].
+    return [(src, FinishedPage(*parts) if len(parts) == 3 else parts[0]) for src, *parts in made]
+
+
+def _page_parts(page: FinishedPage) -> list[str]:
+    body = page.body() if callable(page.body) else page.body
+    return [page.markdown, body, page.search]
 
 
 class _Kept:
