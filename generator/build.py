@@ -31,7 +31,7 @@ from .sources.team import Team, load_team
 if TYPE_CHECKING:
     from .model.movement import Movement, MovementSource
     from .site.pages import Remembered, SitePages
-    from .site.renderer import Renderer
+    from .site.renderer import CompiledTemplates, Renderer
     from .sources.deal_versions import VersionsSource
     from .workbooks.jobs import Job
 
@@ -85,7 +85,8 @@ HistoryDepth = Literal["full", "latest", "none"]
 def read_project(root: Path, model_path: Path, deals_dir: Path, as_of: date, labels: Labels, cache: Cache,
                  files: list[Path] | None = None, history: HistoryDepth = "full", movement: bool = False,
                  remembered: dict | None = None, views: ViewMemo | None = None,
-                 history_since: int | None = None, audience: str = "") -> Project:
+                 history_since: int | None = None, audience: str = "",
+                 movements: dict[str, Movement] | None = None) -> Project:
     """Everything `dealbook check` and the build need: every deal file, or only `files`.
 
     `history`: "full" (builds), "latest" (`dealbook check`: enough for the warnings) or "none".
@@ -95,6 +96,7 @@ def read_project(root: Path, model_path: Path, deals_dir: Path, as_of: date, lab
     `history_since`: the plugin's option as a UTC timestamp; commits before it are not read as history.
     `audience`: whom the build is for (`audiences:` in the stage model; "" is the team, everything): what
     it leaves out is taken out of the deals, their past versions and the team right after they are read.
+    `movements`: a session's memo of the history's movement, by its facts (updated; none: computed for this build).
     """
     try:
         model = load_stage_model(model_path, shown_path(model_path, root))
@@ -152,7 +154,7 @@ def read_project(root: Path, model_path: Path, deals_dir: Path, as_of: date, lab
         pipeline.calls = None
     pipeline.snapshot = snapshot
     if movement:
-        pipeline.movement = history_movement(source, deals_dir, cache, deals, paths, model, as_of)
+        pipeline.movement = history_movement(source, deals_dir, cache, deals, paths, model, as_of, movements)
     return Project(model, pipeline, pipeline.problems)
 
 
@@ -194,15 +196,13 @@ def quarter_snapshot(deals_dir: Path, root: Path, loader: DealLoader, model: Sta
     return compute(leave_out(deals, model), model, day, past_problems, history, team, placeholders=PLACEHOLDERS)
 
 
-# The movement last computed, by its key without the deals' titles: while serving, a save that
-# changes no stage, status, amount or other history fact (notes, next steps, a title) reuses it.
-_LAST_MOVEMENT: dict[str, Movement] = {}
-
-
 def history_movement(source: VersionsSource | None, deals_dir: Path, cache: Cache, deals: list[Deal],
-                     paths: list[Path], model: StageModel, as_of: date) -> MovementSource:
+                     paths: list[Path], model: StageModel, as_of: date,
+                     movements: dict[str, Movement] | None = None) -> MovementSource:
     """The input of the history pages, computed only if the pages are not cached under its key:
-    a rebuild at the same HEAD with the same deals reads no versions and computes nothing."""
+    a rebuild at the same HEAD with the same deals reads no versions and computes nothing. `movements` (a
+    session's) keeps the last one computed by its key without the titles: while serving, a save that changes
+    no stage, status, amount or other history fact (notes, next steps, a title) reuses it."""
     from dataclasses import replace
 
     from .model.movement import movement, movement_inputs
@@ -215,11 +215,12 @@ def history_movement(source: VersionsSource | None, deals_dir: Path, cache: Cach
     titles = {d.id: d.title for d in deals}
 
     def compute() -> Movement:
-        known = _LAST_MOVEMENT.get(facts)
+        memo = movements if movements is not None else {}
+        known = memo.get(facts)
         if known is None:
-            _LAST_MOVEMENT.clear()
+            memo.clear()
             # The past versions without what the model's audience leaves out (its key holds the model).
-            known = _LAST_MOVEMENT[facts] = movement(leave_out_versions(source.load(), model), deals, present,
+            known = memo[facts] = movement(leave_out_versions(source.load(), model), deals, present,
                                                      model, as_of)
         return replace(known, titles=titles)
 
@@ -252,7 +253,8 @@ class SiteOutputs:
 
 def site_outputs(pipeline: Pipeline, labels: Labels, paths: SitePaths, cache: Cache, *, repo_url: str = "",
                  edit_branch: str = "main", workbooks: bool = True, first_language: bool = True,
-                 remembered: Remembered | None = None) -> tuple[SiteOutputs, Renderer]:
+                 remembered: Remembered | None = None,
+                 compiled: CompiledTemplates | None = None) -> tuple[SiteOutputs, Renderer]:
     """Everything a build adds to the site; the renderer is returned for the hand-written pages.
 
     A site in several languages calls this once per language with the same pipeline (the pages word
@@ -265,7 +267,7 @@ def site_outputs(pipeline: Pipeline, labels: Labels, paths: SitePaths, cache: Ca
 
     deal_repr = remembered.deal_repr if remembered is not None else repr
     renderer = Renderer(pipeline.model, labels, paths, repo_url, edit_branch, workbooks,
-                        rows=remembered.rows if remembered else None, deal_repr=deal_repr,
+                        rows=remembered.rows if remembered else None, deal_repr=deal_repr, compiled=compiled,
                         view_key=remembered.view_key if remembered is not None else None)
     kind = "pages" if first_language else f"pages-{labels.language}"
     pages = generated_pages(pipeline, renderer, cache, kind=kind, with_site_json=first_language,

@@ -16,8 +16,11 @@ Used by the plugin only; the core never imports it.
 
 from __future__ import annotations
 
+import logging
 import re
 from pathlib import Path
+
+log = logging.getLogger("mkdocs.plugins.dealbook")
 
 WORKER_FOLDER = "assets/javascripts/workers/"
 # `for(let j=i+1;j<q.length;j++)q.slice(i,j)in index` in whatever names the minifier chose.
@@ -38,3 +41,19 @@ def mended(source: str) -> str | None:
 
 def mended_worker(path: str | Path) -> str | None:
     return mended(Path(path).read_text(encoding="utf-8"))
+
+
+def mended_workers(workers: dict[str, str]) -> dict[str, str]:
+    """Of the theme's files (site path → file), the search workers this module can mend, mended (site path →
+    source); each it cannot is said once in the log and published as it is."""
+    out = {}
+    for src, path in workers.items():
+        if not is_search_worker(src):
+            continue
+        source = mended_worker(path)
+        if source is None:
+            log.info("dealbook: %s is not the search worker this version knows; Chinese queries are "
+                     "searched as Material cuts them", src)
+        else:
+            out[src] = source
+    return out

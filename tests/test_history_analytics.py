@@ -442,7 +442,6 @@ def test_a_version_that_is_not_a_deal_is_left_out(data: bytes, field: str, why: 
 def test_a_title_change_reuses_the_movement_and_a_stage_change_computes_it_again(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """While serving, saving a deal whose history facts did not change must not recompute the movement."""
-    from generator import build
     from generator.build import history_movement
     from generator.cache import Cache
     from generator.diagnostics import Problems
@@ -451,13 +450,14 @@ def test_a_title_change_reuses_the_movement_and_a_stage_change_computes_it_again
     model = load_stage_model(ROOT / "playbook" / "playbook.yml")
     paths = deal_files(ROOT / "deals")
     deals = DealLoader(model, ROOT, Cache(None)).load_all(paths, Problems())
-    monkeypatch.setattr(build, "_LAST_MOVEMENT", {})  # nothing computed by an earlier test
+    movements: dict = {}  # a session's memo (`Session.movements`), nothing computed by an earlier test in it
     computed = []
     real = mv.movement
     monkeypatch.setattr(mv, "movement", lambda *args: computed.append(1) or real(*args))
 
     def source(deals: list) -> mv.MovementSource:
-        return history_movement(None, ROOT / "deals", Cache(None), deals, paths, model, date(2026, 11, 27))
+        return history_movement(None, ROOT / "deals", Cache(None), deals, paths, model, date(2026, 11, 27),
+                                movements)
 
     first = source(deals)
     assert first.get().titles[deals[0].id] == deals[0].title and len(computed) == 1

@@ -9,7 +9,8 @@ from conftest import ROOT
 from mkdocs.config import load_config
 from mkdocs.structure.files import Files
 
-from generator.theme_files import _LISTED, list_theme_files_once
+from generator.site.renderer import CompiledTemplates
+from generator.theme_files import list_theme_files_once
 
 
 def _project_with_overrides(root: Path) -> Path:
@@ -40,10 +41,11 @@ def test_the_theme_files_mkdocs_copies_are_the_same_and_a_project_folder_is_list
     assert any(src.startswith("assets/javascripts/") for src, _ in expected)  # Material's own
 
     listed = load_config(str(tmp_path / "mkdocs.yml"))
-    list_theme_files_once(listed.theme, tmp_path)
+    kept: dict[str, list[str]] = {}  # a session's (`Session.theme_listing`)
+    list_theme_files_once(listed.theme, tmp_path, kept, CompiledTemplates())
     assert _theme_files(listed) == expected
-    assert not any(str(tmp_path) in folder for folder in _LISTED)  # the project's folder is not kept
-    assert any("material" in folder for folder in _LISTED)
+    assert not any(str(tmp_path) in folder for folder in kept)  # the project's folder is not kept
+    assert any("material" in folder for folder in kept)
     (overrides / "assets" / "second.css").write_text("b {}", encoding="utf-8")
     assert ("assets/second.css", str(overrides / "assets" / "second.css")) in _theme_files(listed)
 
@@ -53,7 +55,7 @@ def test_theme_templates_are_compiled_once_and_again_when_they_change(tmp_path: 
     partial.parent.mkdir()
     partial.write_text("Hello {{ name }}", encoding="utf-8")
     config = load_config(str(tmp_path / "mkdocs.yml"))
-    list_theme_files_once(config.theme, tmp_path)
+    list_theme_files_once(config.theme, tmp_path, {}, CompiledTemplates())
     assert config.theme.get_env().get_template("partials/hello.html").render(name="A") == "Hello A"
 
     def no_compiling(*args: object, **kwargs: object) -> None:

@@ -91,6 +91,16 @@ class SiteLanguages:
     def settings(self, code: str) -> dict[str, Any]:
         return dict(self.per_language.get(code, {}))
 
+    def config_values(self, code: str, palette: Any) -> dict[str, dict[str, Any]]:
+        """What mkdocs.yml says differently in a language: its values, the theme's (language, palette toggle
+        names) and the search plugin's (lunr's language, as the language's catalog names it)."""
+        settings = self.settings(code)
+        return {"values": {key: settings[key] for key in ("site_name", "site_description", "copyright")
+                           if key in settings},
+                "theme": {"language": code,
+                          "palette": localized_palette(palette, settings.get("palette_toggle_names"))},
+                "search": {"lang": [catalog(code)["search_lang"]]} if catalog(code).get("search_lang") else {}}
+
     def alternates(self, url: str, current: str) -> list[dict[str, str]]:
         """Material's language selector for the page at `url` (its URL within its language's site).
 

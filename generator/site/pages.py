@@ -74,7 +74,8 @@ def deals_json(pipeline: Pipeline, renderer: Renderer, remembered: dict[tuple, s
     entries, used = [], set()
     for view in pipeline.deals:
         url = paths.url(paths.deal_page(view.id))
-        key = (renderer.view_key(view), url)
+        # The view's key names its stage by number: the stage's name, which an entry shows, is in the context's.
+        key = (renderer.context_key(pipeline), renderer.view_key(view), url)
         entry = remembered.get(key) if remembered is not None else None
         if entry is None:
             text = json.dumps({**renderer.deal_json(view), "url": url}, ensure_ascii=False, indent=1)

@@ -56,8 +56,8 @@ class CompiledTemplates(jinja2.BytecodeCache):
     """Templates compiled once per process, for every Jinja environment that uses it.
 
     A build makes its environments anew (the renderer's, the theme's), and a site in two languages
-    or a live preview builds again and again in one process. Entries are checked against the
-    template's source, so an edited template is compiled anew.
+    or a live preview builds again and again in one process: the process's session keeps one and hands
+    it to each. Entries are checked against the template's source, so an edited template is compiled anew.
     """
 
     def __init__(self) -> None:
@@ -70,9 +70,6 @@ class CompiledTemplates(jinja2.BytecodeCache):
 
     def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
         self._code[bucket.key] = bucket.bytecode_to_string()
-
-
-_COMPILED = CompiledTemplates()
 
 
 def age_class(view: DealView) -> str:
@@ -122,7 +119,8 @@ class Renderer:
 
     def __init__(self, model: StageModel, labels: Labels, paths: SitePaths, repo_url: str = "",
                  edit_branch: str = "main", workbooks: bool = True, rows: dict | None = None,
-                 deal_repr: Callable[[object], str] = repr, view_key: Callable[[DealView], str] | None = None):
+                 deal_repr: Callable[[object], str] = repr, view_key: Callable[[DealView], str] | None = None,
+                 compiled: CompiledTemplates | None = None):
         self.model = model
         self.labels = labels
         self.paths = paths
@@ -133,8 +131,9 @@ class Renderer:
         self.env = jinja2.Environment(
             loader=jinja2.PackageLoader("generator.site", "templates"),
             autoescape=True, trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined,
-            bytecode_cache=_COMPILED,
+            bytecode_cache=compiled,  # none: compiled for this renderer alone
         )
+        self.compiled = compiled
         # Dates, amounts and percents as the site's language writes them (Babel, `labels.formats`).
         formats = labels.formats
         self.env.filters.update(text=_text, plain=_plain, number=formats.number, percent=formats.percent,
@@ -157,7 +156,8 @@ class Renderer:
     def for_paths(self, paths: SitePaths) -> Renderer:
         """A renderer of the same site at other paths (the quarter's snapshot), linking to no workbook: those
         are today's."""
-        return Renderer(self.model, self.labels, paths, self.repo_url, self.edit_branch, workbooks=False)
+        return Renderer(self.model, self.labels, paths, self.repo_url, self.edit_branch, workbooks=False,
+                        compiled=self.compiled)
 
     def context_key(self, pipeline: Pipeline) -> str:
         """Everything besides a deal's view that its page depends on (for the page cache)."""
