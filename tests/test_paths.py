@@ -49,7 +49,7 @@ def test_source_links_are_relative_source_paths() -> None:
 def test_reserved_ids_are_the_generated_names_a_deal_could_take() -> None:
     model = load_stage_model(ROOT / "playbook" / "playbook.yml")
     reserved = SitePaths().reserved_ids(model)
-    assert reserved == {"index", "pipeline", "scorecard-template", "board", "owners", "changes", "insights"}
+    assert reserved == {"index", "pipeline", "scorecard-template", "board", "owners", "changes", "insights", "forecast"}
     for deal_id in reserved - {"owners"}:
         taken = {SitePaths.deal_page(deal_id), SitePaths().deal_workbook(deal_id)}
         assert taken & set(SitePaths().fixed_paths(model))
