@@ -242,3 +242,16 @@ def test_a_failed_export_leaves_the_folder_as_it_was(sites: Sites, tmp_path: Pat
     done = _dealbook(sites.root, "export", "playbook/export")
     assert done.returncode == 1 and "inside playbook/" in done.stderr
     assert not (sites.root / "playbook" / "export").exists()
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_search_finds_the_deal_and_playbook_pages_and_leaves_out_the_lists_of_deals(sites: Sites, engine: str) -> None:
+    site = sites.site(engine, "en")
+    index = site / ("search.json" if engine == "zensical" else "search/search_index.json")
+    data = json.loads(index.read_text(encoding="utf-8"))
+    entries = data.get("items") or data.get("docs")
+    pages = {entry["location"].partition("#")[0] for entry in entries}
+    assert {"deals/canglan-steel-mes.html", "stages/1-account-planning.html", "tools/evaluation.html"} <= pages
+    # At 1,000 deals a dashboard section holds more than Zensical takes in one search field: the pages that list
+    # deals are left out, as the plugin gives search no more than their titles.
+    assert not {"deals/index.html", "deals/board.html", "deals/changes.html", "deals/owners/li-wei.html"} & pages
