@@ -11,7 +11,7 @@ import os
 import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -82,11 +82,21 @@ class Project:
 HistoryDepth = Literal["full", "latest", "none"]
 
 
+@dataclass
+class Kept:
+    """What a process keeps from one build to the next (a `Session`'s), each part updated by the build using it."""
+
+    models: dict = field(default_factory=dict)  # the stage model last read, by its files' names and bytes
+    movements: dict = field(default_factory=dict)  # the history's movement last computed, by its facts
+    histories: dict | None = None  # a live preview's: the git history last read, by commit
+    emptied: dict | None = None  # a live preview's: the deals as the audience sees them, by the deal read
+
+
 def read_project(root: Path, model_path: Path, deals_dir: Path, as_of: date, labels: Labels, cache: Cache,
                  files: list[Path] | None = None, history: HistoryDepth = "full", movement: bool = False,
                  remembered: dict | None = None, views: ViewMemo | None = None,
                  history_since: int | None = None, audience: str = "",
-                 movements: dict[str, Movement] | None = None) -> Project:
+                 kept: Kept | None = None) -> Project:
     """Everything `dealbook check` and the build need: every deal file, or only `files`.
 
     `history`: "full" (builds), "latest" (`dealbook check`: enough for the warnings) or "none".
@@ -96,10 +106,10 @@ def read_project(root: Path, model_path: Path, deals_dir: Path, as_of: date, lab
     `history_since`: the plugin's option as a UTC timestamp; commits before it are not read as history.
     `audience`: whom the build is for (`audiences:` in the stage model; "" is the team, everything): what
     it leaves out is taken out of the deals, their past versions and the team right after they are read.
-    `movements`: a session's memo of the history's movement, by its facts (updated; none: computed for this build).
+    `kept`: what the process keeps from one build to the next (a session's; updated).
     """
     try:
-        model = load_stage_model(model_path, shown_path(model_path, root))
+        model = load_stage_model(model_path, shown_path(model_path, root), kept.models if kept else None)
     except StageModelError as exc:
         return Project(None, None, exc.problems)
     problems = Problems()
@@ -126,13 +136,13 @@ def read_project(root: Path, model_path: Path, deals_dir: Path, as_of: date, lab
     with ThreadPoolExecutor(max_workers=2) as pool:
         past = None
         if history == "full":  # kept in memory for a live preview's next rebuild
-            past = pool.submit(read_history, deals_dir, cache, remembered is not None, history_since)
+            past = pool.submit(read_history, deals_dir, cache, kept.histories if kept else None, history_since)
         elif history == "latest":
             past = pool.submit(read_latest, deals_dir, cache)
         versions = pool.submit(open_versions, deals_dir, cache, history_since) if history == "full" and movement \
             else None
         # Nothing downstream (pages, JSON, search, workbooks, warnings) ever sees what the audience leaves out.
-        deals = leave_out(loader.load_all(paths, problems), model)
+        deals = leave_out(loader.load_all(paths, problems), model, kept.emptied if kept else None)
         known = past.result() if past is not None else History({}, "history_off")
         source = versions.result() if versions is not None else None
     # The dashboard's snapshot of the quarter's start, read before the cache is saved: its deals are parsed
@@ -154,7 +164,8 @@ def read_project(root: Path, model_path: Path, deals_dir: Path, as_of: date, lab
         pipeline.calls = None
     pipeline.snapshot = snapshot
     if movement:
-        pipeline.movement = history_movement(source, deals_dir, cache, deals, paths, model, as_of, movements)
+        pipeline.movement = history_movement(source, deals_dir, cache, deals, paths, model, as_of,
+                                             kept.movements if kept else None)
     return Project(model, pipeline, pipeline.problems)
 
 

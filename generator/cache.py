@@ -149,10 +149,10 @@ class Cache:
 class Bundle:
     """Many small entries of one kind kept in one cache entry, read on first use and written once.
 
-    Creating a file is what costs on a file system like this machine's: right after a folder of
-    a few thousand files was deleted (`rm -rf .cache`, or mkdocs emptying `site/`), each new file
-    took 0.6–1 ms, so a thousand entries of parsed deals cost more than parsing the deals. One
-    file of the same bytes costs milliseconds. Verified as a whole, like any entry.
+    Creating a file is what costs on some file systems, most of all right after a folder of a few
+    thousand files was deleted (`rm -rf .cache`, or mkdocs emptying `site/`): a thousand entries of
+    parsed deals can cost more than parsing the deals, and one file of the same bytes far less.
+    Verified as a whole, like any entry.
     """
 
     NAME = "bundle"

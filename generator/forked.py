@@ -57,7 +57,7 @@ class Child:
         if pid == 0:  # the child: never returns into the caller's stack
             os.close(read_end)
             # Nothing inherited becomes garbage here before the process ends: the collector need not
-            # walk it (a second or more in a large build), nor write to the pages it shares with the parent.
+            # walk it (long in a large build), nor write to the pages it shares with the parent.
             gc.freeze()
             code = 0
             try:

@@ -174,7 +174,7 @@ def catalog(language: str) -> dict:
 
 @lru_cache
 def _catalog_at(path: Path, _changed: int) -> dict:
-    # libyaml's loader when PyYAML has it: the pure-Python one takes ~0.4 s for both catalogs, which
+    # libyaml's loader when PyYAML has it: the pure-Python one is many times slower on the catalogs, which
     # every command (check, build, serve) pays at start-up.
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     data = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)

@@ -20,19 +20,23 @@ import html
 import logging
 import os
 import re
+from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import jinja2
+
 from .as_of_build import AS_OF_ENV
-from .build import Project, as_of_date, calls_path, read_project, site_outputs, team_path
+from .build import Kept, Project, as_of_date, calls_path, read_project, site_outputs, team_path
 from .cache import Cache
 from .diagnostics import command_name, format_problems, listed
-from .labels import Labels, catalog
+from .labels import Labels, catalog, use_project_catalogs
 from .model.pipeline import ViewMemo
 from .publish import Publish, WarningCount
-from .site.languages import SOURCE_LANGUAGE, SiteLanguages, translation_of
+from .search_worker import is_search_worker, mended_workers
+from .site.languages import SOURCE_LANGUAGE, SiteLanguages, overridden, translation_of, translation_suffix
 from .site.pages import Remembered
 from .site.paths import SitePaths
 from .site.renderer import CompiledTemplates
@@ -41,13 +45,13 @@ from .sources.audiences import DEFAULT as DEFAULT_AUDIENCE
 from .sources.deal_files import deal_files, shown_path
 from .sources.deal_format import ID_PATTERN
 from .sources.language_files import catalog_files, catalog_folder
+from .sources.project_files import entry_name
 from .sources.stage_model import StageModel, StageModelError, load_stage_model, model_files
 
 if TYPE_CHECKING:
     from datetime import date
 
     from .build import SiteOutputs
-    from .model.movement import Movement
     from .site.renderer import Renderer
     from .workbooks.run import Serving, WorkbookRun
 
@@ -119,8 +123,10 @@ class Session:
         # folders as listed, the last movement of the history pages (by its facts).
         self.compiled = CompiledTemplates()
         self.theme_listing: dict[str, list[str]] = {}
-        self.movements: dict[str, Movement] = {}
         self.preview = Preview() if serving else None
+        # The stage model and the movement last made, and, while serving, the history and the deals as the audience
+        # sees them.
+        self.kept = Kept(histories={} if serving else None, emptied={} if serving else None)
         if self.preview is not None:
             from .workbooks.run import Serving
 
@@ -135,6 +141,13 @@ class Session:
         self.cache = Cache(None)
         self.project: Project | None = None
         self.errors: list = []  # while serving: the problems every page shows (the build goes on)
+        self.workbooks: WorkbookRun | None = None  # rendered beside the pages, waited for before publishing
+        self.pages_written, self.seconds = 0, 0.0
+        # The language being built (the first's at the root, then each other one's, nested in it).
+        self.language, self.nested, self.user_nav = SOURCE_LANGUAGE, False, None
+        self.labels, self.paths = Labels(self.language), SitePaths()
+        self.pages: list[str] = []  # this language's pages, as mkdocs builds them (the search index's order)
+        self._indexed = 0  # of the search plugin's entries, those already kept by page
         self._lock: int | None = None
         self._history_note_said = ""
 
@@ -165,6 +178,91 @@ class Session:
                                f"({labels.word(why[1].code, why[1].params)})")
         self.keep_jieba_cache()
 
+    def configure_plugin(self, options, config_file: str | None, theme_language: str | None) -> None:
+        """From the plugin's options (`plugin.DealbookConfig`) and mkdocs.yml's place: the inputs and languages."""
+        root = Path(config_file).parent if config_file else Path.cwd()
+        model_path = Path(options.stage_model)
+        use_project_catalogs(catalog_folder(model_path))  # a project's own languages (`dealbook language add`)
+        self.languages = SiteLanguages.configured(options.languages, theme_language, options.per_language)
+        self.language = self.languages.primary
+        self.configure(Inputs(root, model_path, Path(options.deals_dir), root / options.cache_dir, options.workbooks,
+                              options.history_pages, edit_branch=options.edit_branch),
+                       config_name=Path(config_file or "mkdocs.yml").name, history_since=options.history_since,
+                       audience=options.audience)
+
+    def hand_written(self, files: list, docs_dir: Path) -> tuple[set[str], dict[str, dict]]:
+        """Of the files mkdocs found (its `File`s), what this language's site publishes differently: (the files to
+        drop, the files to add in their place as `File.generated` arguments by path). A page's translation
+        `X.<code>.md` is never a page of its own, and is published as `X.md` in its language; the data files (the
+        stage model, the team, the calls, the catalogs) are not published; Material's search worker is mended."""
+        assert self.inputs is not None
+        self._indexed = 0  # a new build: the search plugin's index is new
+        translations = {f.src_uri: f for f in files if translation_suffix(f.src_uri)}
+        data = {entry_name(path, docs_dir) for path in self.inputs.data_files()}  # as linked: under its own name
+        drop = [*translations, *(f.src_uri for f in files if f.src_uri in data)]
+        add: dict[str, dict] = {}
+        pages = [f for f in files if f.is_documentation_page() and f.src_uri not in translations]
+        for src, twin in self.translated(pages, translations, self.language).items():
+            add[src] = {"abs_src_path": twin}
+        workers = {f.src_uri: f.abs_src_path for f in files if f.abs_src_path and is_search_worker(f.src_uri)}
+        for src, source in mended_workers(workers).items():
+            add[src] = {"content": source}
+        return {*drop, *add}, add
+
+    def in_language(self, config, search, language: str | None = None) -> dict[str, dict]:
+        """What mkdocs.yml says differently in a language (the first by default): set on the configuration (mkdocs'
+        config, dict-like) and the search plugin's for the first, returned for another."""
+        language = language or self.languages.primary
+        values = self.languages.config_values(language, config.theme.get("palette"))
+        if language == self.languages.primary:
+            targets = {"values": config, "theme": config.theme, "search": search.config if search else None}
+            for name, target in targets.items():
+                for key, value in values[name].items() if target is not None else ():
+                    target[key] = value
+        return values
+
+    def build_other_languages(self, config, search, build: Callable[[], None]) -> None:
+        """Build the site of each other language under `/<code>/`, with this build's deals and workbook run: mkdocs
+        (`build`) runs every plugin again on the same configuration, with the language's values in place."""
+        primary = self.language
+        for language in self.languages.others:
+            values = self.in_language(config, search, language)
+            values["values"].update(site_dir=os.path.join(config.site_dir, language), nav=self.user_nav)
+            if config.site_url:
+                values["values"]["site_url"] = config.site_url.rstrip("/") + f"/{language}/"
+            with overridden(config, **values["values"]), overridden(config.theme, **values["theme"]), \
+                    overridden(search.config if search is not None else {}, **values["search"]):
+                self.language, self.nested = language, True
+                try:
+                    build()
+                finally:
+                    self.language, self.nested = primary, False
+
+    def page_context(self, extra: dict, url: str, page_src: str, search) -> None:
+        """As a page is rendered: Material's language selector gets the same page in each language; while serving,
+        the entries the search plugin has just made for the page are kept for the next rebuild."""
+        if self.languages.several:
+            extra["alternate"] = self.languages.alternates(url, self.language)
+        if self.preview is not None and search is not None:
+            entries = search.search_index.entries
+            self.preview.search.setdefault(self.language, {})[page_src] = entries[self._indexed:]
+            self._indexed = len(entries)
+
+    def index_in_order(self, search) -> None:
+        """While serving, before the search plugin writes this language's index: the index a clean build makes."""
+        # No public hook in Material 9.8.2: in a dirty rebuild its search plugin merges the pages rebuilt into its
+        # last index by the URL of the first of them alone (`generate_search_index`), so the entries of every other
+        # page rebuilt come twice. The index is set here as a clean build makes it, each page's entries as last
+        # made, and no last index is left to merge.
+        if self.preview is None or search is None:
+            return
+        kept = self.preview.search.setdefault(self.language, {})
+        for gone in kept.keys() - set(self.pages):
+            del kept[gone]
+        search.search_index.entries = [entry for src in self.pages for entry in kept.get(src, ())]
+        search.search_index_prev = None
+        self._indexed = 0
+
     def watched(self) -> list[Path]:
         """What a live preview watches besides the pages: the deals, the stage model and its texts, the project's
         catalogs, the team file and the forecast calls."""
@@ -176,21 +274,42 @@ class Session:
     def model(self) -> StageModel:
         assert self.inputs is not None
         try:
-            return load_stage_model(self.inputs.model_path, shown_path(self.inputs.model_path, self.inputs.root))
+            return load_stage_model(self.inputs.model_path, shown_path(self.inputs.model_path, self.inputs.root),
+                                    self.kept.models)
         except StageModelError as exc:
             raise SessionError("the stage model cannot be used:\n" + format_problems(exc.problems)) from None
 
-    def read(self, labels: Labels, paths: SitePaths) -> Project:
+    def for_language(self, url_of: Callable[[str], str]) -> None:
+        """The words and paths of the language being built; `url_of`: mkdocs' URL of a site file."""
+        prefix = self.languages.prefix(self.language)
+        self.labels = Labels(self.language)
+        self.paths = SitePaths(url_of, shared_root="../" * prefix.count("/"),
+                               workbook_language=self.language if prefix else "")
+
+    def start_workbooks(self, outputs: SiteOutputs, site_dir: Path) -> None:
+        """Each language's workbooks go into its own site folder, which mkdocs has just emptied."""
+        self.pages_written += sum(src.endswith(".md") for src in outputs.pages.files)
+        if self.workbooks is not None and outputs.workbooks:
+            kind = f"workbooks-{self.language}" if self.nested else "workbooks"
+            self.workbooks.start(outputs.workbooks, site_dir, kind)
+
+    def read(self) -> Project:
         """The deals read, checked and computed, once for every language of the build."""
         inputs = self.inputs
         assert inputs is not None
         self.cache = Cache(inputs.cache_dir)  # says once when it cannot be written
+        self.pages_written, self.seconds = 0, 0.0
+        if inputs.workbooks:
+            from .workbooks.run import WorkbookRun
+
+            self.workbooks = WorkbookRun(self.cache, serving=self.preview.workbooks if self.preview else None)
         preview = self.preview
         assert self.as_of is not None
+        labels, paths = self.labels, self.paths
         self.project = read_project(inputs.root, inputs.model_path, inputs.deals_dir, self.as_of, labels, self.cache,
                                     movement=inputs.history_pages, history_since=inputs.history_since,
                                     audience=inputs.audience, remembered=preview.deals_read if preview else None,
-                                    views=preview.views if preview else None, movements=self.movements)
+                                    views=preview.views if preview else None, kept=self.kept)
         self.errors = self.project.problems.errors if preview is not None else []
         if preview is not None:
             preview.deal_sources = {
@@ -210,8 +329,9 @@ class Session:
             self._history_note_said = note
         return self.project
 
-    def outputs(self, labels: Labels, paths: SitePaths, repo_url: str, first: bool) -> tuple[SiteOutputs, Renderer]:
+    def outputs(self, repo_url: str) -> tuple[SiteOutputs, Renderer]:
         """One language's generated files, from the pipeline read once."""
+        labels, paths, first = self.labels, self.paths, not self.nested
         assert self.inputs is not None and self.project is not None and self.project.pipeline is not None
         remembered = self.preview.remembered(labels.language) if self.preview is not None else None
         if remembered is not None and first:
@@ -241,19 +361,33 @@ class Session:
                 out[file.src_uri] = twin.abs_src_path
         return out
 
-    def theme_partials(self) -> dict[str, str]:
-        """The theme's partials the site replaces: the footer says whom the build is for; the language selector
-        takes the links made for each page as they are."""
+    def themed(self, env: jinja2.Environment, extra: dict, files) -> jinja2.Environment:
+        """The theme's environment with the partials the site replaces: the footer says whom the build is for (in
+        the page's language); the language selector takes the links made for each page as they are. `files`:
+        mkdocs' final list, whose pages are built in its order (the search index's)."""
+        assert self.inputs is not None
+        self.pages = [f.src_uri for f in files.documentation_pages()]
+        extra["dealbook_audience"] = self.labels("audience_footer", audience=self.inputs.audience)
         names = ["copyright.html"] + (["alternate.html"] if self.languages.several else [])
-        return {f"partials/{name}": (TEMPLATES / name).read_text(encoding="utf-8") for name in names}
+        ours = {f"partials/{name}": (TEMPLATES / name).read_text(encoding="utf-8") for name in names}
+        env.loader = jinja2.ChoiceLoader([jinja2.DictLoader(ours), env.loader])
+        return env
 
-    def finished_html(self, output: str, labels: Labels, page_src: str) -> str:
+    @staticmethod
+    def playbook_page(renderer: Renderer, markdown: str, src: str) -> str:
+        """A hand-written page with the stage model's numbers rendered in."""
+        try:
+            return renderer.render_playbook_page(markdown, src)
+        except Exception as exc:  # a template mistake in a page: say where, not a traceback
+            raise SessionError(f"{src}: cannot render the page's stage-model macros: {exc}") from None
+
+    def finished_html(self, output: str, page_src: str) -> str:
         """A page's HTML as the site publishes it: no alternate links in the head (see `_HEAD_ALTERNATE`), the
         banner of a `dealbook build --as-of` and, while serving with errors, the error panel."""
         if self.languages.several:
             head, end, body = output.partition("</head>")
             output = _HEAD_ALTERNATE.sub("", head) + end + body
-        as_of_build = os.environ.get(AS_OF_ENV, "").split()
+        labels, as_of_build = self.labels, os.environ.get(AS_OF_ENV, "").split()
         top = ""
         if len(as_of_build) == 2:  # `dealbook build --as-of`: every page says it is not today's
             from datetime import date
@@ -267,26 +401,43 @@ class Session:
 
     # --- a live preview ----------------------------------------------------------------------------------
 
-    def everything_changed(self, language: str) -> bool:
+    def everything_changed(self) -> bool:
         """Whether a dirty rebuild of this language must redo every page: hand-written pages render the stage
         model, and every page shows the error panel while a deal is wrong."""
         if self.preview is None or self.inputs is None:
             return False
         model = b"\0".join(path.read_bytes() for path in model_files(self.inputs.model_path))
         digest = hashlib.sha256(model + b"\0" + "\n".join(str(p) for p in self.errors).encode()).hexdigest()
-        if digest == self.preview.rebuilt_for.get(language):
+        if digest == self.preview.rebuilt_for.get(self.language):
             return False
-        self.preview.rebuilt_for[language] = digest
-        self.preview.digests.pop(language, None)
+        self.preview.rebuilt_for[self.language] = digest
+        self.preview.digests.pop(self.language, None)
         return True
 
     def note_rebuild(self, language: str, changed: int, generated: int) -> None:
         log.info("dealbook: dirty rebuild: %d of %d generated pages changed%s", changed, generated,
                      f" ({language})" if self.languages.several else "")
 
-    def built_before(self, language: str) -> dict[str, str]:
-        """Each generated file's digest as the last rebuild of this language wrote it."""
-        return self.preview.digests.get(language, {}) if self.preview is not None else {}
+    def generated(self, pages: list, late: list, finished: dict, directory_urls: bool) -> None:
+        """The generated files of a language's build (mkdocs' `File`s: `pages` written by mkdocs, `late` by the
+        workbook run): each page knows what the last rebuild wrote at its path and, for a finished page, the
+        identity of its HTML; while serving, what the last rebuild made and this one does not is taken off."""
+        language = self.language
+        built = self.preview.digests.get(language, {}) if self.preview is not None else {}
+        for file in pages:
+            file.built = built.get(file.src_uri, "")
+            if file.src_uri in finished:
+                file.finished = finished[file.src_uri].identity
+        if self.dirty:
+            self.note_rebuild(language, sum(f.is_modified() for f in pages), len(pages))
+        if self.preview is not None:
+            self.take_off_what_is_gone(language, {f.src_uri: (f.abs_dest_path, f.url) for f in pages + late},
+                                       directory_urls)
+
+    def built(self, pages: list) -> None:
+        """While serving: what this rebuild wrote (each generated page's digest), for the next one to compare."""
+        if self.preview is not None:
+            self.preview.digests[self.language] = {f.src_uri: f.digest for f in pages}
 
     def take_off_what_is_gone(self, language: str, now: dict[str, tuple[str, str]],
                               directory_urls: bool) -> set[str]:
@@ -307,20 +458,7 @@ class Session:
                 self.preview.workbooks.published.pop(destination, None)  # a deal added back gets its workbook
         return {url for _destination, url in gone}
 
-    def keep_search_entries(self, language: str, page_src: str, entries: list) -> None:
-        assert self.preview is not None
-        self.preview.search.setdefault(language, {})[page_src] = entries
-
-    def search_entries(self, language: str, pages: list[str]) -> list:
-        """The search index of a language's preview, as a clean build makes it: the entries of each page, in the
-        order mkdocs builds them, as the page was last built (those of pages gone are dropped)."""
-        assert self.preview is not None
-        kept = self.preview.search.setdefault(language, {})
-        for gone in kept.keys() - set(pages):
-            del kept[gone]
-        return [entry for src in pages for entry in kept.get(src, ())]
-
-    def broken_deal_pages(self, labels: Labels, generated: dict) -> dict[str, str]:
+    def broken_deal_pages(self, generated: dict) -> dict[str, str]:
         """While serving: a page at the URL of each deal left out for its errors, so that the page the rep
         is looking at shows the error panel instead of going stale (source → Markdown)."""
         if self.preview is None or not self.errors:
@@ -330,7 +468,7 @@ class Session:
         for src, shown in self.preview.deal_sources.items():
             if shown in broken and src not in generated:
                 deal_id = Path(shown).stem  # a valid id: letters, digits and '-' only
-                text = labels("serve_broken_deal", path=shown)
+                text = self.labels("serve_broken_deal", path=shown)
                 pages[src] = (f"---\ntitle: {deal_id}\nsearch:\n  exclude: true\n---\n\n# {deal_id}\n\n"
                               f"{html.escape(text)}\n")
         return pages
@@ -347,6 +485,27 @@ class Session:
                 f'background:#c62828;color:#fff;font:14px/1.5 sans-serif;position:relative;z-index:10">'
                 f"<strong>{html.escape(labels('serve_errors', n=len(self.errors)))}</strong>"
                 f'<ul style="margin:.4rem 0 0 1.2rem">{items}</ul></div>')
+
+    def serve(self, server) -> None:
+        """The preview's server (mkdocs' LiveReloadServer): what it watches, and no error for a path with a NUL."""
+        # mkdocs 1.6.1's LiveReloadServer (`livereload/__init__.py`, `_serve_request`) opens the requested path as
+        # given: an encoded NUL (`/deals/%00.html`) raises ValueError in `open`, answered with a 500 and a
+        # traceback in the log. Such a path names no file: a 404, through the same error page.
+        app = server.get_app()
+
+        def no_nul(environ, start_response):
+            if "\0" not in environ.get("PATH_INFO", ""):
+                return app(environ, start_response)
+            try:
+                page = server.error_handler(404)
+            except Exception:  # noqa: BLE001 - the plain answer below
+                page = None
+            start_response("404 Not Found", [("Content-Type", "text/html")])
+            return [page or b"404 Not Found"]
+
+        server.set_app(no_nul)
+        for path in self.watched():
+            server.watch(str(path))
 
     # --- the process -------------------------------------------------------------------------------------
 
@@ -379,7 +538,7 @@ class Session:
 
     def keep_jieba_cache(self) -> None:
         """Search segments Chinese with jieba, which caches its dictionary in /tmp by default; the build may only
-        write to site/ and .cache/. While serving, its dictionary (about a second to load) is loaded once."""
+        write to site/ and .cache/. While serving, its dictionary (slow to load) is loaded once."""
         if not any(catalog(code).get("search_segmenter") == "jieba" for code in self.languages.codes):
             return
         try:
@@ -412,10 +571,10 @@ class Session:
             return site_dir
         return str(self._publish.staging)
 
-    def wait_for(self, run: WorkbookRun | None) -> None:
-        if run is not None:
+    def wait_for_workbooks(self) -> None:
+        if self.workbooks is not None:
             try:
-                run.wait()
+                self.workbooks.wait()
             except Exception as exc:
                 raise SessionError(f"dealbook: a workbook could not be written: {exc}") from None
 
@@ -450,17 +609,21 @@ class Session:
         return self._target
 
     def abandon(self) -> None:
-        """A build failed: the site stays as it was; only the staging folder goes."""
+        """A build failed: the site stays as it was; only the staging folder goes (after the workers that wrote
+        to it)."""
+        if self.workbooks is not None:
+            self.workbooks.cancel()
         if self._publish is not None:
             self._publish.abandon()
             self._publish = None
         self._stop_counting()
         self.unlock()
 
-    def log_summary(self, pages: int, written: int, reused: int, seconds: float) -> None:
+    def log_summary(self) -> None:
         if self.project is None or self.project.pipeline is None:
             return
-        pipeline = self.project.pipeline
+        pipeline, run, pages, seconds = self.project.pipeline, self.workbooks, self.pages_written, self.seconds
+        written, reused = (run.written, run.reused) if run is not None else (0, 0)
         log.info("dealbook: %d deals read, %d pages written, %d workbooks written, %d reused%s, %.2f s "
                  "(as of %s, %d warnings)", len(pipeline.deals), pages, written, reused,
                  f" in {', '.join(self.languages.codes)}" if self.languages.several else "", seconds,

@@ -199,28 +199,28 @@ def _deal_fields(audience: Audience, model: StageModel) -> list[str]:
     return [n for n in wanted if removable(n, names) and not any(n.startswith(w + ".") for w in wanted)]
 
 
-# The last deals emptied, by the identity of the deal read and the fields emptied: a live preview's rebuild
-# gets the very same `Deal` for a file that did not change, and so its view, kept while the deal is the
-# same object.
-_EMPTIED: dict[tuple[int, tuple[str, ...]], tuple[Deal, Deal]] = {}
+def leave_out(deals: list[Deal], model: StageModel, kept: dict | None = None) -> list[Deal]:
+    """The deals as the model's audience may see them: every field it leaves out emptied.
 
-
-def leave_out(deals: list[Deal], model: StageModel) -> list[Deal]:
-    """The deals as the model's audience may see them: every field it leaves out emptied."""
+    `kept` (a live preview's session): the last deals emptied, by the identity of the deal read and the fields
+    emptied: a rebuild gets the very same `Deal` for a file that did not change, and so its view, kept while
+    the deal is the same object.
+    """
     wanted = tuple(_deal_fields(model.audience, model))
     if not wanted:
         return deals
     out = []
     for deal in deals:
-        known = _EMPTIED.get((id(deal), wanted))
+        known = kept.get((id(deal), wanted)) if kept is not None else None
         if known is None or known[0] is not deal:
             emptied = deal
             for name in wanted:
                 emptied = _without(emptied, name)
             known = (deal, emptied)
         out.append(known[1])
-    _EMPTIED.clear()
-    _EMPTIED.update({(id(deal), wanted): (deal, emptied) for deal, emptied in zip(deals, out, strict=True)})
+    if kept is not None:
+        kept.clear()
+        kept.update({(id(deal), wanted): (deal, emptied) for deal, emptied in zip(deals, out, strict=True)})
     return out
 
 

@@ -65,12 +65,12 @@ class History:
         return not self.reason
 
 
-def read_history(deals_dir: Path, cache: Cache, keep: bool = False, since: int | None = None) -> History:
+def read_history(deals_dir: Path, cache: Cache, kept: dict | None = None, since: int | None = None) -> History:
     """Read the history of every deal file under `deals_dir` from the repository containing it.
 
     The result is cached per commit: rebuilds while editing (HEAD unchanged) do not read the
-    log again. Uncommitted edits are not part of it; see `timeline`. `keep` (a live preview's
-    rebuilds): also keep it in this process, for the next call at the same commit. `since`:
+    log again. Uncommitted edits are not part of it; see `timeline`. `kept` (a live preview's session):
+    the history last read, kept there for the next call at the same commit. `since`:
     `history_since` as a UTC timestamp, as the history pages read it (`deal_versions._read_log`).
     """
     def read(top: Path, head: str, folder: str) -> History:
@@ -79,7 +79,7 @@ def read_history(deals_dir: Path, cache: Cache, keep: bool = False, since: int |
         return from_versions(VersionsSource(deals_dir, cache, key=versions_key(cache, head, folder, since), top=top,
                                             folder=folder, since=since).load())
 
-    return _read_cached(deals_dir, cache, "history", read, keep, str(since))
+    return _read_cached(deals_dir, cache, "history", read, kept, str(since))
 
 
 def read_latest(deals_dir: Path, cache: Cache) -> History:
@@ -91,21 +91,18 @@ def read_latest(deals_dir: Path, cache: Cache) -> History:
     return _read_cached(deals_dir, cache, "latest history", _read_latest)
 
 
-# The history last kept, by its cache, kind and key (the commit, which names the whole history
-# before it, and the deals folder).
-_LAST_READ: dict[tuple[str, str, str], History] = {}
-
-
 def _read_cached(deals_dir: Path, cache: Cache, kind: str, read: Callable[[Path, str, str], History],
-                 keep: bool = False, since: str = "None") -> History:
+                 kept: dict | None = None, since: str = "None") -> History:
     repo = locate(deals_dir)
     if isinstance(repo, str):
         return History({}, repo)
     top, head, folder = repo
     key = cache.key(kind, head, folder, since)
-    kept = (str(cache.directory), kind, key)
-    if keep and kept in _LAST_READ:  # a live preview's rebuild at the same commit: not even unpickled again
-        return _LAST_READ[kept]
+    # `kept` holds the history last read, by its cache, kind and key (the commit, which names the whole history
+    # before it, and the deals folder): a live preview's rebuild at the same commit does not even unpickle it.
+    where = (str(cache.directory), kind, key)
+    if kept is not None and where in kept:
+        return kept[where]
     history = None
     cached = cache.get(kind, key)
     if cached is not None:
@@ -117,9 +114,9 @@ def _read_cached(deals_dir: Path, cache: Cache, kind: str, read: Callable[[Path,
         history = read(top, head, folder)
         cache.put(kind, key, pickle.dumps(history, protocol=pickle.HIGHEST_PROTOCOL))
         cache.prune(kind, {key})
-    _LAST_READ.clear()
-    if keep:
-        _LAST_READ[kept] = history
+    if kept is not None:
+        kept.clear()
+        kept[where] = history
     return history
 
 

@@ -303,11 +303,6 @@ ITEM_KEYS = {"stages": ("key", "number"), "groups": ("key",), "factors": ("key",
 REQUIRED_TERMS = {"status": ("open", "won", "lost", "abandoned"), "roles": ("decision-maker",)}
 
 
-# The last model read, by its files' names and bytes: a build reads the stage model once per
-# language and once for the deals, and a live preview again for every rebuild.
-_LAST: dict[tuple, StageModel] = {}
-
-
 def texts_files(path: Path) -> dict[str, Path]:
     """The texts file of each language beside the model (`playbook.zh.yml` → zh), by code."""
     path = Path(path)
@@ -341,20 +336,24 @@ def _read(path: Path) -> bytes | None:
         return None  # read_yaml says why, at the file's name
 
 
-def load_stage_model(path: Path, shown_as: str | None = None) -> StageModel:
-    """Read and check the stage model and its languages' texts; raise StageModelError listing every problem."""
+def load_stage_model(path: Path, shown_as: str | None = None, kept: dict | None = None) -> StageModel:
+    """Read and check the stage model and its languages' texts; raise StageModelError listing every problem.
+
+    `kept` (a session's): the last model read, by its files' names and bytes, kept there: a build reads the
+    stage model for the navigation and for the deals, and a live preview again for every rebuild.
+    """
     shown = shown_as or str(path)
     files = texts_files(path)
     data = _read(path)
     texts = {code: (file, _shown_beside(shown, file.name), _read(file)) for code, file in files.items()}
     key = (shown, data, tuple((code, entry[2]) for code, entry in texts.items()))
     readable = data is not None and all(entry[2] is not None for entry in texts.values())
-    if readable and key in _LAST:
-        return _LAST[key]
+    if readable and kept is not None and key in kept:
+        return kept[key]
     model = _load(path, shown, data, texts)
-    if readable:
-        _LAST.clear()
-        _LAST[key] = model
+    if readable and kept is not None:
+        kept.clear()
+        kept[key] = model
     return model
 
 

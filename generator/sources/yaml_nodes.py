@@ -267,7 +267,7 @@ def _report_syntax_error(exc: yaml.MarkedYAMLError, text: str, shown_as: str, pr
     problems.error(shown_as, line, col, "", worded("yaml_syntax", what=what), hint)
 
 
-# How many characters the search for further slips may parse again, in all (about half a second): a
+# How many characters the search for further slips may parse again, in all (a bound on its time): a
 # deal file of a few kilobytes may be parsed again hundreds of times, a file of a megabyte twice.
 REPARSE_BUDGET = 2_000_000
 INDENT = re.compile(r"[ \t-]*")
