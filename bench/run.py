@@ -366,7 +366,7 @@ LARGE_STEPS = ("peer", "cold_1", "cold", "check_cold")
 
 
 def run(count: int, rounds: int, out_dir: Path, history_commits: int = 20, preview: bool = True,
-        steps: tuple[str, ...] = STEPS, name: str = "latest") -> dict:
+        steps: tuple[str, ...] = STEPS, results_name: str = "latest") -> dict:
     mkdocs = str(Path(sys.executable).parent / "mkdocs")
     dealbook = str(Path(sys.executable).parent / "dealbook")
     engines = engine_commands()
@@ -477,8 +477,8 @@ def run(count: int, rounds: int, out_dir: Path, history_commits: int = 20, previ
         if key in medians:
             result["ratio_to_peer"][key] = medians[key] / medians["peer"]
     out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / f"{name}-{count}.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    (out_dir / f"{name}-{count}.md").write_text(table(result) + "\n", encoding="utf-8")
+    (out_dir / f"{results_name}-{count}.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    (out_dir / f"{results_name}-{count}.md").write_text(table(result) + "\n", encoding="utf-8")
     return result
 
 
@@ -580,7 +580,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Benchmarking {args.deals:,} deals, {args.rounds} rounds…", flush=True)
     if args.export_only:
         result = run(args.deals, args.rounds, args.out, args.history_commits, preview=False, steps=EXPORT_STEPS,
-                     name="export")
+                     results_name="export")
     elif args.deals >= 10000 and not args.all_steps:
         result = run(args.deals, args.rounds, args.out, 0, preview=False, steps=LARGE_STEPS)
     else:
