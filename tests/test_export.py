@@ -80,14 +80,16 @@ def sites(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sites]:
         assert done.returncode == 0, done.stderr[-3000:]
         exports[language] = folder
         out = root.parent / f"mkdocs-{language}"
-        done = _run([sys.executable, "-m", "mkdocs", "build", "-f", str(folder / "mkdocs.yml"), "-d", str(out)], root)
+        # --strict: a link of a page to another (or to an anchor) the export lacks is a warning, and fails it.
+        done = _run([sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(folder / "mkdocs.yml"),
+                     "-d", str(out)], root)
         assert done.returncode == 0, done.stderr[-3000:]
         built[("mkdocs", language)] = out
         command = zensical()
         if command is not None:  # it builds into the project's site_dir, in a copy of the export of its own
             copy = root.parent / f"zensical-{language}"
             shutil.copytree(folder, copy)
-            done = _run([command, "build", "-f", str(copy / "mkdocs.yml")], copy)
+            done = _run([command, "build", "--strict", "-f", str(copy / "mkdocs.yml")], copy)
             assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
             built[("zensical", language)] = copy / "site"
     yield Sites(root, project.site, exports, built)
