@@ -547,6 +547,8 @@ class Session:
             return
         assert self.inputs is not None
         folder = self.inputs.cache_dir
+        with suppress(OSError):  # where jieba saves its dictionary; the cache makes it too, later in the build
+            folder.mkdir(parents=True, exist_ok=True)
         # No public setting in jieba 0.42.1 for where its default tokenizer caches the dictionary: its
         # `Tokenizer.initialize` reads the `tmp_dir` attribute, which is set here.
         jieba.dt.tmp_dir = str(folder)
