@@ -273,9 +273,7 @@ def import_(workbooks: tuple[Path, ...], dry_run: bool, deals_dir: Path, model_p
     each changed file. Exits 0 when all went in (or there was nothing to import), 1 when nothing
     was written (one line per problem, naming the file and the sheet!cell), 2 on wrong usage.
     """
-    from .workbooks.importer import (
-        import_workbooks,  # openpyxl and the merge only for this command
-    )
+    from .workbooks.importer import import_workbooks  # openpyxl and the merge only for this command
 
     missing = [str(p) for p in workbooks if not p.is_file()]
     if missing:
@@ -411,6 +409,7 @@ def serve(ctx: click.Context) -> None:
     if "--clean" not in args and "-c" not in args and "--dirty" not in args:
         args.append("--dirty")
     _mkdocs(["serve", *args])
+
 
 from .language_command import language  # noqa: E402 - `dealbook language add`, in a module of its own
 
