@@ -48,8 +48,8 @@ def _config(args: list[str]) -> tuple[Path, dict]:
                        next((a.split("=", 1)[1] for a in args if a.startswith("--config-file=")), "mkdocs.yml")))
     try:
         data = yaml.load(config.read_text(encoding="utf-8"), Loader=Lenient)  # noqa: S506 - a safe loader
-    except (OSError, UnicodeError, yaml.YAMLError):
-        data = None
+    except (OSError, UnicodeError, ValueError, yaml.YAMLError):  # ValueError: a date YAML cannot make (02-30)
+        data = None  # the build's own checks then say what is wrong, in one line
     return config, data if isinstance(data, dict) else {}
 
 
