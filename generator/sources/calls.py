@@ -12,7 +12,6 @@ not yet committed counts from the as-of day.
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 from dataclasses import dataclass
@@ -20,10 +19,8 @@ from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, ClassVar
 
 from ..diagnostics import Worded, worded
-from .project_files import entry_name, shown_path, unreadable
 from .spec import Checker, Date, Field, ListOf, Number, Record, Text
-from .team import PERIOD
-from .yaml_nodes import read_yaml
+from .team import PERIOD, read_checked
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -75,20 +72,11 @@ CALLS_FILE_HINTS = (Worded("calls_folder_hint"), Worded("team_ordinary_file"))
 def load_calls(path: Path, root: Path | None, model: StageModel, team: Team | None, as_of: date,
                problems: Problems) -> Calls | None:
     """Read and check the calls file; None when it is missing or has errors (which go to `problems`)."""
-    if not os.path.lexists(path):
+    checked = read_checked(path, root, CALLS_SPEC, CALLS_FILE_HINTS, problems)
+    if checked is None:
         return None
-    why = unreadable(path, root, hints=CALLS_FILE_HINTS)
-    if why is not None:
-        problems.error(entry_name(path, root), 1, 1, "", *why)
-        return None
-    shown_as = shown_path(path, root)
-    node = read_yaml(path, shown_as, problems)
-    if node is None:
-        return None
-    c = Checker(shown_as, problems)
-    raw = CALLS_SPEC.check(node, "", c)
-    if c.failed or raw is None:
-        return None
+    raw, c = checked
+    shown_as = c.path
     before = len(problems.errors)
     _check_meaning(raw["calls"], model, team, c)
     if len(problems.errors) != before:

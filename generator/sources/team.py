@@ -70,14 +70,14 @@ class Team:
 TEAM_FILE_HINTS = (Worded("team_folder_hint"), Worded("team_ordinary_file"))
 
 
-def load_team(path: Path, root: Path | None, model: StageModel, problems: Problems) -> Team | None:
-    """Read and check the team file; None when it is missing or has errors (which go to `problems`).
-
-    `root` is the project: a team file that is a link leading out of it is refused, like a deal file.
-    """
+def read_checked(path: Path, root: Path | None, spec: Record, hints: tuple[Worded, Worded],
+                 problems: Problems) -> tuple[dict, Checker] | None:
+    """A project file beside the stage model (the team, the forecast calls) read under the deal files'
+    rules and checked against `spec`: its values and the checker (positions), or None when it is missing
+    or has errors (which go to `problems`)."""
     if not os.path.lexists(path):  # a broken link is there, and reported
         return None
-    why = unreadable(path, root, hints=TEAM_FILE_HINTS)
+    why = unreadable(path, root, hints=hints)
     if why is not None:  # named as the entry, not where a link leads
         problems.error(entry_name(path, root), 1, 1, "", *why)
         return None
@@ -86,9 +86,20 @@ def load_team(path: Path, root: Path | None, model: StageModel, problems: Proble
     if node is None:
         return None
     c = Checker(shown_as, problems)
-    raw = TEAM_SPEC.check(node, "", c)
-    if c.failed or raw is None:
+    raw = spec.check(node, "", c)
+    return None if c.failed or raw is None else (raw, c)
+
+
+def load_team(path: Path, root: Path | None, model: StageModel, problems: Problems) -> Team | None:
+    """Read and check the team file; None when it is missing or has errors (which go to `problems`).
+
+    `root` is the project: a team file that is a link leading out of it is refused, like a deal file.
+    """
+    checked = read_checked(path, root, TEAM_SPEC, TEAM_FILE_HINTS, problems)
+    if checked is None:
         return None
+    raw, c = checked
+    shown_as = c.path
     members = tuple(Member(m["name"], tuple((p, float(q)) for p, q in m.get("quotas", {}).items()))
                     for m in raw["members"])
     team = Team(shown_as, members)
