@@ -1,17 +1,22 @@
 """The mutual action plan (`plan:` in a deal file): checked at its positions, in `/deals.json`, on the deal page
 by due date with overdue milestones marked, and as an iCalendar file per deal that parses back with its text as
-text (issue 28, item 3)."""
+text (issue 28, item 3); and each owner's calendar of open next steps and milestones (item 5)."""
 
 from __future__ import annotations
 
 import json
-from datetime import date
+import re
+import subprocess
+import sys
+from datetime import date, timedelta
+from pathlib import Path
 
 from conftest import MINIMAL_DEAL, Project, run_check
 from icalendar import Calendar
 
 from generator.labels import Labels
 from generator.site.ics import plan_calendar
+from generator.site.paths import SitePaths
 from generator.sources.deal_files import Deal, Milestone
 
 TRICKY = 'Kick-off, scope; price\nBEGIN:VEVENT\nSUMMARY:forged\\nEND:VCALENDAR'
@@ -143,3 +148,90 @@ def test_the_calendar_keeps_rep_text_as_text_and_is_the_same_bytes_every_time() 
     again = Calendar.from_ical(edited).walk("VEVENT")
     assert again[0]["UID"] != first["UID"] and again[1]["UID"] == second["UID"]
     assert "Done" in str(second["DESCRIPTION"])
+
+
+STEPS_DEAL = MINIMAL_DEAL + """\
+next_steps:
+  - action: Send the reference list
+    due: 2026-12-02
+  - action: Call procurement
+    owner: Test Rep
+    due: 2026-11-20
+  - action: Already sent the offer
+    due: 2026-11-10
+    done: true
+  - action: Think about pricing
+plan:
+  - milestone: Demo scoring
+    side: customer
+    owner: Dr. Keller
+    due: 2027-01-12
+    stage: 3
+  - milestone: Reference visit
+    side: us
+    owner: Test Rep
+    due: 2026-12-09
+    done: true
+"""
+OTHER_OWNER = STEPS_DEAL.replace("owner: Test Rep\nstage", "owner: Lena Berg\nstage", 1).replace(
+    "Send the reference list", "Lena's own step")
+LOST = STEPS_DEAL.replace("status: open", "status: lost\nlost_reason: price").replace(
+    "Send the reference list", "Step of a lost deal")
+
+
+def _events(path: Path) -> list[tuple[str, date]]:
+    return [(str(e["SUMMARY"]), e.decoded("DTSTART")) for e in Calendar.from_ical(path.read_bytes()).walk("VEVENT")]
+
+
+def test_each_owner_has_a_calendar_of_open_steps_and_milestones_linked_from_their_page(project: Project) -> None:
+    project.write_deal("acme.yml", STEPS_DEAL)
+    project.write_deal("bolt.yml", OTHER_OWNER.replace("ERP rollout", "Bolt ERP"))
+    project.write_deal("gone.yml", LOST.replace("ERP rollout", "Gone ERP"))
+    project.build()
+    owners = project.paths.owner_pages(["Test Rep", "Lena Berg"])
+    calendar = project.site / SitePaths.owner_calendar(owners["Test Rep"])
+    assert calendar.relative_to(project.site).as_posix() == "plans/owners/test-rep.ics"
+    # Open steps with a due date and undone milestones of open deals, by date, the deal's title first; the done
+    # step, the undated one, the done milestone, the lost deal's and the other owner's are not there.
+    expected = [("ERP rollout: Call procurement", date(2026, 11, 20)),
+                ("ERP rollout: Send the reference list", date(2026, 12, 2)),
+                ("ERP rollout: Demo scoring", date(2027, 1, 12))]
+    assert _events(calendar) == expected
+    events = Calendar.from_ical(calendar.read_bytes()).walk("VEVENT")
+    assert all(e.decoded("DTEND") - e.decoded("DTSTART") == timedelta(days=1) for e in events)  # all-day
+    assert len({str(e["UID"]) for e in events}) == 3
+    assert all(e.decoded("DTSTAMP").date() == date(2026, 11, 27) for e in events)  # the as-of date, not the clock
+    assert "Dr. Keller" in str(events[2]["DESCRIPTION"]) and "Customer" in str(events[2]["DESCRIPTION"])
+    other = _events(project.site / SitePaths.owner_calendar(owners["Lena Berg"]))
+    assert ("Bolt ERP: Lena's own step", date(2026, 12, 2)) in other and len(other) == 3
+    zh = _events(project.site / "zh" / SitePaths.owner_calendar(owners["Test Rep"]))
+    assert zh == [(f"ERP rollout：{summary.split(': ', 1)[1]}", day) for summary, day in expected]
+    for folder, words in (("", "Subscribe to this calendar"), ("zh/", "订阅此日历")):
+        page = project.page(folder + owners["Test Rep"].removesuffix(".md"))
+        link = re.search(r'<p class="db-owner-calendar"><a href="([^"]+)">([^<]+)</a>', page)
+        assert link is not None and link.group(2) == words
+        page_path = project.site / folder / project.paths.url(owners["Test Rep"])
+        assert (page_path.parent / link.group(1)).resolve() == (project.site / folder / calendar.relative_to(
+            project.site)).resolve()
+    # A repeat build writes the same bytes: a subscribed calendar sees no change.
+    first = calendar.read_bytes()
+    project.build()
+    assert calendar.read_bytes() == first
+
+
+def test_an_audience_without_next_steps_or_plan_has_no_events_of_them(project: Project) -> None:
+    project.model.write_text(project.model.read_text(encoding="utf-8").replace(
+        "audiences:\n", "audiences:\n  nosteps: {leaves_out: [next_steps]}\n  noplan: {leaves_out: [plan]}\n", 1),
+        encoding="utf-8")
+    project.write_deal("acme.yml", STEPS_DEAL)
+    summaries = {}
+    for audience in ("nosteps", "noplan"):
+        done = subprocess.run([sys.executable, "-m", "generator", "build", "--audience", audience, "-d",
+                               f"site-{audience}"], cwd=project.root, capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stderr
+        for folder in ("", "zh/"):
+            summaries[audience, folder] = [s for s, _ in _events(
+                project.root / f"site-{audience}" / folder / "plans/owners/test-rep.ics")]
+    assert summaries["nosteps", ""] == ["ERP rollout: Demo scoring"]
+    assert summaries["noplan", ""] == ["ERP rollout: Call procurement", "ERP rollout: Send the reference list"]
+    assert len(summaries["nosteps", "zh/"]) == 1 and len(summaries["noplan", "zh/"]) == 2

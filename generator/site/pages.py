@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, TypeVar
 from ..sources.deal_format import json_schema
 from .finished import FinishedPage
 from .history_pages import history_pages
-from .ics import plan_calendar
+from .ics import owner_calendar, plan_calendar
 from .renderer import deal_view_key, forget_except, once_each
 
 if TYPE_CHECKING:
@@ -181,6 +181,13 @@ def generated_pages(pipeline: Pipeline, renderer: Renderer, cache: Cache, *, kin
     for view in pipeline.deals:  # each deal's mutual action plan as a calendar (a few events: made every build)
         if view.deal.plan:
             out.add(paths.plan_calendar(view.id), plan_calendar(view.deal, renderer.labels, pipeline.as_of).decode())
+    open_deals: dict[str, list] = {owner: [] for owner in owner_srcs}
+    for view in pipeline.deals:
+        if view.is_open and view.deal.owner in open_deals:
+            open_deals[view.deal.owner].append(view.deal)
+    for owner, src in owner_srcs.items():  # each owner's open next steps and milestones, to subscribe to
+        out.add(paths.owner_calendar(src), owner_calendar(owner, open_deals[owner], renderer.labels,
+                                                          pipeline.as_of).decode())
     if remembered is not None:
         for gone in set(remembered.pages) - keys:
             del remembered.pages[gone]

@@ -91,6 +91,12 @@ class SitePaths:
         """The deal's mutual action plan as an iCalendar file (`site/ics.py`), for a deal with a plan."""
         return f"plans/{deal_id}.ics"
 
+    @staticmethod
+    def owner_calendar(owner_page: str) -> str:
+        """An owner's calendar of open next steps and plan milestones (`site/ics.py`), named by their page's slug
+        (`owner_pages`: a function of the name alone, so a subscribed address never moves to someone else)."""
+        return f"plans/owners/{posixpath.splitext(posixpath.basename(owner_page))[0]}.ics"
+
     @classmethod
     def owner_page(cls, slug: str) -> str:
         return f"{cls.owners_folder}/{slug}.md"
