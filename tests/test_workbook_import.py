@@ -351,3 +351,89 @@ def test_facts_changed_in_libreoffice_are_named_not_lost(project: Project, deal:
         f"hz-metro.xlsx: {zh.wb_sheet_summary}!B12: '{zh.expected_close}' is not imported; change it in "
         "deals/hz-metro.yml"], result.stdout
     assert deal.read_text(encoding="utf-8") == DEAL.replace("  funding: 2 ", "  funding: 4 ")
+
+
+# --- The Plan sheet ------------------------------------------------------------------------------
+
+PLAN = """\
+plan:   # agreed with Ann Li on 2026-11-20
+  - milestone: Demo scoring
+    side: customer
+    owner: Ann Li
+    due: 2026-12-04
+    stage: 4
+  - milestone: Reference visit
+    side: us
+    owner: Test Rep
+    due: 2026-12-10   # the Shenzhen line
+  - milestone: Budget approved
+    side: customer
+    owner: Bo Chen
+    due: 2027-01-15
+    done: true
+"""
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_plan_milestones_edited_in_the_deal_workbook_come_back(project: Project, language: str) -> None:
+    path = project.deals / f"{DEAL_ID}.yml"
+    path.write_text(DEAL + PLAN, encoding="utf-8")
+    project.build()
+    folder = project.site / ("zh" if language == "zh" else "")
+    [built] = (folder / "workbooks").glob(f"{DEAL_ID}*.xlsx")  # hz-metro.xlsx, zh/workbooks/hz-metro-zh.xlsx
+    labels = Labels(language)
+    yes, no, customer = labels.wb_yes, labels.wb_no, labels.plan_sides["customer"]
+
+    def change(wb: openpyxl.Workbook, cells: Callable) -> None:
+        rows = cells("PlanRows")
+        ws = rows[0].parent
+        assert ws.title == labels.wb_sheet_plan
+        shown = [[ws.cell(r, c).value for c in range(1, 7)] for r in range(rows[0].row, rows[0].row + 3)]
+        assert shown == [["Demo scoring", customer, "Ann Li", datetime(2026, 12, 4), no, 4],
+                         ["Reference visit", labels.plan_sides["us"], "Test Rep", datetime(2026, 12, 10), no, None],
+                         ["Budget approved", customer, "Bo Chen", datetime(2027, 1, 15), yes, None]]
+        ws.cell(rows[0].row, 5).value = yes  # Demo scoring: done
+        ws.cell(rows[0].row + 1, 4).value = datetime(2026, 12, 17)  # Reference visit: moved a week
+        ws.cell(rows[0].row + 2, 5).value = no  # Budget approved: not done after all
+        new = rows[0].row + 3
+        for col, value in enumerate(["Contract signed", customer, "Ann Li", datetime(2027, 3, 20), no, 8], start=1):
+            ws.cell(new, col).value = value
+
+    edited = edit(built, change, project.root / "edited" / built.name)
+    result = run_import(project.root, str(edited))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "is not imported" not in result.stdout
+    # Each change at its place, the comments and everything else as they were; the new milestone at the end.
+    expected = DEAL + (PLAN
+                       .replace("    due: 2027-01-15\n    done: true\n", "    due: 2027-01-15\n")
+                       .replace("    stage: 4\n", "    stage: 4\n    done: true\n")
+                       .replace("due: 2026-12-10   #", "due: 2026-12-17   #")
+                       + "  - milestone: Contract signed\n    side: customer\n    owner: Ann Li\n"
+                         "    due: 2027-03-20\n    stage: 8\n")
+    assert path.read_text(encoding="utf-8") == expected
+    check = run_check(project.root, str(path))
+    assert check.returncode == 0, check.stdout + check.stderr
+    again = run_import(project.root, str(edited))
+    assert again.returncode == 0 and "nothing to import" in again.stdout, again.stdout
+
+
+def test_a_bad_plan_cell_is_one_line_in_the_workbooks_words(project: Project, deal: Path) -> None:
+    original = deal.read_text(encoding="utf-8")
+
+    def change(wb: openpyxl.Workbook, cells: Callable) -> None:
+        first = cells("PlanRows")[0]
+        ws = first.parent
+        for col, value in enumerate(["Kick-off", "其他", "Ann Li", "soon", "也许", 12], start=1):
+            ws.cell(first.row, col).value = value
+        ws.cell(first.row + 1, 3).value = "Nobody"  # a row without its milestone
+
+    edited = edit(workbook(project, DEAL_ID, "hz-metro-zh.xlsx", "zh"), change)
+    result = run_import(project.root, str(edited))
+    assert result.returncode == 1
+    lines = result.stdout.splitlines()
+    assert "hz-metro-zh.xlsx: 行动计划!B3: side '其他' is not one of 客户方, 我方" in lines, result.stdout
+    assert "hz-metro-zh.xlsx: 行动计划!D3: due 'soon' is not a date (write it as YYYY-MM-DD)" in lines
+    assert "hz-metro-zh.xlsx: 行动计划!E3: done '也许' is not one of 是, 否" in lines
+    assert "hz-metro-zh.xlsx: 行动计划!F3: stage 12 is not a stage number from 1 to 8" in lines
+    assert any(line.startswith("hz-metro-zh.xlsx: 行动计划!A4: this plan row has no milestone") for line in lines)
+    assert deal.read_text(encoding="utf-8") == original

@@ -194,7 +194,7 @@ def blank(value) -> bool:
 def test_every_deal_has_a_workbook_with_the_sheets_names_and_live_formulas(built: Built) -> None:
     labels = Labels("en")
     sheets = [labels.wb_sheet_summary, labels.wb_sheet_scorecard, labels.wb_sheet_stakeholders,
-              labels.wb_sheet_negotiation, labels.wb_sheet_stages]
+              labels.wb_sheet_negotiation, labels.wb_sheet_plan, labels.wb_sheet_stages]
     ids = [d["id"] for d in built.deals]
     assert len(ids) >= 5 and "hostile" in ids
     published = {p.stem for p in built.all_workbooks}
@@ -202,7 +202,7 @@ def test_every_deal_has_a_workbook_with_the_sheets_names_and_live_formulas(built
     for name in [*ids, "scorecard-template"]:
         wb = openpyxl.load_workbook(built.workbook(name))
         assert wb.sheetnames == [*sheets, labels.wb_sheet_import], name
-        assert [ws.sheet_state for ws in wb] == ["visible"] * 5 + ["hidden"], name
+        assert [ws.sheet_state for ws in wb] == ["visible"] * 6 + ["hidden"], name
         for result in RESULT_NAMES:
             formula = named_cell(wb, result).value
             assert isinstance(formula, str) and formula.startswith("="), (name, result, formula)
@@ -985,7 +985,7 @@ def test_a_chinese_site_gets_chinese_sheets_headers_and_the_same_results(
     zh, model = Labels("zh"), load_stage_model(project.model)
     wb = openpyxl.load_workbook(project.site / "workbooks" / "closing-soon.xlsx")
     assert wb.sheetnames == [zh.wb_sheet_summary, zh.wb_sheet_scorecard, zh.wb_sheet_stakeholders,
-                             zh.wb_sheet_negotiation, zh.wb_sheet_stages, zh.wb_sheet_import]
+                             zh.wb_sheet_negotiation, zh.wb_sheet_plan, zh.wb_sheet_stages, zh.wb_sheet_import]
     scorecard = wb[zh.wb_sheet_scorecard]
     assert [c.value for c in scorecard[2]][:4] == [zh.wb_group, zh.factor, zh.wb_question, zh.weight]
     assert [scorecard.cell(3 + i, 2).value for i in range(9)] == [f.text("name", "zh") for f in model.evaluation.factors]

@@ -1,17 +1,20 @@
 """The fields a workbook may change, flattened, and the three-way merge that imports them.
 
 A workbook may change a deal's factor scores; its stakeholders' influence, stance, last
-contact and notes (stakeholders matched by name, new names added); and its negotiation
-terms per topic. Each of these is one *field*, keyed by a tuple:
+contact and notes (stakeholders matched by name, new names added); its negotiation
+terms per topic; and its plan milestones' side, owner, due date, done and stage (matched by
+the milestone's text, new ones added). Each of these is one *field*, keyed by a tuple:
 
     ("qualification", factor)
     ("stakeholders", name, n, attribute)   # the n-th stakeholder of that name (0-based)
     ("negotiation", topic, n, attribute)   # the n-th term on that topic
+    ("plan", milestone, n, attribute)      # the n-th milestone of that text
 
-("stakeholders", name, n, "name") and ("negotiation", topic, n, "topic") record that the
-person or term exists, so that a new one is told from an edited one. Values are plain
-JSON values — whole numbers for scores, ISO dates, texts — so the base a workbook was made
-from can be stored in the workbook itself and no git lookup is needed.
+("stakeholders", name, n, "name"), ("negotiation", topic, n, "topic") and ("plan", milestone,
+n, "milestone") record that the row exists, so that a new one is told from an edited one.
+Values are plain JSON values — whole numbers for scores and stages, ISO dates, texts, "true"
+for a milestone done (not done is no field, as in a file without `done:`) — so the base a
+workbook was made from can be stored in the workbook itself and no git lookup is needed.
 
 The merge compares three versions of every field: the base (in the deal file the workbook
 was made from), the deal file now, and the workbook. A field changed on one side only takes
@@ -34,6 +37,9 @@ Changes = dict[Key, Value | None]  # what a workbook shows, or what to write: No
 PERSON_FIELDS = ("influence", "stance", "last_contact", "notes")  # importable for a known stakeholder
 NEW_PERSON_FIELDS = ("title", "role", *PERSON_FIELDS)  # and, for a new one, what the workbook says of them
 TERM_FIELDS = ("opening", "target", "walk_away", "customer_position", "concessions")
+PLAN_FIELDS = ("side", "owner", "due", "done", "stage")  # a milestone's, known or new
+DONE = "true"  # a milestone done, as a field value (JSON plain, as the hidden sheet stores values)
+ROWS = ("stakeholders", "negotiation", "plan")  # fields kept in rows of a list, keyed (kind, key, n, attribute)
 
 
 def clean(value: object) -> Value | None:
@@ -75,6 +81,15 @@ def deal_fields(deal: Deal) -> Fields:
             value = clean(getattr(term, attribute))
             if value is not None:
                 fields[("negotiation", term.topic, n, attribute)] = value
+    milestones: dict[str, int] = {}
+    for m in deal.plan:
+        key = person_key(m.milestone)
+        n = milestones[key] = milestones.get(key, -1) + 1
+        fields[("plan", key, n, "milestone")] = m.milestone
+        for attribute in PLAN_FIELDS:
+            value = (DONE if m.done else None) if attribute == "done" else clean(getattr(m, attribute))
+            if value is not None:
+                fields[("plan", key, n, attribute)] = value
     return fields
 
 
@@ -122,15 +137,16 @@ def merge(base: Fields | None, theirs: Fields, mine: Changes, filled_only: bool 
 
 
 def _row(key: Key) -> tuple | None:
-    return key[:3] if key[0] in ("stakeholders", "negotiation") else None
+    return key[:3] if key[0] in ROWS else None
 
 
 def _rows(fields: Fields) -> set[tuple]:
-    return {key[:3] for key in fields if key[0] in ("stakeholders", "negotiation")}
+    return {key[:3] for key in fields if key[0] in ROWS}
 
 
 def describe(key: Key) -> str:
-    """A field as a rep reads it: `qualification.funding`, `stakeholders[Ann].stance`, `negotiation[price].target`."""
+    """A field as a rep reads it: `qualification.funding`, `stakeholders[Ann].stance`, `negotiation[price].target`,
+    `plan[Demo scoring].due`."""
     if key[0] == "qualification":
         return f"qualification.{key[1]}"
     which = key[1] if key[2] == 0 else f"{key[1]} #{key[2] + 1}"

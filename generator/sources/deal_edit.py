@@ -294,8 +294,8 @@ def _replace_scalar(text: str, mapping: yaml.MappingNode, old: yaml.ScalarNode, 
 
 def _scalar(value: Scalar, style: str | None, flow: bool, indent: int) -> str:
     """A scalar in YAML, in the style it had where that style can hold the new value."""
-    if isinstance(value, bool):
-        raise TypeError("booleans are not imported")
+    if isinstance(value, bool):  # a plan milestone's `done`
+        return "true" if value else "false"
     if isinstance(value, int):
         return str(value)
     if isinstance(value, date):

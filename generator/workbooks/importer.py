@@ -30,8 +30,10 @@ import yaml
 from ..diagnostics import Problem, Worded, worded
 from ..labels import Labels
 from ..model.merge import (
+    DONE,
     NEW_PERSON_FIELDS,
     PERSON_FIELDS,
+    PLAN_FIELDS,
     TERM_FIELDS,
     Changes,
     Fields,
@@ -224,7 +226,7 @@ def _mine(filled: Filled, base: Fields | None, theirs: Fields) -> Changes:
     """The workbook's fields, keyed like `deal_fields`.
 
     A row that the deal file has (or had) is matched, and only its importable fields count;
-    a new row also brings its name or topic, and a new stakeholder their title and role.
+    a new row also brings its name, topic or milestone, and a new stakeholder their title and role.
     """
     mine: Changes = {}
     for factor, score in filled.scores.items():
@@ -244,6 +246,13 @@ def _mine(filled: Filled, base: Fields | None, theirs: Fields) -> Changes:
             mine[(*prefix, "topic")] = row.key
         for attribute in TERM_FIELDS:
             mine[(*prefix, attribute)] = _value(row.values.get(attribute))
+    for row in filled.plan:
+        prefix = ("plan", row.key, row.n)
+        if prefix not in known:
+            mine[(*prefix, "milestone")] = str(row.values["milestone"])
+        for attribute in PLAN_FIELDS:
+            value = row.values.get(attribute)
+            mine[(*prefix, attribute)] = value if attribute == "stage" else _value(value)
     return mine
 
 
@@ -259,29 +268,38 @@ def _apply(text: str, changes: dict[Key, object], theirs: Fields) -> str:
         if key[0] == "qualification":
             text = set_value(text, ["qualification", key[1]], value)  # type: ignore[arg-type]
             continue
-        list_path: list = ["stakeholders"] if key[0] == "stakeholders" else ["negotiation", "terms"]
-        match = "name" if key[0] == "stakeholders" else "topic"
+        list_path: list = ["negotiation", "terms"] if key[0] == "negotiation" else [key[0]]
+        match = {"stakeholders": "name", "negotiation": "topic", "plan": "milestone"}[key[0]]
         if key[:3] not in rows:
             added.setdefault(key[:3], {})[key[3]] = value
             continue
         text = set_value(text, [*list_path, Item(match, key[1], key[2]), key[3]], _typed(key[3], value))
     people: list[dict] = []
     terms: list[dict] = []
+    milestones: list[dict] = []
     for (kind, first, _), values in added.items():
         if kind == "stakeholders":
             item = {"name": values.pop("name", first)} | {a: values[a] for a in NEW_PERSON_FIELDS
                                                            if values.get(a) is not None}
             people.append({k: _typed(k, v) for k, v in item.items()})
+        elif kind == "plan":
+            item = {"milestone": values.pop("milestone", first)} | {a: values[a] for a in PLAN_FIELDS
+                                                                     if values.get(a) is not None}
+            milestones.append({k: _typed(k, v) for k, v in item.items()})
         else:
             terms.append({"topic": first} | {a: values[a] for a in TERM_FIELDS if values.get(a) is not None})
     # All new rows of a list in one edit: one parse, however many rows a workbook adds.
     text = append_items(text, ["stakeholders"], people)
-    return append_items(text, ["negotiation", "terms"], terms)
+    text = append_items(text, ["negotiation", "terms"], terms)
+    return append_items(text, ["plan"], milestones)
 
 
 def _typed(attribute: str, value: object) -> object:
-    if value is not None and attribute == "last_contact":
+    """A field's value as the deal file writes it: a date unquoted, a milestone done as `true`, a stage a number."""
+    if value is not None and attribute in ("last_contact", "due"):
         return date.fromisoformat(str(value))
+    if value is not None and attribute == "done":
+        return value == DONE
     return value
 
 

@@ -38,6 +38,7 @@ DEAL_ID_NAME = "DealId"
 SCORES_NAME = "FactorScores"
 PEOPLE_NAME = "StakeholderRows"
 TERMS_NAME = "NegotiationRows"
+PLAN_NAME = "PlanRows"  # the Plan sheet's milestones (absent in a workbook made before it, or for an audience without)
 
 
 @dataclass(frozen=True)

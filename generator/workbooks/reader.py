@@ -1,7 +1,7 @@
 """Read back what a rep filled into a deal workbook or a blank scorecard.
 
 Sheets are found through the workbook-level names Dealbook defines (FactorScores,
-StakeholderRows, NegotiationRows, DealId) and the hidden data sheet's marker, never by
+StakeholderRows, NegotiationRows, PlanRows, DealId) and the hidden data sheet's marker, never by
 their titles, which are translated (and may be renamed): names follow their cells when a
 rep renames a sheet, moves it or inserts rows. Rows a rep adds below a table are read too.
 
@@ -37,13 +37,14 @@ from defusedxml.ElementTree import iterparse
 
 from ..diagnostics import Worded, worded
 from ..labels import Labels, catalog, languages
-from ..model.merge import PERSON_FIELDS, TERM_FIELDS, clean, person_key
-from ..sources.deal_format import ID_PATTERN
+from ..model.merge import DONE, PERSON_FIELDS, PLAN_FIELDS, TERM_FIELDS, clean, person_key
+from ..sources.deal_format import ID_PATTERN, PLAN_SIDES
 from .meta import (
     DEAL,
     DEAL_ID_NAME,
     MARKER,
     PEOPLE_NAME,
+    PLAN_NAME,
     SCORES_NAME,
     TERMS_NAME,
     Made,
@@ -75,11 +76,12 @@ MAX_CELLS = 50_000  # cells of all sheets together
 MAX_NAME_CELLS = 20_000  # cells a name that import reads may cover
 MAX_TEXT = 32_767  # characters of one text: Excel's own limit of a cell
 MAX_STRINGS = 200_000  # entries of the shared-strings table
-MAX_TABLE_ROWS = 1_000  # rows of the stakeholder or negotiation table
+MAX_TABLE_ROWS = 1_000  # rows of the stakeholder, negotiation or plan table
 MAX_NUMBER_CHARS = 40  # a number's text, as a spreadsheet stores it (repr of a double is at most 24)
 
 PEOPLE_COLUMNS = ("name", "title", "role", "influence", "stance", "last_contact", "notes")
 TERM_COLUMNS = ("topic", *TERM_FIELDS)
+PLAN_COLUMNS = ("milestone", *PLAN_FIELDS)
 CHOICES = {"role": "roles", "influence": "influence", "stance": "stance"}  # column → vocabulary
 
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
@@ -532,9 +534,10 @@ def _serial_date(serial: float, date1904: bool) -> date | None:
 
 @dataclass
 class Row:
-    """One stakeholder or negotiation row: the n-th row of this name or topic, and its cleaned values."""
+    """One stakeholder, negotiation or plan row: the n-th row of this name, topic or milestone, and its cleaned
+    values."""
 
-    key: str  # the stakeholder's name (as matched) or the topic key
+    key: str  # the stakeholder's name or the milestone (as matched), or the topic key
     n: int
     values: dict[str, object]
 
@@ -547,6 +550,7 @@ class Filled:
     scores: dict[str, int | None] = field(default_factory=dict)
     people: list[Row] = field(default_factory=list)
     terms: list[Row] = field(default_factory=list)
+    plan: list[Row] = field(default_factory=list)
     # The language the workbook was made in (its dropdowns' words): a catalog language, or "" when unknown.
     language: str = ""
     problems: list[tuple[str, Worded]] = field(default_factory=list)  # ("Sheet!A1" or "", what is wrong)
@@ -593,6 +597,8 @@ def read_filled(path: Path, model: StageModel) -> Filled:
     _scores(book, model, meta, filled, imported)
     _people(book, model, filled, imported)
     _terms(book, model, filled, imported)
+    if PLAN_NAME in book.names:  # not in a workbook made before the Plan sheet, nor for an audience without a plan
+        _plan(book, model, filled, imported)
     _compare_with_made(book, meta, imported, filled)
     return filled
 
@@ -734,6 +740,69 @@ def _terms(book: Book, model: StageModel, filled: Filled, imported: set) -> None
         filled.terms.append(Row(topic, n, values))
 
 
+def _plan(book: Book, model: StageModel, filled: Filled, imported: set) -> None:
+    """The Plan sheet's milestones, matched by their text; the side and done in any catalog language's words (the
+    workbook's dropdowns) or as keys, the due date a date, the stage a number of the stage model."""
+    sides = _word_keys({side: [side] for side in PLAN_SIDES},
+                       [catalog(code).get("plan_sides", {}) for code in languages()])
+    done = _word_keys({DONE: ["true", "yes"], "": ["false", "no"]},
+                      [{DONE: catalog(code).get("wb_yes", ""), "": catalog(code).get("wb_no", "")}
+                       for code in languages()])
+    workbook = Labels(filled.language or None)
+    seen: dict[str, int] = {}
+    for cells in _table(book, PLAN_NAME, len(PLAN_COLUMNS), imported):
+        values: dict[str, object] = {}
+        for column, at in zip(PLAN_COLUMNS, cells, strict=True):
+            value = _input(at, filled)
+            if column == "due":
+                value = _date(at, value, filled, due=True)
+            elif column == "stage":
+                value = _stage(at, value, filled, len(model.stages))
+            else:
+                value = clean(_as_text(value))  # a TRUE typed into the done column reads as "True"
+                if value is not None and column in ("side", "done"):
+                    choices = sides if column == "side" else done
+                    key = choices.get(str(value).casefold())
+                    if key is None:
+                        options = tuple(workbook.plan_sides[s] for s in PLAN_SIDES) if column == "side" else \
+                            (workbook.wb_yes, workbook.wb_no)
+                        filled.problem(at, worded("import_not_choice", column=column, value=shown(value),
+                                                  options=options))
+                    value = key or None
+            if value is not None:
+                values[column] = value
+        milestone = values.pop("milestone", None)
+        if milestone is None:
+            if values:
+                filled.problem(cells[0], Worded("import_row_no_milestone"))
+            continue
+        key = person_key(str(milestone))
+        n = seen[key] = seen.get(key, -1) + 1
+        # Every attribute of a shown row is known, blank or not: a blank one is a value to remove (not done: no
+        # `done:`, as the file's default).
+        filled.plan.append(Row(key, n, {"milestone": str(milestone)} | {a: values.get(a) for a in PLAN_FIELDS}))
+
+
+def _word_keys(keys: dict[str, list[str]], catalogs: list[dict[str, str]]) -> dict[str, str]:
+    """Every way a rep may write a choice (its key or English word, or its word in a catalog language, as a
+    workbook's dropdown offers it), casefolded → the key."""
+    out = {word.casefold(): key for words in catalogs for key, word in words.items() if word}
+    out.update({word.casefold(): key for key, words in keys.items() for word in words})
+    return out
+
+
+def _stage(at: At, value: object, filled: Filled, stages: int) -> int | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, str) and re.fullmatch(r"\s*[0-9]{1,6}\s*", value):
+        value = int(value)  # a number typed as text
+    if isinstance(value, int | float) and not isinstance(value, bool) and float(value).is_integer() \
+            and 1 <= value <= stages:
+        return int(value)
+    filled.problem(at, worded("import_not_stage", value=shown(value), n=stages))
+    return None
+
+
 def _cell_value(at: At, column: str, choices: dict[str, str] | None, filled: Filled, model: StageModel) -> object:
     """A cell as the deal file would hold it: a vocabulary key, an ISO date or a text; None when blank."""
     value = _input(at, filled)
@@ -749,7 +818,7 @@ def _cell_value(at: At, column: str, choices: dict[str, str] | None, filled: Fil
     return key
 
 
-def _date(at: At, value: object, filled: Filled) -> str | None:
+def _date(at: At, value: object, filled: Filled, due: bool = False) -> str | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     if at.cell.is_date and isinstance(value, str):
@@ -759,7 +828,8 @@ def _date(at: At, value: object, filled: Filled) -> str | None:
             return date.fromisoformat(value.strip()).isoformat()
         except ValueError:
             pass
-    filled.problem(at, worded("import_not_date", value=shown(_as_text(value))))
+    value = shown(_as_text(value))
+    filled.problem(at, worded("import_not_due", value=value) if due else worded("import_not_date", value=value))
     return None
 
 
