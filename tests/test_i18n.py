@@ -355,8 +355,8 @@ def test_a_chinese_workbook_is_chinese_throughout(built: Built) -> None:
     model = built.model
     deal = next(d for d in built.deals if d["id"] == "hospital-his-2027")
     wb = openpyxl.load_workbook(built.project.site / "zh" / "workbooks" / f"{deal['id']}-zh.xlsx")
-    assert wb.sheetnames[:5] == [ZH.wb_sheet_summary, ZH.wb_sheet_scorecard, ZH.wb_sheet_stakeholders,
-                                 ZH.wb_sheet_negotiation, ZH.wb_sheet_stages]
+    assert wb.sheetnames[:6] == [ZH.wb_sheet_summary, ZH.wb_sheet_scorecard, ZH.wb_sheet_stakeholders,
+                                 ZH.wb_sheet_negotiation, ZH.wb_sheet_plan, ZH.wb_sheet_stages]
     status = named_cell(wb, "Status")
     assert status.value == ZH.term(model, "status", deal["status"])
     zh_statuses = [ZH.term(model, "status", k) for k in model.keys("status")]
