@@ -36,8 +36,16 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from bench.peer import write_plain_peer
-from bench.synth import write_deals, write_team
-from generator.build import LazyMovement, history_movement, read_project, site_outputs
+from bench.synth import write_calls, write_deals, write_team
+from generator.build import (
+    CALLS_FILE,
+    LazyMovement,
+    calls_path,
+    history_movement,
+    quarter_snapshot,
+    read_project,
+    site_outputs,
+)
 from generator.cache import Cache
 from generator.diagnostics import Problems
 from generator.labels import Labels
@@ -140,6 +148,7 @@ def make_projects(workdir: Path, count: int, with_baseline: bool = True) -> tupl
     model = load_stage_model(project / "playbook" / "playbook.yml")
     write_deals(project / "deals", count, model, AS_OF)
     write_team(project / "playbook" / "team.yml", model, AS_OF)  # the synthetic reps, not the sample team
+    write_calls(project / "playbook" / CALLS_FILE, model, AS_OF)  # and their forecast calls
     shutil.copy(ROOT / "deals" / "deal.schema.json", project / "deals" / "deal.schema.json")
 
     baseline = workdir / "baseline"
@@ -311,11 +320,54 @@ def history_parts(project: Path) -> dict[str, float]:
     return out
 
 
+def forecast_parts(project: Path) -> dict[str, float]:
+    """Seconds, in this process, of what the forecast calls, the pace and the quarter-start snapshot add to a
+    cold build in both languages: reading and checking calls.yml, judging every closed quarter's calls and
+    pacing this one, the forecast page and /forecast.json (`calls`); reading the deal files of the quarter's
+    first day from git, computing that day's pipeline and rendering its dashboard, board and /pipeline.json
+    (`snapshot`). Nothing is cached: each part starts from the files."""
+    from generator.site.pages import _snapshot_pages, forecast_json
+    from generator.sources.calls import load_calls
+
+    model_path = project / "playbook" / "playbook.yml"
+    model = load_stage_model(model_path)
+    read = read_project(project, model_path, project / "deals", AS_OF, Labels("en"), Cache(None), history="full")
+    pipeline = read.pipeline
+    assert pipeline is not None
+    renderers = [Renderer(model, Labels(code), SitePaths()) for code in ("en", "zh")]
+    owners = renderers[0].paths.owner_pages(o.owner for o in pipeline.forecast.owners)
+    out: dict[str, float] = {}
+    started = time.perf_counter()
+    pipeline.calls = load_calls(calls_path(model_path), project, model, pipeline.team, AS_OF, Problems())
+    assert pipeline.calls is not None and pipeline.accuracy.owners and pipeline.pacing is not None
+    for renderer in renderers:
+        renderer.forecast_page(pipeline, owners)
+    forecast_json(pipeline)
+    out["calls"] = time.perf_counter() - started
+    out["call_lines"] = len(pipeline.calls.calls)
+    history = read_history(project / "deals", Cache(None))
+    started = time.perf_counter()
+    loader = DealLoader(model, project, Cache(None))
+    then = quarter_snapshot(project / "deals", project, loader, model, AS_OF, history, pipeline.team)
+    if then is None:  # a history that starts after the quarter's first day (a short benchmark's): no snapshot
+        return out
+    for number, renderer in enumerate(renderers):
+        _snapshot_pages(then, renderer, Cache(None), renderer.labels.language, with_json=number == 0)
+    out["snapshot"] = time.perf_counter() - started
+    out["snapshot_deals"] = len(then.deals)
+    return out
+
+
 STEPS = ("peer", "baseline", "cold", "warm", "cold_off", "warm_off", "one_deal", "cold_1", "warm_1", "one_deal_1",
          "check", "check_cold", "export", "export_mkdocs", "export_properdocs", "export_zensical")
 # `dealbook export` and its project built by each engine (issue 30): `--export-only` runs these beside the peer
 # and the plugin's cold build in one language, and writes bench/results/export-N.*.
 EXPORT_STEPS = ("peer", "cold_1", "export", "export_mkdocs", "export_properdocs", "export_zensical")
+# The forecast calls, the pace and the quarter-start snapshot (issue 29): `--forecast-only` runs the peer and the
+# shipped site's cold build beside their in-process parts, and writes bench/results/forecast-N.*.
+FORECAST_STEPS = ("peer", "cold")
+CALLS_TARGET = 1.0  # seconds the calls and the pace may add to a cold build
+SNAPSHOT_TARGET = 0.30  # the quarter-start snapshot's share of a cold build at most
 ENGINE_LABELS = {"export_mkdocs": "mkdocs", "export_properdocs": "ProperDocs", "export_zensical": "Zensical"}
 
 
@@ -377,6 +429,7 @@ def run(count: int, rounds: int, out_dir: Path, history_commits: int = 20, previ
     cpu_samples: dict[str, list[float]] = {k: [] for k in samples}
     history_seconds: list[float] = []
     parts: list[dict[str, float]] = []
+    forecast: list[dict[str, float]] = []
     with tempfile.TemporaryDirectory(prefix="dealbook-bench-") as tmp:
         project, baseline = make_projects(Path(tmp), count, with_baseline="baseline" in steps)
         peer = Path(tmp) / "peer"
@@ -434,6 +487,8 @@ def run(count: int, rounds: int, out_dir: Path, history_commits: int = 20, previ
                 history_seconds.append(time.perf_counter() - started)
                 assert history.available and len(history.deals) == count, history.reason
                 parts.append(history_parts(project))
+            if history_commits and "cold" in steps:
+                forecast.append(forecast_parts(project))
             for name in samples:
                 seconds, peak, cpu = step(name, number)
                 samples[name].append(seconds)
@@ -469,6 +524,7 @@ def run(count: int, rounds: int, out_dir: Path, history_commits: int = 20, previ
         "history_pages_extra": {"cold": medians["cold"] - medians["cold_off"],
                                 "warm": medians["warm"] - medians["warm_off"]} if "cold_off" in medians else None,
         "history_pages_parts": {k: statistics.median(p[k] for p in parts) for k in parts[0]} if parts else None,
+        "forecast_parts": {k: statistics.median(p[k] for p in forecast) for k in forecast[0]} if forecast else None,
         # The exported project's site as each engine built it: bytes (total, HTML, search index, a deal page).
         "engine_versions": engine_versions({k: v for k, v in engines.items() if k in medians}),
         "export_site_bytes": weights,
@@ -548,6 +604,16 @@ def table(result: dict) -> str:
                     f"| ≤ {HISTORY_EXTRA_TARGET:g} s | |")
         rows.append(f"| history pages, in-process, same HEAD (find HEAD, key, cached pages) "
                     f"| {parts['same_head'] * 1000:.0f} ms | | | | |")
+    calls = result.get("forecast_parts")
+    if calls and "cold" in m:
+        rows.append(f"| forecast calls and pace, in-process, both languages: read {calls['call_lines']:,.0f} calls, "
+                    f"judge, pace, forecast page and /forecast.json (part of the cold build) | {calls['calls']:.2f} s "
+                    f"| | | ≤ {CALLS_TARGET:g} s | |")
+    if calls and "cold" in m and "snapshot" in calls:
+        rows.append(f"| quarter-start snapshot, in-process: that day's {calls['snapshot_deals']:,.0f} deal files from "
+                    f"git, its pipeline, dashboard, board and /pipeline.json in both languages (part of the cold "
+                    f"build) | {calls['snapshot']:.2f} s | | {calls['snapshot'] / m['cold']:.0%} of the cold build "
+                    f"| ≤ {SNAPSHOT_TARGET:.0%} | |")
     weights = result.get("export_site_bytes") or {}
     if weights:
         rows += ["", "| the export's site, as built by | total | HTML | search index | a deal page | "
@@ -572,6 +638,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--export-only", action="store_true",
                         help="only the peer, the cold build in one language, `dealbook export` and its build by "
                              "each engine; written to bench/results/export-N.*")
+    parser.add_argument("--forecast-only", action="store_true",
+                        help="only the peer, the cold build and what the forecast calls, the pace and the "
+                             "quarter-start snapshot take of it; written to bench/results/forecast-N.*")
     parser.add_argument("--all-steps", action="store_true",
                         help=f"at 10,000 deals or more, run every step, not only {', '.join(LARGE_STEPS)}")
     args = parser.parse_args(argv)
@@ -581,6 +650,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.export_only:
         result = run(args.deals, args.rounds, args.out, args.history_commits, preview=False, steps=EXPORT_STEPS,
                      results_name="export")
+    elif args.forecast_only:
+        result = run(args.deals, args.rounds, args.out, args.history_commits, preview=False, steps=FORECAST_STEPS,
+                     results_name="forecast")
     elif args.deals >= 10000 and not args.all_steps:
         result = run(args.deals, args.rounds, args.out, 0, preview=False, steps=LARGE_STEPS)
     else:

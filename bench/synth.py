@@ -95,3 +95,24 @@ def write_team(path: Path, model: StageModel, as_of: date) -> None:
         quotas = ", ".join(f"{p}: {(rep % 5 + 2) * 1_000_000}" for p in periods)
         lines += [f"  - name: Rep {rep}", f"    email: rep{rep}@example.com", f"    quotas: {{{quotas}}}"]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def write_calls(path: Path, model: StageModel, as_of: date) -> None:
+    """A forecast calls file: each rep and the manager (`team`) called each of the four quarters before the
+    as-of day's, and that quarter itself, twice: in its second and its eighth week."""
+    from generator.model.accuracy import period_start
+
+    current = period_of(as_of, model.fiscal_year_start)
+    lines = ["calls:"]
+    for period in (shift_period(current, n) for n in range(-4, 1)):
+        start = period_start(period, model.fiscal_year_start)
+        for week in (1, 7):
+            day = start + timedelta(weeks=week)
+            if day > as_of:
+                continue
+            for owner in [*(f"Rep {rep}" for rep in range(REPS)), "team"]:
+                base = (REPS * 3_000_000) if owner == "team" else (int(owner.split()[1]) % 5 + 2) * 1_000_000
+                commit = base * (60 + week * 3) // 100
+                lines += [f"  - {{date: {day.isoformat()}, owner: {owner}, period: {period}, "
+                          f"commit: {commit}, best_case: {commit * 3 // 2}}}"]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -31,3 +31,7 @@ def test_benchmark_runs_at_small_scale(tmp_path: Path) -> None:
     assert result["history_seconds"] > 0 and "reading git history (3 commits per deal" in table(result)
     assert set(result["history_pages_extra"]) == {"cold", "warm"}
     assert result["history_pages_parts"]["events"] > 0 and "history pages: cold build" in table(result)
+    # The forecast calls and the pace, measured in-process (the quarter-start snapshot needs a history back to the
+    # quarter's first day, which 3 commits ten days apart do not reach).
+    assert result["forecast_parts"]["calls"] > 0 and result["forecast_parts"]["call_lines"] > 20
+    assert "| forecast calls and pace, in-process" in table(result) and "quarter-start snapshot" not in table(result)
