@@ -235,3 +235,25 @@ def test_an_audience_without_next_steps_or_plan_has_no_events_of_them(project: P
     assert summaries["nosteps", ""] == ["ERP rollout: Demo scoring"]
     assert summaries["noplan", ""] == ["ERP rollout: Call procurement", "ERP rollout: Send the reference list"]
     assert len(summaries["nosteps", "zh/"]) == 1 and len(summaries["noplan", "zh/"]) == 2
+
+
+def test_a_rebuild_keeps_the_calendars_of_unchanged_deals_and_remakes_the_changed_ones(project: Project) -> None:
+    """The calendars are kept in the cache by the views they are made from: a warm build after a step's date moved
+    and a milestone was ticked shows both, in the owner's calendar and the deal's, and keeps the other owner's."""
+    project.write_deal("acme.yml", STEPS_DEAL)
+    project.write_deal("bolt.yml", OTHER_OWNER.replace("ERP rollout", "Bolt ERP"))
+    project.build()
+    owners = project.paths.owner_pages(["Test Rep", "Lena Berg"])
+    mine, theirs = (project.site / SitePaths.owner_calendar(owners[name]) for name in ("Test Rep", "Lena Berg"))
+    theirs_before = theirs.read_bytes()
+    plan = project.site / SitePaths.plan_calendar("acme")
+    assert ("Demo scoring", date(2027, 1, 12)) in _events(plan)
+    edited = STEPS_DEAL.replace("due: 2026-11-20", "due: 2026-11-30", 1).replace(
+        "    due: 2027-01-12\n    stage: 3", "    due: 2027-01-19\n    stage: 3", 1)
+    assert edited.count("2026-11-30") == 1 and edited.count("2027-01-19") == 1
+    project.write_deal("acme.yml", edited)
+    project.build()  # the same cache
+    assert _events(mine)[:1] == [("ERP rollout: Call procurement", date(2026, 11, 30))]
+    assert ("ERP rollout: Demo scoring", date(2027, 1, 19)) in _events(mine)
+    assert ("Demo scoring", date(2027, 1, 19)) in _events(plan)
+    assert theirs.read_bytes() == theirs_before

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, TypeVar
 
+from ..cache import Bundle
 from ..sources.deal_format import json_schema
 from .finished import FinishedPage
 from .history_pages import history_pages
@@ -178,16 +179,35 @@ def generated_pages(pipeline: Pipeline, renderer: Renderer, cache: Cache, *, kin
         if remembered is not None:
             remembered.pages[key] = (page.markdown, page.search)
     cache.prune(kind, keys)
-    for view in pipeline.deals:  # each deal's mutual action plan as a calendar (a few events: made every build)
-        if view.deal.plan:
-            out.add(paths.plan_calendar(view.id), plan_calendar(view.deal, renderer.labels, pipeline.as_of).decode())
-    open_deals: dict[str, list] = {owner: [] for owner in owner_srcs}
+    # The calendars: each deal's mutual action plan, and each owner's open next steps and milestones to subscribe
+    # to. Kept in one cache entry per language, each under a key made of the views it is made from (the page
+    # context holds the language, the as-of date and the model), so a build remakes only those whose deals changed.
+    calendars = Bundle(cache, f"{kind}-calendars")
+    used: set[str] = set()
+
+    def calendar(key: str, make: Callable[[], bytes]) -> str:
+        used.add(key)
+        known = calendars.get(key)
+        if known is None:
+            known = make()
+            calendars.put(key, known)
+        return known.decode("utf-8")
+
     for view in pipeline.deals:
-        if view.is_open and view.deal.owner in open_deals:
-            open_deals[view.deal.owner].append(view.deal)
-    for owner, src in owner_srcs.items():  # each owner's open next steps and milestones, to subscribe to
-        out.add(paths.owner_calendar(src), owner_calendar(owner, open_deals[owner], renderer.labels,
-                                                          pipeline.as_of).decode())
+        if view.deal.plan:
+            out.add(paths.plan_calendar(view.id), calendar(
+                cache.key("plan calendar", context, renderer.view_key(view)),
+                partial(plan_calendar, view.deal, renderer.labels, pipeline.as_of)))
+    open_views: dict[str, list] = {owner: [] for owner in owner_srcs}
+    for view in pipeline.deals:
+        if view.is_open and view.deal.owner in open_views:
+            open_views[view.deal.owner].append(view)
+    for owner, src in owner_srcs.items():
+        views = open_views[owner]
+        out.add(paths.owner_calendar(src), calendar(
+            cache.key("owner calendar", context, owner, *(renderer.view_key(v) for v in views)),
+            partial(owner_calendar, owner, [v.deal for v in views], renderer.labels, pipeline.as_of)))
+    calendars.save(keep=used)
     if remembered is not None:
         for gone in set(remembered.pages) - keys:
             del remembered.pages[gone]
