@@ -68,7 +68,7 @@ class Publish:
     def __init__(self, target: Path, staging: Path) -> None:
         self.target = target
         self.staging = staging
-        self.owner = os.getpid()  # a forked language build shares this object: only the owner acts
+        self.owner = os.getpid()  # a process forked from the build (a deal reader) shares it: only the owner acts
 
     @classmethod
     def begin(cls, site_dir: str, *, keep_current: bool, exclusive: bool) -> Publish | None:

@@ -49,8 +49,8 @@ def _write(path: Path, data: bytes) -> None:
 
 
 def watch_parent(pid: int) -> None:
-    """In a worker or a forked language build: end this process as soon as the build's process is gone,
-    however it ended."""
+    """In a worker or the forked half of a deal reading: end this process as soon as the build's process is
+    gone, however it ended."""
 
     def watch() -> None:
         while True:
@@ -79,13 +79,10 @@ def _background_worker(pid: int) -> None:
     watch_parent(pid)
 
 
-def _new_pool(workers: int, method: str = "forkserver", background: bool = False) -> ProcessPoolExecutor:
+def _new_pool(workers: int, background: bool = False) -> ProcessPoolExecutor:
     # forkserver, not fork: `mkdocs serve` runs threads, and forking a threaded process is unsafe.
-    # A forked language build uses fork: it has no other threads, and the fork server it inherited
-    # belongs to its parent (multiprocessing cannot even ask whether that one is still running).
-    context = multiprocessing.get_context(method)
-    if method == "forkserver":
-        context.set_forkserver_preload(["generator.workbooks.jobs"])
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["generator.workbooks.jobs"])
     return ProcessPoolExecutor(max_workers=workers, mp_context=context,
                                initializer=_background_worker if background else watch_parent,
                                initargs=(os.getpid(),))
@@ -104,14 +101,9 @@ class Serving:
         self.pending: dict[str, Future] = {}  # site file → its latest rendering, maybe not finished
         self.pool: ProcessPoolExecutor | None = None
         self.workers = os.cpu_count() or 1
-        # In a forked language build: the renderings to hand back to the serving process, which
-        # submits them to its workers (this process ends with its build).
-        self.collect: list[tuple] | None = None
 
     def rendering(self, destination: str) -> bool:
         """Whether a rendering of this file may still be under way."""
-        if self.collect is not None:  # the futures are the serving process's: their copies here never finish
-            return False
         earlier = self.pending.get(destination)
         if earlier is not None and earlier.done():
             del self.pending[destination]
@@ -120,9 +112,6 @@ class Serving:
 
     def submit(self, job: Job, destination: str, cache_dir: str | None, kind: str) -> None:
         """Render in the background, after any earlier rendering of the same file."""
-        if self.collect is not None:
-            self.collect.append((job, destination, cache_dir, kind))
-            return
         earlier = self.pending.pop(destination, None)
         if earlier is not None and not earlier.cancel():
             wait_quietly(earlier)  # two renderings of one file must not cross
@@ -141,10 +130,8 @@ class Serving:
 class WorkbookRun:
     """The workbooks of one build, for each of its languages: copied from the cache, or being rendered."""
 
-    def __init__(self, cache: Cache, workers: int | None = None, serving: Serving | None = None,
-                 start_method: str = "forkserver"):
+    def __init__(self, cache: Cache, workers: int | None = None, serving: Serving | None = None):
         self.cache = cache
-        self.start_method = start_method
         self.workers = workers or os.cpu_count() or 1
         self.serving = serving
         self.written = 0
@@ -177,7 +164,7 @@ class WorkbookRun:
                 _render_into(job, str(site_dir / job.path), cache_dir, kind)
             return self
         if self._executor is None:
-            self._executor = _new_pool(self.workers, self.start_method)
+            self._executor = _new_pool(self.workers)
         self._futures += [self._executor.submit(_render_into, job, str(site_dir / job.path), cache_dir, kind)
                           for job in missing]
         return self
