@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -93,6 +94,15 @@ def test_the_pages_show_them_in_each_language(built: Project) -> None:
     assert "进度：2026-Q4，第 58 天，共 92 天" in zh and "预测承诺" in zh
     dashboard = built.page("deals")
     assert 'id="pace"' in dashboard and "80,000" in dashboard
+    # The pace drawn: a bar per quarter on one scale (the largest, this quarter's 200,000), the whole quarter
+    # behind what was won by this day (Q3: 100,000 by day 58 of 150,000).
+    table = re.search(r'<table class="db-pace".*?</table>', dashboard, re.S)
+    assert table is not None
+    rows = re.findall(r'<tr[^>]*data-period="(2026-Q[34])"', table.group(0))
+    bars = re.findall(r'<tr[^>]*data-period="2026-Q[34]".*?</tr>', table.group(0), re.S)
+    assert rows == ["2026-Q4", "2026-Q3"]
+    assert re.findall(r'style="width: ([0-9.]+)%"', bars[0]) == ["100.0"]
+    assert re.findall(r'style="width: ([0-9.]+)%"', bars[1]) == ["75.0", "50.0"]
     owner = next(p for p in (built.site / "deals" / "owners").rglob("*.html") if "Li Wei" in p.read_text(encoding="utf-8"))
     assert 'id="calls"' in owner.read_text(encoding="utf-8")
 
