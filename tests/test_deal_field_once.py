@@ -44,15 +44,20 @@ OTHER = DEAL.replace("title: Line 3 signalling", "title: Depot").replace(f"{FIEL
 def declared(monkeypatch: pytest.MonkeyPatch) -> None:
     """The field added as a team would add it: a name in the spec, a word and a meaning in each catalog."""
     monkeypatch.setattr(deal_format, "SHOWN_TEXTS", (FIELD,))
-    read = labels.catalog  # the files as shipped; every `Labels` takes its words from here
+    # Patched where every catalog is read (`labels.catalog` looks it up at each call), not `labels.catalog` itself:
+    # a module that imports `catalog` while the patch is on would keep the patched function after this test.
+    read = labels._catalog_at
 
-    def with_words(language: str) -> dict:
-        words = read(language)
-        label, meaning = WORDS[language]
+    def with_words(path: Path, changed: int) -> dict:
+        words = read(path, changed)
+        if path.stem not in WORDS:
+            return words
+        label, meaning = WORDS[path.stem]
         return {**words, "field_labels": {**words["field_labels"], FIELD: label},
                 "fields": {**words["fields"], FIELD: meaning}}
 
-    monkeypatch.setattr(labels, "catalog", with_words)
+    with_words.cache_clear = read.cache_clear  # type: ignore[attr-defined]  # the project catalogs' reset calls it
+    monkeypatch.setattr(labels, "_catalog_at", with_words)
 
 
 def test_the_shipped_spec_declares_no_shown_text_the_deal_type_already_has() -> None:
