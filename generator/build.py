@@ -265,11 +265,14 @@ class SiteOutputs:
 def site_outputs(pipeline: Pipeline, labels: Labels, paths: SitePaths, cache: Cache, *, repo_url: str = "",
                  edit_branch: str = "main", workbooks: bool = True, first_language: bool = True,
                  remembered: Remembered | None = None,
-                 compiled: CompiledTemplates | None = None) -> tuple[SiteOutputs, Renderer]:
+                 compiled: CompiledTemplates | None = None,
+                 start_workbooks: Callable[[list[Job]], None] | None = None) -> tuple[SiteOutputs, Renderer]:
     """Everything a build adds to the site; the renderer is returned for the hand-written pages.
 
     A site in several languages calls this once per language with the same pipeline (the pages word
     its warnings); only the first writes `/deals.json`, and each keeps its own cache entries.
+    `start_workbooks` is given the workbooks before any page is rendered: they need only the pipeline, and
+    rendering them in other processes while this one renders the pages keeps every processor busy.
     """
     # Imported here: `dealbook check` needs none of Jinja, Markdown or openpyxl, and starts faster without them.
     from .site.pages import generated_pages
@@ -280,10 +283,12 @@ def site_outputs(pipeline: Pipeline, labels: Labels, paths: SitePaths, cache: Ca
     renderer = Renderer(pipeline.model, labels, paths, repo_url, edit_branch, workbooks,
                         rows=remembered.rows if remembered else None, deal_repr=deal_repr, compiled=compiled,
                         view_key=remembered.view_key if remembered is not None else None)
+    jobs = plan_workbooks(pipeline, labels, paths, cache, deal_repr) if workbooks else []
+    if start_workbooks is not None and jobs:
+        start_workbooks(jobs)
     kind = "pages" if first_language else f"pages-{labels.language}"
     pages = generated_pages(pipeline, renderer, cache, kind=kind, with_site_json=first_language,
                             remembered=remembered)
     if remembered is not None:
         remembered.forget_deals_except([view.deal for view in pipeline.deals])
-    jobs = plan_workbooks(pipeline, labels, paths, cache, deal_repr) if workbooks else []
     return SiteOutputs(pages, jobs), renderer

@@ -139,7 +139,7 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
                 s.read()
             if s.project.pipeline is None:  # the stage model itself is broken: only the error panel can be shown
                 return self._redo_hand_written(files, config)
-            outputs, self.renderer = s.outputs(config.repo_url or "")
+            outputs, self.renderer = s.outputs(config.repo_url or "", Path(config.site_dir))
         self.finished = outputs.pages.finished
         files = self._redo_hand_written(files, config)  # first: when everything changed, nothing was built before
         pages = [_GeneratedFile.generated(config, src, content=content)
@@ -152,7 +152,6 @@ class DealbookPlugin(BasePlugin[DealbookConfig]):
             files.append(file)
         self.generated = {f.src_uri: f for f in pages + late}
         s.generated(pages, late, self.finished, config.use_directory_urls)
-        s.start_workbooks(outputs, Path(config.site_dir))
         s.seconds += time.perf_counter() - started
         return files
 

@@ -53,6 +53,7 @@ if TYPE_CHECKING:
 
     from .build import SiteOutputs
     from .site.renderer import Renderer
+    from .workbooks.jobs import Job
     from .workbooks.run import Serving, WorkbookRun
 
 log = logging.getLogger("mkdocs.plugins.dealbook")
@@ -286,12 +287,11 @@ class Session:
         self.paths = SitePaths(url_of, shared_root="../" * prefix.count("/"),
                                workbook_language=self.language if prefix else "")
 
-    def start_workbooks(self, outputs: SiteOutputs, site_dir: Path) -> None:
-        """Each language's workbooks go into its own site folder, which mkdocs has just emptied."""
-        self.pages_written += sum(src.endswith(".md") for src in outputs.pages.files)
-        if self.workbooks is not None and outputs.workbooks:
+    def _start_workbooks(self, jobs: list[Job], site_dir: Path) -> None:
+        """Each language's workbooks go into its own site folder, which mkdocs has emptied before its files event."""
+        if self.workbooks is not None:
             kind = f"workbooks-{self.language}" if self.nested else "workbooks"
-            self.workbooks.start(outputs.workbooks, site_dir, kind)
+            self.workbooks.start(jobs, site_dir, kind)
 
     def read(self) -> Project:
         """The deals read, checked and computed, once for every language of the build."""
@@ -329,8 +329,9 @@ class Session:
             self._history_note_said = note
         return self.project
 
-    def outputs(self, repo_url: str) -> tuple[SiteOutputs, Renderer]:
-        """One language's generated files, from the pipeline read once."""
+    def outputs(self, repo_url: str, site_dir: Path) -> tuple[SiteOutputs, Renderer]:
+        """One language's generated files, from the pipeline read once; its workbooks are started into
+        `site_dir` before its pages are rendered."""
         labels, paths, first = self.labels, self.paths, not self.nested
         assert self.inputs is not None and self.project is not None and self.project.pipeline is not None
         remembered = self.preview.remembered(labels.language) if self.preview is not None else None
@@ -340,9 +341,12 @@ class Session:
             for view in self.project.pipeline.deals:
                 remembered.view_key(view)
             remembered.forget_views_except(self.project.pipeline.deals)
-        return site_outputs(self.project.pipeline, labels, paths, self.cache, repo_url=repo_url,
-                            edit_branch=self.inputs.edit_branch, workbooks=self.inputs.workbooks,
-                            first_language=first, remembered=remembered, compiled=self.compiled)
+        outputs = site_outputs(self.project.pipeline, labels, paths, self.cache, repo_url=repo_url,
+                               edit_branch=self.inputs.edit_branch, workbooks=self.inputs.workbooks,
+                               first_language=first, remembered=remembered, compiled=self.compiled,
+                               start_workbooks=lambda jobs: self._start_workbooks(jobs, site_dir))
+        self.pages_written += sum(src.endswith(".md") for src in outputs[0].pages.files)
+        return outputs
 
     def translated(self, pages: list, translations: dict, language: str) -> dict[str, str]:
         """Of the hand-written pages (mkdocs' files), those with a text in `language` (`X.<code>.md`): their

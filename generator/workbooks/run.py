@@ -32,6 +32,7 @@ log = logging.getLogger("mkdocs.plugins.dealbook")
 KIND = "workbooks"
 # Below this many missing workbooks, starting worker processes costs more than it saves.
 INLINE_LIMIT = 8
+BATCH = 16  # workbooks per task sent to a worker
 
 
 def _write(path: Path, data: bytes) -> None:
@@ -70,6 +71,13 @@ def _render_into(job: Job, destination: str, cache_dir: str | None, kind: str = 
     _write(Path(destination), data)
     if cache_dir is not None:
         Cache(Path(cache_dir)).put(kind, job.key, data)
+
+
+def _render_batch(batch: list[tuple[Job, str]], cache_dir: str | None, kind: str) -> None:
+    """Several workbooks in one task: their jobs share the stage model and the labels, which pickle sends once
+    per task (pickle writes an object a task holds twice only once), not once per workbook."""
+    for job, destination in batch:
+        _render_into(job, destination, cache_dir, kind)
 
 
 def _background_worker(pid: int) -> None:
@@ -165,8 +173,11 @@ class WorkbookRun:
             return self
         if self._executor is None:
             self._executor = _new_pool(self.workers)
-        self._futures += [self._executor.submit(_render_into, job, str(site_dir / job.path), cache_dir, kind)
-                          for job in missing]
+        # Batches small enough that the workers still finish together (a few per worker at the least).
+        size = max(1, min(BATCH, len(missing) // (4 * self.workers)))
+        for first in range(0, len(missing), size):
+            batch = [(job, str(site_dir / job.path)) for job in missing[first:first + size]]
+            self._futures.append(self._executor.submit(_render_batch, batch, cache_dir, kind))
         return self
 
     def _start_serving(self, jobs: list[Job], site_dir: Path, kind: str) -> WorkbookRun:
