@@ -90,6 +90,7 @@ class Kept:
     movements: dict = field(default_factory=dict)  # the history's movement last computed, by its facts
     histories: dict | None = None  # a live preview's: the git history last read, by commit
     emptied: dict | None = None  # a live preview's: the deals as the audience sees them, by the deal read
+    snapshots: dict | None = None  # a live preview's: the quarter's start last computed, by its inputs
 
 
 def read_project(root: Path, model_path: Path, deals_dir: Path, as_of: date, labels: Labels, cache: Cache,
@@ -147,7 +148,7 @@ def read_project(root: Path, model_path: Path, deals_dir: Path, as_of: date, lab
         source = versions.result() if versions is not None else None
     # The dashboard's snapshot of the quarter's start, read before the cache is saved: its deals are parsed
     # (and kept) like today's.
-    snapshot = quarter_snapshot(deals_dir, root, loader, model, as_of, known, team) \
+    snapshot = quarter_snapshot(deals_dir, root, loader, model, as_of, known, team, kept.snapshots if kept else None) \
         if movement and history == "full" and files is None else None
     loader.save_cache(prune=files is None)
     if files is None:  # what sits in deals/ without being read: a warning each, in the build log too
@@ -188,23 +189,41 @@ def fork_part(work: Callable[[], dict]) -> Callable[[], dict | None] | None:
 
 
 def quarter_snapshot(deals_dir: Path, root: Path, loader: DealLoader, model: StageModel, as_of: date,
-                     history: History, team: Team | None) -> Pipeline | None:
+                     history: History, team: Team | None, memo: dict | None = None) -> Pipeline | None:
     """The pipeline as it stood on the first day of the as-of day's quarter: the deal files of the last
     commit on or before it, computed as of that day (the dashboard links to it, so a manager can set
-    this week against where the quarter started). None without a history that goes back that far."""
+    this week against where the quarter started). None without a history that goes back that far.
+
+    `memo` (a live preview's): the snapshot last computed, under everything it is computed from. A save
+    changes none of it (a commit does), and reading and computing a thousand past deal files again after
+    every save would double the time the rep waits.
+    """
     from .model.accuracy import period_start
     from .model.forecast import period_of
-    from .sources.deal_versions import files_on
+    from .sources.deal_versions import commit_on, files_at
 
     day = period_start(period_of(as_of, model.fiscal_year_start), model.fiscal_year_start)
-    found = files_on(deals_dir, day)
+    found = commit_on(deals_dir, day)
     if found is None:
         return None
+    # The function's inputs, whole (a tuple compares its items by identity first: the history and the model
+    # a preview keeps are the same objects from one save to the next).
+    inputs = (found, deals_dir, root, model, day, history, team)
+    if memo is not None and memo.get("inputs") == inputs:
+        loader.keep(memo["parsed"])  # the past files' parses stay in the cache for the next clean build
+        return memo["snapshot"]
+    files = files_at(found)
+    if files is None:
+        return None
     # A mistake in a past version is not today's to fix: it is left out of the snapshot, not reported.
-    past_problems = Problems()
-    deals = [deal for name, data in found[1]
-             if (deal := loader.load_data(name, shown_path(deals_dir / name, root), data, past_problems))]
-    return compute(leave_out(deals, model), model, day, past_problems, history, team, placeholders=PLACEHOLDERS)
+    past_problems, parsed = Problems(), set[str]()
+    deals = [deal for name, data in files
+             if (deal := loader.load_data(name, shown_path(deals_dir / name, root), data, past_problems, parsed))]
+    snapshot = compute(leave_out(deals, model), model, day, past_problems, history, team, placeholders=PLACEHOLDERS)
+    if memo is not None:
+        memo.clear()
+        memo.update(inputs=inputs, snapshot=snapshot, parsed=parsed)
+    return snapshot
 
 
 def history_movement(source: VersionsSource | None, deals_dir: Path, cache: Cache, deals: list[Deal],
@@ -282,7 +301,8 @@ def site_outputs(pipeline: Pipeline, labels: Labels, paths: SitePaths, cache: Ca
     deal_repr = remembered.deal_repr if remembered is not None else repr
     renderer = Renderer(pipeline.model, labels, paths, repo_url, edit_branch, workbooks,
                         rows=remembered.rows if remembered else None, deal_repr=deal_repr, compiled=compiled,
-                        view_key=remembered.view_key if remembered is not None else None)
+                        view_key=remembered.view_key if remembered is not None else None,
+                        worded=remembered.worded_by(labels.texts, pipeline.model) if remembered is not None else None)
     jobs = plan_workbooks(pipeline, labels, paths, cache, deal_repr) if workbooks else []
     if start_workbooks is not None and jobs:
         start_workbooks(jobs)

@@ -224,6 +224,11 @@ class Labels:
         self._labels = catalog(self.language)
         self._model = None  # the stage model a `StageText` or `Term` parameter is worded from (`with_model`)
 
+    @property
+    def texts(self) -> dict:
+        """The catalog these labels read: the same object while its file is unchanged."""
+        return self._labels
+
     def with_model(self, model) -> Labels:
         """These labels, wording the parameters that name the stage model's texts (a `StageText`, a `Term`)
         from `model`: made once per language by an edge that words deal warnings (None: these labels)."""

@@ -42,7 +42,7 @@ from .site.paths import SitePaths
 from .site.renderer import CompiledTemplates
 from .sources.audiences import AUDIENCE_ENV, refusal
 from .sources.audiences import DEFAULT as DEFAULT_AUDIENCE
-from .sources.deal_files import deal_files, shown_path
+from .sources.deal_files import FolderResolver, deal_files, shown_path
 from .sources.deal_format import ID_PATTERN
 from .sources.language_files import catalog_files, catalog_folder
 from .sources.project_files import entry_name
@@ -127,7 +127,8 @@ class Session:
         self.preview = Preview() if serving else None
         # The stage model and the movement last made, and, while serving, the history and the deals as the audience
         # sees them.
-        self.kept = Kept(histories={} if serving else None, emptied={} if serving else None)
+        self.kept = Kept(histories={} if serving else None, emptied={} if serving else None,
+                         snapshots={} if serving else None)
         if self.preview is not None:
             from .workbooks.run import Serving
 
@@ -312,8 +313,9 @@ class Session:
                                     views=preview.views if preview else None, kept=self.kept)
         self.errors = self.project.problems.errors if preview is not None else []
         if preview is not None:
+            resolve = FolderResolver()  # one lstat a file, not one for every part of its path
             preview.deal_sources = {
-                paths.deal_page(path.stem): shown_path(path, inputs.root)
+                paths.deal_page(path.stem): shown_path(path, inputs.root, resolve)
                 for path in deal_files(inputs.deals_dir) if re.fullmatch(ID_PATTERN, path.stem)}
             for problem in self.errors:
                 log.warning("dealbook: %s", problem)
@@ -338,9 +340,13 @@ class Session:
         if remembered is not None and first:
             # The views' keys are the same in every language: worked out for the deals that changed, and those
             # of views gone dropped, once, by the first language.
-            for view in self.project.pipeline.deals:
+            pipeline = self.project.pipeline
+            for view in pipeline.deals:
                 remembered.view_key(view)
-            remembered.forget_views_except(self.project.pipeline.deals)
+            # The quarter's snapshot is kept whole between saves (`build.quarter_snapshot`): its views' keys too.
+            remembered.forget_views_except(pipeline.deals + (pipeline.snapshot.deals if pipeline.snapshot else []))
+        elif remembered is not None:
+            remembered.forget_worded_except(self.project.pipeline.deals)
         outputs = site_outputs(self.project.pipeline, labels, paths, self.cache, repo_url=repo_url,
                                edit_branch=self.inputs.edit_branch, workbooks=self.inputs.workbooks,
                                first_language=first, remembered=remembered, compiled=self.compiled,

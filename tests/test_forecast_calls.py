@@ -136,3 +136,35 @@ def test_an_audience_without_forecast_gets_no_calls(built: Project) -> None:
     for path in (built.root / "company").rglob("*"):
         if path.is_file() and path.suffix in (".html", ".json", ".js"):
             assert "b came in early" not in path.read_text(encoding="utf-8", errors="replace"), path
+
+
+def test_a_live_preview_keeps_the_quarter_start_until_a_commit_changes_it(built: Project) -> None:
+    """The snapshot is computed from git alone: a preview keeps it between saves, and a rewritten history
+    (a commit of that day with other files) gives a new one."""
+    from datetime import date
+
+    from generator.build import Kept, read_project
+    from generator.cache import Cache
+    from generator.labels import Labels
+
+    kept = Kept(histories={}, emptied={}, snapshots={})
+
+    def snapshot():
+        root = built.root
+        project = read_project(root, root / "playbook" / "playbook.yml", root / "deals", date(2026, 11, 27),
+                               Labels("en"), Cache(root / ".cache"), movement=True, kept=kept)
+        assert project.pipeline is not None and project.pipeline.snapshot is not None
+        return project.pipeline.snapshot
+
+    first = snapshot()
+    assert {v.id: v.deal.amount for v in first.deals} == {"a": 100000, "b": 50000, "c": 200000}
+    built.write_deal("d.yml", deal("Anna Berg", 7, "open", 90000, "2026-12-20"))  # a save: today's deals only
+    assert snapshot() is first
+    # The history rewritten from 09-25 on: b won at 70,000 that day.
+    git(built.root, "reset", "-q", "--hard", "HEAD~2")
+    built.write_deal("b.yml", deal("Li Wei", 8, "won", 70000, "2026-09-25"))
+    git(built.root, "add", "-A")
+    git(built.root, "commit", "-qm", "2026-09-25", when="2026-09-25")
+    again = snapshot()
+    assert again is not first
+    assert {v.id: v.deal.amount for v in again.deals} == {"a": 100000, "b": 70000, "c": 200000}

@@ -48,6 +48,16 @@ class Remembered:
     summaries: dict[tuple, FinishedPage | str] = field(default_factory=dict)  # owner and stage pages, by what they show
     deal_reprs: dict[int, tuple[object, str]] = field(default_factory=dict)  # id(deal) → (deal, repr(deal))
     view_keys: dict[int, tuple[object, str]] = field(default_factory=dict)  # id(view) → (view, its key)
+    worded: dict[int, tuple[object, list]] = field(default_factory=dict)  # id(view) → (view, its warnings worded)
+    worded_with: tuple = ()  # the catalog and the stage model they were worded with
+
+    def worded_by(self, texts: dict, model: object) -> dict[int, tuple[object, list]]:
+        """Each view's warnings as worded by the last rebuild, while the catalog and the stage model that word them
+        are the same objects (a changed catalog file is read into a new one); a view that changed is a new view."""
+        if len(self.worded_with) != 2 or self.worded_with[0] is not texts or self.worded_with[1] is not model:
+            self.worded.clear()
+            self.worded_with = (texts, model)
+        return self.worded
 
     def deal_repr(self, deal: object) -> str:
         """repr(deal), once for each deal read: a rebuild gets the same Deal for an unchanged file."""
@@ -62,7 +72,13 @@ class Remembered:
         forget_except(self.deal_reprs, deals)
 
     def forget_views_except(self, views: list) -> None:
+        """Forget the keys of other views (kept for every language, so once a rebuild), and this language's
+        warnings of them."""
         forget_except(self.view_keys, views)
+        forget_except(self.worded, views)
+
+    def forget_worded_except(self, views: list) -> None:
+        forget_except(self.worded, views)
 
 
 def deals_json(pipeline: Pipeline, renderer: Renderer, remembered: dict[tuple, str] | None = None) -> str:

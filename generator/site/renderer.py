@@ -120,7 +120,7 @@ class Renderer:
     def __init__(self, model: StageModel, labels: Labels, paths: SitePaths, repo_url: str = "",
                  edit_branch: str = "main", workbooks: bool = True, rows: dict | None = None,
                  deal_repr: Callable[[object], str] = repr, view_key: Callable[[DealView], str] | None = None,
-                 compiled: CompiledTemplates | None = None):
+                 compiled: CompiledTemplates | None = None, worded: dict | None = None):
         self.model = model
         self.labels = labels
         self.paths = paths
@@ -148,7 +148,8 @@ class Renderer:
         self._view_keys: dict[int, tuple[object, str]] = {}
         # The deal warnings are codes and values: worded here, in this renderer's language, once per view.
         self.wording = labels.with_model(model)
-        self._worded: dict[int, tuple[object, list[Problem]]] = {}
+        # Each view's warnings in this language; a live preview's (`worded`) are kept from one rebuild to the next.
+        self._worded: dict[int, tuple[object, list[Problem]]] = worded if worded is not None else {}
         self._deal_repr = deal_repr  # repr, or one that remembers it for the deals of a live preview
         self._remembered_key = view_key  # a live preview's: it remembers the key of each view it keeps
         self._context: str | None = None
@@ -157,7 +158,7 @@ class Renderer:
         """A renderer of the same site at other paths (the quarter's snapshot), linking to no workbook: those
         are today's."""
         return Renderer(self.model, self.labels, paths, self.repo_url, self.edit_branch, workbooks=False,
-                        compiled=self.compiled)
+                        deal_repr=self._deal_repr, view_key=self._remembered_key, compiled=self.compiled)
 
     def context_key(self, pipeline: Pipeline) -> str:
         """Everything besides a deal's view that its page depends on (for the page cache)."""

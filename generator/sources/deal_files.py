@@ -287,12 +287,21 @@ class DealLoader:
             return None, ""
         return self._parse(path, stem, shown, data, problems)
 
-    def load_data(self, name: str, shown: str, data: bytes, problems: Problems) -> Deal | None:
-        """A deal file's bytes as read elsewhere (a past commit's blob); `name` is its file name."""
+    def load_data(self, name: str, shown: str, data: bytes, problems: Problems,
+                  keys: set[str] | None = None) -> Deal | None:
+        """A deal file's bytes as read elsewhere (a past commit's blob); `name` is its file name. `keys` is given
+        the cache key of its parse (see `keep`)."""
         stem = name.rpartition(".")[0]
         if not re.fullmatch(ID_PATTERN, stem) or stem in self.reserved:
             return None
-        return self._parse(Path(name), stem, shown, data, problems)[0]
+        deal, key = self._parse(Path(name), stem, shown, data, problems)
+        if keys is not None and key:
+            keys.add(key)
+        return deal
+
+    def keep(self, keys: set[str]) -> None:
+        """Keep these parses in the cache though nothing read them this time (a snapshot remembered whole)."""
+        self.used |= keys
 
     def _parse(self, path: Path, stem: str, shown: str, data: bytes, problems: Problems) -> tuple[Deal | None, str]:
         key = self.cache.key("deal", self.model_key, shown, data)

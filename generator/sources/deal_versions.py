@@ -441,10 +441,10 @@ def last_changed(top: Path, folder: str) -> dict[str, date]:
     return last
 
 
-def files_on(deals_dir: Path, day: date) -> tuple[str, list[tuple[str, bytes]]] | None:
-    """The deal files as committed on `day`: (the commit, [(file name, bytes)]) of the last first-parent
-    commit of HEAD made on or before the day (UTC, committer dates, as the history reads them); None
-    without a usable history or a commit that early. For the dashboard's snapshot of the quarter's start."""
+def commit_on(deals_dir: Path, day: date) -> tuple[Path, str, str] | None:
+    """The last first-parent commit of HEAD made on or before `day` (UTC, committer dates, as the history reads
+    them), as (the repository's top, the deals folder in it, the commit); None without a usable history or a
+    commit that early. For the dashboard's snapshot of the quarter's start."""
     repo = locate(deals_dir)
     if isinstance(repo, str):
         return None
@@ -453,8 +453,15 @@ def files_on(deals_dir: Path, day: date) -> tuple[str, list[tuple[str, bytes]]] 
     try:
         commit = subprocess.run(["git", "-C", str(top), "rev-list", "-1", "--first-parent", f"--before={end}",
                                  "HEAD"], capture_output=True, check=True, timeout=120).stdout.decode().strip()
-        if not commit:
-            return None
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return (top, folder, commit) if commit else None
+
+
+def files_at(found: tuple[Path, str, str]) -> list[tuple[str, bytes]] | None:
+    """The deal files of a commit `commit_on` found: [(file name, bytes)], sorted; None if git fails."""
+    top, folder, commit = found
+    try:
         listed = subprocess.run(["git", "-C", str(top), "ls-tree", "-z", commit, "--", f"{folder}/"],
                                 capture_output=True, check=True, timeout=120).stdout
     except (OSError, subprocess.SubprocessError):
@@ -467,7 +474,7 @@ def files_on(deals_dir: Path, day: date) -> tuple[str, list[tuple[str, bytes]]] 
         if len(parts) == 3 and parts[1] == b"blob" and name.endswith((".yml", ".yaml")):
             names.append((name, parts[2].decode()))
     blobs = _cat_blobs(top, sorted({blob for _, blob in names})) if names else {}
-    return commit, sorted((name, blobs[blob]) for name, blob in names if blob in blobs)
+    return sorted((name, blobs[blob]) for name, blob in names if blob in blobs)
 
 
 def _cat_blobs(top: Path, blobs: list[str]) -> dict[str, bytes]:
