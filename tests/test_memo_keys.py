@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import shutil
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -93,3 +94,158 @@ def test_one_change_changes_what_shows_it_and_a_cached_build_equals_a_clean_one(
         assert not extra, f"{case}: changed though they do not show it: {extra}"
     if case == "stage name":  # the Chinese site words the stage from playbook.zh.yml: none of its pages changes
         assert not [p for p in changed if p.startswith("zh/") and p.endswith(".html")], sorted(changed)
+
+
+# --- Every field of a deal, in-process ---------------------------------------------------------------------
+
+def _leaf_fields(spec, prefix: str = "") -> list[tuple[str, object]]:
+    """Every leaf field of the deal spec, dotted (`stakeholders.stance`), with its spec: walked from the spec, so a
+    field added later is covered."""
+    from generator.sources.spec import ListOf, MapOf, Record
+
+    out: list[tuple[str, object]] = []
+    for key, field in spec.fields.items():
+        inner = field.spec
+        while isinstance(inner, ListOf | MapOf):
+            inner = inner.item if isinstance(inner, ListOf) else inner.value
+        if isinstance(inner, Record):
+            out += _leaf_fields(inner, f"{prefix}{key}.")
+        else:
+            out.append((prefix + key, inner))
+    return out
+
+
+def _changed(value: object, spec) -> object:
+    """Another valid value of a field."""
+    from datetime import date, timedelta
+
+    from generator.sources.spec import Boolean, Choice, Date, Integer, Keyed, Text
+
+    inner = spec.inner if isinstance(spec, Keyed) else spec
+    if isinstance(inner, Boolean):
+        return not value
+    if isinstance(inner, Choice):
+        return next(o for o in inner.options if o != value)
+    if isinstance(inner, Date):
+        return (value if isinstance(value, date) else date.fromisoformat(str(value))) + timedelta(days=1)
+    if isinstance(inner, Integer):  # Number too: one step inside its bounds
+        low = inner.minimum if inner.minimum is not None else 0
+        high = inner.maximum if inner.maximum is not None else value + 1
+        step = 0.1 if isinstance(value, float) or (high - low) <= 1 else 1
+        return round(value + step, 6) if value + step <= high else round(value - step, 6)
+    assert isinstance(inner, Text), f"a field of a kind this test cannot change: {inner!r}"
+    # One letter changed, the length kept: the file keeps its lines, so no warning's line number moves (a line
+    # moved would change the deal's view, and hide a key that leaves this field out).
+    text = str(value)
+    at = max(i for i, ch in enumerate(text) if ch.isalnum())
+    return text[:at] + ("q" if text[at] != "q" else "z") + text[at + 1:]
+
+
+def _set(node: dict, parts: list[str], spec) -> bool:
+    """Change the field at `parts` in the first list item or map value on the way; False if the deal lacks it."""
+    head, rest = parts[0], parts[1:]
+    value = node.get(head)
+    if value is None:
+        return False
+    if not rest:
+        node[head] = _changed(value, spec)
+        return True
+    if isinstance(value, list):
+        return bool(value) and _set(value[0], rest, spec)
+    if isinstance(value, dict) and head == "exits":
+        return _set(next(iter(value.values())), rest, spec)
+    return isinstance(value, dict) and _set(value, rest, spec)
+
+
+# Optional parts the sample deal lacks, so that every field has a value to change.
+_FILLED = {"probability": 0.6, "forecast": "commit", "share": False,
+           "plan": [{"milestone": "Pilot sign-off", "side": "customer", "owner": "Plant IT", "due": date(2026, 12, 10),
+                     "done": False, "stage": 8}]}
+
+
+def test_a_change_to_any_field_of_a_deal_reaches_every_memo_and_cache_key(sample_project: Project,
+                                                                         tmp_path: Path) -> None:
+    """For every field of the deal spec, one deal's value changed: a rebuild that keeps what a live preview keeps
+    (the deals read, their views, the rows, pages and worded warnings of each language) and reads the page cache
+    makes the same pages, JSON files and calendars as a build with nothing kept; and a workbook whose bytes change
+    gets a new cache key (else the cached, old workbook would be published)."""
+    import datetime
+
+    import yaml
+
+    from generator.build import Kept, read_project, site_outputs
+    from generator.cache import Cache
+    from generator.labels import Labels
+    from generator.model.pipeline import ViewMemo
+    from generator.site.pages import Remembered
+    from generator.site.paths import SitePaths
+    from generator.sources.deal_format import deal_spec
+    from generator.sources.stage_model import load_stage_model
+
+    root = sample_project.root
+    as_of = datetime.date(2026, 11, 27)
+    model = load_stage_model(sample_project.model)
+    grades = {"grade": model.grades[0]}
+    deals = {"larchmere-dairy-erp": LARCHMERE, "lost": "deals/porthaven-terminal-tos.yml"}
+    datas = {name: yaml.safe_load((root / path).read_text(encoding="utf-8")) for name, path in deals.items()}
+    for data in datas.values():
+        for key, value in {**_FILLED, **grades}.items():
+            data.setdefault(key, value)
+        scores = data.setdefault("qualification", {})
+        for factor in model.evaluation.factors:
+            scores.setdefault(factor.key, model.evaluation.scale_min + 1)
+
+    def write(name: str) -> None:
+        (root / deals[name]).write_text(yaml.safe_dump(datas[name], allow_unicode=True, sort_keys=False),
+                                        encoding="utf-8")
+
+    for name in datas:
+        write(name)
+    remembered_deals, views, kept = {}, ViewMemo(), Kept(histories={}, emptied={}, snapshots={})
+    made = {"en": Remembered(), "zh": Remembered()}
+    made["zh"].deal_reprs, made["zh"].view_keys = made["en"].deal_reprs, made["en"].view_keys  # as the session shares
+    cache = Cache(tmp_path / "cache")
+
+    def build(keep: bool) -> tuple[dict, dict]:
+        project = read_project(root, sample_project.model, sample_project.deals, as_of, Labels("en"),
+                               cache if keep else Cache(None), remembered=remembered_deals if keep else None,
+                               views=views if keep else None, kept=kept if keep else None, history="none")
+        assert project.pipeline is not None and not project.problems.errors, project.problems.errors
+        pipeline, pages, jobs = project.pipeline, {}, {}
+        for language in made:
+            remembered = made[language] if keep else None
+            if remembered is not None and language == "en":
+                for view in pipeline.deals:
+                    remembered.view_key(view)
+                remembered.forget_views_except(pipeline.deals)
+            outputs, _ = site_outputs(pipeline, Labels(language), SitePaths(), cache if keep else Cache(None),
+                                      first_language=language == "en", remembered=remembered)
+            for src, page in {**outputs.pages.files, **outputs.pages.finished}.items():
+                body = page.body() if callable(getattr(page, "body", None)) else getattr(page, "body", None)
+                pages[(language, src)] = (page.markdown, body, page.search) if hasattr(page, "search") else page
+            jobs.update({(language, job.path): job for job in outputs.workbooks})
+        return pages, jobs
+
+    _, jobs_before = build(keep=True)
+    fields = _leaf_fields(deal_spec(model))
+    changed_fields = []
+    for field, spec in fields:
+        name = "lost" if field == "lost_reason" else "larchmere-dairy-erp"
+        if field == "status":
+            continue  # another status changes which fields a deal may have (a lost reason): the cases above
+        if not _set(datas[name], field.split("."), spec):
+            continue
+        write(name)
+        kept_pages, jobs = build(keep=True)
+        fresh_pages, _ = build(keep=False)
+        stale = sorted(f"{language}:{src}" for (language, src), page in fresh_pages.items()
+                       if kept_pages.get((language, src)) != page)
+        assert not stale, f"{field}: a rebuild keeping its memos shows the old value in {stale}"
+        # The changed deal's workbook and the pipeline's, in each language (no other workbook reads the deal).
+        for where, job in jobs.items():
+            old = jobs_before.get(where)
+            if old is not None and old.key == job.key and (Path(deals[name]).stem in where[1] or "pipeline" in where[1]):
+                assert old.render() == job.render(), f"{field}: {where[1]} changed under the same cache key"
+        jobs_before = jobs
+        changed_fields.append(field)
+    assert changed_fields == [field for field, _ in fields if field != "status"]  # none the deals lacked
