@@ -99,7 +99,16 @@ def _format_properties(st: Style) -> dict[str, Any]:
     """XlsxWriter's format properties for a style."""
     props: dict[str, Any] = {}
     if st.font is not None:
-        props.update(font_name=st.font.name, font_size=st.font.size, bold=st.font.bold, italic=st.font.italic)
+        # Only what differs from XlsxWriter's default font (Calibri 11, regular): each property given costs a
+        # setter call when the format is made and a part of its key when the styles are written, per workbook.
+        if st.font.name != "Calibri":
+            props["font_name"] = st.font.name
+        if st.font.size != 11:
+            props["font_size"] = st.font.size
+        if st.font.bold:
+            props["bold"] = True
+        if st.font.italic:
+            props["italic"] = True
         if st.font.color:
             props["font_color"] = "#" + st.font.color
     if st.fill is not None:

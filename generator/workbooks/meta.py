@@ -95,26 +95,29 @@ def write_meta(wb: book.Workbook, title: str, meta: Meta) -> None:
 
 def _made(wb: book.Workbook) -> str:
     """The visible sheets' cells as written (texts, numbers and which cells hold a formula), as JSON."""
+    by_sheet: dict[str, list[list]] = {}
+    for name, ref in wb.names:
+        found = parse_ref(ref)
+        if found:
+            by_sheet.setdefault(found[0], []).append([name, found[1], found[2]])
     sheets = []
     for ws in wb.sheets:
         if ws.hidden:
             continue
-        anchors = []
-        for name, ref in wb.names:
-            found = parse_ref(ref)
-            if found and found[0] == ws.title:
-                anchors.append([name, found[1], found[2]])
         cells: list[list] = []
         for row in sorted(ws.rows):
-            for col, cell in sorted(ws.rows[row].items()):
-                if cell.kind == "f":
+            cells_of_row = ws.rows[row]
+            for col in sorted(cells_of_row):
+                cell = cells_of_row[col]
+                kind = cell.kind
+                if kind == "f":
                     cells.append([row, col, "="])
-                elif cell.kind == "s":
+                elif kind == "s":
                     cells.append([row, col, cell.value])
-                elif cell.kind == "n":
-                    number = float(cell.value)
-                    cells.append([row, col, int(number) if number.is_integer() else number])
-        sheets.append({"title": ws.title, "anchors": anchors, "cells": cells})
+                elif kind == "n":
+                    value = cell.value
+                    cells.append([row, col, int(value) if float(value).is_integer() else value])
+        sheets.append({"title": ws.title, "anchors": by_sheet.get(ws.title, []), "cells": cells})
     return json.dumps(sheets, ensure_ascii=False, separators=(",", ":"))
 
 
