@@ -144,6 +144,7 @@ class Session:
         self.project: Project | None = None
         self.errors: list = []  # while serving: the problems every page shows (the build goes on)
         self.workbooks: WorkbookRun | None = None  # rendered beside the pages, waited for before publishing
+        self._pending_workbooks: tuple[list[Job], Path] | None = None  # a live preview's, until its pages are made
         self.pages_written, self.seconds = 0, 0.0
         # The language being built (the first's at the root, then each other one's, nested in it).
         self.language, self.nested, self.user_nav = SOURCE_LANGUAGE, False, None
@@ -289,10 +290,17 @@ class Session:
                                workbook_language=self.language if prefix else "")
 
     def _start_workbooks(self, jobs: list[Job], site_dir: Path) -> None:
-        """Each language's workbooks go into its own site folder, which mkdocs has emptied before its files event."""
-        if self.workbooks is not None:
-            kind = f"workbooks-{self.language}" if self.nested else "workbooks"
-            self.workbooks.start(jobs, site_dir, kind)
+        """Each language's workbooks go into its own site folder, which mkdocs has emptied before its files event.
+
+        A live preview starts them only once the pages are made (`generated`): its workbooks render in the
+        background anyway, and one started by a rebuild that then fails would be in no list of what the preview
+        has written, so never taken off when its deal goes."""
+        if self.workbooks is None:
+            return
+        if self.preview is not None:
+            self._pending_workbooks = (jobs, site_dir)
+            return
+        self.workbooks.start(jobs, site_dir, f"workbooks-{self.language}" if self.nested else "workbooks")
 
     def read(self) -> Project:
         """The deals read, checked and computed, once for every language of the build."""
@@ -443,6 +451,10 @@ class Session:
         if self.preview is not None:
             self.take_off_what_is_gone(language, {f.src_uri: (f.abs_dest_path, f.url) for f in pages + late},
                                        directory_urls)
+            pending, self._pending_workbooks = self._pending_workbooks, None
+            if pending is not None and self.workbooks is not None:
+                jobs, site_dir = pending
+                self.workbooks.start(jobs, site_dir, f"workbooks-{language}" if self.nested else "workbooks")
 
     def built(self, pages: list) -> None:
         """While serving: what this rebuild wrote (each generated page's digest), for the next one to compare."""

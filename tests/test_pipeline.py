@@ -104,3 +104,22 @@ def test_a_rebuild_remakes_the_pages_that_show_the_changed_deal_and_keeps_the_ot
         fresh = site_outputs(pipeline, Labels(lang), SitePaths(), Cache(None), workbooks=False,
                              first_language=lang == "en")[0]
         assert _pages(outputs) == _pages(fresh)
+
+
+def test_the_worded_warnings_a_preview_keeps_go_when_the_catalog_or_the_model_changes(project: Project) -> None:
+    """Each view's warnings stay worded between saves while the words are the same: a catalog read again (a
+    translator saved it) or another stage model words them again; an equal model (an audience's, made anew for
+    every build) keeps them."""
+    from dataclasses import replace
+
+    from generator.site.pages import Remembered
+
+    project.write_deal("edited.yml", BASE_DEAL.replace("amount: 1000", "amount: 0"))
+    pipeline = _read(project, None, None)
+    remembered, labels = Remembered(), Labels("en")
+    kept = remembered.worded_by(labels.texts, pipeline.model)
+    kept[1] = ("view", ["worded"])
+    assert remembered.worded_by(labels.texts, replace(pipeline.model)) is kept and 1 in kept
+    assert 1 not in remembered.worded_by(dict(labels.texts), pipeline.model)  # a catalog read again
+    kept[1] = ("view", ["worded"])
+    assert 1 not in remembered.worded_by(labels.texts, replace(pipeline.model, currency="EUR"))

@@ -54,7 +54,8 @@ class Remembered:
     def worded_by(self, texts: dict, model: object) -> dict[int, tuple[object, list]]:
         """Each view's warnings as worded by the last rebuild, while the catalog and the stage model that word them
         are the same objects (a changed catalog file is read into a new one); a view that changed is a new view."""
-        if len(self.worded_with) != 2 or self.worded_with[0] is not texts or self.worded_with[1] is not model:
+        # The model by equality (identity first): a build for an audience makes a new, equal model every time.
+        if len(self.worded_with) != 2 or self.worded_with[0] is not texts or self.worded_with[1] != model:
             self.worded.clear()
             self.worded_with = (texts, model)
         return self.worded

@@ -37,7 +37,8 @@ _ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")  # control characters XML
 _UNWRITABLE = re.compile("[\ud800-\udfff\ufffe\uffff]")  # cannot be stored in XML
 _FORMULA_START = ("=", "+", "-", "@")
 
-FONT = "Calibri"  # the workbook's default font: every styled cell names it, or LibreOffice falls back to a serif
+FONT = "Calibri"  # the workbook's default font, which XlsxWriter names in every font it writes (LibreOffice would
+# fall back to a serif for a font without a name)
 TITLE_FONT = Font(FONT, 14, bold=True)
 BOLD = Font(FONT, 11, bold=True)
 NOTE_FONT = Font(FONT, 11, italic=True, color="595959")
