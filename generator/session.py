@@ -295,12 +295,14 @@ class Session:
         A live preview starts them only once the pages are made (`generated`): its workbooks render in the
         background anyway, and one started by a rebuild that then fails would be in no list of what the preview
         has written, so never taken off when its deal goes."""
-        if self.workbooks is None:
-            return
         if self.preview is not None:
             self._pending_workbooks = (jobs, site_dir)
-            return
-        self.workbooks.start(jobs, site_dir, f"workbooks-{self.language}" if self.nested else "workbooks")
+        else:
+            self._run_workbooks(jobs, site_dir)
+
+    def _run_workbooks(self, jobs: list[Job], site_dir: Path) -> None:
+        if self.workbooks is not None:
+            self.workbooks.start(jobs, site_dir, f"workbooks-{self.language}" if self.nested else "workbooks")
 
     def read(self) -> Project:
         """The deals read, checked and computed, once for every language of the build."""
@@ -353,7 +355,7 @@ class Session:
                 remembered.view_key(view)
             # The quarter's snapshot is kept whole between saves (`build.quarter_snapshot`): its views' keys too.
             remembered.forget_views_except(pipeline.deals + (pipeline.snapshot.deals if pipeline.snapshot else []))
-        elif remembered is not None:
+        if remembered is not None:  # each language's own
             remembered.forget_worded_except(self.project.pipeline.deals)
         outputs = site_outputs(self.project.pipeline, labels, paths, self.cache, repo_url=repo_url,
                                edit_branch=self.inputs.edit_branch, workbooks=self.inputs.workbooks,
@@ -452,9 +454,8 @@ class Session:
             self.take_off_what_is_gone(language, {f.src_uri: (f.abs_dest_path, f.url) for f in pages + late},
                                        directory_urls)
             pending, self._pending_workbooks = self._pending_workbooks, None
-            if pending is not None and self.workbooks is not None:
-                jobs, site_dir = pending
-                self.workbooks.start(jobs, site_dir, f"workbooks-{language}" if self.nested else "workbooks")
+            if pending is not None:
+                self._run_workbooks(*pending)
 
     def built(self, pages: list) -> None:
         """While serving: what this rebuild wrote (each generated page's digest), for the next one to compare."""

@@ -73,10 +73,8 @@ class Remembered:
         forget_except(self.deal_reprs, deals)
 
     def forget_views_except(self, views: list) -> None:
-        """Forget the keys of other views (kept for every language, so once a rebuild), and this language's
-        warnings of them."""
+        """Forget the keys of other views (kept for every language, so once a rebuild)."""
         forget_except(self.view_keys, views)
-        forget_except(self.worded, views)
 
     def forget_worded_except(self, views: list) -> None:
         forget_except(self.worded, views)
